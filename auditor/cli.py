@@ -1,0 +1,104 @@
+"""The command line. Thin: it parses options, calls the auditor, hands results to a renderer.
+
+Exit codes (the contract CI jobs rely on):
+  0  done
+  1  policy failure: a finding kind named in --fail-on was found
+  2  usage error; or, with --strict, an input could not be read fully or a reference stayed unresolved
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor import __version__
+from auditor.collect import CollectOptions, collect
+from auditor.evidence import EvidenceStore
+
+EXIT_OK = 0
+EXIT_POLICY = 1
+EXIT_USAGE_OR_STRICT = 2
+
+
+def _parse_assignments(values: tuple[str, ...]) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected VAR=VALUE, got {item!r}", param_hint="--set")
+        variables[name] = value
+    return variables
+
+
+def evidence_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads inputs."""
+    func = click.option("--strict", is_flag=True,
+                        help="Exit 2 if any input could not be read fully or any reference stayed unresolved.")(func)
+    func = click.option("--kind", "forced_kind", metavar="KIND",
+                        help="Parse every file named on the command line as KIND (e.g. dnsmasq for '-').")(func)
+    func = click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                        help="A .env file whose variables feed compose and Dockerfile interpolation.")(func)
+    func = click.option("--set", "assignments", multiple=True, metavar="VAR=VALUE",
+                        help="Set a variable for interpolation (like --build-arg); repeatable.")(func)
+    func = click.argument("inputs", nargs=-1, required=True)(func)
+    return func
+
+
+def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+                  forced_kind: str | None, hash_inputs: bool = False) -> EvidenceStore:
+    from parsers import parser_named
+
+    if forced_kind and parser_named(forced_kind) is None:
+        raise click.BadParameter(f"unknown kind {forced_kind!r}", param_hint="--kind")
+    options = CollectOptions(variables=_parse_assignments(assignments), env_files=env_files,
+                             hash_inputs=hash_inputs, forced_kind=forced_kind)
+    store = collect(inputs, options)
+    for error in sorted(store.errors, key=lambda e: (e.source.path, e.source.line or 0, e.source.packet or 0)):
+        click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
+    return store
+
+
+def _one_line(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def strict_exit_code(store: EvidenceStore, strict: bool) -> int:
+    if strict and (store.errors or store.unresolved):
+        return EXIT_USAGE_OR_STRICT
+    return EXIT_OK
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="regaudit")
+def main() -> None:
+    """Find the registries and domains an organization needs; propose and audit allowlists."""
+
+
+@main.command()
+@evidence_options
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+             forced_kind: str | None, strict: bool, output_format: str, output: Path | None) -> None:
+    """What the inputs reference, observe, redirect to and were blocked from."""
+    from reports.discover import render_json, render_table
+
+    store = load_evidence(inputs, assignments, env_files, forced_kind)
+    text = render_json(store) if output_format == "json" else render_table(store)
+    _write(text, output)
+    sys.exit(strict_exit_code(store, strict))
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,258 @@
+"""The evidence store: every record the parsers yield, kept in bounded memory.
+
+Static records (references, unresolved items, errors) are few and kept whole. Traffic and log records
+can number in the tens of millions, so they are folded as they arrive: one `HostActivity` per host,
+one aggregate per redirect edge and per blocked host, and a bounded timeline of connection starts for
+the timing analysis. Memory therefore grows with the number of distinct hosts, not with input size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from auditor.model import (
+    BlockedAttempt,
+    BlockReason,
+    Confidence,
+    EdgeVia,
+    Evidence,
+    HostReference,
+    ImageReference,
+    InputError,
+    InputRecord,
+    Observation,
+    ObservationKind,
+    RedirectEdge,
+    Source,
+    Unresolved,
+)
+
+MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per host, edge or blocked group
+MAX_CLIENTS_PER_ITEM = 10_000
+MAX_TIMELINE = 500_000
+MAX_RAW_BLOCKED = 100_000
+TIMELINE_KINDS = frozenset({ObservationKind.TLS_SNI, ObservationKind.HTTP_HOST, ObservationKind.DNS_QUERY})
+
+
+def _keep_sample(samples: list[Source], source: Source | None) -> None:
+    if source is not None and len(samples) < MAX_SOURCES_PER_ITEM and source not in samples:
+        samples.append(source)
+
+
+def _widen(first: float | None, last: float | None, start: float | None, end: float | None
+           ) -> tuple[float | None, float | None]:
+    if start is not None:
+        first = start if first is None else min(first, start)
+    end = end if end is not None else start
+    if end is not None:
+        last = end if last is None else max(last, end)
+    return first, last
+
+
+@dataclass
+class HostActivity:
+    """Everything observed about one host, folded."""
+
+    host: str
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    clients: set[str] = field(default_factory=set)
+    clients_overflow: bool = False
+    kinds: Counter[str] = field(default_factory=Counter)
+    rcodes: Counter[str] = field(default_factory=Counter)
+    registry_api_calls: int = 0  # HTTP requests with a /v2/ path
+    details: Counter[str] = field(default_factory=Counter)  # e.g. query types, ALPN, answers (bounded)
+    sources: list[Source] = field(default_factory=list)
+
+    def add(self, obs: Observation) -> None:
+        self.count += obs.count
+        self.first, self.last = _widen(self.first, self.last, obs.time, obs.last_time)
+        if obs.client:
+            if len(self.clients) < MAX_CLIENTS_PER_ITEM:
+                self.clients.add(obs.client)
+            elif obs.client not in self.clients:
+                self.clients_overflow = True
+        self.kinds[obs.kind.value] += obs.count
+        if obs.rcode:
+            self.rcodes[obs.rcode] += obs.count
+        if obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/")):
+            self.registry_api_calls += obs.count
+        if obs.detail and (obs.detail in self.details or len(self.details) < 50):
+            self.details[obs.detail] += obs.count
+        _keep_sample(self.sources, obs.source)
+
+
+@dataclass
+class EdgeAggregate:
+    from_host: str
+    to_host: str
+    via: EdgeVia
+    confidence: Confidence
+    count: int = 0
+    first: float | None = None
+    details: list[str] = field(default_factory=list)
+    clients: set[str] = field(default_factory=set)
+    sources: list[Source] = field(default_factory=list)
+
+    def edge(self) -> RedirectEdge:
+        return RedirectEdge(self.from_host, self.to_host, self.via, self.confidence,
+                            tuple(self.sources), "; ".join(self.details), self.first)
+
+
+@dataclass
+class BlockedGroup:
+    """Blocked attempts for one host: a retry storm is one group, not a thousand findings."""
+
+    host: str
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    clients: set[str] = field(default_factory=set)
+    reasons: Counter[str] = field(default_factory=Counter)
+    hours: Counter[int] = field(default_factory=Counter)  # epoch hour -> attempts, for the time profile
+    images: set[str] = field(default_factory=set)
+    details: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+    def add(self, attempt: BlockedAttempt) -> None:
+        self.count += 1
+        self.first, self.last = _widen(self.first, self.last, attempt.time, None)
+        if attempt.client and len(self.clients) < MAX_CLIENTS_PER_ITEM:
+            self.clients.add(attempt.client)
+        self.reasons[attempt.reason.value] += 1
+        if attempt.time is not None:
+            self.hours[int(attempt.time // 3600)] += 1
+        if attempt.image and len(self.images) < 100:
+            self.images.add(attempt.image)
+        if attempt.detail and attempt.detail not in self.details and len(self.details) < MAX_SOURCES_PER_ITEM:
+            self.details.append(attempt.detail)
+        _keep_sample(self.sources, attempt.source)
+
+
+@dataclass
+class EvidenceStore:
+    references: list[ImageReference] = field(default_factory=list)
+    host_references: list[HostReference] = field(default_factory=list)
+    activity: dict[str, HostActivity] = field(default_factory=dict)
+    edges: dict[tuple[str, str, EdgeVia], EdgeAggregate] = field(default_factory=dict)
+    timeline: list[tuple[float, str, str, str]] = field(default_factory=list)  # (time, client, host, kind)
+    timeline_overflow: bool = False
+    blocked: list[BlockedAttempt] = field(default_factory=list)
+    blocked_total: int = 0
+    blocked_groups: dict[str, BlockedGroup] = field(default_factory=dict)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    inputs: list[InputRecord] = field(default_factory=list)
+    skipped_files: int = 0
+
+    def add(self, record: Evidence) -> None:
+        match record:
+            case Observation():
+                self._observe(record)
+            case ImageReference():
+                self.references.append(record)
+            case HostReference():
+                self.host_references.append(record)
+            case RedirectEdge():
+                self.add_edge(record)
+            case BlockedAttempt():
+                self._block(record)
+            case Unresolved():
+                self.unresolved.append(record)
+            case InputError():
+                self.errors.append(record)
+            case _:
+                raise TypeError(f"not an evidence record: {record!r}")
+
+    def _observe(self, obs: Observation) -> None:
+        activity = self.activity.get(obs.host)
+        if activity is None:
+            activity = self.activity[obs.host] = HostActivity(obs.host)
+        activity.add(obs)
+        if obs.kind in TIMELINE_KINDS and obs.time is not None and obs.client:
+            if len(self.timeline) < MAX_TIMELINE:
+                self.timeline.append((obs.time, obs.client, obs.host, obs.kind.value))
+            else:
+                self.timeline_overflow = True
+
+    def add_edge(self, edge: RedirectEdge, count: int = 1) -> None:
+        key = (edge.from_host, edge.to_host, edge.via)
+        agg = self.edges.get(key)
+        if agg is None:
+            agg = self.edges[key] = EdgeAggregate(edge.from_host, edge.to_host, edge.via, edge.confidence)
+        agg.count += count
+        if edge.time is not None:
+            agg.first = edge.time if agg.first is None else min(agg.first, edge.time)
+        if edge.detail and edge.detail not in agg.details and len(agg.details) < MAX_SOURCES_PER_ITEM:
+            agg.details.append(edge.detail)
+        if edge.client and len(agg.clients) < MAX_CLIENTS_PER_ITEM:
+            agg.clients.add(edge.client)
+        for source in edge.evidence:
+            _keep_sample(agg.sources, source)
+
+    def _block(self, attempt: BlockedAttempt) -> None:
+        self.blocked_total += 1
+        if len(self.blocked) < MAX_RAW_BLOCKED:
+            self.blocked.append(attempt)
+        group = self.blocked_groups.get(attempt.host)
+        if group is None:
+            group = self.blocked_groups[attempt.host] = BlockedGroup(attempt.host)
+        group.add(attempt)
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def sorted_references(self) -> list[ImageReference]:
+        return sorted(self.references, key=_reference_order)
+
+    def sorted_activity(self) -> list[HostActivity]:
+        return [self.activity[host] for host in sorted(self.activity)]
+
+    def sorted_edges(self) -> list[EdgeAggregate]:
+        return [self.edges[key] for key in sorted(self.edges, key=lambda k: (k[0], k[1], k[2].value))]
+
+    def sorted_blocked_groups(self) -> list[BlockedGroup]:
+        return [self.blocked_groups[host] for host in sorted(self.blocked_groups)]
+
+    def time_window(self) -> tuple[float | None, float | None]:
+        """First and last timestamp of any traffic or log record: the window the evidence covers."""
+        first: float | None = None
+        last: float | None = None
+        for activity in self.activity.values():
+            first, last = _widen(first, last, activity.first, activity.last)
+        for group in self.blocked_groups.values():
+            first, last = _widen(first, last, group.first, group.last)
+        return first, last
+
+    def activity_frame(self) -> pd.DataFrame:
+        """One row per observed host, for analysis that wants columns."""
+        rows = [
+            {
+                "host": a.host,
+                "count": a.count,
+                "first": a.first,
+                "last": a.last,
+                "clients": len(a.clients),
+                "kinds": ",".join(sorted(a.kinds)),
+                "registry_api_calls": a.registry_api_calls,
+            }
+            for a in self.sorted_activity()
+        ]
+        columns = ["host", "count", "first", "last", "clients", "kinds", "registry_api_calls"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def blocked_by_reason(self, reason: BlockReason) -> list[BlockedGroup]:
+        return [g for g in self.sorted_blocked_groups() if g.reasons.get(reason.value)]
+
+
+def _source_order(source: Source | None) -> tuple[str, int, int]:
+    if source is None:
+        return ("", 0, 0)
+    return (source.path, source.line or 0, source.packet or 0)
+
+
+def _reference_order(ref: ImageReference) -> tuple[object, ...]:
+    return (*_source_order(ref.source), ref.context, ref.canonical)

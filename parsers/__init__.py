@@ -1,0 +1,101 @@
+"""Input parsers, one module per input kind.
+
+Each module has the same small face:
+    NAME: str                                         the kind's name, shown in output
+    detect(inp: InputFile) -> bool                    cheap: by file name and the decompressed head
+    parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]
+parse() never raises for bad content: it yields InputError records naming the line or packet and goes
+on. Registration order matters: the first module whose detect() accepts a file parses it, so
+specific kinds (by magic or by name) come before kinds recognized by content alone.
+A new format is one module, its fixtures, and one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from parsers import (
+    azure_pipelines,
+    bitbucket_pipelines,
+    circleci,
+    compose,
+    docker_config,
+    docker_daemon,
+    docker_images,
+    docker_log,
+    dockerfile,
+    drone,
+    github_actions,
+    gitlab_ci,
+    helm_values,
+    jenkinsfile,
+    kubernetes,
+    pcap,
+    shell,
+    squid,
+)
+from parsers._io import InputFile, ParseFunction
+from parsers.dnslogs import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
+
+
+@dataclass(frozen=True)
+class ParserSpec:
+    name: str
+    detect: Callable[[InputFile], bool]
+    parse: ParseFunction
+
+
+def _spec(module: ModuleType) -> ParserSpec:
+    return ParserSpec(name=module.NAME, detect=module.detect, parse=module.parse)
+
+
+PARSERS: tuple[ParserSpec, ...] = tuple(
+    _spec(module)
+    for module in (
+        # by magic number
+        pcap,
+        # by file name
+        dockerfile,
+        compose,
+        github_actions,
+        gitlab_ci,
+        jenkinsfile,
+        circleci,
+        azure_pipelines,
+        bitbucket_pipelines,
+        drone,
+        # by content
+        kubernetes,
+        helm_values,
+        docker_daemon,
+        docker_config,
+        docker_images,
+        zeek,
+        bind9,
+        dnsmasq,
+        unbound,
+        coredns,
+        route53,
+        windows_dns,
+        squid,
+        docker_log,
+        shell,
+    )
+)
+
+
+def parser_for(inp: InputFile) -> ParserSpec | None:
+    """The first registered parser that accepts INP, or None."""
+    for spec in PARSERS:
+        try:
+            if spec.detect(inp):
+                return spec
+        except Exception:  # a detector's bug must not stop the run; try the next kind
+            continue
+    return None
+
+
+def parser_named(name: str) -> ParserSpec | None:
+    return next((spec for spec in PARSERS if spec.name == name), None)

@@ -1,0 +1,123 @@
+"""Safe YAML loading that remembers line numbers and refuses alias bombs.
+
+Every string scalar comes back as `LineStr` (a str with `.line`), every mapping as `LineDict` (a dict
+with `.line` and `.key_lines`). Loading is `SafeLoader`-based: no tags construct Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+try:  # libyaml is much faster; the pure loader gives the same results.
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _BaseLoader = yaml.SafeLoader
+
+# A document whose alias-expanded size exceeds this many nodes is an alias bomb ("billion laughs").
+MAX_EXPANDED_NODES = 2_000_000
+
+
+class LineStr(str):
+    """A string scalar with the 1-based line it starts on."""
+
+    line: int
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping with the 1-based line it starts on and the line of each key."""
+
+    line: int
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YamlBomb(ValueError):
+    pass
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> LineStr:
+    value = LineStr(loader.construct_scalar(node))
+    value.line = node.start_mark.line + 1
+    return value
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[LineDict]:
+    mapping = LineDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    yield mapping
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=False)
+        try:
+            hash(key)
+        except TypeError:
+            key = str(key)
+        mapping[key] = loader.construct_object(value_node, deep=False)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes the document would have with every alias expanded (merge keys included)."""
+    cached = memo.get(id(node))
+    if cached is not None:
+        return cached
+    memo[id(node)] = 1  # a recursive alias counts once instead of looping
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _expanded_size(child, memo)
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            total += _expanded_size(key_node, memo) + _expanded_size(value_node, memo)
+            if total > MAX_EXPANDED_NODES:
+                break
+    memo[id(node)] = total
+    return total
+
+
+def load_documents(text: str) -> Iterator[Any]:
+    """Yield each document of TEXT. Raises yaml.YAMLError (with a mark) or YamlBomb."""
+    loader = _LineLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+                line = node.start_mark.line + 1
+                raise YamlBomb(f"YAML aliases expand to over {MAX_EXPANDED_NODES} nodes (alias bomb) "
+                               f"in the document starting at line {line}")
+            yield loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def yaml_error_line(error: yaml.YAMLError) -> int | None:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def yaml_error_text(error: yaml.YAMLError) -> str:
+    problem = getattr(error, "problem", None)
+    context = getattr(error, "context", None)
+    parts = [p for p in (context, problem) if p]
+    return "invalid YAML: " + (", ".join(parts) if parts else str(error).splitlines()[0])
+
+
+def line_of(value: Any, default: int | None = None) -> int | None:
+    """The line a loaded value starts on, when it carries one."""
+    return getattr(value, "line", default)

@@ -1,0 +1,16 @@
+"""PLACEHOLDER: not yet written (its owner replaces this whole file)."""
+
+from collections.abc import Iterator
+
+from auditor.model import Evidence
+from parsers._io import InputFile, ParseContext
+
+NAME = "route53"
+
+
+def detect(inp: InputFile) -> bool:
+    return False
+
+
+def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
+    return iter(())

@@ -1,0 +1,1 @@
+"""Renderers: each reads an analysis result and writes one format. No decisions are made here."""

@@ -1,0 +1,81 @@
+"""`regaudit discover` output: a readable table, or JSON following schemas/discover.schema.json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from auditor import __version__
+from auditor.evidence import EvidenceStore
+from reports.serialize import evidence_dict
+
+DISCOVER_SCHEMA_ID = "regaudit/discover"
+DISCOVER_SCHEMA_VERSION = 1
+
+
+def discover_document(store: EvidenceStore) -> dict[str, object]:
+    return {
+        "schema": DISCOVER_SCHEMA_ID,
+        "version": DISCOVER_SCHEMA_VERSION,
+        "regaudit_version": __version__,
+        **evidence_dict(store),
+    }
+
+
+def render_json(store: EvidenceStore) -> str:
+    return json.dumps(discover_document(store), indent=2, ensure_ascii=False) + "\n"
+
+
+def _safe(text: object) -> str:
+    """Terminal-safe: control characters from hostile inputs are shown escaped, never emitted."""
+    value = "" if text is None else str(text)
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
+def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    if not rows:
+        return []
+    cells = [[_safe(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    widths[-1] = 0  # the last column is not padded: it may be long
+    lines = [f"{title} ({len(rows)})", "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return [*lines, ""]
+
+
+def render_table(store: EvidenceStore) -> str:
+    doc = evidence_dict(store)
+    out: list[str] = []
+    out += _table("Image references", ["REGISTRY", "ENDPOINT", "REPOSITORY", "TAG", "DIGEST", "KIND", "LOCATION"], [
+        (r["registry"], r["endpoint"], r["repository"], r["tag"] or "", _short_digest(r["digest"]), r["kind"],
+         r["location"]) for r in doc["references"]])  # type: ignore[index, union-attr]
+    out += _table("Hosts named directly", ["HOST", "PURPOSE", "KIND", "LOCATION"], [
+        (r["host"], r["purpose"], r["kind"], r["location"]) for r in doc["host_references"]])  # type: ignore[index, union-attr]
+    out += _table("Observed hosts", ["HOST", "COUNT", "CLIENTS", "KINDS", "FIRST SEEN", "LAST SEEN"], [
+        (a["host"], a["count"], len(a["clients"]), ",".join(a["kinds"]), a["first_seen"] or "", a["last_seen"] or "")
+        for a in doc["observed_hosts"]])  # type: ignore[index, union-attr, arg-type]
+    out += _table("Redirect edges", ["FROM", "TO", "VIA", "COUNT", "EVIDENCE"], [
+        (e["from"], e["to"], e["via"], e["count"], ", ".join(e["sources"][:2]))  # type: ignore[index]
+        for e in doc["redirect_edges"]])  # type: ignore[union-attr]
+    blocked = doc["blocked"]["groups"]  # type: ignore[index]
+    out += _table("Blocked attempts", ["HOST", "COUNT", "CLIENTS", "REASONS", "FIRST", "LAST"], [
+        (g["host"], g["count"], len(g["clients"]), ",".join(g["reasons"]), g["first_seen"] or "", g["last_seen"] or "")
+        for g in blocked])
+    out += _table("Unresolved references", ["TEXT", "REASON", "LOCATION"], [
+        (u["text"], u["reason"], u["location"]) for u in doc["unresolved"]])  # type: ignore[index, union-attr]
+    out += _table("Input errors", ["LOCATION", "MESSAGE"], [
+        (e["location"], e["message"]) for e in doc["errors"]])  # type: ignore[index, union-attr]
+    summary = (f"{len(store.references)} references, {len(store.host_references)} named hosts, "
+               f"{len(store.activity)} observed hosts, {len(store.edges)} redirect edges, "
+               f"{store.blocked_total} blocked attempts, {len(store.unresolved)} unresolved, "
+               f"{len(store.errors)} input errors; {len(store.inputs)} inputs read, "
+               f"{store.skipped_files} files skipped (not a known kind)")
+    return "\n".join([*out, summary]) + "\n"
+
+
+def _short_digest(digest: object) -> str:
+    if not digest:
+        return ""
+    text = str(digest)
+    algorithm, _, hexpart = text.partition(":")
+    return f"{algorithm}:{hexpart[:12]}…" if len(hexpart) > 12 else text
