@@ -16,7 +16,9 @@ normalize.go, reference.go, regexp.go), and the digest checks of github.com/open
     tag           := /[\\w][\\w.-]{0,127}/
     digest        := algorithm ":" encoded
 
-Error texts are the Go libraries' own, so a reason reads the same as the engine's refusal.
+Error texts are the Go libraries' own, so a reason reads the same as the engine's refusal. Digest errors
+follow go-digest v1.0.0, the release the engine vendors ("invalid checksum digest length" for a wrong
+hex length; later go-digest folds that into "invalid checksum digest format").
 """
 
 from __future__ import annotations
@@ -45,17 +47,19 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 _REMOTE_NAME = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 _NAME = rf"(?:{_DOMAIN}/)?{_REMOTE_NAME}"
 
-_REFERENCE_RE = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$", re.ASCII)
-_ANCHORED_NAME_RE = re.compile(rf"^(?:({_DOMAIN})/)?({_REMOTE_NAME})$", re.ASCII)
-_ANCHORED_IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
-_DIGEST_ANCHORED_RE = re.compile(rf"^{_DIGEST}$", re.ASCII)
+# Go's `$` matches only at the very end; Python's also before a final newline, hence `\Z` throughout.
+_REFERENCE_RE = re.compile(rf"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?\Z", re.ASCII)
+_ANCHORED_NAME_RE = re.compile(rf"(?:({_DOMAIN})/)?({_REMOTE_NAME})\Z", re.ASCII)
+_ANCHORED_IDENTIFIER_RE = re.compile(r"[a-f0-9]{64}\Z", re.ASCII)
+# go-digest's own DigestRegexpAnchored (lowercase algorithm), used to tell "unsupported" from "malformed".
+_GO_DIGEST_ANCHORED_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z", re.ASCII)
 
 # go-digest's registered algorithms and the hex length of each.
 _DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
-_LOWER_HEX_RE = re.compile(r"^[a-f0-9]+$")
+_LOWER_HEX_RE = re.compile(r"[a-f0-9]+\Z", re.ASCII)
 
 ERR_INVALID_FORMAT = "invalid reference format"
-ERR_UPPERCASE = "invalid reference format: repository name must be lowercase"
+ERR_UPPERCASE = "repository name must be lowercase"
 ERR_NAME_EMPTY = "repository name must have at least one component"
 ERR_NAME_TOO_LONG = f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
 ERR_DIGEST_FORMAT = "invalid checksum digest format"
@@ -103,7 +107,7 @@ def validate_digest(text: str) -> None:
     algorithm, encoded = text[:colon], text[colon + 1 :]
     expected = _DIGEST_HEX_LENGTH.get(algorithm)
     if expected is None:
-        if not _DIGEST_ANCHORED_RE.match(text):
+        if not _GO_DIGEST_ANCHORED_RE.match(text):
             raise InvalidReference(ERR_DIGEST_FORMAT, text)
         raise InvalidReference(ERR_DIGEST_UNSUPPORTED, text)
     if len(encoded) != expected:
@@ -130,27 +134,31 @@ def endpoint_host(registry: str) -> str:
 
 def _parse(text: str) -> tuple[str, str, str | None, str | None]:
     """distribution/reference Parse: returns (domain, path, tag, digest)."""
+    if text == "":
+        raise InvalidReference(ERR_NAME_EMPTY, text)
     match = _REFERENCE_RE.match(text)
     if match is None:
-        if text == "":
-            raise InvalidReference(ERR_NAME_EMPTY, text)
-        if _REFERENCE_RE.match(text.lower()):
+        lowered = text.lower()
+        if lowered != text and _REFERENCE_RE.match(lowered):
             raise InvalidReference(ERR_UPPERCASE, text)
         raise InvalidReference(ERR_INVALID_FORMAT, text)
     name, tag, digest = match.group(1), match.group(2), match.group(3)
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(ERR_NAME_TOO_LONG, text)
     name_match = _ANCHORED_NAME_RE.match(name)
     assert name_match is not None  # the reference pattern embeds the name pattern
+    domain, path = name_match.group(1) or "", name_match.group(2)
+    # Since distribution/reference v0.6 the limit applies to the path alone, not domain + path.
+    if len(path) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReference(ERR_NAME_TOO_LONG, text)
     if digest is not None:
         validate_digest(digest)
-    return name_match.group(1) or "", name_match.group(2), tag, digest
+    return domain, path, tag, digest
 
 
 def parse_reference(text: str) -> ImageReference:
     """Parse TEXT the way `docker pull TEXT` would (ParseNormalizedNamed, then ParseDockerRef's default tag).
 
-    Raises InvalidReference(reason) when the engine would refuse it.
+    Raises InvalidReference(reason) when the engine would refuse it. Unlike ParseDockerRef, a tag written
+    beside a digest is kept (the pull is by digest either way, and the tag tells a reader what was meant).
     """
     if _ANCHORED_IDENTIFIER_RE.match(text):
         raise InvalidReference(
@@ -164,7 +172,14 @@ def parse_reference(text: str) -> ImageReference:
         raise InvalidReference(
             f"invalid reference format: repository name ({remote}) must be lowercase", text
         )
-    registry, path, tag, digest = _parse(f"{domain}/{remainder}")
+    try:
+        registry, path, tag, digest = _parse(f"{domain}/{remainder}")
+    except InvalidReference as exc:  # name the text as written, not the normalized form
+        raise InvalidReference(exc.reason, text) from None
+    if not registry:
+        # `foo_bar.com/x`: the engine's grammar reads the whole text as a path with no domain (`_` is legal in a
+        # path, not in a host), leaving nothing to contact; refuse it rather than invent a registry.
+        raise InvalidReference(f"{ERR_INVALID_FORMAT}: registry ({domain}) is not a valid host name", text)
     if tag is None and digest is None:
         tag = "latest"
     return ImageReference(
