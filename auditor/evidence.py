@@ -119,13 +119,13 @@ class BlockedGroup:
     sources: list[Source] = field(default_factory=list)
 
     def add(self, attempt: BlockedAttempt) -> None:
-        self.count += 1
-        self.first, self.last = _widen(self.first, self.last, attempt.time, None)
+        self.count += attempt.count
+        self.first, self.last = _widen(self.first, self.last, attempt.time, attempt.last_time)
         if attempt.client and len(self.clients) < MAX_CLIENTS_PER_ITEM:
             self.clients.add(attempt.client)
-        self.reasons[attempt.reason.value] += 1
-        if attempt.time is not None:
-            self.hours[int(attempt.time // 3600)] += 1
+        self.reasons[attempt.reason.value] += attempt.count
+        if attempt.time is not None:  # a folded storm is counted in the hour it started
+            self.hours[int(attempt.time // 3600)] += attempt.count
         if attempt.image and len(self.images) < 100:
             self.images.add(attempt.image)
         if attempt.detail and attempt.detail not in self.details and len(self.details) < MAX_SOURCES_PER_ITEM:
@@ -195,7 +195,7 @@ class EvidenceStore:
             _keep_sample(agg.sources, source)
 
     def _block(self, attempt: BlockedAttempt) -> None:
-        self.blocked_total += 1
+        self.blocked_total += attempt.count
         if len(self.blocked) < MAX_RAW_BLOCKED:
             self.blocked.append(attempt)
         group = self.blocked_groups.get(attempt.host)

@@ -158,7 +158,11 @@ class BlockReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class BlockedAttempt:
-    """One attempt that a control refused, as a log recorded it."""
+    """One attempt that a control refused, as a log recorded it.
+
+    Like Observation, log parsers may fold identical attempts (a retry storm): `count` says how many,
+    `time`/`last_time` the first and last.
+    """
 
     host: str
     reason: BlockReason
@@ -167,6 +171,8 @@ class BlockedAttempt:
     detail: str = ""
     source: Source | None = None
     image: str | None = None
+    count: int = 1
+    last_time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
