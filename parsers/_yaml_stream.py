@@ -1,0 +1,104 @@
+"""Multi-document YAML read one document at a time, so one broken document does not hide the others.
+
+libyaml stops at the first error in a stream; splitting at `---` lines first (a document marker at column 0
+always starts a new document, even after a block scalar) lets every other document still be read. Line
+numbers of the loaded values are shifted back to lines of the whole file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from auditor.model import InputError
+from parsers._io import MAX_CONFIG_BYTES, InputFile, decode_text, read_config_text
+from parsers._yaml import LineDict, LineStr, YamlBomb, load_documents, yaml_error_line, yaml_error_text
+
+_DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    value: Any
+    line: int  # the 1-based line the document's text starts on
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    message: str
+    line: int | None
+    start: int  # the 1-based line the failing document's text starts on
+    text: str = ""  # the failing document's text, for a line-based fallback
+
+
+def read_yaml_text(inp: InputFile, parser: str) -> tuple[str | None, list[InputError]]:
+    """The file as text. Unlike read_config_text, NUL bytes do not refuse the whole file: a document holding
+    junk fails on its own (the YAML reader names the line) and the other documents are still read."""
+    if not inp.looks_binary:
+        return read_config_text(inp, parser)
+    with inp.open() as stream:
+        data = stream.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        return None, [inp.error(
+            f"content over the {MAX_CONFIG_BYTES} byte limit for a {parser} file; skipped", parser=parser)]
+    text, _had_errors = decode_text(data)
+    first = next(i for i, ch in enumerate(text) if ch == "\x00")
+    line = text.count("\n", 0, first) + 1
+    return text, [inp.error("binary content (NUL bytes) in the file; documents holding it are skipped",
+                            line=line, parser=parser)]
+
+
+def _chunks(text: str) -> Iterator[tuple[str, int]]:
+    """(chunk text, 0-based line offset of its first line) for each `---`-separated chunk."""
+    starts = [m.start() for m in _DOC_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    starts.append(len(text))
+    line = 0
+    for begin, end in itertools.pairwise(starts):
+        chunk = text[begin:end]
+        yield chunk, line
+        line += chunk.count("\n")
+
+
+def _shift(value: Any, offset: int, seen: set[int]) -> None:
+    """Add OFFSET to the line of every LineStr/LineDict under VALUE (aliases shared: shift once)."""
+    if offset == 0 or id(value) in seen:
+        return
+    if isinstance(value, LineStr):
+        seen.add(id(value))
+        value.line += offset
+    elif isinstance(value, LineDict):
+        seen.add(id(value))
+        value.line += offset
+        value.key_lines = {key: line + offset for key, line in value.key_lines.items()}
+        for key, item in value.items():
+            _shift(key, offset, seen)
+            _shift(item, offset, seen)
+    elif isinstance(value, list):
+        seen.add(id(value))
+        for item in value:
+            _shift(item, offset, seen)
+
+
+def iter_documents(text: str) -> Iterator[YamlDocument | YamlProblem]:
+    """Each document of TEXT, or a YamlProblem for a chunk that cannot be loaded (then the next chunk)."""
+    for chunk, offset in _chunks(text):
+        try:
+            for value in load_documents(chunk):
+                if value is None:
+                    continue
+                _shift(value, offset, set())
+                yield YamlDocument(value, getattr(value, "line", offset + 1))
+        except YamlBomb as exc:
+            yield YamlProblem(str(exc), offset + 1, offset + 1, chunk)
+        except yaml.YAMLError as exc:
+            line = yaml_error_line(exc)
+            yield YamlProblem(yaml_error_text(exc), None if line is None else line + offset, offset + 1, chunk)
+        except (ValueError, TypeError, RecursionError) as exc:  # constructor failures on hostile input
+            yield YamlProblem(f"invalid YAML: {exc.__class__.__name__}: {exc}", offset + 1, offset + 1, chunk)
