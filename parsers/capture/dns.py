@@ -1,0 +1,155 @@
+"""DNS message decoding: the question, CNAME/A/AAAA/HTTPS answers and the rcode, with hostile-input limits."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN",
+          7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE"}
+QTYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
+          64: "SVCB", 65: "HTTPS", 255: "ANY"}
+TYPE_A, TYPE_CNAME, TYPE_AAAA, TYPE_SVCB, TYPE_HTTPS = 1, 5, 28, 64, 65
+# A name is at most 255 bytes; a legal message needs far fewer pointer hops than this, a loop needs more.
+MAX_NAME_BYTES = 255
+MAX_POINTER_HOPS = 64
+# Counts beyond what fits in a 64 KiB message are lies; stop before looping over them.
+MAX_RECORDS = 4096
+
+
+class DnsError(ValueError):
+    """The message is malformed. `truncated` is set when it merely ends early (snaplen, a lost fragment)."""
+
+    def __init__(self, message: str, truncated: bool = False) -> None:
+        super().__init__(message)
+        self.truncated = truncated
+
+
+@dataclass(slots=True)
+class DnsRecord:
+    section: str  # "answer", "authority", "additional"
+    owner: str
+    rtype: int
+    value: str  # address text for A/AAAA, target name for CNAME/HTTPS/SVCB
+
+
+@dataclass(slots=True)
+class DnsMessage:
+    ident: int
+    is_response: bool
+    rcode: int
+    questions: list[tuple[str, int]] = field(default_factory=list)
+    records: list[DnsRecord] = field(default_factory=list)
+    error: DnsError | None = None  # set when decoding stopped early; what came before is kept
+
+    @property
+    def rcode_name(self) -> str:
+        return RCODES.get(self.rcode, f"RCODE{self.rcode}")
+
+    @property
+    def qname(self) -> str | None:
+        return self.questions[0][0] if self.questions else None
+
+
+def _label_text(label: bytes) -> str:
+    # Hostnames are ASCII; anything else is kept visibly escaped rather than guessed at.
+    try:
+        return label.decode("ascii")
+    except UnicodeDecodeError:
+        return label.decode("ascii", "backslashreplace")
+
+
+def read_name(msg: bytes, off: int) -> tuple[str, int]:
+    """The (possibly compressed) name at OFF and the offset just after it in the message."""
+    labels: list[str] = []
+    after = -1
+    hops = 0
+    total = 0
+    size = len(msg)
+    while True:
+        if off >= size:
+            raise DnsError("name runs past the end of the message", truncated=True)
+        length = msg[off]
+        if length == 0:
+            off += 1
+            break
+        kind = length & 0xC0
+        if kind == 0xC0:
+            if off + 1 >= size:
+                raise DnsError("compression pointer runs past the end of the message", truncated=True)
+            target = ((length & 0x3F) << 8) | msg[off + 1]
+            if after < 0:
+                after = off + 2
+            hops += 1
+            if hops > MAX_POINTER_HOPS:
+                raise DnsError(f"compression pointer loop (more than {MAX_POINTER_HOPS} hops)")
+            if target >= size:
+                raise DnsError(f"compression pointer to offset {target} past the end of the message",
+                               truncated=True)
+            off = target
+            continue
+        if kind:
+            raise DnsError(f"unsupported label type 0x{kind:02x} at offset {off}")
+        end = off + 1 + length
+        if end > size:
+            raise DnsError("label runs past the end of the message", truncated=True)
+        total += length + 1
+        if total > MAX_NAME_BYTES:
+            raise DnsError(f"name longer than {MAX_NAME_BYTES} bytes")
+        labels.append(_label_text(msg[off + 1:end]))
+        off = end
+    return ".".join(labels) or "<Root>", (after if after >= 0 else off)
+
+
+def decode(msg: bytes) -> DnsMessage:
+    """Decode MSG as far as it goes; a malformed part sets `.error` and keeps what came before it."""
+    if len(msg) < 12:
+        raise DnsError(f"message of {len(msg)} bytes is shorter than the 12-byte header", truncated=True)
+    ident = (msg[0] << 8) | msg[1]
+    flags = (msg[2] << 8) | msg[3]
+    counts = [(msg[i] << 8) | msg[i + 1] for i in (4, 6, 8, 10)]
+    out = DnsMessage(ident=ident, is_response=bool(flags & 0x8000), rcode=flags & 0x0F)
+    if flags & 0x7800:  # opcode other than QUERY (UPDATE, NOTIFY ...): no questions to learn from
+        return out
+    off = 12
+    size = len(msg)
+    try:
+        for _ in range(min(counts[0], MAX_RECORDS)):
+            name, off = read_name(msg, off)
+            if off + 4 > size:
+                raise DnsError("question runs past the end of the message", truncated=True)
+            out.questions.append((name, (msg[off] << 8) | msg[off + 1]))
+            off += 4
+        for section, count in (("answer", counts[1]), ("authority", counts[2]), ("additional", counts[3])):
+            for _ in range(min(count, MAX_RECORDS)):
+                off = _read_record(msg, off, section, out.records)
+    except DnsError as exc:
+        out.error = exc
+    return out
+
+
+def _read_record(msg: bytes, off: int, section: str, records: list[DnsRecord]) -> int:
+    owner, off = read_name(msg, off)
+    if off + 10 > len(msg):
+        raise DnsError("resource record header runs past the end of the message", truncated=True)
+    rtype = (msg[off] << 8) | msg[off + 1]
+    rdlength = (msg[off + 8] << 8) | msg[off + 9]
+    start = off + 10
+    end = start + rdlength
+    if end > len(msg):
+        raise DnsError(f"{QTYPES.get(rtype, rtype)} record data runs past the end of the message", truncated=True)
+    if rtype == TYPE_A:
+        if rdlength != 4:
+            raise DnsError(f"A record with {rdlength} data bytes")
+        records.append(DnsRecord(section, owner, rtype, socket.inet_ntop(socket.AF_INET, msg[start:end])))
+    elif rtype == TYPE_AAAA:
+        if rdlength != 16:
+            raise DnsError(f"AAAA record with {rdlength} data bytes")
+        records.append(DnsRecord(section, owner, rtype, socket.inet_ntop(socket.AF_INET6, msg[start:end])))
+    elif rtype == TYPE_CNAME:
+        target, _ = read_name(msg[:end], start)
+        records.append(DnsRecord(section, owner, rtype, target))
+    elif rtype in (TYPE_HTTPS, TYPE_SVCB) and rdlength > 2:
+        target, _ = read_name(msg[:end], start + 2)
+        records.append(DnsRecord(section, owner, rtype, target))
+    return end
