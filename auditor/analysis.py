@@ -1,0 +1,47 @@
+"""The Analysis: everything the renderers read, computed once from the evidence.
+
+The pipeline is evidence -> redirect graph -> required hosts -> proposal; the audit stage adds the
+current allowlist and its findings to the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.allowlist import Allowlist, MatchMode
+from auditor.evidence import EvidenceStore
+from auditor.knowledge import Knowledge, load_knowledge
+from auditor.propose import DEFAULT_BUDGET, Proposal, propose
+from auditor.redirects import RedirectGraph, build_graph
+from auditor.requirements import RequiredHost, required_hosts
+
+
+@dataclass
+class Analysis:
+    store: EvidenceStore
+    knowledge: Knowledge
+    graph: RedirectGraph
+    required: list[RequiredHost]
+    proposal: Proposal
+    budget: int = DEFAULT_BUDGET
+    mode: MatchMode = MatchMode.SUFFIX
+    count_docker_hub_default: bool = False
+    allowlist: Allowlist | None = None  # the current allowlist, when auditing
+    findings: list[Any] = field(default_factory=list)  # filled by the audit stage
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def required_host(self, host: str) -> RequiredHost | None:
+        return next((r for r in self.required if r.host == host), None)
+
+
+def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMode = MatchMode.SUFFIX,
+            count_docker_hub_default: bool = False, knowledge: Knowledge | None = None,
+            allowlist: Allowlist | None = None) -> Analysis:
+    knowledge = knowledge or load_knowledge()
+    graph = build_graph(store, knowledge)
+    required = required_hosts(store, knowledge, graph)
+    proposal = propose(required, knowledge, budget=budget, mode=mode,
+                       count_docker_hub_default=count_docker_hub_default)
+    return Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
+                    allowlist)

@@ -1,0 +1,364 @@
+"""The registry knowledge base: which hosts each registry family needs, as data with sources.
+
+Every `*.yaml` file beside this module is one profile (a registry family); `multi_tenant.yaml` lists
+shared domains and `self_hosted.yaml` the name hints of self-hosted registries. Code reads these files
+and never hard-codes a registry host.
+
+Host patterns are templates: `{account}.dkr.ecr.{region}.amazonaws.com`. A variable matches one DNS
+label (or the regex the profile gives it) and is captured, so `required_for()` can fill the same
+variable into the profile's other hosts (the ECR storage bucket of the same region). A pattern whose
+variables stay unknown (the region of registry.k8s.io's S3 mirror depends on where the client is) is
+returned as a wildcard with `*` in place of each unknown variable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from auditor.model import Confidence
+from parsers._yaml import load_documents
+
+KNOWLEDGE_DIR = Path(__file__).parent
+DEFAULT_VARIABLE_RE = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # one DNS label
+_VARIABLE_RE = re.compile(r"\{([a-z_]+)\}")
+_CONFIDENCE = {"h": Confidence.HIGH, "high": Confidence.HIGH, "m": Confidence.MEDIUM, "medium": Confidence.MEDIUM,
+               "l": Confidence.LOW, "low": Confidence.LOW, "unconfirmed": Confidence.UNCONFIRMED}
+# Roles a client needs for a pull unless the profile says otherwise; others (ui, sign-in, cli) are context.
+PULL_ROLES = frozenset({"api", "auth", "blob", "cdn", "storage", "certificate", "signature", "data"})
+CONFIDENCE_ORDER = {Confidence.HIGH: 3, Confidence.MEDIUM: 2, Confidence.LOW: 1, Confidence.UNCONFIRMED: 0}
+
+
+class KnowledgeError(ValueError):
+    """A knowledge-base file is malformed: a packaging bug, reported with the file name."""
+
+
+@dataclass(frozen=True)
+class KnownHost:
+    """One host (or host pattern) a registry family uses, with where the fact comes from."""
+
+    host_or_pattern: str
+    role: str
+    confidence: Confidence
+    source: str  # URL (or citation) of the public source
+    checked: str  # date the fact was checked, ISO
+    note: str = ""
+    wildcard: bool = False  # a pattern (`*.data.mcr.microsoft.com`), not one concrete host
+    needed: bool = True  # needed for a plain pull (False: context or conditional, see condition)
+    condition: str = ""  # when it is needed, if only sometimes ("clients on AWS")
+    profile: str = ""
+
+    @property
+    def citation(self) -> str:
+        return f"{self.source} (checked {self.checked}, confidence {self.confidence.value})"
+
+
+@dataclass(frozen=True)
+class HostPattern:
+    template: str
+    roles: tuple[str, ...]
+    regex: re.Pattern[str]
+    variables: tuple[str, ...]
+    known: KnownHost
+
+
+@dataclass
+class Profile:
+    id: str
+    name: str
+    hosts: list[HostPattern]
+    notes: list[str] = field(default_factory=list)
+    unknown_chain: bool = False  # blobs may go anywhere the operator configured (self-hosted, JFrog)
+    sources: list[str] = field(default_factory=list)
+    tenant_variables: tuple[str, ...] = ()  # variables naming a customer (account, registry name)
+
+    def api_patterns(self) -> list[HostPattern]:
+        return [p for p in self.hosts if "api" in p.roles]
+
+
+@dataclass(frozen=True)
+class ProfileMatch:
+    profile: Profile
+    pattern: HostPattern
+    variables: dict[str, str]
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.pattern.roles
+
+    @property
+    def known(self) -> KnownHost:
+        return self.pattern.known
+
+
+@dataclass(frozen=True)
+class MultiTenant:
+    domain: str
+    reason: str
+    source: str = ""
+
+
+@dataclass
+class Knowledge:
+    profiles: list[Profile]
+    multi_tenant: dict[str, MultiTenant] = field(default_factory=dict)
+    self_hosted_hints: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    # Domains holding one label per customer, from templates with a tenant variable:
+    # `{account}.dkr.ecr.{region}.amazonaws.com` makes every `dkr.ecr.REGION.amazonaws.com` multi-tenant.
+    tenant_domains: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+
+    # -- matching --------------------------------------------------------------------------------
+
+    def match(self, host: str) -> ProfileMatch | None:
+        """Which registry family HOST belongs to, preferring an API pattern, then the most specific."""
+        best: tuple[tuple[int, int], ProfileMatch] | None = None
+        for profile in self.profiles:
+            for pattern in profile.hosts:
+                found = pattern.regex.fullmatch(host)
+                if found is None:
+                    continue
+                fixed = len(_VARIABLE_RE.sub("", pattern.template).replace("*", ""))
+                rank = (1 if "api" in pattern.roles else 0, fixed)
+                if best is None or rank > best[0]:
+                    variables = {k: v for k, v in found.groupdict().items() if v is not None}
+                    best = (rank, ProfileMatch(profile, pattern, variables))
+        return None if best is None else best[1]
+
+    def match_api(self, host: str) -> ProfileMatch | None:
+        found = self.match(host)
+        return found if found is not None and "api" in found.roles else None
+
+    def required_for(self, endpoint_host: str, include_optional: bool = False) -> list[KnownHost]:
+        """The hosts a pull from ENDPOINT_HOST needs besides itself, variables filled from the endpoint.
+
+        The endpoint's own entry is included (with its roles, e.g. api+auth for ECR). Hosts needed only
+        under a condition, or not for a pull at all, are left out unless INCLUDE_OPTIONAL.
+        """
+        found = self.match_api(endpoint_host)
+        if found is None:
+            return []
+        result: list[KnownHost] = []
+        for pattern in found.profile.hosts:
+            known = pattern.known
+            if not (known.needed or include_optional):
+                continue
+            if "api" in pattern.roles and pattern is not found.pattern:
+                continue  # another front door of the family (FIPS, dual-stack, sovereign): an alternative
+            if pattern is found.pattern:
+                host, wildcard = endpoint_host, False
+            else:
+                host, wildcard = fill_template(pattern.template, found.variables)
+            result.append(KnownHost(host, known.role, known.confidence, known.source, known.checked, known.note,
+                                    wildcard, known.needed, known.condition, known.profile))
+        return result
+
+    def is_multi_tenant(self, domain: str) -> str | None:
+        """Why allowing DOMAIN (and, by suffix matching, its subdomains) allows other tenants' content.
+
+        True for knowledge-base entries, Public Suffix List suffixes (ICANN and private sections), and
+        any domain above one of those (`core.windows.net` holds `blob.core.windows.net`).
+        """
+        entry = self.multi_tenant.get(domain)
+        if entry is not None:
+            return entry.reason
+        for regex, reason in self.tenant_domains:
+            if regex.fullmatch(domain):
+                return f"{domain} holds {reason}"
+        if _icann().is_public(domain):
+            return f"{domain} is a public suffix (Public Suffix List): anyone can register names under it"
+        if _psl().is_public(domain):
+            return (f"{domain} is a shared domain (Public Suffix List, private section): "
+                    "its subdomains belong to different customers")
+        for shared in sorted(self.multi_tenant):
+            if shared.endswith("." + domain):
+                return f"{domain} contains the multi-tenant domain {shared}: {self.multi_tenant[shared].reason}"
+        return None
+
+    def shared_suffix(self, host: str) -> str | None:
+        """The longest multi-tenant domain strictly above HOST (`s3.us-east-1.amazonaws.com` for a bucket)."""
+        labels = host.split(".")
+        for index in range(1, len(labels)):
+            candidate = ".".join(labels[index:])
+            if self.is_multi_tenant(candidate) is not None:
+                return candidate
+        return None
+
+    def is_public_suffix(self, domain: str) -> bool:
+        """True for ICANN public suffixes (`com`, `co.uk`): never a sensible allowlist entry."""
+        return bool(_icann().is_public(domain))
+
+    def well_known_registry_hosts(self) -> list[str]:
+        """Concrete API hosts of well-known registries and their fixed domains (for lookalike checks)."""
+        names: set[str] = set()
+        for profile in self.profiles:
+            for pattern in profile.hosts:
+                if "{" in pattern.template or "*" in pattern.template:
+                    tail = _fixed_tail(pattern.template)
+                    if tail and "." in tail and self.is_multi_tenant(tail) is None:
+                        names.add(tail)
+                else:
+                    names.add(pattern.template)
+        return sorted(names)
+
+    def self_hosted_hint(self, host: str) -> str | None:
+        """A hint that HOST looks like a self-hosted registry (Harbor, Nexus, Artifactory ...)."""
+        if self.match(host) is not None:
+            return None
+        for regex, hint in self.self_hosted_hints:
+            if regex.search(host):
+                return hint
+        return None
+
+    def profile(self, profile_id: str) -> Profile | None:
+        return next((p for p in self.profiles if p.id == profile_id), None)
+
+
+def fill_template(template: str, variables: dict[str, str]) -> tuple[str, bool]:
+    """TEMPLATE with known variables filled; unknown ones become `*` (then it is a wildcard pattern)."""
+    wildcard = template.startswith("*.")
+    parts = []
+    position = 0
+    for found in _VARIABLE_RE.finditer(template):
+        parts.append(template[position:found.start()])
+        value = variables.get(found.group(1))
+        if value is None:
+            wildcard = True
+            value = "*"
+        parts.append(value)
+        position = found.end()
+    parts.append(template[position:])
+    return "".join(parts), wildcard
+
+
+def _fixed_tail(template: str) -> str:
+    """The labels after the last variable or `*`: `{a}.dkr.ecr.{r}.amazonaws.com` -> `amazonaws.com`."""
+    labels = template.split(".")
+    for index in range(len(labels) - 1, -1, -1):
+        if "{" in labels[index] or "*" in labels[index]:
+            return ".".join(labels[index + 1:])
+    return template
+
+
+def pattern_anchor(pattern: str) -> str:
+    """The fixed domain a wildcard pattern lives under: what a suffix entry must cover."""
+    return _fixed_tail(pattern)
+
+
+def _compile(template: str, variable_res: dict[str, str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    regex = []
+    names: list[str] = []
+    position = 0
+    for found in _VARIABLE_RE.finditer(template):
+        regex.append(_literal(template[position:found.start()]))
+        name = found.group(1)
+        body = variable_res.get(name, DEFAULT_VARIABLE_RE)
+        # A variable used twice must hold the same value: a backreference after its first use.
+        regex.append(f"(?P={name})" if name in names else f"(?P<{name}>{body})")
+        names.append(name)
+        position = found.end()
+    regex.append(_literal(template[position:]))
+    return re.compile("".join(regex)), tuple(dict.fromkeys(names))
+
+
+def _literal(text: str) -> str:
+    # `*` is one or more labels, as in a DNS wildcard / an allowlist pattern like `*.blob.core.windows.net`.
+    return re.escape(text).replace(r"\*", r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+
+
+def _confidence(value: object, where: str) -> Confidence:
+    key = str(value).strip().lower()
+    if key not in _CONFIDENCE:
+        raise KnowledgeError(f"{where}: unknown confidence {value!r}")
+    return _CONFIDENCE[key]
+
+
+def _load_profile(path: Path, data: dict) -> Profile:
+    profile_id = str(data.get("id") or path.stem)
+    variable_res = {str(k): str(v) for k, v in (data.get("variables") or {}).items()}
+    patterns: list[HostPattern] = []
+    for index, item in enumerate(data.get("hosts") or []):
+        where = f"{path.name}: hosts[{index}]"
+        if not isinstance(item, dict) or "host" not in item or "role" not in item:
+            raise KnowledgeError(f"{where}: needs 'host' and 'role'")
+        template = str(item["host"]).lower()
+        roles = tuple(str(r) for r in [item["role"], *(item.get("also") or [])])
+        needed_default = roles[0] in PULL_ROLES and not item.get("condition")
+        known = KnownHost(
+            host_or_pattern=template,
+            role="+".join(roles),
+            confidence=_confidence(item.get("confidence", "unconfirmed"), where),
+            source=str(item.get("source") or ""),
+            checked=str(item.get("checked") or data.get("checked") or ""),
+            note=" ".join(str(item.get("note") or "").split()),
+            wildcard=template.startswith("*."),
+            needed=bool(item.get("needed", needed_default)),
+            condition=" ".join(str(item.get("condition") or "").split()),
+            profile=profile_id,
+        )
+        if not known.source:
+            raise KnowledgeError(f"{where}: every fact needs a source")
+        regex, names = _compile(template, variable_res)
+        patterns.append(HostPattern(template, roles, regex, names, known))
+    notes = [" ".join(str(n).split()) for n in data.get("notes") or []]
+    return Profile(profile_id, str(data.get("name") or profile_id), patterns, notes,
+                   bool(data.get("unknown_chain", False)), [str(s) for s in data.get("sources") or []],
+                   tuple(str(v) for v in data.get("tenant_variables") or []))
+
+
+def _tenant_domains(profile: Profile, variable_res: dict[str, str]) -> list[tuple[re.Pattern[str], str]]:
+    """Domains under which each tenant of PROFILE gets its own label (see Knowledge.tenant_domains)."""
+    found = []
+    for pattern in profile.hosts:
+        labels = pattern.template.split(".")
+        for index, label in enumerate(labels):
+            if any(f"{{{name}}}" in label for name in profile.tenant_variables):
+                suffix = ".".join(labels[index + 1:])
+                if suffix:
+                    regex, _names = _compile(suffix, variable_res)
+                    found.append((regex, f"every {profile.name} customer's {pattern.template}"))
+                break
+    return found
+
+
+@cache
+def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
+    """Read every profile under DIRECTORY (the packaged knowledge base by default)."""
+    profiles: list[Profile] = []
+    multi_tenant: dict[str, MultiTenant] = {}
+    hints: list[tuple[re.Pattern[str], str]] = []
+    tenant_domains: list[tuple[re.Pattern[str], str]] = []
+    for path in sorted(directory.glob("*.yaml")):
+        documents = list(load_documents(path.read_text(encoding="utf-8")))
+        data = documents[0] if documents else None
+        if not isinstance(data, dict):
+            raise KnowledgeError(f"{path.name}: expected a mapping")
+        if path.stem == "multi_tenant":
+            for item in data.get("domains") or []:
+                domain = str(item["domain"]).lower()
+                multi_tenant[domain] = MultiTenant(domain, " ".join(str(item["reason"]).split()),
+                                                   str(item.get("source") or ""))
+        elif path.stem == "self_hosted":
+            for item in data.get("hints") or []:
+                hints.append((re.compile(str(item["pattern"])), " ".join(str(item["hint"]).split())))
+        else:
+            profile = _load_profile(path, data)
+            profiles.append(profile)
+            variable_res = {str(k): str(v) for k, v in (data.get("variables") or {}).items()}
+            tenant_domains.extend(_tenant_domains(profile, variable_res))
+    return Knowledge(profiles, multi_tenant, hints, tenant_domains)
+
+
+@cache
+def _psl():  # type: ignore[no-untyped-def]
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(accept_unknown=False)
+
+
+@cache
+def _icann():  # type: ignore[no-untyped-def]
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(only_icann=True, accept_unknown=False)

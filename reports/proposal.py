@@ -1,0 +1,128 @@
+"""Renderers of a Proposal: text (for people), CSV and Squid/hadolint (for tools), JSON (versioned schema)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from auditor.allowlist import MatchMode, write_hadolint, write_squid
+from auditor.propose import Proposal, ProposedEntry
+from reports.serialize import source_dict
+
+PROPOSAL_SCHEMA_VERSION = "1.0"
+
+
+def render_text(proposal: Proposal) -> str:
+    lines = [
+        f"Proposed allowlist: {len(proposal.entries)} entr{'y' if len(proposal.entries) == 1 else 'ies'} "
+        f"(budget {proposal.effective_budget}, {proposal.mode.value} matching)"
+        + ("  OVER BUDGET" if proposal.over_budget else ""),
+        "",
+    ]
+    for entry in proposal.entries:
+        flags = []
+        if entry.collapsed:
+            flags.append(f"COLLAPSED from {len(entry.covers)}")
+        if entry.multi_tenant_reason:
+            flags.append("MULTI-TENANT")
+        flag_text = f"  [{', '.join(flags)}]" if flags else ""
+        lines.append(f"{entry.address}{flag_text}")
+        lines.append(f"    roles: {', '.join(entry.roles)}; registries: {', '.join(entry.registries) or '-'}; "
+                     f"confidence: {entry.confidence.value}")
+        lines.append(f"    covers: {', '.join(entry.covers)}")
+        lines.append(f"    also allows: {entry.also_allows}")
+        if entry.multi_tenant_reason:
+            lines.append(f"    multi-tenant: {entry.multi_tenant_reason}")
+        lines.extend(f"    {line}" for line in entry.rationale)
+        lines.append("")
+    if proposal.notes:
+        lines.append("Notes:")
+        lines.extend(f"  - {note}" for note in proposal.notes)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_csv(proposal: Proposal) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["address", "nickname", "rationale", "covers", "collapsed", "also_allows", "multi_tenant",
+                     "confidence", "sources"])
+    for entry in proposal.entries:
+        writer.writerow([entry.address, _nickname(entry), " | ".join(" ".join(r.split()) for r in entry.rationale),
+                         " ".join(entry.covers), "yes" if entry.collapsed else "no", entry.also_allows,
+                         entry.multi_tenant_reason or "", entry.confidence.value, " | ".join(entry.sources)])
+    return buffer.getvalue()
+
+
+def _nickname(entry: ProposedEntry) -> str:
+    return f"{'/'.join(entry.roles)} {', '.join(entry.registries)}".strip()[:100]
+
+
+def render_squid(proposal: Proposal, acl_name: str = "regaudit_allowed") -> str:
+    header = [f"# {note}" for note in proposal.notes if note.startswith(("OVER BUDGET", "MULTI-TENANT", "NOT COVERED"))]
+    body = write_squid(proposal.allowlist_entries(), proposal.mode, acl_name)
+    return "\n".join(" ".join(line.split()) for line in header) + ("\n" if header else "") + body
+
+
+def render_hadolint(proposal: Proposal) -> str:
+    registries = proposal.image_registries()
+    notes = ["Only image registries are listed: hadolint checks the registry of FROM images and cannot express",
+             "token, blob or CDN hosts; use the text/squid output for the network allowlist."]
+    if proposal.mode is MatchMode.SUFFIX:
+        notes.append("hadolint compares registry names exactly, unlike suffix-matching RAM entries.")
+    return write_hadolint(registries, notes)
+
+
+def render_json(proposal: Proposal) -> str:
+    data = {
+        "schema": "regaudit-proposal",
+        "schema_version": PROPOSAL_SCHEMA_VERSION,
+        "budget": proposal.budget,
+        "effective_budget": proposal.effective_budget,
+        "match": proposal.mode.value,
+        "count_docker_hub_default": proposal.count_docker_hub_default,
+        "over_budget": proposal.over_budget,
+        "entries": [_entry_dict(e) for e in proposal.entries],
+        "uncovered": [{"host": u.requirement.host, "reason": u.reason} for u in proposal.uncovered],
+        "required": [_required_dict(r) for r in proposal.required],
+        "notes": list(proposal.notes),
+    }
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+def _entry_dict(entry: ProposedEntry) -> dict[str, object]:
+    return {
+        "address": entry.address,
+        "covers": list(entry.covers),
+        "collapsed": entry.collapsed,
+        "also_allows": entry.also_allows,
+        "multi_tenant_reason": entry.multi_tenant_reason,
+        "confidence": entry.confidence.value,
+        "roles": list(entry.roles),
+        "registries": list(entry.registries),
+        "rationale": list(entry.rationale),
+        "sources": list(entry.sources),
+    }
+
+
+def _required_dict(required) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "host": required.host,
+        "wildcard": required.wildcard,
+        "roles": sorted(required.roles),
+        "registries": sorted(required.registries),
+        "confidence": required.confidence.value,
+        "unknown_chain": required.unknown_chain,
+        "chains": [list(c) for c in required.chains],
+        "cname_targets": list(required.cname_targets),
+        "needed_by": [{"kind": n.kind, "text": n.text, "context": n.context, "source": source_dict(n.source)}
+                      for n in required.needed_by],
+        "knowledge": [{"profile": k.profile, "host": k.host_or_pattern, "role": k.role, "source": k.source,
+                       "checked": k.checked, "confidence": k.confidence.value, "note": k.note}
+                      for k in required.knowledge],
+        "notes": list(required.notes),
+    }
+
+
+RENDERERS = {"text": render_text, "csv": render_csv, "json": render_json, "squid": render_squid,
+             "hadolint": render_hadolint}
