@@ -93,6 +93,32 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
     sys.exit(strict_exit_code(store, strict))
 
 
+@main.command()
+@evidence_options
+@click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Maximum number of entries (Docker Desktop RAM: 100).")
+@click.option("--match", "match_mode", type=click.Choice(["suffix", "exact"]), default="suffix", show_default=True,
+              help="suffix: an entry also allows its subdomains; exact: only that name.")
+@click.option("--count-docker-hub-default/--no-count-docker-hub-default", default=False, show_default=True,
+              help="Count RAM's built-in Docker Hub entry toward the budget (undocumented either way).")
+@click.option("--format", "output_format", type=click.Choice(["text", "csv", "json", "squid", "hadolint"]),
+              default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+            forced_kind: str | None, strict: bool, budget: int, match_mode: str, count_docker_hub_default: bool,
+            output_format: str, output: Path | None) -> None:
+    """Propose the fewest, narrowest allowlist entries covering every required host."""
+    from auditor.allowlist import MatchMode
+    from auditor.analysis import analyse
+    from reports.proposal import RENDERERS
+
+    store = load_evidence(inputs, assignments, env_files, forced_kind)
+    analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
+                       count_docker_hub_default=count_docker_hub_default)
+    _write(RENDERERS[output_format](analysis.proposal), output)
+    sys.exit(strict_exit_code(store, strict))
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
