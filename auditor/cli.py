@@ -119,6 +119,79 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
     sys.exit(strict_exit_code(store, strict))
 
 
+@main.command()
+@evidence_options
+@click.option("--allowlist", "allowlist_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The allowlist to audit: one host a line, CSV, JSON or Squid acl lines.")
+@click.option("--org", "orgs", multiple=True, metavar="NAME",
+              help="A Docker Hub namespace of your organization (Image Access Management); repeatable.")
+@click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Maximum number of entries (Docker Desktop RAM: 100).")
+@click.option("--match", "match_mode", type=click.Choice(["suffix", "exact"]), default="suffix", show_default=True,
+              help="suffix: an entry also allows its subdomains; exact: only that name.")
+@click.option("--count-docker-hub-default", is_flag=True,
+              help="Count RAM's built-in Docker Hub entry toward the budget.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write findings as CSV.")
+@click.option("--sarif", "sarif_out", type=click.Path(dir_okay=False, path_type=Path), help="Write SARIF 2.1.0.")
+@click.option("--md", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
+@click.option("--fail-on", "fail_on", metavar="KINDS",
+              help="Exit 1 when a finding of these kinds is found: comma-separated (missing,over-broad,...) or any.")
+def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+          forced_kind: str | None, strict: bool, allowlist_path: Path, orgs: tuple[str, ...], budget: int,
+          match_mode: str, count_docker_hub_default: bool, html_out: Path | None, json_out: Path | None,
+          csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None) -> None:
+    """Audit an existing allowlist against what the inputs need; write reports."""
+    from auditor.allowlist import MatchMode
+    from auditor.audit import AuditOptions
+    from auditor.audit_run import command_line, parse_fail_on, run_audit, summary_text, write_reports
+
+    try:
+        fail_kinds = parse_fail_on(fail_on)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fail-on") from None
+    if not allowlist_path.is_file():
+        raise click.BadParameter(f"{allowlist_path}: no such file", param_hint="--allowlist")
+    options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs))
+    outputs = {"html": html_out, "json": json_out, "csv": csv_out, "sarif": sarif_out, "md": md_out}
+    extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
+    extra += ["--kind", forced_kind] if forced_kind else []
+    store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True)
+    result = run_audit(store, allowlist_path,
+                       options, command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra))
+    for error in result.allowlist_errors:
+        click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
+    result.outputs = write_reports(result.document, outputs)
+    click.echo(summary_text(result), nl=False)
+    if strict and (store.errors or store.unresolved or result.allowlist_errors):
+        sys.exit(EXIT_USAGE_OR_STRICT)
+    if any(f.kind in fail_kinds for f in result.findings):
+        sys.exit(EXIT_POLICY)
+    sys.exit(EXIT_OK)
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def diff_command(old: Path, new: Path, output_format: str, output: Path | None) -> None:
+    """What changed between two `audit --json` reports: entries added/removed, findings new/resolved."""
+    import json
+
+    from auditor.diff import DiffError, diff_audits, diff_dict, load_audit, render_text
+
+    try:
+        diff = diff_audits(load_audit(old), load_audit(new), str(old), str(new))
+    except DiffError as exc:
+        raise click.UsageError(str(exc)) from None
+    text = json.dumps(diff_dict(diff), indent=2, ensure_ascii=False) + "\n" if output_format == "json" \
+        else render_text(diff)
+    _write(text, output)
+    sys.exit(EXIT_OK)
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)

@@ -1,0 +1,147 @@
+"""Hosts that imitate a registry host: homoglyphs, punycode, typosquats, prefix tricks, near misses.
+
+A lookalike is only interesting when someone else could own it, so a host is compared by its registrable
+domain (public suffix + one label): `registry-1.docker.io` is Docker's own whatever its spelling, while
+`docker-io.com` or `ghrc.io` belong to whoever registered them.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import lru_cache
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+# Characters that render like ASCII letters in common fonts (Unicode confusables, the subset attackers use
+# in domain names: Cyrillic, Greek, Latin extensions), plus ASCII digit swaps.
+_CONFUSABLE = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j", "ѕ": "s",
+    "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m", "т": "t", "в": "b",
+    "ο": "o", "α": "a", "ν": "v", "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ε": "e",
+    "ı": "i", "ł": "l", "ɩ": "i", "ɑ": "a", "ǀ": "l", "ḋ": "d", "ė": "e", "ȯ": "o", "ċ": "c", "ġ": "g",
+    "0": "o", "1": "l", "3": "e", "5": "s",
+})
+
+_psl = PublicSuffixList()
+
+
+@dataclass(frozen=True, slots=True)
+class Lookalike:
+    host: str
+    imitates: str
+    technique: str  # homoglyph | punycode | typosquat | prefix-trick | edit-distance
+    distance: int
+    explanation: str
+
+
+def to_unicode(host: str) -> str:
+    """The host as a person would read it (punycode labels decoded); unchanged when not decodable."""
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                label = idna.decode(label)
+            except idna.IDNAError:
+                with suppress(UnicodeError):  # mixed scripts that IDNA 2008 refuses still display
+                    label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return ".".join(labels)
+
+
+def skeleton(text: str) -> str:
+    """What a reader sees: confusable characters folded to ASCII, `rn` read as `m`, `vv` as `w`."""
+    folded = text.lower().translate(_CONFUSABLE)
+    return folded.replace("rn", "m").replace("vv", "w")
+
+
+@lru_cache(maxsize=4096)
+def registrable(host: str) -> str:
+    return _psl.privatesuffix(host) or host
+
+
+def _suffix(host: str) -> str:
+    return _psl.publicsuffix(host) or host.rpartition(".")[2]
+
+
+def _collapse(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions)."""
+    if a == b:
+        return 0
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def _covered(host: str, targets: frozenset[str]) -> bool:
+    return any(host == t or host.endswith("." + t) for t in targets)
+
+
+def find_lookalike(host: str, targets: frozenset[str]) -> Lookalike | None:
+    """The registry host HOST imitates, if any. TARGETS are approved and well-known registry hosts."""
+    host = host.lower().rstrip(".")
+    if not host or _covered(host, targets):
+        return None
+    shown = to_unicode(host)
+    own_domain = registrable(host)
+    own_targets = {registrable(t) for t in targets}
+    if own_domain in own_targets:
+        return None  # a subdomain of a known registry's own domain: misspelt perhaps, but not someone else's
+    found = [f for t in sorted(targets) if (f := _compare(host, shown, own_domain, t)) is not None]
+    if not found:
+        return None
+    # the closest imitation names the most telling target: `d0cker.io` imitates `docker.io`, not `auth.docker.io`
+    return min(found, key=lambda f: (_RANK[f.technique], edit_distance(shown, f.imitates), f.imitates))
+
+
+_RANK = {"punycode": 0, "homoglyph": 1, "prefix-trick": 2, "typosquat": 3, "edit-distance": 4}
+
+
+def _compare(host: str, shown: str, own_domain: str, target: str) -> Lookalike | None:
+    target_domain = registrable(target)
+    if (shown != host or not host.isascii()) and (
+            skeleton(shown) in (skeleton(target), skeleton(target_domain))
+            or skeleton(registrable_unicode(shown)) == skeleton(target_domain)):
+            technique = "punycode" if shown != host else "homoglyph"
+            return Lookalike(host, target, technique, edit_distance(shown, target),
+                             f"{shown!r} renders like {target!r} (confusable characters"
+                             f"{', IDNA/punycode ' + host if shown != host else ''})")
+    if host.startswith(target + ".") or host.startswith(target + "-"):
+        return Lookalike(host, target, "prefix-trick", len(host) - len(target),
+                         f"starts with {target!r} but belongs to {own_domain!r}")
+    own_label = own_domain[: -len(_suffix(own_domain)) - 1] if "." in own_domain else own_domain
+    target_label = target_domain[: -len(_suffix(target_domain)) - 1] if "." in target_domain else target_domain
+    host_collapsed = _collapse(host[: -len(_suffix(host)) - 1] if "." in host else host)
+    target_bare = _collapse(target[: -len(_suffix(target)) - 1] if "." in target else target)
+    if _collapse(own_label) in (_collapse(target), _collapse(target_domain), target_bare) \
+            or host_collapsed == _collapse(target):
+        return Lookalike(host, target, "typosquat", edit_distance(host, target),
+                         f"{own_domain!r} spells {target!r} with its dots moved or replaced")
+    if skeleton(own_domain) == skeleton(target_domain):
+        return Lookalike(host, target, "homoglyph", edit_distance(own_domain, target_domain),
+                         f"{own_domain!r} reads like {target_domain!r} (look-alike characters)")
+    distance = edit_distance(own_label, target_label)
+    limit = 1 if len(target_label) < 8 else 2
+    if own_label != target_label and len(target_label) >= 4 and distance <= limit \
+            and _suffix(own_domain) == _suffix(target_domain):
+        return Lookalike(host, target, "edit-distance", distance,
+                         f"{own_domain!r} is {distance} edit(s) from {target_domain!r}")
+    return None
+
+
+def registrable_unicode(shown: str) -> str:
+    labels = shown.split(".")
+    return ".".join(labels[-2:]) if len(labels) >= 2 else shown

@@ -1,0 +1,35 @@
+"""CSV: one finding per row, for spreadsheets and ticket imports.
+
+Every cell comes from hostile input. A spreadsheet treats a cell starting with `=`, `+`, `-`, `@`, tab or
+carriage return as a formula (CSV injection), so such cells get a leading `'`; line breaks inside a cell
+are folded to spaces so one finding stays one row in every tool.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ["id", "key", "kind", "severity", "title", "entries", "hosts", "detail", "action", "locations"]
+
+
+def neutralize(value: object) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        text = "'" + text
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def render_csv(document: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    for finding in document["findings"]:
+        locations = sorted({s["location"] for item in finding["evidence"] for s in item["sources"]})
+        row = [finding["id"], finding["key"], finding["kind"], finding["severity"], finding["title"],
+               " ".join(finding["entries"]), " ".join(finding["hosts"]), finding["detail"], finding["action"],
+               " ".join(locations)]
+        writer.writerow([neutralize(cell) for cell in row])
+    return buffer.getvalue()

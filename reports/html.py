@@ -1,0 +1,213 @@
+"""The HTML audit report: one self-contained file (inline CSS and SVG, no script, no external request).
+
+Everything shown comes from the audit document (reports/json_report.py); this module only lays it out:
+it numbers the sources for the evidence appendix and computes the geometry of the inline SVG charts.
+Every string from the inputs is hostile: jinja2 autoescaping is always on, control characters are shown
+escaped, and no input text ever lands in a URL, an id or a style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).parent / "templates"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+MAX_TIMELINE_BARS = 24 * 14
+SEVERITY_LABEL = {"error": "Error", "warning": "Warning", "note": "Note"}
+
+
+def visible(value: object) -> object:
+    """Finalizer for every {{ }}: control characters (ESC, NUL, bidi overrides ...) shown as escapes."""
+    if value is None:
+        return ""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in value)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=visible)
+    env.filters["size"] = human_size
+    env.filters["short"] = short
+    return env
+
+
+def human_size(value: int) -> str:
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"
+
+
+def short(value: object, limit: int = 90) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- evidence appendix ---------------------------------------------------------------------------
+
+
+@dataclass
+class SourceRow:
+    anchor: str
+    location: str
+    path: str
+    parser: str
+    cited_by: list[str]
+
+
+def number_sources(document: dict[str, Any]) -> tuple[list[SourceRow], dict[str, str]]:
+    """Every source a finding cites, once, numbered in a stable order; location -> anchor id."""
+    cited: dict[tuple[str, int, int, str], dict[str, Any]] = {}
+    cited_by: dict[tuple[str, int, int, str], list[str]] = {}
+    for finding in document["findings"]:
+        for item in finding["evidence"]:
+            for source in item["sources"]:
+                key = (source["path"], source["line"] or 0, source["packet"] or 0, source["location"])
+                cited.setdefault(key, source)
+                ids = cited_by.setdefault(key, [])
+                if finding["id"] not in ids:
+                    ids.append(finding["id"])
+    rows = []
+    anchors: dict[str, str] = {}
+    for number, key in enumerate(sorted(cited), 1):
+        source = cited[key]
+        anchor = f"src-{number}"
+        anchors.setdefault(source["location"], anchor)
+        rows.append(SourceRow(anchor, source["location"], source["path"], source["parser"], cited_by[key]))
+    return rows, anchors
+
+
+# -- charts --------------------------------------------------------------------------------------
+
+
+def timeline_chart(document: dict[str, Any], width: int = 900, height: int = 180) -> dict[str, Any] | None:
+    """Bars of blocked attempts per hour, on a continuous hour axis (gaps shown as gaps)."""
+    points = document["blocked"]["timeline"]
+    if not points:
+        return None
+    hours = [(_hour_epoch(p["hour"]), p["count"]) for p in points]
+    first, last = hours[0][0], hours[-1][0]
+    slots = int((last - first) // 3600) + 1
+    if slots > MAX_TIMELINE_BARS:  # too long for hourly bars: one bar per day
+        step = 86400
+        first = first - first % 86400
+        slots = int((last - first) // 86400) + 1
+    else:
+        step = 3600
+    counts = [0] * slots
+    for epoch, count in hours:
+        counts[int((epoch - first) // step)] += count
+    peak = max(counts) or 1
+    left, bottom, top = 48, 28, 12
+    plot_w, plot_h = width - left - 12, height - bottom - top
+    bar_w = plot_w / slots
+    bars = []
+    for index, count in enumerate(counts):
+        if not count:
+            continue
+        bar_h = max(2.0, plot_h * count / peak)
+        start = datetime.fromtimestamp(first + index * step, UTC)
+        bars.append({"x": round(left + index * bar_w + bar_w * 0.1, 2), "y": round(top + plot_h - bar_h, 2),
+                     "w": round(max(bar_w * 0.8, 1.0), 2), "h": round(bar_h, 2), "count": count,
+                     "label": start.strftime("%Y-%m-%d %H:00 UTC" if step == 3600 else "%Y-%m-%d UTC")})
+    ticks = []
+    tick_every = max(1, slots // 8)
+    for index in range(0, slots, tick_every):
+        start = datetime.fromtimestamp(first + index * step, UTC)
+        ticks.append({"x": round(left + index * bar_w + bar_w / 2, 2),
+                      "label": start.strftime("%H:00" if step == 3600 else "%m-%d")})
+    return {"width": width, "height": height, "bars": bars, "ticks": ticks, "peak": peak, "left": left,
+            "top": top, "plot_h": plot_h, "plot_w": plot_w, "axis_y": top + plot_h,
+            "unit": "hour" if step == 3600 else "day",
+            "start": datetime.fromtimestamp(first, UTC).strftime("%Y-%m-%d"), "slots": slots}
+
+
+def _hour_epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+BOX_W, BOX_H, GAP_X, GAP_Y = 230, 34, 46, 14
+
+
+def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per registry host, the hosts its pulls are sent to, drawn as boxes and arrows (one row per path)."""
+    allowed = {r["host"]: r["allowed_by"] for r in document["required"]}
+    by_start: dict[str, list[list[str]]] = {}
+    for req in document["required"]:
+        for chain in req["chains"]:
+            if len(chain) > 1:
+                paths = by_start.setdefault(chain[0], [])
+                if chain not in paths:
+                    paths.append(chain)
+    via = {(e["from"], e["to"]): e["via"] for e in document["redirect_edges"]}
+    diagrams = []
+    for start in sorted(by_start):
+        paths = sorted(p for p in by_start[start] if not any(o != p and o[: len(p)] == p for o in by_start[start]))
+        depth = max(len(p) for p in paths)
+        height = len(paths) * (BOX_H + GAP_Y) - GAP_Y + 24
+        boxes, arrows = [], []
+        start_y = (height - BOX_H) / 2
+        boxes.append(_box(start, 0, start_y, allowed, True))
+        for row, path in enumerate(paths):
+            y = 12 + row * (BOX_H + GAP_Y)
+            prev_x, prev_y = BOX_W, start_y + BOX_H / 2
+            for col, host in enumerate(path[1:], 1):
+                x = col * (BOX_W + GAP_X)
+                boxes.append(_box(host, x, y, allowed, False))
+                arrows.append({"x1": prev_x, "y1": prev_y, "x2": x - 6, "y2": y + BOX_H / 2,
+                               "via": via.get((path[col - 1], host), "")})
+                prev_x, prev_y = x + BOX_W, y + BOX_H / 2
+        diagrams.append({"start": start, "width": depth * (BOX_W + GAP_X) - GAP_X + 4, "height": height,
+                         "boxes": boxes, "arrows": arrows})
+    return diagrams
+
+
+def _box(host: str, x: float, y: float, allowed: dict[str, str | None], start: bool) -> dict[str, Any]:
+    entry = allowed.get(host)
+    state = "start" if start and entry else ("allowed" if entry else "missing")
+    label = host if len(host) <= 32 else "…" + host[-31:]
+    return {"x": x, "y": round(y, 2), "w": BOX_W, "h": BOX_H, "host": host, "label": label, "state": state,
+            "entry": entry}
+
+
+# -- render --------------------------------------------------------------------------------------
+
+
+def render_html(document: dict[str, Any]) -> str:
+    sources, anchors = number_sources(document)
+    template = _environment().get_template("report.html.j2")
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for finding in document["findings"]:
+        by_kind.setdefault(finding["kind"], []).append(finding)
+    return template.render(
+        doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,
+        timeline=timeline_chart(document), diagrams=chain_diagrams(document),
+        severity_label=SEVERITY_LABEL,
+        findings_for={row["address"]: row["findings"] for row in document["allowlist"]["entries"]},
+        kind_titles=KIND_TITLES,
+    )
+
+
+KIND_TITLES = {
+    "missing": "Missing hosts",
+    "over-broad": "Over-broad entries",
+    "lookalike": "Lookalike hosts",
+    "blocked-pattern": "Blocked attempts",
+    "over-limit": "Over the limit",
+    "not-enforced": "Not enforced by RAM",
+    "image-access": "Docker Hub image access",
+    "unused": "Unused entries",
+    "redundant": "Redundant entries",
+}
