@@ -26,6 +26,8 @@ _DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 class YamlDocument:
     value: Any
     line: int  # the 1-based line the document's text starts on
+    partial: bool = False  # recovered from the lines before a syntax error
+    number: int = 1  # 1-based position of the document in the file
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class YamlProblem:
     line: int | None
     start: int  # the 1-based line the failing document's text starts on
     text: str = ""  # the failing document's text, for a line-based fallback
+    number: int = 1  # 1-based position of the failing document in the file
 
 
 def read_yaml_text(inp: InputFile, parser: str) -> tuple[str | None, list[InputError]]:
@@ -87,18 +90,48 @@ def _shift(value: Any, offset: int, seen: set[int]) -> None:
 
 
 def iter_documents(text: str) -> Iterator[YamlDocument | YamlProblem]:
-    """Each document of TEXT, or a YamlProblem for a chunk that cannot be loaded (then the next chunk)."""
+    """Each document of TEXT, or a YamlProblem for a chunk that cannot be loaded (then the next chunk).
+
+    After a syntax error, the lines before the broken construct are read on their own (a truncated file
+    keeps what it has); documents recovered so are marked `partial`.
+    """
+    number = 0
     for chunk, offset in _chunks(text):
+        loaded = 0
+        number += 1
         try:
             for value in load_documents(chunk):
-                if value is None:
-                    continue
-                _shift(value, offset, set())
-                yield YamlDocument(value, getattr(value, "line", offset + 1))
+                loaded += 1
+                if value is not None:
+                    _shift(value, offset, set())
+                    yield YamlDocument(value, getattr(value, "line", offset + 1), number=number + loaded - 1)
         except YamlBomb as exc:
-            yield YamlProblem(str(exc), offset + 1, offset + 1, chunk)
+            yield YamlProblem(str(exc), offset + 1, offset + 1, chunk, number + loaded)
         except yaml.YAMLError as exc:
             line = yaml_error_line(exc)
-            yield YamlProblem(yaml_error_text(exc), None if line is None else line + offset, offset + 1, chunk)
+            yield YamlProblem(yaml_error_text(exc), None if line is None else line + offset, offset + 1, chunk,
+                              number + loaded)
+            yield from _recover(chunk, offset, exc, loaded, number)
         except (ValueError, TypeError, RecursionError) as exc:  # constructor failures on hostile input
-            yield YamlProblem(f"invalid YAML: {exc.__class__.__name__}: {exc}", offset + 1, offset + 1, chunk)
+            yield YamlProblem(f"invalid YAML: {exc.__class__.__name__}: {exc}", offset + 1, offset + 1, chunk,
+                              number + loaded)
+        number += max(loaded - 1, 0)
+
+
+def _recover(chunk: str, offset: int, error: yaml.YAMLError, already: int, number: int) -> Iterator[YamlDocument]:
+    """The documents in CHUNK's lines before the broken construct (the earlier of its context and problem)."""
+    marks = [m.line for m in (getattr(error, "context_mark", None), getattr(error, "problem_mark", None)) if m]
+    if not marks:
+        return
+    prefix = "".join(chunk.splitlines(keepends=True)[: min(marks)])
+    if not prefix.strip():
+        return
+    try:
+        values = list(load_documents(prefix))
+    except (yaml.YAMLError, YamlBomb, ValueError, TypeError, RecursionError):
+        return
+    for position, value in enumerate(values[already:]):
+        if value is not None:
+            _shift(value, offset, set())
+            yield YamlDocument(value, getattr(value, "line", offset + 1), partial=True,
+                               number=number + already + position)

@@ -58,17 +58,21 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     if text is None:
         return
     ctx.advance(inp.size)
-    for index, item in enumerate(iter_documents(text)):
+    scanned: set[int] = set()  # documents read line by line as templates: their partial parse is not used
+    for item in iter_documents(text):
         if isinstance(item, YamlProblem):
             templated = "{{" in item.text
             note = "scanned line by line for image fields" if templated else "the other documents are still read"
-            yield inp.error(f"{item.message} (in document {index + 1}, starting at line {item.start}; {note})",
+            yield inp.error(f"{item.message} (in document {item.number}, starting at line {item.start}; {note})",
                             line=item.line or item.start, parser=NAME)
             if templated:
+                scanned.add(item.number)
                 yield from _template_lines(inp, ctx, item.text, item.start)
             continue
+        if item.partial and item.number in scanned:
+            continue
         if not isinstance(item.value, dict):
-            yield inp.error(f"document {index + 1} is a {type(item.value).__name__}, not a Kubernetes object",
+            yield inp.error(f"document {item.number} is a {type(item.value).__name__}, not a Kubernetes object",
                             line=item.line, parser=NAME)
             continue
         yield from _object_images(inp, ctx, item.value, prefix="")
