@@ -90,6 +90,10 @@ def lines_from_text(text: str) -> Iterator[RawLine]:
     if text.startswith("\ufeff"):
         text = text[1:]
     for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE_BYTES and len(line.encode("utf-8")) > MAX_LINE_BYTES + 1:
+            yield RawLine(number, "", f"line is {len(line.encode('utf-8'))} bytes, over BuildKit's "
+                                      f"{MAX_LINE_BYTES} byte limit; line skipped")
+            continue
         yield RawLine(number, line.rstrip("\r\n"))
 
 
