@@ -56,6 +56,11 @@ MAX_FILES = 64  # compose, env and Dockerfiles read for one input
 _REMOTE_CONTEXT_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IGNORECASE)
 _LINE_SCAN_RE = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(?P<q>[\"']?)(?P<ref>[^\"'\s#]+)(?P=q)\s*(?:#.*)?$")
 _BOMB_LINE_RE = re.compile(r"line (\d+)")
+# Compose's own YAML tags (`!reset`, `!override`) adjust merging; a safe loader does not know them, and for finding
+# images the plain value is what matters, so the tag is blanked out (same length: lines and columns stay).
+_COMPOSE_TAG_RE = re.compile(r"(?<=\s)!(?:reset|override)(?=\s|$)", re.MULTILINE)
+_TOP_LEVEL_KEYS = frozenset({"version", "name", "services", "networks", "volumes", "configs", "secrets", "include",
+                             "models"})
 
 
 def detect(inp: InputFile) -> bool:
@@ -223,6 +228,7 @@ class _Project:
     def compose_text(self, text: str, here: _Place, env: _Env, stack: tuple[Path, ...], note: str
                      ) -> Iterator[Evidence]:
         documents: list[Any] = []
+        text = _COMPOSE_TAG_RE.sub(lambda m: " " * len(m.group(0)), text)
         try:
             for document in load_documents(text):
                 documents.append(document)
@@ -256,6 +262,8 @@ class _Project:
         suffix = f" ({note})" if note else ""
         yield from self.includes(document.get("include"), document, here, env, stack)
         services = document.get("services")
+        if services is None and _looks_like_version_1(document):
+            services, suffix = document, f"{suffix} (version 1 format)" if suffix else " (version 1 format)"
         if services is not None and not isinstance(services, dict):
             self.error(here, _line_of(document, "services"), "services is not a mapping; skipped")
             services = None
@@ -511,6 +519,13 @@ class _Project:
             if isinstance(build, dict):
                 names.extend(key for key, _, _ in _named_pairs(build.get("additional_contexts")))
         return names
+
+
+def _looks_like_version_1(document: dict[str, Any]) -> bool:
+    """The legacy format without `services:`: every top-level key is a service (image or build)."""
+    if any(str(key) in _TOP_LEVEL_KEYS or str(key).startswith("x-") for key in document):
+        return False
+    return any(isinstance(value, dict) and ("image" in value or "build" in value) for value in document.values())
 
 
 def _named_pairs(value: Any) -> list[tuple[str, Any, int | None]]:

@@ -219,3 +219,18 @@ def test_extends_cycle_is_bounded(tmp_path: Path) -> None:
     items = list(compose.parse(InputFile.from_path(path, display="compose.yaml"), ParseContext()))
     assert any(isinstance(e, InputError) and "cycle" in e.message for e in items)
     assert "docker.io/library/alpine:3.19" in [c for c, _, _ in refs(items)]
+
+
+def test_version_1_format_without_services_key() -> None:
+    found = by_context(run(HERE / "legacy" / "docker-compose.yml"))
+    assert found == {"services.web.image (version 1 format)": ["docker.io/library/nginx:1.25"],
+                     "services.db.image (version 1 format)": ["docker.io/library/mysql:8.0"]}
+
+
+def test_compose_reset_and_override_tags() -> None:
+    items = run(HERE / "tags" / "compose.yaml")
+    assert not [e for e in items if isinstance(e, InputError)]
+    assert [(c, s, ctx) for c, s, ctx in refs(items)] == [
+        ("docker.io/library/nginx:1.27", "compose/tags/compose.yaml:3", "services.base.image"),
+        ("ghcr.io/acme/nginx:1.27", "compose/tags/compose.yaml:7", "services.child.image"),
+    ]
