@@ -125,7 +125,7 @@ def audit(analysis: Any, allowlist: Allowlist, options: AuditOptions) -> list[Fi
     knowledge = analysis.knowledge
     required = list(analysis.required or [])
     findings: list[Finding] = []
-    findings += _missing(required, allowlist, options, store)
+    findings += _missing(required, allowlist, options, store, analysis.proposal)
     findings += _unused(required, allowlist, options, store)
     findings += _redundant(allowlist, options)
     findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
@@ -185,8 +185,19 @@ def _images_needing(req: Any, index: dict[str, Any]) -> list[Any]:
     return [unique[k] for k in sorted(unique)]
 
 
-def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
-             ) -> list[Finding]:
+def _proposed_fix(host: str, proposal: Any) -> tuple[str | None, str | None]:
+    """The proposal's entry that covers HOST, or the proposal's reason it could not cover it."""
+    for entry in _attr(proposal, "entries") or []:
+        if host in (_attr(entry, "covers") or []):
+            return entry.address, None
+    for uncovered in _attr(proposal, "uncovered") or []:
+        if _attr(_attr(uncovered, "requirement"), "host") == host:
+            return None, str(_attr(uncovered, "reason", ""))
+    return None, None
+
+
+def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
+             proposal: Any = None) -> list[Finding]:
     findings = []
     hub_listed = allowlist.has_docker_hub()
     index = {r.host: r for r in required}
@@ -220,8 +231,15 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
             evidence.append(EvidenceItem(f"{blocked.count} blocked attempt(s) for {host} in the logs",
                                          tuple(blocked.sources)))
         hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
-        wildcard = bool(_attr(req, "wildcard")) or host.startswith("*.")
-        address = host[2:] if host.startswith("*.") else host
+        wildcard = bool(_attr(req, "wildcard")) or "*" in host
+        fix, not_coverable = _proposed_fix(host, proposal)
+        if fix is not None:
+            action = f"Add `{fix}` to the allowlist (as the proposal does)."
+        elif wildcard:
+            action = (f"`{host}` varies per client: add the concrete hosts your clients use (see a capture or DNS "
+                      "log)" + (f"; {not_coverable}" if not_coverable else "") + ".")
+        else:
+            action = f"Add `{host}` to the allowlist."
         images = [getattr(n, "text", str(n)) for n in needs if getattr(n, "kind", "") == "image"]
         locations = sorted({str(n.source) for n in needs if getattr(n, "source", None) is not None})
         findings.append(Finding(
@@ -229,9 +247,7 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
             f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
             f"Pulls that need {host} ({what}) will fail{hub_note}."
             + (f" Needed by {len(images)} image reference(s) at {len(locations)} place(s)." if images else ""),
-            f"Add `{address}` to the allowlist" + (" (a suffix entry: the exact host varies)" if wildcard else "")
-            + ".",
-            hosts=(host,), evidence=tuple(evidence),
+            action, hosts=(host,), evidence=tuple(evidence),
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
                   "notes": list(_attr(req, "notes") or [])[:5]},

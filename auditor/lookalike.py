@@ -128,8 +128,9 @@ def _compare(host: str, shown: str, own_domain: str, target: str) -> Lookalike |
     target_bare = _collapse(target[: -len(_suffix(target)) - 1] if "." in target else target)
     if _collapse(own_label) in (_collapse(target), _collapse(target_domain), target_bare) \
             or host_collapsed == _collapse(target):
-        return Lookalike(host, target, "typosquat", edit_distance(host, target),
-                         f"{own_domain!r} spells {target!r} with its dots moved or replaced")
+        how = "uses the same name under another suffix" if _collapse(own_label) == target_bare \
+            else "spells it with its dots moved or replaced"
+        return Lookalike(host, target, "typosquat", edit_distance(host, target), f"{own_domain!r} {how} ({target!r})")
     if skeleton(own_domain) == skeleton(target_domain):
         return Lookalike(host, target, "homoglyph", edit_distance(own_domain, target_domain),
                          f"{own_domain!r} reads like {target_domain!r} (look-alike characters)")

@@ -129,6 +129,8 @@ def proposal_dict(proposal: Any) -> dict[str, Any]:
             "collapsed": bool(_value(item, "collapsed", False)),
             "also_allows": _text(_value(item, "also_allows", "")),
             "multi_tenant_reason": _value(item, "multi_tenant_reason"),
+            "roles": _str_list(_value(item, "roles")),
+            "registries": _str_list(_value(item, "registries")),
         })
     notes = [str(n) for n in (getattr(proposal, "notes", None) or ())]
     return {"entries": sorted(entries, key=lambda e: e["address"]), "count": len(entries), "notes": notes}
