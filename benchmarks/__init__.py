@@ -1,0 +1,1 @@
+"""Benchmark scripts: they print measured figures (throughput, peak memory) rather than assert timings."""
