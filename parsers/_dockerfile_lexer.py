@@ -435,6 +435,8 @@ def instructions(lines: Iterator[RawLine], result: LexResult) -> Iterator[Instru
                 terminated = False
                 for body in lines:
                     inst.end_line = body.number
+                    if body.error:
+                        result.problems.append(Problem(body.number, body.error))
                     candidate = body.text.lstrip("\t") if doc.chomp else body.text
                     if candidate == doc.name:
                         terminated = True

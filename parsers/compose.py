@@ -455,8 +455,13 @@ class _Project:
                                  f"{prefix}.dockerfile{suffix}")
                 return
             dockerfile_name = named_file
-        place = _Place(path=context_place.path, dir=context_place.path, display=context_place.display,
-                       display_dir=context_place.display).child(dockerfile_name)
+        context_dir = _Place(path=context_place.path, dir=context_place.path, display=context_place.display,
+                             display_dir=context_place.display)
+        place = context_dir.child(dockerfile_name)
+        if "dockerfile" not in settings and not place.path.exists():
+            # podman-compose and nerdctl compose build a Containerfile when the context has no Dockerfile.
+            containerfile = context_dir.child("Containerfile")
+            place = containerfile if containerfile.path.is_file() else place
         text = self.read(place, "Dockerfile", dockerfile_layer.place, dockerfile_line)
         yield from self.errors_out()
         if text is None:

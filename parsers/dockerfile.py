@@ -49,6 +49,7 @@ _NAME_RE = re.compile(
 _NOT_BUILD_FILES = frozenset({
     "md", "rst", "txt", "html", "adoc", "orig", "rej", "bak", "swp", "tmpl", "tpl", "j2", "jinja", "jinja2",
     "template", "in", "erb", "sh", "py", "json", "yml", "yaml", "toml", "lock", "sum", "patch", "diff",
+    "dockerignore",
 })
 _COMPRESSED = (".gz", ".bz2", ".xz")
 _INSTRUCTIONS = frozenset({
@@ -143,6 +144,28 @@ def _variable_end(word: str, start: int) -> int:
     return start + 1
 
 
+_QUOTED_WORD_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-+?])(.*[\"'].*)\}$", re.DOTALL)
+
+
+def _expand_quoted_operand(match: re.Match[str], lookup, escape: str, result: Expanded) -> str:  # type: ignore[no-untyped-def]
+    """`${NAME:-"word"}`: BuildKit's lexer removes quotes in the operand word, which the interpolator keeps."""
+    name, op, operand = match.groups()
+    value = lookup(name)
+    absent = value is None or (op.startswith(":") and value == "")
+    kind = op[-1]
+    if kind == "?":
+        if absent:
+            result.errors.append(f"{name}: {expand_word(operand, lookup, escape).text}")
+            return ""
+        return value or ""
+    if (kind == "-") != absent:
+        return "" if kind == "+" else (value or "")
+    word = expand_word(operand, lookup, escape)
+    result.missing.extend(n for n in word.missing if n not in result.missing)
+    result.errors.extend(word.errors)
+    return word.text
+
+
 def expand_word(word: str, lookup, escape: str = "\\") -> Expanded:  # type: ignore[no-untyped-def]
     """shell.Lex ProcessWord: quotes removed, escapes resolved, `$VAR`/`${VAR...}` expanded with LOOKUP."""
     result = Expanded("")
@@ -154,6 +177,10 @@ def expand_word(word: str, lookup, escape: str = "\\") -> Expanded:  # type: ign
         end = _variable_end(word, at)
         if end == at + 1:
             out.append("$")
+            return end
+        quoted = _QUOTED_WORD_RE.match(word[at:end])
+        if quoted:
+            out.append(_expand_quoted_operand(quoted, lookup, escape, result))
             return end
         expanded = interpolate(word[at:end], lookup, dialect="dockerfile", escape=escape)
         out.append(expanded.text)
@@ -543,7 +570,7 @@ def _extract(lines: Iterator[RawLine], display: str, build_args: dict[str, str],
              parser: str, context_prefix: str, line_offset: int = 0,
              named_contexts: frozenset[str] = frozenset()) -> Iterator[Evidence]:
     result = LexResult()
-    instructions = list(lexer.instructions(lines, result))
+    instructions = [_slim(inst) for inst in lexer.instructions(lines, result)]
     extractor = _Extractor(display, build_args, target, parser, context_prefix, line_offset, named_contexts)
     extractor.scope.escape = result.escape
     if result.syntax:
@@ -569,6 +596,16 @@ def _extract(lines: Iterator[RawLine], display: str, build_args: dict[str, str],
             records.extend(stage.records)
     records.sort(key=_record_line)
     yield from records
+
+
+_KEPT = frozenset({"from", "arg", "env", "copy", "add", "onbuild"})
+
+
+def _slim(inst: Instruction) -> Instruction:
+    """Drop the text of instructions that cannot name an image, so a long file does not pile up in memory."""
+    if inst.command in _KEPT or (inst.command == "run" and inst.flags):
+        return inst
+    return Instruction(inst.line, inst.end_line, inst.command, [], "", inst.original.split(None, 1)[0][:64])
 
 
 def _record_line(record: Evidence) -> int:

@@ -81,6 +81,12 @@ def test_build_follows_context_and_dockerfile_with_args_and_target() -> None:
     assert sources["services.api.build FROM"] == "compose/project/api/Dockerfile.api:3"
 
 
+def test_containerfile_when_the_context_has_no_dockerfile() -> None:
+    items = run(PROJECT / "compose.yaml")
+    assert [(c, s) for c, s, ctx in refs(items) if ctx == "services.podman.build FROM"] == [
+        ("registry.access.redhat.com/ubi9/ubi-minimal:9.4", "compose/project/podman/Containerfile:1")]
+
+
 def test_dockerfile_inline_lines_and_undeclared_build_arg() -> None:
     items = run(PROJECT / "compose.yaml")
     inline = [(c, s) for c, s, ctx in refs(items) if ctx == "services.inline.build FROM"]

@@ -42,7 +42,8 @@ def test_detects_build_files_by_name(tmp_path: Path, name: str) -> None:
     assert parser_for(inp).name == "dockerfile"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("name", ["Dockerfile.md", "Dockerfile.j2", "Dockerfile.yml", "README", "dockerfiles.txt"])
+@pytest.mark.parametrize("name", ["Dockerfile.md", "Dockerfile.j2", "Dockerfile.yml", "Dockerfile.dockerignore",
+                                  "README", "dockerfiles.txt"])
 def test_ignores_documentation_and_templates(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("FROM alpine:3.19\n")
@@ -121,6 +122,14 @@ def test_in_stage_arg_reimports_global_value_for_add() -> None:
     hosts = [(h.host, h.source.line) for h in items if isinstance(h, HostReference)]
     assert hosts == [("files.example.com", 4)]
     assert [(t, line) for t, line, _ in unresolved(items)] == [("https://${HOST}/b", 6)]
+
+
+def test_quotes_inside_a_default_word_are_removed() -> None:
+    text = 'ARG REF=${REF:-"gcr.io/distroless/static:nonroot"}\nARG ALT\nFROM $REF\nFROM ${ALT:-\'alpine\'}:3.19\n'
+    items = list(dockerfile.extract_dockerfile(text, "Dockerfile"))
+    assert [c for c, _, _ in refs(items)] == ["gcr.io/distroless/static:nonroot", "docker.io/library/alpine:3.19"]
+    items = list(dockerfile.extract_dockerfile(text, "Dockerfile", {"REF": "quay.io/a/b:1"}))
+    assert next(c for c, _, _ in refs(items)) == "quay.io/a/b:1"
 
 
 def test_escape_directive_changes_continuation() -> None:
