@@ -211,6 +211,9 @@ class _Project:
         return result.text, ""
 
     def image(self, raw: Any, env: _Env, place: _Place, line: int | None, context: str) -> Iterator[Evidence]:
+        if raw is None or raw == "":
+            yield InputError(f"{context} is empty", place.source(line))
+            return
         text, why = self.value(raw, env)
         shown = _scalar_text(raw) or repr(raw)
         if text is None:

@@ -8,7 +8,8 @@ What is a reference (context in brackets):
   names a stage (case-insensitively, anywhere in the file) or is a stage number; BuildKit never expands
   variables in `--from`, so one there is reported as Unresolved;
 - the same under ONBUILD (`ONBUILD COPY --from`, `ONBUILD RUN --mount from`): triggers for a later build;
-- `# syntax=IMAGE` (`# syntax`): the frontend image BuildKit pulls before reading the rest;
+- `# syntax=IMAGE` (`# syntax`): the frontend image BuildKit pulls before reading the rest; a `BUILDKIT_SYNTAX`
+  build arg replaces it (`BUILDKIT_SYNTAX`, no line);
 - `ADD <http(s) or git URL>` (`ADD`): a HostReference(ADD_URL) to the URL's host, since Registry Access
   Management filters ADD downloads too; its variables come from the stage's ARG and ENV values.
 Variables: `--set VAR=VALUE` (ctx.variables) act as `--build-arg`: they override the default of a declared ARG.
@@ -341,7 +342,7 @@ class _Extractor:
 
     # references
 
-    def image(self, text: str, line: int, context: str, expanded: Expanded | None = None,
+    def image(self, text: str, line: int | None, context: str, expanded: Expanded | None = None,
               stage_env: dict[str, str | None] | None = None) -> None:
         context = self.prefix + context
         if expanded is not None and not expanded.complete:
@@ -573,7 +574,10 @@ def _extract(lines: Iterator[RawLine], display: str, build_args: dict[str, str],
     instructions = [_slim(inst) for inst in lexer.instructions(lines, result)]
     extractor = _Extractor(display, build_args, target, parser, context_prefix, line_offset, named_contexts)
     extractor.scope.escape = result.escape
-    if result.syntax:
+    if "BUILDKIT_SYNTAX" in build_args:
+        # The build arg replaces whatever frontend the file's directive names (dockerfile frontend, forwardGateway).
+        extractor.image(build_args["BUILDKIT_SYNTAX"].split(" ", 1)[0], None, "BUILDKIT_SYNTAX")
+    elif result.syntax:
         extractor.image(result.syntax, result.syntax_line or 1, "# syntax")
     for problem in result.problems:
         extractor.always.append(extractor.error(problem.line, problem.message))

@@ -219,6 +219,15 @@ def test_non_mapping_documents_and_services(tmp_path: Path) -> None:
     assert [c for c, _, _ in refs(items)] == ["docker.io/library/alpine:3.19"]
 
 
+def test_empty_image_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "compose.yaml"
+    path.write_text("services:\n  a:\n    image:\n  b:\n    image: alpine:3.19\n")
+    items = list(compose.parse(InputFile.from_path(path, display="compose.yaml"), ParseContext()))
+    assert [(e.source.line, e.message) for e in items if isinstance(e, InputError)] == [
+        (3, "services.a.image is empty")]
+    assert [c for c, _, _ in refs(items)] == ["docker.io/library/alpine:3.19"]
+
+
 def test_extends_cycle_is_bounded(tmp_path: Path) -> None:
     path = tmp_path / "compose.yaml"
     path.write_text("services:\n  a:\n    extends: b\n    image: alpine:3.19\n  b:\n    extends: a\n")

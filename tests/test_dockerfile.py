@@ -132,6 +132,14 @@ def test_quotes_inside_a_default_word_are_removed() -> None:
     assert next(c for c, _, _ in refs(items)) == "quay.io/a/b:1"
 
 
+def test_buildkit_syntax_build_arg_replaces_the_directive() -> None:
+    text = (HERE / "multistage.Dockerfile").read_text()
+    args = {"BUILDKIT_SYNTAX": "docker/dockerfile-upstream:1.8"}
+    items = list(dockerfile.extract_dockerfile(text, "Dockerfile", args))
+    assert refs(items)[0] == ("docker.io/docker/dockerfile-upstream:1.8", None, "BUILDKIT_SYNTAX")
+    assert "docker.io/docker/dockerfile:1.7" not in [c for c, _, _ in refs(items)]
+
+
 def test_escape_directive_changes_continuation() -> None:
     items = parse_file("escape.Dockerfile")
     assert refs(items) == [
