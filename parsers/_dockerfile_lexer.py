@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -97,7 +97,7 @@ def lines_from_text(text: str) -> Iterator[RawLine]:
         yield RawLine(number, line.rstrip("\r\n"))
 
 
-def lines_from_stream(stream: BinaryIO, advance: object = None) -> Iterator[RawLine]:
+def lines_from_stream(stream: BinaryIO, advance: Callable[[int], None] | None = None) -> Iterator[RawLine]:
     """Physical lines of a binary stream, decoded as UTF-8, each at most MAX_LINE_BYTES.
 
     An over-long line is drained without being held in memory and reported; undecodable bytes become U+FFFD
@@ -109,16 +109,16 @@ def lines_from_stream(stream: BinaryIO, advance: object = None) -> Iterator[RawL
         if not chunk:
             return
         number += 1
-        if callable(advance):
+        if advance is not None:
             advance(len(chunk))
-        if len(chunk) > MAX_LINE_BYTES + 1 or (len(chunk) == MAX_LINE_BYTES + 2 and not chunk.endswith(b"\n")):
+        if len(chunk) > MAX_LINE_BYTES + 1:  # content plus its newline over the limit
             total = len(chunk)
             while not chunk.endswith(b"\n"):
                 chunk = stream.readline(1024 * 1024)
                 if not chunk:
                     break
                 total += len(chunk)
-                if callable(advance):
+                if advance is not None:
                     advance(len(chunk))
             yield RawLine(number, "", f"line is {total} bytes, over BuildKit's {MAX_LINE_BYTES} byte limit; "
                                      "line skipped")

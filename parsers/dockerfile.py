@@ -33,11 +33,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from auditor.model import Evidence, HostPurpose, HostReference, InputError, Source, Unresolved
+from auditor.model import Evidence, HostPurpose, HostReference, ImageReference, InputError, Source, Unresolved
 from auditor.reference import InvalidReference, parse_reference
 from parsers import _dockerfile_lexer as lexer
 from parsers._dockerfile_lexer import Instruction, LexResult, RawLine
-from parsers._interpolate import interpolate
+from parsers._interpolate import Lookup, interpolate
 from parsers._io import InputFile, ParseContext
 
 NAME = "dockerfile"
@@ -148,7 +148,7 @@ def _variable_end(word: str, start: int) -> int:
 _QUOTED_WORD_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-+?])(.*[\"'].*)\}$", re.DOTALL)
 
 
-def _expand_quoted_operand(match: re.Match[str], lookup, escape: str, result: Expanded) -> str:  # type: ignore[no-untyped-def]
+def _expand_quoted_operand(match: re.Match[str], lookup: Lookup, escape: str, result: Expanded) -> str:
     """`${NAME:-"word"}`: BuildKit's lexer removes quotes in the operand word, which the interpolator keeps."""
     name, op, operand = match.groups()
     value = lookup(name)
@@ -167,7 +167,7 @@ def _expand_quoted_operand(match: re.Match[str], lookup, escape: str, result: Ex
     return word.text
 
 
-def expand_word(word: str, lookup, escape: str = "\\") -> Expanded:  # type: ignore[no-untyped-def]
+def expand_word(word: str, lookup: Lookup, escape: str = "\\") -> Expanded:
     """shell.Lex ProcessWord: quotes removed, escapes resolved, `$VAR`/`${VAR...}` expanded with LOOKUP."""
     result = Expanded("")
     out: list[str] = []
@@ -419,7 +419,7 @@ class _Extractor:
                     value = self.scope.globals.get(name)
                 env[name] = value
 
-    def _arg_value(self, name: str, default: str | None, lookup) -> str | None:  # type: ignore[no-untyped-def]
+    def _arg_value(self, name: str, default: str | None, lookup: Lookup) -> str | None:
         if name in self.scope.build_args:
             return self.scope.build_args[name]
         if default is None:
@@ -535,7 +535,7 @@ class _Extractor:
         return seen
 
 
-def _meta_lookup(scope: _Scope):  # type: ignore[no-untyped-def]
+def _meta_lookup(scope: _Scope) -> Lookup:
     def lookup(name: str) -> str | None:
         if name in scope.globals:
             return scope.globals[name]
@@ -545,11 +545,11 @@ def _meta_lookup(scope: _Scope):  # type: ignore[no-untyped-def]
     return lookup
 
 
-def _env_lookup(env: dict[str, str | None]):  # type: ignore[no-untyped-def]
+def _env_lookup(env: dict[str, str | None]) -> Lookup:
     return env.get
 
 
-def _with(ref, original: str, source: Source, context: str):  # type: ignore[no-untyped-def]
+def _with(ref: ImageReference, original: str, source: Source, context: str) -> ImageReference:
     return replace(ref, original=original, source=source, context=context)
 
 
