@@ -22,7 +22,6 @@ from auditor.knowledge import CONFIDENCE_ORDER, Knowledge, pattern_anchor
 from auditor.model import Confidence
 from auditor.requirements import RequiredHost
 
-INFINITY = float("inf")
 DEFAULT_BUDGET = 100
 
 
@@ -38,13 +37,14 @@ class ProposedEntry:
     sources: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     registries: list[str] = field(default_factory=list)
+    public_suffix: bool = False  # the entry is an ICANN public suffix (`com`): forced by the budget
 
     def allowlist_entry(self) -> AllowlistEntry:
         summary = f"{', '.join(self.roles)} for {', '.join(self.registries) or 'referenced hosts'}"
         if self.collapsed:
             summary += f"; collapsed from {len(self.covers)} hosts"
         if self.multi_tenant_reason:
-            summary += "; MULTI-TENANT"
+            summary += "; PUBLIC SUFFIX" if self.public_suffix else "; MULTI-TENANT"
         return AllowlistEntry(self.address, self.address, rationale=summary)
 
 
@@ -152,24 +152,24 @@ def _set_penalties(nodes: dict[str, _Node], knowledge: Knowledge) -> None:
 
 @dataclass
 class _Table:
-    cost: list[float]  # cost[k]: least penalty using exactly k entries in the subtree (INFINITY if none)
+    cost: list[int]  # cost[k]: least penalty using exactly k entries in the subtree (the sentinel if none)
     entry_here: bool  # with k == 1, whether the single entry sits at this node
     splits: list[list[int]]  # splits[i][k]: entries given to child i when the first i+1 children use k
 
 
-def _convolve(tables: list[list[float]], cap: int) -> tuple[list[float], list[list[int]]]:
+def _convolve(tables: list[list[int]], cap: int, impossible: int) -> tuple[list[int], list[list[int]]]:
     """Min-plus convolution of the children's tables, keeping the split for reconstruction."""
-    total: list[float] = [0.0]
+    total: list[int] = [0]
     splits: list[list[int]] = []
     for table in tables:
         size = min(cap, len(total) - 1 + len(table) - 1)
-        merged = [INFINITY] * (size + 1)
+        merged = [impossible] * (size + 1)
         choice = [0] * (size + 1)
         for used, before in enumerate(total):
-            if before == INFINITY:
+            if before >= impossible:
                 continue
             for own, cost in enumerate(table):
-                if cost == INFINITY or used + own > size:
+                if cost >= impossible or used + own > size:
                     continue
                 value = before + cost
                 if value < merged[used + own]:
@@ -180,29 +180,31 @@ def _convolve(tables: list[list[float]], cap: int) -> tuple[list[float], list[li
     return total, splits
 
 
-def solve(nodes: dict[str, _Node], roots: list[str], cap: int) -> tuple[float, list[str]]:
+def solve(nodes: dict[str, _Node], roots: list[str], cap: int) -> tuple[int | None, list[str]]:
     """Least penalty and the chosen entry nodes covering every target with at most CAP entries.
 
-    Returns (INFINITY, []) when no placement fits in CAP. Cost O(nodes * cap^2).
+    Returns (None, []) when no placement fits in CAP. Cost O(nodes * cap^2). Penalties are exact
+    integers (they reach B**(3D)); floats would merge distinct costs.
     """
+    impossible = sum(n.penalty for n in nodes.values()) + 1  # above any feasible total
     tables: dict[str, _Table] = {}
-    for name in sorted(nodes, key=lambda n: -nodes[n].depth):  # children before parents
+    for name in sorted(nodes, key=lambda n: (-nodes[n].depth, n)):  # children before parents
         node = nodes[name]
         if node.target:
-            tables[name] = _Table([INFINITY, 0.0], True, [])
+            tables[name] = _Table([impossible, 0], True, [])
             continue
-        merged, splits = _convolve([tables[c].cost for c in node.children], cap)
+        merged, splits = _convolve([tables[c].cost for c in node.children], cap, impossible)
         entry_here = False
         if len(merged) < 2:
-            merged = merged + [INFINITY] * (2 - len(merged))
+            merged = merged + [impossible] * (2 - len(merged))
         if node.penalty < merged[1]:
-            merged[1] = float(node.penalty)
+            merged[1] = node.penalty
             entry_here = True
         tables[name] = _Table(merged, entry_here, splits)
-    total, splits = _convolve([tables[r].cost for r in roots], cap)
+    total, splits = _convolve([tables[r].cost for r in roots], cap, impossible)
     best_k = min(range(len(total)), key=lambda k: (total[k], k))
-    if total[best_k] == INFINITY:
-        return INFINITY, []
+    if total[best_k] >= impossible:
+        return None, []
     chosen: list[str] = []
     _pick(roots, splits, best_k, tables, nodes, chosen)
     return total[best_k], sorted(chosen)
@@ -273,7 +275,17 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
                 proposal.over_budget = True  # not even one entry per top-level domain fits
             else:
                 penalty, chosen = solve(nodes, roots, effective)
-                proposal.penalty = int(penalty)
+                proposal.penalty = penalty or 0
+    if mode is MatchMode.SUFFIX:
+        # A collapse forced by the budget may happen to cover a pattern that could not be listed on its own.
+        still = []
+        for item in proposal.uncovered:
+            anchor = pattern_anchor(item.requirement.host)
+            if anchor and any(covers(address, anchor, mode) for address in chosen):
+                targets.setdefault(anchor, []).append(item.requirement)
+            else:
+                still.append(item)
+        proposal.uncovered = still
     for address in chosen:
         covered = sorted(t for t in targets if covers(address, t, mode))
         items = [item for t in covered for item in targets[t]]
@@ -294,12 +306,12 @@ def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledg
         shared = [s for s in {knowledge.shared_suffix(c) for c in covered} if s and covers(address, s, mode)]
         if shared:
             multi = f"{address} contains the shared domain {sorted(shared)[0]}"
-    return ProposedEntry(address, [item.host for item in items], _rationale(items), collapsed,
+    return ProposedEntry(address, [item.host for item in items], rationale_lines(items), collapsed,
                          _also_allows(address, covered, knowledge, mode, collapsed), multi, confidence,
-                         sources, roles, registries)
+                         sources, roles, registries, knowledge.is_public_suffix(address))
 
 
-def _rationale(items: list[RequiredHost]) -> list[str]:
+def rationale_lines(items: list[RequiredHost]) -> list[str]:
     lines = []
     for item in items:
         head = f"{item.host} [{', '.join(sorted(item.roles))}] ({item.confidence.value})"
@@ -349,7 +361,8 @@ def _notes(proposal: Proposal, knowledge: Knowledge, target_count: int) -> None:
     for entry in proposal.entries:
         if entry.multi_tenant_reason:
             forced = "forced by the budget" if entry.collapsed else "required as such"
-            notes.append(f"MULTI-TENANT entry {entry.address} ({forced}): {entry.multi_tenant_reason}.")
+            kind = "PUBLIC SUFFIX" if entry.public_suffix else "MULTI-TENANT"
+            notes.append(f"{kind} entry {entry.address} ({forced}): {entry.multi_tenant_reason}.")
     for item in proposal.uncovered:
         notes.append(f"NOT COVERED: {item.reason}.")
     for item in proposal.required:

@@ -151,7 +151,7 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
         sample = activity.sources[0] if activity.sources else None
         if activity.registry_api_calls:
             builder.direct(host, "api", Need("observation", f"{activity.registry_api_calls} /v2/ request(s)",
-                                             sample))
+                                             sample), host)
         known = _tied_by_knowledge(knowledge, host)
         if known is not None:
             required = builder.direct(host, known.role.split("+")[0],
@@ -187,7 +187,9 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str, store: EvidenceS
             for source in edge.sources:
                 if source not in required.evidence and len(required.evidence) < 20:
                     required.evidence.append(source)
-        required.add_need(Need("edge", " -> ".join(chain) + f" ({', '.join(e.via.value for e in edges)})"))
+        seen_at = last.sources[0] if last.sources else None
+        required.add_need(Need("edge", " -> ".join(chain) + f" ({', '.join(e.via.value for e in edges)})",
+                               seen_at))
         weakest = min((e.confidence for e in edges), key=lambda c: CONFIDENCE_ORDER[c])
         if host not in builder._direct and (
                 len(required.chains) == 1 or CONFIDENCE_ORDER[weakest] > CONFIDENCE_ORDER[required.confidence]):
@@ -217,6 +219,7 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
         return
     if found.known not in required.knowledge:
         required.knowledge.append(found.known)
+    required.roles |= set(found.roles)  # e.g. ECR authenticates on the registry host itself: api+auth
     required.registries.add(found.profile.name)
     if found.profile.unknown_chain and not observed_chain:
         required.unknown_chain = True

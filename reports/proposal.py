@@ -7,7 +7,7 @@ import io
 import json
 
 from auditor.allowlist import MatchMode, write_hadolint, write_squid
-from auditor.propose import Proposal, ProposedEntry
+from auditor.propose import Proposal, ProposedEntry, rationale_lines
 from reports.serialize import source_dict
 
 PROPOSAL_SCHEMA_VERSION = "1.0"
@@ -25,7 +25,7 @@ def render_text(proposal: Proposal) -> str:
         if entry.collapsed:
             flags.append(f"COLLAPSED from {len(entry.covers)}")
         if entry.multi_tenant_reason:
-            flags.append("MULTI-TENANT")
+            flags.append("PUBLIC SUFFIX" if entry.public_suffix else "MULTI-TENANT")
         flag_text = f"  [{', '.join(flags)}]" if flags else ""
         lines.append(f"{entry.address}{flag_text}")
         lines.append(f"    roles: {', '.join(entry.roles)}; registries: {', '.join(entry.registries) or '-'}; "
@@ -35,6 +35,13 @@ def render_text(proposal: Proposal) -> str:
         if entry.multi_tenant_reason:
             lines.append(f"    multi-tenant: {entry.multi_tenant_reason}")
         lines.extend(f"    {line}" for line in entry.rationale)
+        lines.append("")
+    if proposal.uncovered:
+        lines.append("Required but not expressible without allowing other tenants (observe or mirror):")
+        for item in proposal.uncovered:
+            lines.append(f"{item.requirement.host}")
+            lines.append(f"    why not listed: {item.reason}")
+            lines.extend(f"    {line}" for line in rationale_lines([item.requirement]))
         lines.append("")
     if proposal.notes:
         lines.append("Notes:")
@@ -59,7 +66,8 @@ def _nickname(entry: ProposedEntry) -> str:
 
 
 def render_squid(proposal: Proposal, acl_name: str = "regaudit_allowed") -> str:
-    header = [f"# {note}" for note in proposal.notes if note.startswith(("OVER BUDGET", "MULTI-TENANT", "NOT COVERED"))]
+    warnings = ("OVER BUDGET", "MULTI-TENANT", "PUBLIC SUFFIX", "NOT COVERED")
+    header = [f"# {note}" for note in proposal.notes if note.startswith(warnings)]
     body = write_squid(proposal.allowlist_entries(), proposal.mode, acl_name)
     return "\n".join(" ".join(line.split()) for line in header) + ("\n" if header else "") + body
 

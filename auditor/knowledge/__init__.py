@@ -190,13 +190,17 @@ class Knowledge:
         return bool(_icann().is_public(domain))
 
     def well_known_registry_hosts(self) -> list[str]:
-        """Concrete API hosts of well-known registries and their fixed domains (for lookalike checks)."""
+        """Hosts of well-known registries, and the fixed domains of their patterns (for lookalike checks).
+
+        `{account}.dkr.ecr.{region}.amazonaws.com` contributes `amazonaws.com`: a lookalike of a shared
+        domain is as suspicious as one of a registry host.
+        """
         names: set[str] = set()
         for profile in self.profiles:
             for pattern in profile.hosts:
                 if "{" in pattern.template or "*" in pattern.template:
                     tail = _fixed_tail(pattern.template)
-                    if tail and "." in tail and self.is_multi_tenant(tail) is None:
+                    if "." in tail:
                         names.add(tail)
                 else:
                     names.add(pattern.template)
