@@ -24,10 +24,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], tuple[Counter, Counter]] = {
     # The second segment of the ClientHello was never captured: tshark shows nothing, we keep the SNI that
     # was in the first segment (marked partial) because a lost segment must not hide a host.
     ("tls_missing_ch_frag.pcap", "sni"): (Counter(), Counter({"r1---sn-5f5nxgvh5o-hjul.googlevideo.com": 1})),
-    # tshark reassembles IPv6 fragments; we read first fragments only, so an A record in a later one is missed.
-    ("ipv6-fragmented-dns.pcap", "dns"): (
-        Counter({(("txtpadding_3230.n1.netalyzr.icsi.berkeley.edu",), (), ("192.150.187.31",), ()): 1}),
-        Counter({(("txtpadding_3230.n1.netalyzr.icsi.berkeley.edu",), (), (), ()): 1})),
     # The OPT record's option claims more bytes than its RDLENGTH: tshark aborts the message there; we skip the
     # record by its RDLENGTH (the framing every resolver uses) and read the A record after it.
     ("dns-edns-bad-length.pcap", "dns"): (Counter({(("example.com",), (), (), ()): 1}),
@@ -65,6 +61,8 @@ LIVE_DIFFERENCES: dict[tuple[str, str], tuple[Counter, Counter]] = {
     # A record length that promises 16 KB which never arrive: tshark waits for them; we decode the ClientHello
     # as soon as its own handshake length is satisfied.
     ("malformed.pcap", "sni"): (Counter(), Counter({"recordlie.example.com": 1})),
+    # A first fragment whose other fragments never arrive: tshark shows nothing; we read its question.
+    ("ip_fragments.pcap", "dns"): (Counter(), Counter({(("lostfrag.example.com",), (), (), ()): 1})),
     # snaplen 90 cuts the response inside the CNAME record: tshark prints the question only; so do we.
 }
 
@@ -200,3 +198,16 @@ def test_damaged_files_report_where_and_keep_what_came_before(name: str, packet:
     assert len(errors) == 1 and text in errors[0].message and errors[0].source.packet == packet
     if name != "empty.pcap":
         assert _hosts(items, ObservationKind.DNS_QUERY) == {"kept.example.com"}
+
+
+def test_fragmented_dns_responses_are_reassembled() -> None:
+    items = _parse("ip_fragments.pcap")
+    answers = {(o.host, o.detail): o.source.packet for o in items
+               if isinstance(o, Observation) and o.kind is ObservationKind.DNS_ANSWER}
+    # frames 1-3: IPv4 fragments, 4-6: IPv6 fragments, 7: a first fragment whose rest never came.
+    # Reported at the frame that completes the datagram, as tshark does.
+    assert answers[("frag4.example.com", "192.0.2.44")] == 3
+    assert answers[("frag6.example.com", "2001:db8::66")] == 6
+    # the lone first fragment: the question is still read, with no error for the missing rest
+    assert answers[("lostfrag.example.com", "")] == 7
+    assert not _errors(items)

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from parsers.capture import dns, http, tls
+from parsers.capture.fragments import Datagram, Reassembler
 
 DNS_PORTS = frozenset({53, 5353, 5355})  # DNS, mDNS, LLMNR: the ports tshark decodes as DNS by default
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
@@ -70,6 +71,7 @@ class Scanner:
         self.pending: dict[bytes, _Stream] = {}
         self.dns_streams: dict[bytes, _Stream] = {}
         self.http_requests: dict[bytes, deque[http.Request]] = {}
+        self.fragments = Reassembler()
 
     # ---- link and network layers -------------------------------------------------------------------------
     def packet(self, data: bytes, p: int, end: int, frame: int, ts: float | None, linktype: int, cut: bool) -> None:
@@ -112,16 +114,20 @@ class Scanner:
         if ihl < 20:
             return
         frag = ((data[p + 6] << 8) | data[p + 7])
-        if frag & 0x1FFF:  # a later fragment: its transport header is in the first one
-            return
         if total >= ihl and p + total < end:
             end = p + total  # drop link-layer padding
         elif p + total > end:
             cut = True
-        cut = cut or bool(frag & 0x2000)  # more fragments follow: this payload is only the start
         src = data[p + 12:p + 16]
         dst = data[p + 16:p + 20]
-        self._transport(data[p + 9], data, p + ihl, end, src, dst, socket.AF_INET, frame, ts, cut)
+        proto = data[p + 9]
+        if frag & 0x3FFF:  # a fragment: offset in 8-byte units, 0x2000 "more fragments"
+            key = b"4" + src + dst + data[p + 4:p + 6] + data[p + 9:p + 10]
+            if self._fragment(key, (frag & 0x1FFF) * 8, bool(frag & 0x2000), proto, socket.AF_INET, src, dst,
+                              data[p + ihl:end], frame, ts, cut):
+                return
+            cut = True
+        self._transport(proto, data, p + ihl, end, src, dst, socket.AF_INET, frame, ts, cut)
 
     def _ipv6(self, data: bytes, p: int, end: int, frame: int, ts: float | None, cut: bool) -> None:
         if end - p < 40:
@@ -146,14 +152,41 @@ class Scanner:
                 if q + 8 > end:
                     return
                 offset_flags = (data[q + 2] << 8) | data[q + 3]
-                if offset_flags & 0xFFF8:
-                    return  # not the first fragment
+                key = b"6" + src + dst + data[q + 4:q + 8]
+                if self._fragment(key, offset_flags & 0xFFF8, bool(offset_flags & 1), data[q], socket.AF_INET6,
+                                  src, dst, data[q + 8:end], frame, ts, cut):
+                    return
                 cut = cut or bool(offset_flags & 1)
                 nxt = data[q]
                 q += 8
             else:
                 break
         self._transport(nxt, data, q, end, src, dst, socket.AF_INET6, frame, ts, cut)
+
+    def _fragment(self, key: bytes, offset: int, more: bool, proto: int, family: int, src: bytes, dst: bytes,
+                  payload: bytes, frame: int, ts: float | None, cut: bool) -> bool:
+        """Route one fragment; True when it was consumed (kept, or a later piece). False: decode it as is."""
+        if offset:
+            done = self.fragments.add(key, offset, more, payload) if self.fragments.datagrams else None
+            if done is not None:
+                datagram, whole = done
+                self._transport(datagram.proto, whole, 0, len(whole), datagram.src, datagram.dst, datagram.family,
+                                frame, ts, False)
+            return True  # a later fragment alone has no transport header to read
+        if not more or cut or proto != 17 or len(payload) < 8:
+            return False  # an atomic fragment, or not DNS over UDP: decode the first piece as it is
+        ports = ((payload[0] << 8) | payload[1], (payload[2] << 8) | payload[3])
+        if ports[0] not in DNS_PORTS and ports[1] not in DNS_PORTS:
+            return False
+        for old in self.fragments.start(key, Datagram(proto, family, src, dst, frame, ts), payload):
+            self._partial_datagram(old)
+        return True
+
+    def _partial_datagram(self, datagram: Datagram) -> None:
+        """The rest of a fragmented datagram never came: decode the bytes that did, as a cut packet."""
+        data = datagram.prefix()
+        self._transport(datagram.proto, data, 0, len(data), datagram.src, datagram.dst, datagram.family,
+                        datagram.frame, datagram.time, True)
 
     # ---- transport ---------------------------------------------------------------------------------------
     def _transport(self, proto: int, data: bytes, q: int, end: int, src: bytes, dst: bytes, family: int,
@@ -263,12 +296,16 @@ class Scanner:
         for stream in self.pending.values():
             self._give_up(stream)
         self.pending.clear()
+        for datagram in self.fragments.drain():
+            self._partial_datagram(datagram)
 
     def expire(self, frame: int) -> None:
         """Give up first flights that have waited too long, so bulk traffic stays on the fast path."""
         stale = [key for key, stream in self.pending.items() if frame - stream.frame > PENDING_FRAME_AGE]
         for key in stale:
             self._give_up(self.pending.pop(key))
+        for datagram in self.fragments.expire(frame):
+            self._partial_datagram(datagram)
 
     # ---- application payloads ------------------------------------------------------------------------------
     def _hello(self, stream: _Stream, hs: bytes, partial: bool) -> None:
