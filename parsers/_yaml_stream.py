@@ -15,8 +15,6 @@ from typing import Any
 
 import yaml
 
-from auditor.model import InputError
-from parsers._io import MAX_CONFIG_BYTES, InputFile, decode_text, read_config_text
 from parsers._yaml import LineDict, LineStr, YamlBomb, load_documents, yaml_error_line, yaml_error_text
 
 _DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
@@ -37,23 +35,6 @@ class YamlProblem:
     start: int  # the 1-based line the failing document's text starts on
     text: str = ""  # the failing document's text, for a line-based fallback
     number: int = 1  # 1-based position of the failing document in the file
-
-
-def read_yaml_text(inp: InputFile, parser: str) -> tuple[str | None, list[InputError]]:
-    """The file as text. Unlike read_config_text, NUL bytes do not refuse the whole file: a document holding
-    junk fails on its own (the YAML reader names the line) and the other documents are still read."""
-    if not inp.looks_binary:
-        return read_config_text(inp, parser)
-    with inp.open() as stream:
-        data = stream.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        return None, [inp.error(
-            f"content over the {MAX_CONFIG_BYTES} byte limit for a {parser} file; skipped", parser=parser)]
-    text, _had_errors = decode_text(data)
-    first = next(i for i, ch in enumerate(text) if ch == "\x00")
-    line = text.count("\n", 0, first) + 1
-    return text, [inp.error("binary content (NUL bytes) in the file; documents holding it are skipped",
-                            line=line, parser=parser)]
 
 
 def _chunks(text: str) -> Iterator[tuple[str, int]]:

@@ -1,16 +1,72 @@
-"""PLACEHOLDER: not yet written (its owner replaces this whole file)."""
+"""Docker client configuration (`~/.docker/config.json`): the registries someone logs in to.
 
+Every key of `auths` and `credHelpers` names a registry the client authenticates against; each gives
+HostReference(CREDENTIAL), normalized the way the client does (`https://index.docker.io/v1/` is Docker Hub,
+contacted as `registry-1.docker.io`). `credsStore` names a helper program, not a host.
+
+This file holds secrets (`auth`, `identitytoken`, `registrytoken`, `password`). Only keys are read; no value
+under a registry's entry ever reaches a record or a message, and `user:password@` is cut from URLs.
+"""
+
+from __future__ import annotations
+
+import re
 from collections.abc import Iterator
+from typing import Any
 
-from auditor.model import Evidence
+from auditor.model import Evidence, HostPurpose, HostReference
+from auditor.reference import normalize_registry_host
+from parsers._hosts import is_host, strip_userinfo
 from parsers._io import InputFile, ParseContext
+from parsers._json_positions import load_json
+from parsers._text import read_text_keeping_binary
 
 NAME = "docker_config"
 
+_KEYS = re.compile(rb'"(?:auths|credHelpers|credsStore)"\s*:')
+
 
 def detect(inp: InputFile) -> bool:
-    return False
+    return inp.name.lower() == "config.json" and bool(_KEYS.search(inp.head))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    return iter(())
+    text, errors = read_text_keeping_binary(inp, NAME)
+    yield from errors
+    if text is None:
+        return
+    ctx.advance(inp.size)
+    result = load_json(text)
+    if result.error:
+        # load_json's messages never quote the text, so no fragment of a credential can leak through here.
+        yield inp.error(f"{result.error}; the registries before it are still used", line=result.error_line,
+                        parser=NAME)
+    config = result.value
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        yield inp.error("not a JSON object: config.json holds one object of settings", line=1, parser=NAME)
+        return
+    yield from _registry_keys(inp, config, "auths")
+    yield from _registry_keys(inp, config, "credHelpers")
+
+
+def _registry_keys(inp: InputFile, config: Any, section: str) -> Iterator[Evidence]:
+    entries = config.get(section)
+    if entries is None:
+        return
+    if not isinstance(entries, dict):
+        yield inp.error(f"{section} is not an object", line=config.line_of(section), parser=NAME)
+        return
+    for key, value in entries.items():
+        line = getattr(key, "line", None) or entries.line_of(key)
+        shown = strip_userinfo(str(key))
+        host = normalize_registry_host(str(key))
+        if not is_host(host):
+            yield inp.error(f"{section}: key {shown!r} is not a registry URL or host name", line=line, parser=NAME)
+            continue
+        context = section
+        if section == "credHelpers" and isinstance(value, str) and re.fullmatch(r"[\w.-]{1,64}", value):
+            context = f"credHelpers (docker-credential-{value})"  # a helper's name is not a secret
+        yield HostReference(host=host, purpose=HostPurpose.CREDENTIAL, text=shown,
+                            source=inp.source(line=line, parser=NAME), context=context)

@@ -1,16 +1,87 @@
-"""PLACEHOLDER: not yet written (its owner replaces this whole file)."""
+"""Docker daemon configuration (`daemon.json`): registry mirrors and insecure registries name hosts the
+engine contacts, so an allowlist must cover them.
 
+`registry-mirrors` entries are URLs (`https://mirror.gcr.io`): each gives HostReference(MIRROR).
+`insecure-registries` entries are `host[:port]` or CIDR ranges: a host gives HostReference(INSECURE); a CIDR
+range (`10.0.0.0/8`) names no host, so it is reported as Unresolved with the reason, never turned into one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
 from collections.abc import Iterator
+from typing import Any
 
-from auditor.model import Evidence
+from auditor.model import Evidence, HostPurpose, HostReference, Unresolved
+from auditor.reference import normalize_registry_host
+from parsers._hosts import is_host, strip_userinfo
 from parsers._io import InputFile, ParseContext
+from parsers._json_positions import load_json
+from parsers._text import read_text_keeping_binary
 
 NAME = "docker_daemon"
 
+_KEYS = re.compile(rb'"(?:registry-mirrors|insecure-registries)"\s*:')
+_SETTINGS = (("registry-mirrors", HostPurpose.MIRROR), ("insecure-registries", HostPurpose.INSECURE))
+
 
 def detect(inp: InputFile) -> bool:
-    return False
+    name = inp.name.lower()
+    if name == "daemon.json":
+        return True
+    return name.endswith(".json") and not inp.looks_binary and bool(_KEYS.search(inp.head))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    return iter(())
+    text, errors = read_text_keeping_binary(inp, NAME)
+    yield from errors
+    if text is None:
+        return
+    ctx.advance(inp.size)
+    result = load_json(text)
+    if result.error:
+        yield inp.error(f"{result.error}; the settings before it are still used", line=result.error_line,
+                        parser=NAME)
+    if result.value is None:
+        return
+    if not isinstance(result.value, dict):
+        yield inp.error("not a JSON object: daemon.json holds one object of settings", line=1, parser=NAME)
+        return
+    for key, purpose in _SETTINGS:
+        if key in result.value:
+            yield from _entries(inp, result.value, key, purpose)
+
+
+def _entries(inp: InputFile, settings: Any, key: str, purpose: HostPurpose) -> Iterator[Evidence]:
+    entries = settings[key]
+    if not isinstance(entries, list):
+        yield inp.error(f"{key} is not a list", line=settings.line_of(key), parser=NAME)
+        return
+    for position, entry in enumerate(entries):
+        context = f"{key}[{position}]"
+        line = getattr(entry, "line", None) or settings.line_of(key)
+        source = inp.source(line=line, parser=NAME)
+        if not isinstance(entry, str):
+            yield inp.error(f"{context} is not a string", line=line, parser=NAME)
+            continue
+        shown = strip_userinfo(entry)
+        if purpose is HostPurpose.INSECURE and _is_cidr(entry):
+            yield Unresolved(shown, "a CIDR range, not a host: every registry in it may be reached without TLS; "
+                             "the hosts themselves come from image references", source, context)
+            continue
+        host = normalize_registry_host(entry)
+        if not is_host(host):
+            yield inp.error(f"{context}: not a registry URL or host name ({shown!r})", line=line, parser=NAME)
+            continue
+        yield HostReference(host=host, purpose=purpose, text=shown, source=source, context=context)
+
+
+def _is_cidr(entry: str) -> bool:
+    if "/" not in entry:
+        return False
+    try:
+        ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        return False
+    return True

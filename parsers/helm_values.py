@@ -23,7 +23,8 @@ from typing import Any
 from auditor.model import Evidence, Unresolved
 from parsers._image_text import image_record
 from parsers._io import InputFile, ParseContext
-from parsers._yaml_stream import YamlProblem, iter_documents, read_yaml_text
+from parsers._text import read_text_keeping_binary
+from parsers._yaml_stream import YamlProblem, iter_documents
 
 NAME = "helm_values"
 
@@ -39,7 +40,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, errors = read_yaml_text(inp, NAME)
+    text, errors = read_text_keeping_binary(inp, NAME)
     yield from errors
     if text is None:
         return

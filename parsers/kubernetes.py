@@ -16,7 +16,8 @@ from typing import Any
 from auditor.model import Evidence
 from parsers._image_text import image_record
 from parsers._io import InputFile, ParseContext
-from parsers._yaml_stream import YamlProblem, iter_documents, read_yaml_text
+from parsers._text import read_text_keeping_binary
+from parsers._yaml_stream import YamlProblem, iter_documents
 
 NAME = "kubernetes"
 
@@ -53,7 +54,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, errors = read_yaml_text(inp, NAME)
+    text, errors = read_text_keeping_binary(inp, NAME)
     yield from errors
     if text is None:
         return
