@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from auditor.model import ImageReference, Source, Unresolved
 from auditor.reference import InvalidReference, parse_reference
@@ -38,3 +39,20 @@ def image_record(text: str, source: Source, context: str, variables: dict[str, s
     except InvalidReference as exc:
         return Unresolved(text, f"invalid reference: {exc.reason}", source, context)
     return dataclasses.replace(ref, original=text, source=source, context=context)
+
+
+def scalar_text(mapping: Any, key: str, lines: list[str]) -> str:
+    """The value of KEY as written in the file: YAML turns `tag: 1.10` into the float 1.1, and an image tag is
+    text, so a number or boolean is read back from its line rather than re-printed. "" when absent."""
+    value = mapping.get(key)
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    line_of = getattr(mapping, "line_of", None)
+    line = line_of(key) if line_of is not None else None
+    if line is not None and 0 < line <= len(lines):
+        written = re.search(rf"(?:^|[\s{{,]){re.escape(key)}\s*:\s*([^\s,#}}]+)", lines[line - 1])
+        if written:
+            return written.group(1)
+    return str(value)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.model import Evidence, Unresolved
-from parsers._image_text import image_record
+from parsers._image_text import image_record, scalar_text
 from parsers._io import InputFile, ParseContext
 from parsers._text import read_text_keeping_binary
 from parsers._yaml_stream import YamlProblem, iter_documents
@@ -106,18 +106,4 @@ class _Walker:
         return image_record(text, source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
 
     def _text(self, mapping: Any, key: str) -> str:
-        """The value of KEY as written: a number or boolean is read back from its line, not re-printed."""
-        value = mapping.get(key)
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value.strip()
-        if isinstance(value, (dict, list)):
-            return ""
-        line_of = getattr(mapping, "line_of", None)
-        line = line_of(key) if line_of is not None else None
-        if line is not None and 0 < line <= len(self.lines):
-            written = re.search(rf"(?:^|[\s{{,]){re.escape(key)}\s*:\s*([^\s,#}}]+)", self.lines[line - 1])
-            if written:
-                return written.group(1)
-        return str(value)
+        return scalar_text(mapping, key, self.lines)

@@ -5,16 +5,19 @@ Pod specs are looked for where the API puts them: `spec` of a Pod, `template.spe
 other kind that embeds a pod template (Argo Rollout, Knative Service ...), `spec.jobTemplate.spec.template.spec`
 of a CronJob; `kind: List` (and `*List`) items are walked. In each pod spec, `containers`, `initContainers`
 and `ephemeralContainers` give the images, and so do image volumes (`volumes[].image.reference`).
+A `Kustomization`'s `images` overrides name the images kustomize substitutes (`newName`, `newTag`, `digest`):
+those are what the cluster pulls, so they are reported; the names they replace are not.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.model import Evidence
-from parsers._image_text import image_record
+from auditor.model import Evidence, ImageReference
+from parsers._image_text import image_record, scalar_text
 from parsers._io import InputFile, ParseContext
 from parsers._text import read_text_keeping_binary
 from parsers._yaml_stream import YamlProblem, iter_documents
@@ -59,6 +62,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     if text is None:
         return
     ctx.advance(inp.size)
+    lines = text.splitlines()
     scanned: set[int] = set()  # documents read line by line as templates: their partial parse is not used
     for item in iter_documents(text):
         if isinstance(item, YamlProblem):
@@ -75,6 +79,9 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         if not isinstance(item.value, dict):
             yield inp.error(f"document {item.number} is a {type(item.value).__name__}, not a Kubernetes object",
                             line=item.line, parser=NAME)
+            continue
+        if item.value.get("kind") == "Kustomization":
+            yield from _kustomize_images(inp, ctx, item.value, lines)
             continue
         yield from _object_images(inp, ctx, item.value, prefix="")
 
@@ -96,6 +103,39 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
         if isinstance(pod_spec, dict):
             yield from _pod_spec_images(inp, ctx, pod_spec, label, ".".join(path))
             yield from _volume_images(inp, ctx, pod_spec, label, ".".join(path))
+
+
+def _kustomize_images(inp: InputFile, ctx: ParseContext, kustomization: dict[Any, Any],
+                      lines: list[str]) -> Iterator[Evidence]:
+    images = kustomization.get("images")
+    if images is None:
+        return
+    if not isinstance(images, list):
+        yield inp.error("Kustomization: images is not a list", line=_line(kustomization, "images"), parser=NAME)
+        return
+    for position, entry in enumerate(images):
+        if not isinstance(entry, dict):
+            continue
+        name = scalar_text(entry, "name", lines)
+        new_name = scalar_text(entry, "newName", lines)
+        tag = scalar_text(entry, "newTag", lines)
+        digest = scalar_text(entry, "digest", lines)
+        if not (new_name or tag or digest):
+            continue  # an entry that changes nothing
+        target = new_name or name
+        key = name or str(position)
+        context = f"Kustomization: images[{key}]"
+        line = _line(entry, "newName" if new_name else "newTag" if tag else "digest")
+        source = inp.source(line=line, parser=NAME)
+        if not target:
+            yield inp.error(f"{context} has neither name nor newName", line=line, parser=NAME)
+            continue
+        text = target + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+        record = image_record(text, source, context, ctx.variables, template_hint=_TEMPLATE_HINT)
+        if isinstance(record, ImageReference) and not tag and not digest:
+            # only the name changes: the tag stays whatever each resource wrote, so none is claimed here
+            record = dataclasses.replace(record, tag=None, context=context + ", tag from the resources")
+        yield record
 
 
 def _template_lines(inp: InputFile, ctx: ParseContext, text: str, start: int) -> Iterator[Evidence]:

@@ -169,3 +169,15 @@ def test_nested_apiversion_is_not_top_level(tmp_path: Path) -> None:
 def test_registry_picks_kubernetes_for_a_manifest() -> None:
     spec = parser_for(InputFile.from_path(K8S / "workloads.yaml"))
     assert spec is not None and spec.name == "kubernetes"
+
+
+def test_kustomization_image_overrides_are_what_is_pulled() -> None:
+    items = run_parser(kubernetes.parse, K8S / "kustomization.yaml")
+    assert _refs(items) == [
+        ("registry.example.com/mirror/nginx:1.25", "Kustomization: images[nginx]", 7),
+        ("ghcr.io/acme/app@sha256:d743b4141b02fcfb8beb68f92b4cd164f60ee457bf2d053f36785bf86de16b0d",
+         "Kustomization: images[ghcr.io/acme/app]", 10),
+        ("docker.io/library/postgres:16.10", "Kustomization: images[postgres]", 12),  # the float 16.1 as written
+        ("mirror.example.com/library/redis", "Kustomization: images[redis], tag from the resources", 14),
+    ]
+    assert len(items) == 4  # `untouched` changes nothing; the replaced names are not reported
