@@ -235,9 +235,10 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
         fix, not_coverable = _proposed_fix(host, proposal)
         if fix is not None:
             action = f"Add `{fix}` to the allowlist (as the proposal does)."
+        elif not_coverable:
+            action = not_coverable.rstrip(".") + "."
         elif wildcard:
-            action = (f"`{host}` varies per client: add the concrete hosts your clients use (see a capture or DNS "
-                      "log)" + (f"; {not_coverable}" if not_coverable else "") + ".")
+            action = f"`{host}` varies per client: add the concrete hosts your clients use (see a capture or DNS log)."
         else:
             action = f"Add `{host}` to the allowlist."
         images = [getattr(n, "text", str(n)) for n in needs if getattr(n, "kind", "") == "image"]
@@ -250,9 +251,42 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
             action, hosts=(host,), evidence=tuple(evidence),
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
-                  "notes": list(_attr(req, "notes") or [])[:5]},
+                  "notes": list(_attr(req, "notes") or [])[:5], "fix": fix},
         ))
-    return findings
+    return _group_by_fix(findings)
+
+
+def _group_by_fix(findings: list[Finding]) -> list[Finding]:
+    """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.data.get("fix"):
+            groups[finding.data["fix"]].append(finding)
+    merged = [f for f in findings if not f.data.get("fix") or len(groups[f.data["fix"]]) == 1]
+    for fix, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        hosts = sorted(h for f in members for h in f.hosts)
+        per_host = [{"host": f.hosts[0], "roles": f.data["roles"], "registry_host": f.data["registry_host"]}
+                    for f in members]
+        others = len(hosts) - (1 if fix in hosts else 0)
+        title = (f"{fix} and {others} host(s) under it are not allowed" if fix in hosts
+                 else f"{len(hosts)} hosts under {fix} are not allowed")
+        union = {key: sorted({v for f in members for v in f.data[key]})
+                 for key in ("roles", "registries", "images", "chains", "locations")}
+        merged.append(Finding(
+            FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
+            f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
+            f"allow: {', '.join(hosts)}."
+            + (f" Needed by {len(union['images'])} image reference(s) at {len(union['locations'])} place(s)."
+               if union["images"] else ""),
+            f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
+            hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
+            data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
+                  "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
+                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5]},
+        ))
+    return merged
 
 
 def _unused(required: list[Any], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
@@ -410,7 +444,8 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
                                    "allowlist, or use an Official/Organization image instead.",
         }
         reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(group.reasons.items()))
-        evidence = [EvidenceItem(f"{group.count} attempt(s) from {len(group.clients)} client(s), "
+        clients = f"{len(group.clients)} client(s)" if group.clients else "an unrecorded client"
+        evidence = [EvidenceItem(f"{group.count} attempt(s) from {clients}, "
                                  f"{_iso(group.first) or 'time unknown'} to {_iso(group.last) or 'time unknown'} "
                                  f"({reasons})", tuple(group.sources))]
         if group.images:

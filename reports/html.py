@@ -8,13 +8,14 @@ escaped, and no input text ever lands in a URL, an id or a style.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -38,7 +39,17 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=visible)
     env.filters["size"] = human_size
     env.filters["short"] = short
+    env.filters["code"] = code_spans
     return env
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def code_spans(value: object) -> Markup:
+    """Text with `backticked` parts set as <code>: escaped first, so input can never add markup."""
+    text = escape(visible(value) if isinstance(value, str) else str(value))
+    return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(text)))
 
 
 def human_size(value: int) -> str:
@@ -113,14 +124,16 @@ def timeline_chart(document: dict[str, Any], width: int = 900, height: int = 180
     left, bottom, top = 48, 28, 12
     plot_w, plot_h = width - left - 12, height - bottom - top
     bar_w = plot_w / slots
+    width_drawn = min(bar_w * 0.8, 48.0)  # a few hours must not turn into slabs
     bars = []
     for index, count in enumerate(counts):
         if not count:
             continue
         bar_h = max(2.0, plot_h * count / peak)
         start = datetime.fromtimestamp(first + index * step, UTC)
-        bars.append({"x": round(left + index * bar_w + bar_w * 0.1, 2), "y": round(top + plot_h - bar_h, 2),
-                     "w": round(max(bar_w * 0.8, 1.0), 2), "h": round(bar_h, 2), "count": count,
+        bars.append({"x": round(left + index * bar_w + (bar_w - width_drawn) / 2, 2),
+                     "y": round(top + plot_h - bar_h, 2),
+                     "w": round(max(width_drawn, 1.0), 2), "h": round(bar_h, 2), "count": count,
                      "label": start.strftime("%Y-%m-%d %H:00 UTC" if step == 3600 else "%Y-%m-%d UTC")})
     ticks = []
     tick_every = max(1, slots // 8)
@@ -138,7 +151,8 @@ def _hour_epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-BOX_W, BOX_H, GAP_X, GAP_Y = 230, 34, 46, 14
+BOX_W, BOX_H, GAP_X, GAP_Y = 310, 34, 46, 14
+BOX_CHARS = 39  # 12px monospace in a BOX_W box
 
 
 def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -177,7 +191,7 @@ def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
 def _box(host: str, x: float, y: float, allowed: dict[str, str | None], start: bool) -> dict[str, Any]:
     entry = allowed.get(host)
     state = "start" if start and entry else ("allowed" if entry else "missing")
-    label = host if len(host) <= 32 else "…" + host[-31:]
+    label = host if len(host) <= BOX_CHARS else "…" + host[-(BOX_CHARS - 1):]
     return {"x": x, "y": round(y, 2), "w": BOX_W, "h": BOX_H, "host": host, "label": label, "state": state,
             "entry": entry}
 

@@ -276,3 +276,13 @@ def test_lookalike_helpers() -> None:
     assert edit_distance("kitten", "sitting") == 3
     assert to_unicode("xn--dcker-jye.io") == "dоcker.io"
     assert skeleton("rnicrosoft") == "microsoft"
+
+
+def test_missing_hosts_fixed_by_one_entry_are_one_finding(tmp_path: Path) -> None:
+    _, document, _ = run_audit(tmp_path, "blocked")
+    [quay] = [f for f in of_kind(document, "missing") if "quay.io" in f["hosts"]]
+    assert quay["data"]["fix"] == "quay.io" and quay["data"]["registry_host"] is True
+    assert len(quay["hosts"]) > 1 and all(h.endswith(".quay.io") for h in quay["hosts"] if h != "quay.io")
+    assert {h["host"] for h in quay["data"]["hosts"]} == set(quay["hosts"])
+    assert quay["title"] == f"quay.io and {len(quay['hosts']) - 1} host(s) under it are not allowed"
+    assert "`quay.io`" in quay["action"]
