@@ -50,8 +50,12 @@ def scan(stream: BinaryIO, scanner: Scanner, advance: Callable[[int], None]) -> 
 
 
 def _skippable(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> bool:
-    """An Ethernet/IPv4/TCP frame whose payload cannot start anything we decode (the bulk-traffic test)."""
-    if end - p < 54 or data[p + 12] != 8 or data[p + 13] != 0 or data[p + 23] != 6:
+    """An Ethernet/IP/TCP frame whose payload cannot start anything we decode (the bulk-traffic test)."""
+    if end - p < 54:
+        return False
+    if data[p + 12] == 0x86 and data[p + 13] == 0xDD:
+        return _skippable_ipv6(data, p, end, pending)
+    if data[p + 12] != 8 or data[p + 13] != 0 or data[p + 23] != 6:
         return False
     t = p + 14 + ((data[p + 14] & 15) << 2)
     if t + 20 > end:
@@ -62,6 +66,19 @@ def _skippable(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> b
     if _WORTH_A_LOOK[data[pl]] or (data[t] == 0 and data[t + 1] == 53) or (data[t + 2] == 0 and data[t + 3] == 53):
         return False
     return not pending or (data[p + 26:p + 34] + data[t:t + 4]) not in pending
+
+
+def _skippable_ipv6(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> bool:
+    """The same test for Ethernet/IPv6/TCP without extension headers (those take the full decoder)."""
+    t = p + 54
+    if data[p + 20] != 6 or t + 20 > end:
+        return False
+    pl = t + ((data[t + 12] >> 4) << 2)
+    if pl >= end:
+        return True
+    if _WORTH_A_LOOK[data[pl]] or (data[t] == 0 and data[t + 1] == 53) or (data[t + 2] == 0 and data[t + 3] == 53):
+        return False
+    return not pending or (data[p + 22:p + 54] + data[t:t + 4]) not in pending
 
 
 def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None]) -> Iterator[int]:
@@ -80,6 +97,7 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
     bulk_size = bulk.__self__.size  # type: ignore[attr-defined]
     swap = endian == "<"
     ipv4_type = 0x0008 if swap else 0x0800  # the big-endian wire values as the record's byte order reads them
+    ipv6_type = 0xDD86 if swap else 0x86DD
     port53 = 0x3500 if swap else 53
     worth = _WORTH_A_LOOK
     pending = scanner.pending
@@ -110,6 +128,9 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
                                                  or (pending and _flow_key(data, pos) in pending)):
                         pos = end
                         continue
+                elif ethertype == ipv6_type and _skippable(data, pos + 16, end, pending):
+                    pos = end
+                    continue
                 packet(data, pos + 16, end, frame, ts_s + ts_f * scale, linktype, caplen < origlen)
                 pos = end
                 continue
@@ -182,11 +203,21 @@ def _interface(block: bytes, endian: str) -> _Interface:
     return _Interface(linktype, scale, offset)
 
 
+def _pcapng_bulk(endian: str) -> tuple[Callable, int, int, int]:
+    """EPB header plus the Ethernet/IPv4/TCP fields of the bulk test (see _pcap), in a section's byte order."""
+    bulk = struct.Struct(endian + "IIIIIII12xHB8xB10xHH8xB")
+    swap = endian == "<"
+    return bulk.unpack_from, bulk.size, (0x0008 if swap else 0x0800), (0x3500 if swap else 53)
+
+
 def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None]) -> Iterator[int]:
     pending = scanner.pending
     packet = scanner.packet
+    worth = _WORTH_A_LOOK
     interfaces: list[_Interface] = []
+    ethernet: list[bool] = []  # per interface: is its link type Ethernet (the bulk test applies)
     endian = "<"
+    bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
     frame = 0
     data = magic
     while True:
@@ -195,7 +226,22 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
         data = data + chunk if data else chunk
         n = len(data)
         pos = 0
+        fast_limit = n - bulk_size
         while pos + 12 <= n:
+            if pos <= fast_limit:
+                # The bulk test on an Enhanced Packet Block, as in _pcap: one unpack, no allocation.
+                (btype, blen, iface_id, _th, _tl, caplen, _origlen, ethertype, ver_ihl, proto, sport, dport,
+                 offset) = bulk(data, pos)
+                if (btype == BLOCK_EPB and ethertype == ipv4_type and ver_ihl == 0x45 and proto == 6
+                        and caplen >= 54 and 32 + caplen <= blen <= MAX_BLOCK_BYTES and pos + blen <= n
+                        and iface_id < len(ethernet) and ethernet[iface_id]):
+                    end = pos + 28 + caplen
+                    payload_at = pos + 62 + ((offset >> 4) << 2)
+                    if payload_at >= end or not (worth[data[payload_at]] or sport == port53 or dport == port53
+                                                 or (pending and data[pos + 54:pos + 66] in pending)):
+                        frame += 1
+                        pos += blen
+                        continue
             btype = struct.unpack_from(endian + "I", data, pos)[0]
             if btype == BLOCK_SHB:
                 bom = data[pos + 8:pos + 12]
@@ -206,6 +252,8 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                 else:
                     scanner.error(frame + 1, f"pcapng section header with bad byte-order magic {bom.hex()}")
                     return
+                bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
+                fast_limit = n - bulk_size
             blen = struct.unpack_from(endian + "I", data, pos + 4)[0]
             if blen < 12 or blen % 4 or blen > MAX_BLOCK_BYTES:
                 scanner.error(frame + 1, f"pcapng block of type {btype} claims length {blen}: corrupt file "
@@ -244,11 +292,13 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                 continue
             if btype == BLOCK_SHB:
                 interfaces = []  # a new section starts its own interface numbering
+                ethernet = []
             elif btype == BLOCK_IDB:
                 if blen < 20:
                     scanner.error(frame + 1, "pcapng interface description block too short; ignored")
                 else:
                     interfaces.append(_interface(data[pos:block_end], endian))
+                    ethernet.append(interfaces[-1].linktype == LINK_ETHERNET)
             pos = block_end  # other blocks (statistics, name resolution, custom ...) are skipped
         data = data[pos:]
         scanner.expire(frame)
