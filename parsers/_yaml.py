@@ -89,8 +89,35 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return total
 
 
+# libyaml composes nested nodes recursively in C: some 30,000 nested `[`/`{` overflow the C stack and kill the
+# process (SIGSEGV) before any Python error can be raised, so such input is refused before libyaml composes it.
+# Block nesting needs growing indentation, so within MAX_CONFIG_BYTES it stays far below the crash depth.
+MAX_FLOW_DEPTH = 5_000
+
+
+def _flow_depth_exceeds(text: str, limit: int) -> bool:
+    """True when flow collections nest deeper than LIMIT, counted on libyaml's own (non-recursive) tokens."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # cannot nest deeper than there are openers; the common case costs two counts
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=_BaseLoader):
+            if isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
+                depth -= 1
+    except yaml.YAMLError:
+        return False  # the loader stops at the same token, before nesting any deeper than counted here
+    return False
+
+
 def load_documents(text: str) -> Iterator[Any]:
     """Yield each document of TEXT. Raises yaml.YAMLError (with a mark) or YamlBomb."""
+    if _flow_depth_exceeds(text, MAX_FLOW_DEPTH):
+        raise YamlBomb(f"YAML nested deeper than {MAX_FLOW_DEPTH} levels of [ or {{ (refused: it would crash the "
+                       "YAML library)")
     loader = _LineLoader(text)
     try:
         while loader.check_node():

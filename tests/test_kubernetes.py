@@ -181,3 +181,14 @@ def test_kustomization_image_overrides_are_what_is_pulled() -> None:
         ("mirror.example.com/library/redis", "Kustomization: images[redis], tag from the resources", 14),
     ]
     assert len(items) == 4  # `untouched` changes nothing; the replaced names are not reported
+
+
+def test_deeply_nested_document_is_refused_without_crashing(tmp_path: Path) -> None:
+    # 100,000 nested flow sequences overflow libyaml's C stack (SIGSEGV) unless refused before composing.
+    path = tmp_path / "deep.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: ok\nspec:\n  containers:\n"
+                    "    - name: a\n      image: alpine:3.19\n---\nx: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    items = run_parser(kubernetes.parse, path)
+    assert _refs(items) == [("docker.io/library/alpine:3.19", "Pod/ok: spec.containers[a].image", 8)]
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert len(errors) == 1 and "nested deeper than" in errors[0].message and "starting at line 9" in errors[0].message
