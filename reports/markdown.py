@@ -1,7 +1,8 @@
 """Markdown: a summary short enough for a pull-request comment.
 
-Hostile text must not break the table or inject markup: `|`, backticks, `<`, `>`, `[`, `]`, `*`, `_` and
-other Markdown punctuation are backslash-escaped or entity-encoded, and line breaks become spaces.
+Hostile text must not break the table or inject markup: `|`, backticks, `*`, `_`, `~`, `[`, `]` (links and
+images need brackets) and backslashes are backslash-escaped, `<`, `>`, `&` entity-encoded (no HTML, no
+autolinks), control characters dropped and line breaks folded to spaces.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 MAX_ROWS = 25  # a PR comment, not the report: the rest is counted and left to the HTML/JSON
 MAX_CELL = 160
-_ESCAPE = {ch: "\\" + ch for ch in "\\`*_{}[]()#+!|~"}
+_ESCAPE = {ch: "\\" + ch for ch in "\\`*_[]|~"}
 _ESCAPE.update({"<": "&lt;", ">": "&gt;", "&": "&amp;"})
 _SEVERITY_MARK = {"error": "🔴 error", "warning": "🟠 warning", "note": "🔵 note"}
 

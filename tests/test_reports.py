@@ -166,7 +166,8 @@ def test_csv_one_row_per_finding_and_no_formula(hostile: dict[str, Any]) -> None
 def test_markdown_escapes_table_breakers() -> None:
     assert escape("a|b") == "a\\|b"
     assert escape("`x`") == "\\`x\\`"
-    assert escape("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert\\(1\\)&gt;"
+    assert escape("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert escape("![x](javascript:y)") == "!\\[x\\](javascript:y)"  # no brackets, no link
     assert escape("line1\nline2") == "line1 line2"
 
 
