@@ -89,8 +89,11 @@ def _layout_of(line: str) -> str | None:
 def _json_line(inp: InputFile, line: str, number: int) -> Iterator[Evidence]:
     try:
         entry = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         yield inp.error(f"invalid JSON: {exc.msg} at column {exc.colno}", line=number, parser=NAME)
+        return
+    except (ValueError, RecursionError) as exc:  # nesting too deep for the decoder, or a bad number
+        yield inp.error(f"unreadable JSON ({exc.__class__.__name__})", line=number, parser=NAME)
         return
     if not isinstance(entry, dict) or not isinstance(entry.get("Repository"), str):
         yield inp.error("JSON line without a Repository field", line=number, parser=NAME)

@@ -103,3 +103,13 @@ def test_other_content_is_not_claimed(tmp_path: Path, text: str) -> None:
 def test_registry_picks_docker_images() -> None:
     spec = parser_for(InputFile.from_path(IMAGES / "images.txt"))
     assert spec is not None and spec.name == "docker_images"
+
+
+def test_deeply_nested_json_line_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    good = (IMAGES / "images.jsonl").read_text().splitlines()[0]
+    path = tmp_path / "images.json"
+    path.write_text(good + "\n" + '{"Repository": ' + "[" * 30_000 + "]" * 30_000 + ', "Tag": "x"}\n' + good + "\n")
+    items = run_parser(docker_images.parse, path)
+    assert [r[2] for r in _refs(items)] == [1, 3]
+    assert [(e.source.line, e.message) for e in items if isinstance(e, InputError)] == [
+        (2, "unreadable JSON (RecursionError)")]
