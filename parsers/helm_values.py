@@ -74,20 +74,23 @@ class _Walker:
         self.lines = lines
         self.global_registry = global_registry
 
-    def walk(self, value: Any, path: str, key: Any = None, parent: Any = None) -> Iterator[Evidence]:
-        if isinstance(value, dict):
-            if isinstance(value.get("repository"), str) and (_is_image_key(key) or "tag" in value):
-                yield self._mapping_image(value, path)
-                return
-            for child_key, child in value.items():
-                child_path = f"{path}.{child_key}" if path else str(child_key)
-                yield from self.walk(child, child_path, child_key, value)
-        elif isinstance(value, list):
-            for position, child in enumerate(value):
-                yield from self.walk(child, f"{path}[{position}]", None, value)
-        elif isinstance(value, str) and _is_image_key(key) and value.strip():
-            source = self.inp.source(line=getattr(value, "line", None), parser=NAME)
-            yield image_record(value.strip(), source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
+    def walk(self, root: Any, root_path: str) -> Iterator[Evidence]:
+        """Depth first, in file order; iterative, so a hostile nesting depth cannot exhaust the call stack."""
+        stack: list[tuple[Any, str, Any]] = [(root, root_path, None)]
+        while stack:
+            value, path, key = stack.pop()
+            if isinstance(value, dict):
+                if isinstance(value.get("repository"), str) and (_is_image_key(key) or "tag" in value):
+                    yield self._mapping_image(value, path)
+                    continue
+                children = [(child, f"{path}.{child_key}" if path else str(child_key), child_key)
+                            for child_key, child in value.items()]
+                stack.extend(reversed(children))
+            elif isinstance(value, list):
+                stack.extend(reversed([(child, f"{path}[{position}]", None) for position, child in enumerate(value)]))
+            elif isinstance(value, str) and _is_image_key(key) and value.strip():
+                source = self.inp.source(line=getattr(value, "line", None), parser=NAME)
+                yield image_record(value.strip(), source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
 
     def _mapping_image(self, image: dict[Any, Any], path: str) -> Evidence:
         repository = image["repository"].strip()

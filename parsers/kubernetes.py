@@ -43,6 +43,7 @@ _GENERIC_PATHS: tuple[tuple[str, ...], ...] = (
     ("template", "spec"),
 )
 _IMAGE_LINE = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(\S.*?)\s*(?:\s#.*)?$")
+_MAX_LIST_NESTING = 8  # a real List holds objects; a List of Lists of Lists ... is hostile
 _TEMPLATE_HINT = "a Go template expression (a Helm chart template?): render it with `helm template` first"
 
 
@@ -91,6 +92,10 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
     kind = kind if isinstance(kind, str) else "?"
     items = obj.get("items")
     if (kind == "List" or kind.endswith("List")) and isinstance(items, list):
+        if prefix.count(".items[") >= _MAX_LIST_NESTING:
+            yield inp.error(f"{prefix}{kind}: Lists nested deeper than {_MAX_LIST_NESTING} levels; not read",
+                            line=getattr(obj, "line", None), parser=NAME)
+            return
         for position, item in enumerate(items):
             if isinstance(item, dict):
                 yield from _object_images(inp, ctx, item, prefix=f"{prefix}{kind}.items[{position}] ")
