@@ -25,10 +25,13 @@ from parsers._yaml_stream import YamlProblem, iter_documents
 NAME = "kubernetes"
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-_YAML_API_VERSION = re.compile(rb"^apiVersion[ \t]*:", re.MULTILINE)
-_YAML_KIND = re.compile(rb"^kind[ \t]*:", re.MULTILINE)
-_JSON_API_VERSION = re.compile(rb'"apiVersion"\s*:')
-_JSON_KIND = re.compile(rb'"kind"\s*:')
+# Top-level (column 0) keys with the shapes the API gives them: `apps/v1`, `v1`; `Deployment`, `List`.
+# Helm chart templates often compute the apiVersion (`{{ include "common.capabilities.apiVersion" . }}`).
+_YAML_API_VERSION = re.compile(
+    rb"^apiVersion[ \t]*:[ \t]*(?:[\"']?[a-z0-9][a-z0-9./-]*[\"']?|\{\{.*\}\})[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+_YAML_KIND = re.compile(rb"^kind[ \t]*:[ \t]*[\"']?[A-Z][A-Za-z0-9]*[\"']?[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+_JSON_API_VERSION = re.compile(rb'"apiVersion"\s*:\s*"[a-z0-9][a-z0-9./-]*"')
+_JSON_KIND = re.compile(rb'"kind"\s*:\s*"[A-Z][A-Za-z0-9]*"')
 
 CONTAINER_FIELDS = ("containers", "initContainers", "ephemeralContainers")
 # Where each kind keeps its pod spec; kinds not listed are searched at the generic template paths.

@@ -192,3 +192,18 @@ def test_deeply_nested_document_is_refused_without_crashing(tmp_path: Path) -> N
     assert _refs(items) == [("docker.io/library/alpine:3.19", "Pod/ok: spec.containers[a].image", 8)]
     errors = [i for i in items if isinstance(i, InputError)]
     assert len(errors) == 1 and "nested deeper than" in errors[0].message and "starting at line 9" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: {{ .Values.apiVersion }}\n",  # kind missing
+        "apiVersion: v1\nkind: deployment\n",  # kinds are CamelCase
+        "apiVersion: v1\n  kind: Pod\n",  # kind not at the top level
+        "metadata:\n  apiVersion: v1\n  kind: Pod\n",
+    ],
+)
+def test_detect_is_strict(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "thing.yaml"
+    path.write_text(text)
+    assert not kubernetes.detect(InputFile.from_path(path))
