@@ -1,16 +1,144 @@
-"""PLACEHOLDER: not yet written (its owner replaces this whole file)."""
+"""Blocked pulls and logins in Docker CLI, daemon and CI job logs (any text log with the signatures).
 
+    Error response from daemon: registry access to HOST is not allowed            -> ram-registry (HOST)
+    Access to docker.io has been restricted by your administrators.                -> ram-docker-hub
+    "docker login" is unsupported when Registry Access Management is blocking ...  -> ram-login
+    image access denied: community images not allowed                            -> iam-denied
+The image is taken from the same line when it names one of that registry (a `docker pull` echo, a
+BuildKit "failed to resolve source metadata for IMAGE", or a /v2/NAME/manifests/REF URL). Time stamps:
+a leading ISO 8601 stamp (GitHub Actions writes 7 fraction digits), logrus `time="..."`, or a
+syslog/journald stamp (no year: see parsers/dnslogs/_common.py), whose host name becomes the client;
+otherwise the client is the runner named in the job log header (`Runner name: '...'`), if any.
+
+Only lines with a signature are looked at in Python: a regular expression finds them in each block, so
+a CI log of millions of lines (a retry storm) streams at the speed of the scan, and identical attempts
+are folded into one record with a count.
+"""
+
+from __future__ import annotations
+
+import re
 from collections.abc import Iterator
 
-from auditor.model import Evidence
+from auditor.model import BlockReason, Evidence
+from auditor.reference import InvalidReference, parse_reference
 from parsers._io import InputFile, ParseContext
+from parsers.dnslogs._common import Batch, Clock, LineStats, LogReader, head_lines, host_name, strip_port
 
 NAME = "docker_log"
 
+_SIGNATURES = re.compile(
+    r"registry access to (?P<host>\S+?) is not allowed"
+    r"|(?P<hub>Access to docker\.io has been restricted by your administrators)"
+    r"|(?P<login>\"docker login\" is unsupported when Registry Access Management is blocking)"
+    r"|(?P<iam>image access denied: community images not allowed)"
+    r"|(?:Runner|Machine) name: '(?P<runner>[^'\n]*)'")
+_DETECT = re.compile(r"registry access to \S+ is not allowed|Access to docker\.io has been restricted"
+                     r"|\"docker login\" is unsupported when Registry Access Management"
+                     r"|image access denied: community images not allowed")
+_LEADING_ISO = re.compile(r"\ufeff?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s")
+_LOGRUS_TIME = re.compile(r"\btime=\"?([0-9T:.+Z-]{19,40})")
+_SYSLOG = re.compile(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (\S+) \S+?(?:\[\d+\])?: ")
+_URL_IMAGE = re.compile(r"https?://([^/\s\"]+)/v2/(\S+?)/(?:manifests|blobs)/([^\s\"/]+)")
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]")
+_IMAGE_HINTS = ("resolve source metadata for ", "pull ", "Pulling from ", "Unable to find image '", "image ",
+                "FROM ", "pull access denied for ")
+
 
 def detect(inp: InputFile) -> bool:
-    return False
+    if inp.looks_binary:
+        return False
+    return _DETECT.search(inp.head.decode("utf-8", "replace")) is not None or (
+        inp.name.endswith((".log", ".txt")) and any("docker" in line.lower() for line in head_lines(inp, 50))
+        and any(line.startswith(("##[", "Runner name:", "Current runner version")) or "dockerd" in line
+                for line in head_lines(inp, 50)))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    return iter(())
+    return scan(inp, ctx, LineStats())
+
+
+def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Evidence]:
+    reader = LogReader(inp, ctx, NAME, stats)
+    clock = Clock.for_input(inp)
+    batch = Batch(inp, NAME)
+    runner: str | None = None
+    for text, first_line in reader.blocks():
+        lines_in_block = text.count("\n") + 1
+        used, counted_upto, line_no, last_line = 0, 0, first_line, -1
+        for match in _SIGNATURES.finditer(text):
+            line_no += text.count("\n", counted_upto, match.start())
+            counted_upto = match.start()
+            if match["runner"] is not None:
+                runner = match["runner"] or None
+                continue
+            if line_no == last_line:
+                continue  # one attempt per line, even if a line repeats the message
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.end())
+            line = text[start:end if end >= 0 else len(text)]
+            last_line = line_no
+            used += 1
+            _attempt(match, line, line_no, runner, clock, batch, reader)
+        stats.ignore("no blocked-attempt signature", lines_in_block - used)
+        yield from batch.flush()
+        yield from reader.take_errors()
+    yield from reader.summary()
+
+
+def _attempt(match: re.Match[str], line: str, number: int, runner: str | None, clock: Clock, batch: Batch,
+             reader: LogReader) -> None:
+    if match["host"] is not None:
+        host, problem = host_name(strip_port(match["host"].strip("\"'.,;:)(").lower()))
+        if host is None:
+            reader.malformed(number, f"registry access message with an unusable host: {problem}")
+            return
+        reason = BlockReason.RAM_REGISTRY
+        detail = "registry access to host is not allowed"
+    else:
+        host = "docker.io"
+        if match["hub"] is not None:
+            reason, detail = BlockReason.RAM_DOCKER_HUB, "access to docker.io restricted by administrators"
+        elif match["login"] is not None:
+            reason, detail = BlockReason.RAM_LOGIN, "docker login unsupported while RAM blocks Docker Hub"
+        else:
+            reason, detail = BlockReason.IAM_DENIED, "image access denied: community images not allowed"
+    reader.stats.parsed += 1
+    time, client = _time_and_client(line, clock)
+    batch.block(host, reason, number, time, client or runner, detail, _image(line, host))
+
+
+def _time_and_client(line: str, clock: Clock) -> tuple[float | None, str | None]:
+    logrus = _LOGRUS_TIME.search(line)
+    if logrus:
+        return clock.iso(logrus.group(1)), None
+    leading = _LEADING_ISO.match(line)
+    if leading:
+        return clock.iso(leading.group(1)), None
+    syslog = _SYSLOG.match(line)
+    if syslog:
+        return clock.syslog(syslog.group(1)), syslog.group(2)
+    return None, None
+
+
+def _image(line: str, host: str) -> str | None:
+    """An image of HOST's registry named on the line, canonical; None if the line names none."""
+    url = _URL_IMAGE.search(line)
+    if url:
+        registry, name, ref = url.groups()
+        text = f"{registry}/{name}" + (f"@{ref}" if ":" in ref else f":{ref}")
+        candidates = [text]
+    else:
+        candidates = [token for token in _TOKEN.findall(line) if "/" in token or ":" in token]
+    for token in candidates:
+        if "://" in token or token.count(":") > 2:
+            continue
+        try:
+            reference = parse_reference(token.rstrip(":"))
+        except InvalidReference:
+            continue
+        registry = reference.registry
+        if host in (registry, reference.endpoint) and ("/" in token or host == "docker.io"):
+            return reference.canonical
+    return None
+
