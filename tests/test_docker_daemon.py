@@ -90,3 +90,11 @@ def test_other_json_is_not_claimed(tmp_path: Path) -> None:
 def test_registry_picks_docker_daemon() -> None:
     spec = parser_for(InputFile.from_path(DAEMON / "daemon.json"))
     assert spec is not None and spec.name == "docker_daemon"
+
+
+def test_trailing_comma_is_named_and_entries_before_it_are_used() -> None:
+    items = run_parser(docker_daemon.parse, DAEMON / "trailing-comma.json")
+    assert [h[0] for h in _hosts(items)] == ["mirror.gcr.io"]
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert [(e.source.line, e.message) for e in errors] == [
+        (4, "invalid JSON: unexpected ']'; the settings before it are still used")]
