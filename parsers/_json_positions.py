@@ -133,6 +133,8 @@ class _Reader:
                 raise _Stop("expected ',' or '}' in an object" if kind != "end" else
                             "unexpected end of file inside an object (truncated?)", start)
             kind, raw, start = self.token()
+            if raw == "}":
+                raise _Stop("trailing comma before '}'", start)
 
     def elements(self, items: list[Any], depth: int) -> None:
         kind, raw, start = self.token()
@@ -147,6 +149,8 @@ class _Reader:
                 raise _Stop("expected ',' or ']' in an array" if kind != "end" else
                             "unexpected end of file inside an array (truncated?)", start)
             kind, raw, start = self.token()
+            if raw == "]":
+                raise _Stop("trailing comma before ']'", start)
 
 
 def load_json(text: str) -> JsonResult:

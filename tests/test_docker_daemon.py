@@ -97,4 +97,4 @@ def test_trailing_comma_is_named_and_entries_before_it_are_used() -> None:
     assert [h[0] for h in _hosts(items)] == ["mirror.gcr.io"]
     errors = [i for i in items if isinstance(i, InputError)]
     assert [(e.source.line, e.message) for e in errors] == [
-        (4, "invalid JSON: unexpected ']'; the settings before it are still used")]
+        (4, "invalid JSON: trailing comma before ']'; the settings before it are still used")]
