@@ -61,6 +61,7 @@ def registrable(host: str) -> str:
     return _psl.privatesuffix(host) or host
 
 
+@lru_cache(maxsize=65536)
 def _suffix(host: str) -> str:
     return _psl.publicsuffix(host) or host.rpartition(".")[2]
 
@@ -86,6 +87,41 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
+def _strip_suffix(host: str) -> str:
+    return host[: -len(_suffix(host)) - 1] if "." in host else host
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """Every spelling of a name the comparisons need, computed once."""
+
+    host: str
+    domain: str  # registrable domain
+    label: str  # the registrable domain without its public suffix
+    suffix: str
+    collapsed: str  # host without dots and hyphens
+    collapsed_domain: str
+    collapsed_bare: str  # host without its suffix, without dots and hyphens
+    skeleton: str
+    skeleton_domain: str
+    skeleton_registrable: str
+    collapsed_label: str
+
+    @classmethod
+    def of(cls, host: str, shown: str | None = None) -> _Name:
+        shown = shown or host
+        domain = registrable(host)
+        return cls(host, domain, _strip_suffix(domain), _suffix(domain), _collapse(host), _collapse(domain),
+                   _collapse(_strip_suffix(host)), skeleton(shown), skeleton(registrable_unicode(shown)),
+                   skeleton(domain), _collapse(_strip_suffix(domain)))
+
+
+@lru_cache(maxsize=16)
+def _prepared(targets: frozenset[str]) -> tuple[tuple[_Name, ...], frozenset[str]]:
+    names = tuple(_Name.of(t) for t in sorted(targets))
+    return names, frozenset(n.domain for n in names)
+
+
 def _covered(host: str, targets: frozenset[str]) -> bool:
     return any(host == t or host.endswith("." + t) for t in targets)
 
@@ -95,12 +131,12 @@ def find_lookalike(host: str, targets: frozenset[str]) -> Lookalike | None:
     host = host.lower().rstrip(".")
     if not host or _covered(host, targets):
         return None
+    prepared, domains = _prepared(targets)
     shown = to_unicode(host)
-    own_domain = registrable(host)
-    own_targets = {registrable(t) for t in targets}
-    if own_domain in own_targets:
+    own = _Name.of(host, shown)
+    if own.domain in domains:
         return None  # a subdomain of a known registry's own domain: misspelt perhaps, but not someone else's
-    found = [f for t in sorted(targets) if (f := _compare(host, shown, own_domain, t)) is not None]
+    found = [f for t in prepared if (f := _compare(host, shown, own, t)) is not None]
     if not found:
         return None
     # the closest imitation names the most telling target: `d0cker.io` imitates `docker.io`, not `auth.docker.io`
@@ -110,36 +146,34 @@ def find_lookalike(host: str, targets: frozenset[str]) -> Lookalike | None:
 _RANK = {"punycode": 0, "homoglyph": 1, "prefix-trick": 2, "typosquat": 3, "edit-distance": 4}
 
 
-def _compare(host: str, shown: str, own_domain: str, target: str) -> Lookalike | None:
-    target_domain = registrable(target)
+def _compare(host: str, shown: str, own: _Name, target: _Name) -> Lookalike | None:
     if (shown != host or not host.isascii()) and (
-            skeleton(shown) in (skeleton(target), skeleton(target_domain))
-            or skeleton(registrable_unicode(shown)) == skeleton(target_domain)):
-            technique = "punycode" if shown != host else "homoglyph"
-            return Lookalike(host, target, technique, edit_distance(shown, target),
-                             f"{shown!r} renders like {target!r} (confusable characters"
-                             f"{', IDNA/punycode ' + host if shown != host else ''})")
-    if host.startswith(target + ".") or host.startswith(target + "-"):
-        return Lookalike(host, target, "prefix-trick", len(host) - len(target),
-                         f"starts with {target!r} but belongs to {own_domain!r}")
-    own_label = own_domain[: -len(_suffix(own_domain)) - 1] if "." in own_domain else own_domain
-    target_label = target_domain[: -len(_suffix(target_domain)) - 1] if "." in target_domain else target_domain
-    host_collapsed = _collapse(host[: -len(_suffix(host)) - 1] if "." in host else host)
-    target_bare = _collapse(target[: -len(_suffix(target)) - 1] if "." in target else target)
-    if _collapse(own_label) in (_collapse(target), _collapse(target_domain), target_bare) \
-            or host_collapsed == _collapse(target):
-        how = "uses the same name under another suffix" if _collapse(own_label) == target_bare \
+            own.skeleton in (target.skeleton, target.skeleton_domain) or own.skeleton_domain == target.skeleton_domain):
+        technique = "punycode" if shown != host else "homoglyph"
+        return Lookalike(host, target.host, technique, edit_distance(shown, target.host),
+                         f"{shown!r} renders like {target.host!r} (confusable characters"
+                         f"{', IDNA/punycode ' + host if shown != host else ''})")
+    if host.startswith((target.host + ".", target.host + "-")):
+        return Lookalike(host, target.host, "prefix-trick", len(host) - len(target.host),
+                         f"starts with {target.host!r} but belongs to {own.domain!r}")
+    own_label = own.collapsed_label
+    if own_label in (target.collapsed, target.collapsed_domain, target.collapsed_bare) \
+            or own.collapsed_bare == target.collapsed:
+        how = "uses the same name under another suffix" if own_label == target.collapsed_bare \
             else "spells it with its dots moved or replaced"
-        return Lookalike(host, target, "typosquat", edit_distance(host, target), f"{own_domain!r} {how} ({target!r})")
-    if skeleton(own_domain) == skeleton(target_domain):
-        return Lookalike(host, target, "homoglyph", edit_distance(own_domain, target_domain),
-                         f"{own_domain!r} reads like {target_domain!r} (look-alike characters)")
-    distance = edit_distance(own_label, target_label)
-    limit = 1 if len(target_label) < 8 else 2
-    if own_label != target_label and len(target_label) >= 4 and distance <= limit \
-            and _suffix(own_domain) == _suffix(target_domain):
-        return Lookalike(host, target, "edit-distance", distance,
-                         f"{own_domain!r} is {distance} edit(s) from {target_domain!r}")
+        return Lookalike(host, target.host, "typosquat", edit_distance(host, target.host),
+                         f"{own.domain!r} {how} ({target.host!r})")
+    if own.skeleton_registrable == target.skeleton_registrable:
+        return Lookalike(host, target.host, "homoglyph", edit_distance(own.domain, target.domain),
+                         f"{own.domain!r} reads like {target.domain!r} (look-alike characters)")
+    limit = 1 if len(target.label) < 8 else 2
+    if own.suffix != target.suffix or len(target.label) < 4 or abs(len(own.label) - len(target.label)) > limit \
+            or own.label == target.label:
+        return None
+    distance = edit_distance(own.label, target.label)
+    if distance <= limit:
+        return Lookalike(host, target.host, "edit-distance", distance,
+                         f"{own.domain!r} is {distance} edit(s) from {target.domain!r}")
     return None
 
 

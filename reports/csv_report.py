@@ -2,7 +2,7 @@
 
 Every cell comes from hostile input. A spreadsheet treats a cell starting with `=`, `+`, `-`, `@`, tab or
 carriage return as a formula (CSV injection), so such cells get a leading `'`; line breaks inside a cell
-are folded to spaces so one finding stays one row in every tool.
+are folded to spaces so one finding stays one row in every tool; other control characters are shown escaped.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def neutralize(value: object) -> str:
     text = "" if value is None else str(value)
     if text.startswith(FORMULA_START):
         text = "'" + text
-    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    # other control characters (terminal escapes) are shown, not emitted
+    return "".join(ch if ch.isprintable() or ch == "\t" else repr(ch)[1:-1] for ch in text)
 
 
 def render_csv(document: dict[str, Any]) -> str:

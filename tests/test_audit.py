@@ -286,3 +286,19 @@ def test_missing_hosts_fixed_by_one_entry_are_one_finding(tmp_path: Path) -> Non
     assert {h["host"] for h in quay["data"]["hosts"]} == set(quay["hosts"])
     assert quay["title"] == f"quay.io and {len(quay['hosts']) - 1} host(s) under it are not allowed"
     assert "`quay.io`" in quay["action"]
+
+
+def test_enforcement_signals_in_ci_text() -> None:
+    from auditor.enforcement import scan_file
+
+    path = AUDIT / "signals" / "ci-variants.yml"
+    found = [(s.kind, s.source.line) for s in scan_file(path, "ci-variants.yml")]
+    assert found == [
+        ("buildx-docker-container", 5),  # setup-buildx-action defaults to docker-container
+        ("buildx-docker-container", 6),
+        ("buildx-kubernetes", 8),
+        ("buildx-docker-container", 9),
+        ("buildx-docker-container", 10),  # buildx create without --driver
+        ("windows-containers", 11),
+        ("docker-debug", 12),
+    ]

@@ -158,6 +158,7 @@ def test_csv_one_row_per_finding_and_no_formula(hostile: dict[str, Any]) -> None
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
         assert row[4].startswith("'=HYPERLINK")
+    assert "\x1b" not in text and "\x00" not in text and "\\x1b[31m" in text
 
 
 # -- Markdown -----------------------------------------------------------------------------------------
