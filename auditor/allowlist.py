@@ -85,6 +85,8 @@ def _ip_text(address: str, original: str) -> str:
 
 
 def is_ip(host: str) -> bool:
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return False  # the common case, without building an address object
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -105,7 +107,7 @@ def covers(entry_address: str, host: str, mode: MatchMode) -> bool:
         return host == entry_address or host.endswith("." + entry_address)
     if host == entry_address:
         return True
-    return mode is MatchMode.SUFFIX and not is_ip(host) and host.endswith("." + entry_address)
+    return mode is MatchMode.SUFFIX and host.endswith("." + entry_address) and not is_ip(host)
 
 
 @dataclass(frozen=True)

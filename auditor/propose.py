@@ -230,8 +230,8 @@ def _place(name: str, k: int, tables: dict[str, _Table], nodes: dict[str, _Node]
 
 def narrowest(targets: list[str]) -> list[str]:
     """Targets not covered by another target under suffix matching: the zero-penalty placement."""
-    unique = sorted(set(targets))
-    return [t for t in unique if not any(o != t and covers(o, t, MatchMode.SUFFIX) for o in unique)]
+    unique = set(targets)
+    return sorted(t for t in unique if not any(a in unique for a in _ancestors(t)[1:]))
 
 
 # -- the proposal ------------------------------------------------------------------------------
@@ -286,8 +286,15 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
             else:
                 still.append(item)
         proposal.uncovered = still
+    covered_by: dict[str, list[str]] = {address: [] for address in chosen}
+    for target in sorted(targets):
+        # The narrowest chosen entry that covers the target: itself, or its nearest chosen ancestor.
+        names = [target] if mode is MatchMode.EXACT else _ancestors(target)
+        owner = next((name for name in names if name in covered_by), None)
+        if owner is not None:
+            covered_by[owner].append(target)
     for address in chosen:
-        covered = sorted(t for t in targets if covers(address, t, mode))
+        covered = covered_by[address]
         items = [item for t in covered for item in targets[t]]
         proposal.entries.append(_entry(address, covered, items, knowledge, mode, address not in targets))
     _notes(proposal, knowledge, len(targets))
