@@ -60,9 +60,13 @@ def parse_request(data: bytes) -> Request | None:
 def parse_response(data: bytes) -> Response | None:
     lines = _lines(data)
     parts = lines[0].split(" ", 2) if lines else []
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _is_number(parts[1]) or len(parts[1]) != 3:
         return None
     return Response(status=int(parts[1]), location=_header(lines, "location"))
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # str.isdigit alone accepts superscripts that int() refuses
 
 
 def host_without_port(host: str) -> str:
@@ -94,5 +98,5 @@ def next_message(data: bytes) -> bytes | None:
         return None
     lines = _lines(data)
     length = _header(lines, "content-length")
-    rest = data[end + 4 + (int(length) if length and length.isdigit() else 0):]
+    rest = data[end + 4 + (int(length) if length and _is_number(length) else 0):]
     return rest if starts_message(rest) else None

@@ -76,6 +76,13 @@ class Scanner:
     # ---- link and network layers -------------------------------------------------------------------------
     def packet(self, data: bytes, p: int, end: int, frame: int, ts: float | None, linktype: int, cut: bool) -> None:
         """Decode the frame DATA[p:end] far enough to dispatch it. CUT: caplen < original length."""
+        try:
+            self._packet(data, p, end, frame, ts, linktype, cut)
+        except Exception as exc:  # a decoder bug on hostile bytes costs this packet, never the capture
+            self.error(frame, f"could not decode the packet ({type(exc).__name__}: {exc}); skipped")
+
+    def _packet(self, data: bytes, p: int, end: int, frame: int, ts: float | None, linktype: int,
+                cut: bool) -> None:
         if linktype == LINK_ETHERNET:
             if end - p < 14:
                 return
