@@ -75,3 +75,16 @@ def test_detect(case: str, expected: bool) -> None:
 def test_registry_picks_docker_config() -> None:
     spec = parser_for(InputFile.from_path(CONFIG / "plain" / "config.json"))
     assert spec is not None and spec.name == "docker_config"
+
+
+def test_no_credential_in_discover_output_end_to_end() -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    for output_format in ("json", "table"):
+        result = CliRunner().invoke(main, ["discover", "--format", output_format, str(CONFIG)])
+        text = result.output + (result.stderr if result.stderr_bytes is not None else "")
+        assert "ghcr.io" in text and "registry-1.docker.io" in text
+        for secret in SECRETS:
+            assert secret not in text
