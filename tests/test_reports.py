@@ -286,3 +286,37 @@ def test_html_is_reproducible_apart_from_the_generation_time(tmp_path: Path) -> 
     stamps = [b"2023-11-14T22:13:20Z", b"2027-01-15T08:00:00Z"]
     assert all(stamp in page for stamp, page in zip(stamps, pages, strict=True))
     assert pages[0].replace(stamps[0], b"TIME") == pages[1].replace(stamps[1], b"TIME")
+
+
+def test_hostile_inputs_end_to_end(tmp_path: Path) -> None:
+    """Script tags, quotes, `javascript:`, formulas and escape sequences in a Dockerfile, a CI log and the
+    allowlist itself: every report is written, stays valid, and shows them as inert text."""
+    base = FIXTURES / "hostile"
+    outputs = {name: tmp_path / f"report.{name}" for name in ("html", "json", "csv", "sarif", "md")}
+    args = ["audit", str(base), "--allowlist", str(base / "allowlist.txt")]
+    for name, path in outputs.items():
+        args += [f"--{name}", str(path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+
+    document = json.loads(outputs["json"].read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(document)
+    assert any(u["text"] == "<script>alert(1)</script>" for u in document["unresolved"])
+    assert any("<script>alert(2)</script>" in e["message"] for e in document["allowlist"]["errors"])
+
+    html = outputs["html"].read_text(encoding="utf-8")
+    dom = parse_html(html)
+    assert not {tag for tag, _ in dom.tags} & {"script", "img", "iframe"}
+    assert all(not name.startswith("on") for _, attrs in dom.tags for name in attrs)
+    text = "".join(dom.text)
+    for payload in ("<script>alert(1)</script>", "<script>alert(2)</script>", "javascript:alert(1)",
+                    '=HYPERLINK("http://evil.example")', "evil.example\\x1b[31m"):
+        assert payload in text, payload
+    assert "\x1b" not in html
+
+    sarif_validator().validate(json.loads(outputs["sarif"].read_text(encoding="utf-8")))
+    for row in list(csv.reader(io.StringIO(outputs["csv"].read_text(encoding="utf-8"))))[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
+    markdown = outputs["md"].read_text(encoding="utf-8")
+    assert "<script" not in markdown and "\x1b" not in markdown
