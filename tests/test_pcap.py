@@ -235,3 +235,14 @@ def test_mutated_captures_never_crash_the_decoders() -> None:
         scanner.flush()
         internal = [e.data for e in scanner.events if e.kind == "error" and "could not decode" in str(e.data)]
         assert not internal
+
+
+def test_rcodes_and_https_alias_target() -> None:
+    items = _parse("dns_rcodes_https.pcap")
+    answers = {(o.host, o.rcode, o.detail) for o in items
+               if isinstance(o, Observation) and o.kind is ObservationKind.DNS_ANSWER}
+    assert answers == {("registry.example.org", "NOERROR", "HTTPS target alias.cdn.example.net"),
+                       ("missing.example.org", "NXDOMAIN", ""),
+                       ("registry.example.org", "REFUSED", "")}
+    edges = [(e.from_host, e.to_host, e.via, e.confidence.value) for e in items if isinstance(e, RedirectEdge)]
+    assert edges == [("registry.example.org", "alias.cdn.example.net", EdgeVia.DNS_CNAME, "medium")]

@@ -368,9 +368,10 @@ class Scanner:
                 self.error(frame, f"DNS message from {src} to {dst}: {exc}")
             return
         if msg.error is not None and not (cut and msg.error.truncated):
+            empty = not msg.questions and not msg.records
             self.error(frame, f"DNS {'response' if msg.is_response else 'query'} from {src} to {dst}: "
-                              f"{msg.error}; records before it kept")
-            if not msg.questions and not msg.records:
+                              f"{msg.error}; {'message skipped' if empty else 'records before it kept'}")
+            if empty:
                 return
         self.events.append(Event("dns", frame, ts, src, dst, msg))
 
