@@ -23,6 +23,7 @@ from auditor.model import Confidence
 from auditor.requirements import RequiredHost
 
 DEFAULT_BUDGET = 100
+DOCKER_HUB_FAMILY = frozenset({"docker.io", "Docker Hub"})  # registry name and knowledge-base profile name
 
 
 @dataclass
@@ -257,6 +258,7 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
             mode: MatchMode = MatchMode.SUFFIX, count_docker_hub_default: bool = False) -> Proposal:
     effective = budget - (1 if count_docker_hub_default else 0)
     proposal = Proposal([], budget, mode, count_docker_hub_default, effective, required=list(required))
+    index = {item.host: item for item in required}
     targets: dict[str, list[RequiredHost]] = {}
     for item in required:
         target, reason = _target_of(item, knowledge, mode)
@@ -296,13 +298,13 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
     for address in chosen:
         covered = covered_by[address]
         items = [item for t in covered for item in targets[t]]
-        proposal.entries.append(_entry(address, covered, items, knowledge, mode, address not in targets))
+        proposal.entries.append(_entry(address, covered, items, knowledge, mode, address not in targets, index))
     _notes(proposal, knowledge, len(targets))
     return proposal
 
 
 def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledge: Knowledge, mode: MatchMode,
-           collapsed: bool) -> ProposedEntry:
+           collapsed: bool, index: dict[str, RequiredHost]) -> ProposedEntry:
     roles = sorted({role for item in items for role in item.roles})
     registries = sorted({name for item in items for name in item.registries})
     confidence = max((item.confidence for item in items), key=lambda c: CONFIDENCE_ORDER[c],
@@ -313,12 +315,14 @@ def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledg
         shared = [s for s in {knowledge.shared_suffix(c) for c in covered} if s and covers(address, s, mode)]
         if shared:
             multi = f"{address} contains the shared domain {sorted(shared)[0]}"
-    return ProposedEntry(address, [item.host for item in items], rationale_lines(items), collapsed,
+    return ProposedEntry(address, [item.host for item in items], rationale_lines(items, index), collapsed,
                          _also_allows(address, covered, knowledge, mode, collapsed), multi, confidence,
                          sources, roles, registries, knowledge.is_public_suffix(address))
 
 
-def rationale_lines(items: list[RequiredHost]) -> list[str]:
+def rationale_lines(items: list[RequiredHost], index: dict[str, RequiredHost] | None = None) -> list[str]:
+    """Why each of ITEMS is needed: its needs (file:line), chains (with what needs the chain's start), facts."""
+    index = index or {}
     lines = []
     for item in items:
         head = f"{item.host} [{', '.join(sorted(item.roles))}] ({item.confidence.value})"
@@ -326,11 +330,19 @@ def rationale_lines(items: list[RequiredHost]) -> list[str]:
         more = f" and {len(item.needed_by) - 5} more" if len(item.needed_by) > 5 else ""
         lines.append(f"{head}: needed by {'; '.join(needs)}{more}")
         for chain in item.chains[:3]:
-            lines.append(f"  chain: {' -> '.join(chain)}")
+            root = index.get(chain[0])
+            why = ""
+            if root is not None and root is not item:
+                root_needs = [n.describe() for n in root.needed_by if n.kind != "edge"][:3]
+                why = f" ({chain[0]} is needed by {'; '.join(root_needs)})" if root_needs else ""
+            lines.append(f"  chain: {' -> '.join(chain)}{why}")
         for known in item.knowledge:
             lines.append(f"  knowledge: {known.profile} {known.host_or_pattern} ({known.role}) — {known.citation}")
         if item.cname_targets:
             lines.append(f"  CNAME to {', '.join(item.cname_targets)} (not needed: the filter sees the asked name)")
+        for note in item.notes:
+            if note.startswith("may also need"):
+                lines.append(f"  {note}")
     return lines
 
 
@@ -360,6 +372,11 @@ def _notes(proposal: Proposal, knowledge: Knowledge, target_count: int) -> None:
         else:
             notes.append(f"OVER BUDGET: even one entry per top-level domain exceeds {proposal.effective_budget}; "
                          "the narrowest entries are listed: mirror images or drop registries to fit.")
+    hub_only = [e.address for e in proposal.entries if e.registries and set(e.registries) <= DOCKER_HUB_FAMILY]
+    if hub_only:
+        notes.append(f"{', '.join(hub_only)} serve Docker Hub only. RAM's built-in Docker Hub entry allows Hub "
+                     "pulls, but which hosts it lets through is not documented: keep them listed (a proxy or "
+                     "firewall needs them in any case).")
     collapsed = proposal.collapsed
     if collapsed:
         notes.append(f"{len(collapsed)} entr{'y' if len(collapsed) == 1 else 'ies'} collapsed to fit "

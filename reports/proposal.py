@@ -6,11 +6,13 @@ import csv
 import io
 import json
 
+from auditor import __version__
 from auditor.allowlist import MatchMode, write_hadolint, write_squid
 from auditor.propose import Proposal, ProposedEntry, rationale_lines
+from auditor.requirements import RequiredHost
 from reports.serialize import source_dict
 
-PROPOSAL_SCHEMA_VERSION = "1.0"
+PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
 
 
 def render_text(proposal: Proposal) -> str:
@@ -36,12 +38,13 @@ def render_text(proposal: Proposal) -> str:
             lines.append(f"    multi-tenant: {entry.multi_tenant_reason}")
         lines.extend(f"    {line}" for line in entry.rationale)
         lines.append("")
+    index = {r.host: r for r in proposal.required}
     if proposal.uncovered:
         lines.append("Required but not expressible without allowing other tenants (observe or mirror):")
         for item in proposal.uncovered:
             lines.append(f"{item.requirement.host}")
             lines.append(f"    why not listed: {item.reason}")
-            lines.extend(f"    {line}" for line in rationale_lines([item.requirement]))
+            lines.extend(f"    {line}" for line in rationale_lines([item.requirement], index))
         lines.append("")
     if proposal.notes:
         lines.append("Notes:")
@@ -83,8 +86,9 @@ def render_hadolint(proposal: Proposal) -> str:
 
 def render_json(proposal: Proposal) -> str:
     data = {
-        "schema": "regaudit-proposal",
-        "schema_version": PROPOSAL_SCHEMA_VERSION,
+        "schema": "regaudit/proposal",
+        "version": PROPOSAL_SCHEMA_VERSION,
+        "regaudit_version": __version__,
         "budget": proposal.budget,
         "effective_budget": proposal.effective_budget,
         "match": proposal.mode.value,
@@ -113,7 +117,7 @@ def _entry_dict(entry: ProposedEntry) -> dict[str, object]:
     }
 
 
-def _required_dict(required) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _required_dict(required: RequiredHost) -> dict[str, object]:
     return {
         "host": required.host,
         "wildcard": required.wildcard,

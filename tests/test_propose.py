@@ -192,6 +192,19 @@ def test_exact_mode_lists_hosts_and_explains_patterns() -> None:
     assert tight["over_budget"] and any("exact matching cannot collapse" in n for n in tight["notes"])
 
 
+@pytest.mark.parametrize("args", [(), ("--budget", "3"), ("--match", "exact"), ("--budget", "5", "--match", "exact")])
+def test_json_output_follows_its_schema(args: tuple[str, ...]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parent.parent / "reports" / "schemas" / "proposal.schema.json").read_text())
+    for inputs in (REPO, PCAP):
+        data = proposal_json(str(inputs), *args)
+        jsonschema.validate(data, schema)
+        assert data["schema"] == "regaudit/proposal" and data["version"] == 1
+    broken = dict(data, match="fuzzy")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
 def test_other_formats() -> None:
     rows = list(csv.DictReader(io.StringIO(run_cli(str(REPO), "--format", "csv"))))
     assert {r["address"] for r in rows} >= {"ghcr.io", "pkg-containers.githubusercontent.com"}
