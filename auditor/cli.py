@@ -192,6 +192,38 @@ def diff_command(old: Path, new: Path, output_format: str, output: Path | None) 
     sys.exit(EXIT_OK)
 
 
+@main.command("trace")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds per request (connect and each read).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust this CA bundle too (private registries).")
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--plain-http", is_flag=True, help="Talk to the registries over http://, not https://.")
+@click.option("--max-redirects", type=click.IntRange(1, 20), default=5, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def trace_command(images: tuple[str, ...], timeout: float, output_format: str, ca_file: Path | None, insecure: bool,
+                  plain_http: bool, max_redirects: int, output: Path | None) -> None:
+    """Live probe: the hosts a pull of each IMAGE really contacts (API, token realm, blob redirects).
+
+    Reads headers only: no blob body is downloaded. Proxy settings (HTTPS_PROXY, NO_PROXY) are honoured.
+    Exit code 0 if every image was traced, 2 if any failed (each failure is reported; the others still run).
+    `--format json` output can be given back to discover/propose/audit as an input.
+    """
+    from auditor.trace import TraceOptions, trace_image
+    from reports.trace import render_json, render_text
+
+    options = TraceOptions(timeout=timeout, insecure=insecure, plain_http=plain_http, ca_file=ca_file,
+                           max_redirects=max_redirects)
+    results = [trace_image(image, options) for image in images]
+    for result in results:
+        if result.error:
+            click.echo(f"regaudit: trace {_one_line(result.image)}: {_one_line(result.error)}", err=True)
+    _write(render_json(results) if output_format == "json" else render_text(results), output)
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_USAGE_OR_STRICT)
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)

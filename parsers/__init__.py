@@ -35,6 +35,7 @@ from parsers import (
     pcap,
     shell,
     squid,
+    trace_result,
 )
 from parsers._io import InputFile, ParseFunction
 from parsers.dnslogs import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
@@ -67,6 +68,7 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
         bitbucket_pipelines,
         drone,
         # by content
+        trace_result,
         kubernetes,
         helm_values,
         docker_daemon,

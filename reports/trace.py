@@ -1,0 +1,56 @@
+"""`regaudit trace` output: one block of hops per image, or the JSON document parsers/trace_result.py reads back."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+from auditor.trace import Role, TraceResult, trace_document
+
+
+def _safe(text: object) -> str:
+    """Terminal-safe: header values come from remote servers, control characters are shown escaped."""
+    value = "" if text is None else str(text)
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
+def render_json(results: list[TraceResult]) -> str:
+    return json.dumps(trace_document(results), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_text(results: list[TraceResult]) -> str:
+    lines: list[str] = []
+    for result in results:
+        lines.append(_safe(result.image) + (f"  ({result.registry}/{result.repository}:{result.reference})"
+                                             if result.registry else ""))
+        for number, hop in enumerate(result.hops, 1):
+            status = str(hop.status) if hop.status is not None else "---"
+            lines.append(f"  {number:>2}  {hop.role:<12} {hop.method:<4} {status:>3}  "
+                         f"{_safe(hop.host)}:{hop.port}  {_safe(hop.path)}"
+                         + (f"  [proxy {_safe(hop.proxy)}]" if hop.proxy else ""))
+            if hop.location:
+                lines.append(f"{'':20}Location: {_safe(hop.location)}")
+            if hop.error:
+                lines.append(f"{'':20}error: {_safe(hop.error)}")
+        chain = _chain(result)
+        if chain:
+            lines.append(f"  chain: {chain}")
+        lines.append(f"  error: {_safe(result.error)}" if result.error else "  ok: blob redirect chain traced, "
+                     "no blob body read")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _chain(result: TraceResult) -> str:
+    """The hosts a pull needs, in order: registry, token realm, then every storage hop."""
+    hosts: list[str] = []
+    for hop in result.hops:
+        label = hop.host if hop.role != Role.AUTH_TOKEN else f"{hop.host} (token)"
+        if not hosts or hosts[-1] != label:
+            hosts.append(label)
+        if hop.location:
+            target = (urllib.parse.urlsplit(hop.location).hostname or "").lower()
+            if target and target != hop.host and hop.role in (Role.BLOB, Role.STORAGE):
+                hosts.append(target)
+    collapsed = [h for i, h in enumerate(hosts) if i == 0 or h != hosts[i - 1]]
+    return " -> ".join(_safe(h) for h in collapsed)
