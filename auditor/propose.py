@@ -392,4 +392,5 @@ def _notes(proposal: Proposal, knowledge: Knowledge, target_count: int) -> None:
     for item in proposal.required:
         if item.unknown_chain:
             notes.append(f"UNKNOWN CHAIN for {item.host}: " + (item.notes[0] if item.notes else
-                         "its redirect hosts are unknown; trace or observe a pull."))
+                         "its redirect hosts are unknown. Trace or observe a pull.")
+                         + " (`regaudit trace IMAGE`, or a capture of a pull, shows the hosts to add.)")

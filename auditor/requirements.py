@@ -162,13 +162,13 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
             required.registries.add(known.profile)
     roots = sorted(builder.hosts)
     for root in roots:
-        _follow(builder, graph, root, store)
+        _follow(builder, graph, root)
     for required in builder.hosts.values():
         _annotate(builder, graph, required)
     return [builder.hosts[h] for h in sorted(builder.hosts)]
 
 
-def _follow(builder: _Builder, graph: RedirectGraph, root: str, store: EvidenceStore) -> None:
+def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
     chains = graph.closure([root])
     root_required = builder.hosts[root]
     for host, chain in sorted(chains.items()):
@@ -213,9 +213,8 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
         if not observed_chain:
             required.unknown_chain = True
             hint = knowledge.self_hosted_hint(required.host)
-            required.add_note(
-                (f"{hint}" if hint else "registry not in the knowledge base: its token and blob hosts are unknown")
-                + "; run `regaudit trace` against it or capture a pull so the redirect hosts can be added")
+            required.add_note(hint or ("registry not in the knowledge base: its token and blob hosts are unknown. "
+                                       "Trace or observe a pull."))
         return
     if found.known not in required.knowledge:
         required.knowledge.append(found.known)
@@ -223,6 +222,8 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
     required.registries.add(found.profile.name)
     if found.profile.unknown_chain and not observed_chain:
         required.unknown_chain = True
+        required.add_note(f"{found.profile.name}: where its blobs come from is not documented. "
+                          "Trace or observe a pull.")
     for optional in knowledge.required_for(required.host, include_optional=True):
         if optional.condition and optional.host_or_pattern != required.host:
             required.add_note(f"may also need {optional.host_or_pattern} ({optional.role}) for "

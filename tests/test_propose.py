@@ -18,7 +18,16 @@ from auditor.analysis import analyse
 from auditor.cli import main
 from auditor.evidence import EvidenceStore
 from auditor.knowledge import load_knowledge
-from auditor.model import Confidence, EdgeVia, Observation, ObservationKind, RedirectEdge, Source
+from auditor.model import (
+    Confidence,
+    EdgeVia,
+    HostPurpose,
+    HostReference,
+    Observation,
+    ObservationKind,
+    RedirectEdge,
+    Source,
+)
 from auditor.propose import build_tree, narrowest, propose, solve
 from auditor.reference import parse_reference
 from auditor.requirements import RequiredHost
@@ -276,6 +285,22 @@ def test_resolver_log_names_stay_out_but_registry_activity_counts() -> None:
     assert required == {"eastus.data.mcr.microsoft.com",
                         "prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com",
                         "registry.internal.example"}
+
+
+def test_host_references_are_required_with_their_purpose() -> None:
+    store = EvidenceStore()
+    store.add(HostReference("mirror.gcr.io", HostPurpose.MIRROR, "https://mirror.gcr.io", Source("daemon.json", 3)))
+    store.add(HostReference("github.com", HostPurpose.ADD_URL, "https://github.com/acme/x/releases/x.tgz",
+                            Source("Dockerfile", 9), "ADD"))
+    store.add(HostReference("Registry.Corp.Example:5000", HostPurpose.LOGIN, "docker login Registry.Corp.Example:5000",
+                            Source("ci.sh", 2)))
+    store.add(HostReference("plain.corp.example", HostPurpose.INSECURE, "plain.corp.example", Source("daemon.json", 4)))
+    analysis = analyse(store)
+    roles = {r.host: sorted(r.roles) for r in analysis.required}
+    assert roles == {"mirror.gcr.io": ["api"], "github.com": ["add-url"], "registry.corp.example": ["api"]}
+    login = analysis.required_host("registry.corp.example")
+    assert login is not None and login.unknown_chain and login.needed_by[0].source == Source("ci.sh", 2)
+    assert [e.address for e in analysis.proposal.entries] == ["github.com", "mirror.gcr.io", "registry.corp.example"]
 
 
 def test_over_budget_when_even_top_level_domains_do_not_fit() -> None:
