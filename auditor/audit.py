@@ -12,13 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, MatchMode, covers
+from auditor.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
 from auditor.enforcement import Signal, scan_store_inputs
 from auditor.evidence import BlockedGroup, EvidenceStore
+from auditor.knowledge import Knowledge
 from auditor.lookalike import Lookalike, find_lookalike
 from auditor.model import BlockReason, Source
+from auditor.propose import Proposal
+from auditor.requirements import Need, RequiredHost
+
+if TYPE_CHECKING:
+    from auditor.analysis import Analysis
 
 DOCKER_HUB_REGISTRY = "docker.io"
 RETRY_STORM_ATTEMPTS = 10  # this many attempts within RETRY_STORM_SECONDS is a loop, not people
@@ -96,10 +102,6 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _attr(obj: object, name: str, default: Any = None) -> Any:
-    return getattr(obj, name, default)
-
-
 def _strings(values: Iterable[object] | None) -> list[str]:
     return sorted({str(v) for v in values or ()})
 
@@ -119,11 +121,11 @@ def _time_window(store: EvidenceStore) -> str:
 # -- the audit --------------------------------------------------------------------------------------
 
 
-def audit(analysis: Any, allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
+def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     """Every finding for ALLOWLIST against the evidence and requirements in ANALYSIS."""
     store: EvidenceStore = analysis.store
     knowledge = analysis.knowledge
-    required = list(analysis.required or [])
+    required = list(analysis.required)
     findings: list[Finding] = []
     findings += _missing(required, allowlist, options, store, analysis.proposal)
     findings += _unused(required, allowlist, options, store)
@@ -141,12 +143,12 @@ def audit(analysis: Any, allowlist: Allowlist, options: AuditOptions) -> list[Fi
     return findings
 
 
-def _docker_hub_host(req: Any) -> bool:
+def _docker_hub_host(req: RequiredHost) -> bool:
     """Whether REQ serves Docker Hub pulls only: RAM's Docker Hub switch is what allows those."""
     if req.host in DOCKER_HUB_NAMES:
         return True
-    profiles = {getattr(k, "profile", "") for k in (_attr(req, "knowledge") or [])}
-    chains = _attr(req, "chains") or []
+    profiles = {k.profile for k in req.knowledge}
+    chains = req.chains
     return (bool(chains) and all(chain[0] in DOCKER_HUB_NAMES for chain in chains)) or \
         (bool(profiles) and profiles <= _HUB_PROFILES)
 
@@ -154,50 +156,42 @@ def _docker_hub_host(req: Any) -> bool:
 _HUB_PROFILES = {"docker-hub", "docker_hub", "dockerhub", "Docker Hub"}
 
 
-def allowed_by(allowlist: Allowlist, host: str, mode: MatchMode) -> AllowlistEntry | None:
-    return allowlist.match(host, mode)
-
-
-def _role_words(req: Any) -> list[str]:
-    roles = _strings(_attr(req, "roles"))
-    return roles or ["api"]
+def _role_words(req: RequiredHost) -> list[str]:
+    return sorted(req.roles) or ["api"]
 
 
 def _is_registry_role(roles: Sequence[str]) -> bool:
     return "api" in roles or "registry" in roles
 
 
-def _need_text(need: Any) -> str:
-    describe = getattr(need, "describe", None)
-    return describe() if callable(describe) else str(need)
-
-
-def _images_needing(req: Any, index: dict[str, Any]) -> list[Any]:
+def _images_needing(req: RequiredHost, index: dict[str, RequiredHost]) -> list[Need]:
     """The needs (images, host references) behind REQ: its own, and those of each chain's first host."""
-    needs = [n for n in (_attr(req, "needed_by") or []) if getattr(n, "kind", "") != "edge"]
-    for chain in _attr(req, "chains") or []:
+    needs = [n for n in req.needed_by if n.kind != "edge"]
+    for chain in req.chains:
         root = index.get(chain[0])
         if root is not None and root is not req:
-            needs += [n for n in (_attr(root, "needed_by") or []) if getattr(n, "kind", "") != "edge"]
-    unique: dict[str, Any] = {}
+            needs += [n for n in root.needed_by if n.kind != "edge"]
+    unique: dict[str, Need] = {}
     for need in needs:
-        unique.setdefault(_need_text(need), need)
+        unique.setdefault(need.describe(), need)
     return [unique[k] for k in sorted(unique)]
 
 
-def _proposed_fix(host: str, proposal: Any) -> tuple[str | None, str | None]:
+def _proposed_fix(host: str, proposal: Proposal | None) -> tuple[str | None, str | None]:
     """The proposal's entry that covers HOST, or the proposal's reason it could not cover it."""
-    for entry in _attr(proposal, "entries") or []:
-        if host in (_attr(entry, "covers") or []):
+    if proposal is None:
+        return None, None
+    for entry in proposal.entries:
+        if host in entry.covers:
             return entry.address, None
-    for uncovered in _attr(proposal, "uncovered") or []:
-        if _attr(_attr(uncovered, "requirement"), "host") == host:
-            return None, str(_attr(uncovered, "reason", ""))
+    for uncovered in proposal.uncovered:
+        if uncovered.requirement.host == host:
+            return None, uncovered.reason
     return None, None
 
 
-def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
-             proposal: Any = None) -> list[Finding]:
+def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
+             proposal: Proposal | None = None) -> list[Finding]:
     findings = []
     hub_listed = allowlist.has_docker_hub()
     index = {r.host: r for r in required}
@@ -209,29 +203,27 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
         if hub_listed and hub:
             continue  # RAM's Docker Hub entry is one switch for all of Hub's hosts
         roles = _role_words(req)
-        registries = _strings(_attr(req, "registries"))
+        registries = sorted(req.registries)
         needs = _images_needing(req, index)
-        chains = [" → ".join(str(h) for h in chain) for chain in (_attr(req, "chains") or [])]
+        chains = [" → ".join(chain) for chain in req.chains]
         registry_host = _is_registry_role(roles)
         what = "the registry itself" if registry_host else \
             f"a {'/'.join(roles)} host of {', '.join(registries) or 'a registry'}"
-        confidence = _attr(_attr(req, "confidence"), "value", _attr(req, "confidence"))
-        evidence = [EvidenceItem(f"{host} is required ({what}; confidence {confidence})",
-                                 _sources(_attr(req, "evidence")))]
+        evidence = [EvidenceItem(f"{host} is required ({what}; confidence {req.confidence.value})",
+                                 _sources(req.evidence))]
         for need in needs[:25]:
-            evidence.append(EvidenceItem(f"needed by {getattr(need, 'kind', 'image')} {getattr(need, 'text', need)}"
-                                         + (f" ({need.context})" if getattr(need, "context", "") else ""),
-                                         _sources([getattr(need, "source", None)])))
+            evidence.append(EvidenceItem(f"needed by {need.kind} {need.text}"
+                                         + (f" ({need.context})" if need.context else ""), _sources([need.source])))
         for chain in chains[:5]:
             evidence.append(EvidenceItem(f"redirect chain: {chain}", ()))
-        for citation in [k.citation for k in (_attr(req, "knowledge") or [])][:3]:
+        for citation in [k.citation for k in req.knowledge][:3]:
             evidence.append(EvidenceItem(f"knowledge: {citation}", ()))
         blocked = store.blocked_groups.get(host)
         if blocked is not None:
             evidence.append(EvidenceItem(f"{blocked.count} blocked attempt(s) for {host} in the logs",
                                          tuple(blocked.sources)))
         hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
-        wildcard = bool(_attr(req, "wildcard")) or "*" in host
+        wildcard = req.wildcard or "*" in host
         fix, not_coverable = _proposed_fix(host, proposal)
         if fix is not None:
             action = f"Add `{fix}` to the allowlist (as the proposal does)."
@@ -241,8 +233,8 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
             action = f"`{host}` varies per client: add the concrete hosts your clients use (see a capture or DNS log)."
         else:
             action = f"Add `{host}` to the allowlist."
-        images = [getattr(n, "text", str(n)) for n in needs if getattr(n, "kind", "") == "image"]
-        locations = sorted({str(n.source) for n in needs if getattr(n, "source", None) is not None})
+        images = [n.text for n in needs if n.kind == "image"]
+        locations = sorted({str(n.source) for n in needs if n.source is not None})
         findings.append(Finding(
             FindingKind.MISSING, Severity.WARNING if hub else Severity.ERROR,
             f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
@@ -251,7 +243,7 @@ def _missing(required: list[Any], allowlist: Allowlist, options: AuditOptions, s
             action, hosts=(host,), evidence=tuple(evidence),
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
-                  "notes": list(_attr(req, "notes") or [])[:5], "fix": fix},
+                  "notes": req.notes[:5], "fix": fix},
         ))
     return _group_by_fix(findings)
 
@@ -289,7 +281,7 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
     return merged
 
 
-def _unused(required: list[Any], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
+def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
             ) -> list[Finding]:
     findings = []
     window = _time_window(store)
@@ -336,12 +328,12 @@ def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     return findings
 
 
-def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Any, proposal: Any,
-                required: list[Any]) -> list[Finding]:
+def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledge, proposal: Proposal,
+                required: list[RequiredHost]) -> list[Finding]:
     if options.mode is not MatchMode.SUFFIX:
         return []  # an exact entry allows one name only, however shared its domain is
     findings = []
-    proposed = [p for p in (_attr(proposal, "entries") or [])]
+    proposed = list(proposal.entries)
     for entry in allowlist:
         reason = knowledge.is_multi_tenant(entry.address)
         if reason is None:
@@ -357,7 +349,7 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Any, pro
         if needed_here:
             evidence.append(EvidenceItem(f"what the evidence needs under it: {', '.join(needed_here[:10])}",
                                          tuple(s for r in required if r.host in needed_here[:10]
-                                               for s in _sources(_attr(r, 'evidence'))[:1])))
+                                               for s in _sources(r.evidence)[:1])))
         action = (f"Replace `{entry.address}` with {', '.join(f'`{n}`' for n in narrower)}."
                   if narrower else f"Remove `{entry.address}`: nothing in the evidence needs it.")
         findings.append(Finding(
@@ -388,26 +380,27 @@ def _over_limit(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
 # -- blocked attempts ------------------------------------------------------------------------------
 
 
-def _lookalike_targets(knowledge: Any, allowlist: Allowlist) -> frozenset[str]:
+def _lookalike_targets(knowledge: Knowledge, allowlist: Allowlist) -> frozenset[str]:
     well_known = frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
     approved = {e.address for e in allowlist if find_lookalike(e.address, well_known) is None
                 and knowledge.is_multi_tenant(e.address) is None}
     return well_known | approved
 
 
-def _registry_of(host: str, required: list[Any]) -> Any:
+def _registry_of(host: str, required: list[RequiredHost]) -> RequiredHost | None:
     return next((r for r in required if r.host == host), None)
 
 
-def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOptions, required: list[Any],
-                     knowledge: Any, targets: frozenset[str]) -> tuple[str, str, Lookalike | None]:
+def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOptions,
+                     required: list[RequiredHost], knowledge: Knowledge, targets: frozenset[str]
+                     ) -> tuple[str, str, Lookalike | None]:
     """(classification, explanation, lookalike) for one blocked host."""
     if group.reasons.get(BlockReason.IAM_DENIED.value):
         return ("image-access-denied", "Image Access Management refused the image (a Docker Hub category is off), "
                 "not the registry allowlist", None)
     req = _registry_of(group.host, required)
     if req is not None and not _is_registry_role(_role_words(req)):
-        registries = _strings(_attr(req, "registries"))
+        registries = sorted(req.registries)
         approved = [r for r in registries if allowlist.match(r, options.mode) is not None]
         if approved or not registries:
             return ("missing-domain-mapping",
@@ -423,8 +416,8 @@ def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOp
     return ("unapproved-host", "a host the allowlist does not approve, not known as a registry", None)
 
 
-def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: AuditOptions, required: list[Any],
-                      knowledge: Any, targets: frozenset[str]) -> list[Finding]:
+def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: AuditOptions,
+                      required: list[RequiredHost], knowledge: Knowledge, targets: frozenset[str]) -> list[Finding]:
     findings = []
     for group in store.sorted_blocked_groups():
         classification, explanation, lookalike = classify_blocked(group, allowlist, options, required, knowledge,
@@ -470,7 +463,7 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
 # -- lookalikes, image access, enforcement gaps ----------------------------------------------------------
 
 
-def _lookalikes(store: EvidenceStore, allowlist: Allowlist, targets: frozenset[str], knowledge: Any
+def _lookalikes(store: EvidenceStore, allowlist: Allowlist, targets: frozenset[str], knowledge: Knowledge
                 ) -> list[Finding]:
     places: dict[str, list[tuple[str, Source | None]]] = defaultdict(list)
     for ref in store.sorted_references():
@@ -544,13 +537,9 @@ def _image_access(store: EvidenceStore, options: AuditOptions) -> list[Finding]:
         findings.append(Finding(
             FindingKind.IMAGE_ACCESS, severity, f"Docker Hub `{namespace}/`: {category.replace('-', ' ')}",
             detail + f" {len(images)} image(s), {len(refs)} reference(s).", action,
-            hosts=(DOCKER_HUB_REGISTRY,), evidence=evidence,
-            data={"namespace": namespace, "category": category, "images": images},
+            hosts=(f"{DOCKER_HUB_REGISTRY}/{namespace}",),  # the key tells namespaces apart
+            evidence=evidence, data={"namespace": namespace, "category": category, "images": images},
         ))
-    # the key must tell namespaces apart
-    for finding in findings:
-        finding.entries = ()
-        finding.hosts = (f"{DOCKER_HUB_REGISTRY}/{finding.data['namespace']}",)
     return findings
 
 
