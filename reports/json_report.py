@@ -147,11 +147,13 @@ def _entry_rows(allowlist: Allowlist, findings: list[Finding]) -> list[dict[str,
     rows = []
     for entry in allowlist:
         related = [f for f in findings if entry.address in f.entries]
+        # a finding's first entry is the one it is about; later ones are context (the entry covering it)
+        about = [f for f in related if f.entries[0] == entry.address]
         rows.append({
             "address": entry.address,
             "original": entry.original,
             "line": entry.line,
-            "status": sorted({f.kind.value for f in related}) or ["ok"],
+            "status": sorted({f.kind.value for f in about}) or ["ok"],
             "findings": [f.id for f in related],
         })
     return rows

@@ -302,3 +302,12 @@ def test_enforcement_signals_in_ci_text() -> None:
         ("windows-containers", 11),
         ("docker-debug", 12),
     ]
+
+
+def test_allowlist_rows_mark_only_the_entry_a_finding_is_about(tmp_path: Path) -> None:
+    _, document, _ = run_audit(tmp_path, "redundant")
+    rows = {row["address"]: row for row in document["allowlist"]["entries"]}
+    [finding] = of_kind(document, "redundant")
+    assert rows["registry.acme.example"]["status"] == ["redundant"]
+    assert rows["acme.example"]["status"] == ["ok"]  # the covering entry is fine
+    assert rows["acme.example"]["findings"] == [finding["id"]]  # but links to the finding
