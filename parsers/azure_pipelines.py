@@ -104,12 +104,12 @@ class _Pipeline:
         """A pipeline, stage, job or deployment strategy: its container, services, steps and nested jobs."""
         variables = {**variables, **_variables(node.get("variables"))}
         container = node.get("container")
-        if container is not None and where:
-            yield from self.container(container, f"{where}.container", variables)
+        if container is not None:  # a single-job pipeline may set it at the top
+            yield from self.container(container, f"{where}.container" if where else "container", variables)
         services = node.get("services")
         if isinstance(services, dict):
             for name, alias in services.items():
-                yield from self.container(alias, f"{where}.services.{name}", variables)
+                yield from self.container(alias, f"{where}.services.{name}" if where else f"services.{name}", variables)
         yield from self.steps(node.get("steps"), where or "steps", variables)
         for key in _JOB_CONTAINERS:
             for index, child in enumerate(as_list(node.get(key))):

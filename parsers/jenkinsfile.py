@@ -25,6 +25,7 @@ from parsers.shell import image_evidence, scan_script
 NAME = "jenkinsfile"
 
 _PIPELINE_RE = re.compile(rb"(?m)^\s*(?:pipeline|node)\s*(?:\(|\{)|docker\.(?:image|withRegistry|build)\s*\(")
+_MAX_SPAN = 500
 _SCRIPT_STEPS = frozenset({"sh", "bat", "powershell", "pwsh"})
 _ENV_PROPERTY_RE = re.compile(r"\$\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}|\$env\.([A-Za-z_][A-Za-z0-9_]*)")
 # In a GString, `${...}` holding more than a plain name (a method call, `params.X`, `a ?: b`) is Groovy code.
@@ -343,7 +344,9 @@ class _Matcher:
     def _matching(self, index: int, closer: str) -> int:
         opener = "{" if closer == "}" else "("
         depth = 1
-        while index < len(self.tokens):
+        # Arguments and agent blocks are short: a bounded look-ahead keeps hostile nesting linear.
+        limit = min(len(self.tokens), index + _MAX_SPAN)
+        while index < limit:
             value = self.tokens[index].value
             if self.tokens[index].kind == "punct":
                 if value == opener:

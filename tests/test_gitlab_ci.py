@@ -36,7 +36,8 @@ def test_pipeline_images() -> None:
         ("quay.io/pypa/manylinux2014_x86_64:latest", ".gitlab/ci/templates.yml", 7, "test.script: docker pull"),
         ("registry.example.com/base:2", ".gitlab-ci.yml", 52, "lint.image"),  # BASE = $REGISTRY/base
         ("docker.io/hadolint/hadolint:v2.12.0", ".gitlab-ci.yml", 55, "lint.script: docker run"),
-        ("gcr.io/distroless/static:nonroot", ".gitlab-ci.yml", 63, ".unused-template.image (template not extended here)"),
+        ("gcr.io/distroless/static:nonroot", ".gitlab-ci.yml", 63,
+         ".unused-template.image (template not extended here)"),
     ]
 
 
@@ -71,7 +72,8 @@ def test_invalid_yaml_reports_line_and_keeps_image_lines() -> None:
     items = run_parser(gitlab_ci.parse, MALFORMED / "invalid.gitlab-ci.yml")
     assert [(e.source.line, e.message) for e in items if isinstance(e, InputError)] == [
         (8, "invalid YAML: while scanning a quoted scalar, found unexpected end of stream")]
-    assert [(r[0], r[2]) for r in refs(items)] == [("docker.io/library/ruby:3.3", 2), ("docker.io/library/python:3.12", 7)]
+    assert [(r[0], r[2]) for r in refs(items)] == [
+        ("docker.io/library/ruby:3.3", 2), ("docker.io/library/python:3.12", 7)]
 
 
 def test_hostile_and_broken_files() -> None:
