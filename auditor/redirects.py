@@ -118,7 +118,10 @@ def build_graph(store: EvidenceStore, knowledge: Knowledge) -> RedirectGraph:
                             "; ".join(agg.details)))
     explained = {(e.from_host, e.to_host) for e in graph.edges}
     explained |= {(e.to_host, e.from_host) for e in graph.edges if e.via is EdgeVia.DNS_CNAME}
-    for edge in infer_timing_edges(store.timeline, registries, explained):
+    # A host some registry already explains (knowledge, Location, probe) or that belongs to a known
+    # registry family is not a new redirect target of whatever registry happened to precede it.
+    known_hosts = {e.to_host for e in graph.edges} | {h for h in store.activity if knowledge.match(h) is not None}
+    for edge in infer_timing_edges(store.timeline, registries, explained, explained_hosts=known_hosts):
         graph.add(edge)
     return graph
 
@@ -132,10 +135,12 @@ class _PairStats:
 def infer_timing_edges(timeline: Iterable[tuple[float, str, str, str]], registries: set[str],
                        explained: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
                        window: float = TIMING_WINDOW, min_count: int = TIMING_MIN_COUNT,
-                       min_ratio: float = TIMING_MIN_RATIO) -> list[GraphEdge]:
+                       min_ratio: float = TIMING_MIN_RATIO,
+                       explained_hosts: set[str] = frozenset()) -> list[GraphEdge]:  # type: ignore[assignment]
     """Edges registry -> host where, per client, HOST is contacted within WINDOW after a registry contact.
 
-    A contact counts once per window (a burst of connections is one event). An edge needs MIN_COUNT
+    Hosts in EXPLAINED_HOSTS (already reached by a known edge, or part of a known registry family) are
+    skipped. A contact counts once per window (a burst of connections is one event). An edge needs MIN_COUNT
     such follows, at least MIN_RATIO of HOST's contacts (by the clients involved) following the registry
     host, and TIMING_CHANCE_FACTOR times the share of the time the windows cover: so a host contacted
     all day long by the same clients, or a registry pulled so often that its windows cover the whole
@@ -157,6 +162,8 @@ def infer_timing_edges(timeline: Iterable[tuple[float, str, str, str]], registri
         for time, host in events:
             previous = last_contact.get(host)
             last_contact[host] = time
+            if host in explained_hosts and host not in registries:
+                continue
             if host in registries:
                 end = window_end.get(host)
                 covered[(client, host)] += window if end is None or time >= end else time + window - end

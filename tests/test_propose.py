@@ -245,6 +245,22 @@ def test_unknown_registry_storage_host_from_a_real_capture() -> None:
     assert "intranet.corp.example" not in {r["host"] for r in data["required"]}
 
 
+LAB = Path(__file__).parent.parent / "sample_pcaps"
+
+
+@pytest.mark.skipif(not (LAB / "lab-http-pull.pcap").exists(), reason="the lab capture has not been recorded")
+def test_lab_capture_of_a_real_registry_pull() -> None:
+    """A docker-registry pull recorded by sample_pcaps/lab/run_lab.py: blobs redirect to a storage host."""
+    data = proposal_json(str(LAB / "lab-http-pull.pcap"), str(LAB / "lab-dnsmasq.log"))
+    assert [e["address"] for e in data["entries"]] == ["blobs.storage.lab.test", "registry.lab.test"]
+    by_host = {r["host"]: r for r in data["required"]}
+    assert by_host["blobs.storage.lab.test"]["chains"] == [["registry.lab.test", "blobs.storage.lab.test"]]
+    # CNAME targets are what the resolver answered, not what a hostname filter sees: recorded, not entries.
+    assert by_host["registry.lab.test"]["cname_targets"] == ["registry-frontend.lab.test"]
+    assert by_host["blobs.storage.lab.test"]["cname_targets"] == ["blobs-origin.storage.lab.test"]
+    assert "missing.lab.test" not in by_host
+
+
 def test_unknown_registry_from_edges_fed_directly() -> None:
     store = EvidenceStore()
     source = Source("proxy.log", 12)

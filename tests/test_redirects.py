@@ -140,3 +140,18 @@ def test_knowledge_explained_hosts_get_no_timing_edge() -> None:
         sni(store, "pkg-containers.githubusercontent.com", start + 0.5)
     vias = {(e.to_host, e.via) for e in build_graph(store, KB).edges_from("ghcr.io")}
     assert vias == {("pkg-containers.githubusercontent.com", EdgeVia.KNOWLEDGE)}
+
+
+def test_hosts_explained_by_another_registry_get_no_timing_edge() -> None:
+    """Hub's CDN right after a ghcr.io contact (two pulls at once) is Hub's, not a ghcr.io redirect."""
+    rng = random.Random(7)
+    store = EvidenceStore()
+    store.add(ImageReference("ghcr.io/acme/tool:1", "ghcr.io", "ghcr.io", "acme/tool", "1"))
+    store.add(ImageReference("nginx:1", "docker.io", "registry-1.docker.io", "library/nginx", "1"))
+    for _ in range(20):
+        start = T0 + rng.uniform(0, DAY)
+        sni(store, "ghcr.io", start)
+        sni(store, "production.cloudflare.docker.com", start + 0.5)
+        sni(store, "new-blobs.ghcr-storage.example", start + 0.7)
+    timing = {(e.from_host, e.to_host) for e in build_graph(store, KB).edges if e.via is EdgeVia.TLS_TIMING}
+    assert timing == {("ghcr.io", "new-blobs.ghcr-storage.example")}
