@@ -64,7 +64,8 @@ class Reassembler:
         datagram = self.datagrams.get(key)
         if datagram is None:
             return None
-        if offset + len(payload) > MAX_DATAGRAM_BYTES or offset in datagram.pieces:
+        if (offset + len(payload) > MAX_DATAGRAM_BYTES or offset in datagram.pieces
+                or datagram.size + len(payload) > MAX_DATAGRAM_BYTES):  # overlapping pieces must not pile up
             return None
         datagram.pieces[offset] = payload
         datagram.size += len(payload)

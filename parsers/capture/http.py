@@ -10,6 +10,7 @@ METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATC
 FIRST_BYTES = frozenset(m[0] for m in METHODS) | {ord("H")}
 # A message head bigger than this is not something a registry client sends; stop buffering there.
 MAX_HEAD_BYTES = 16 * 1024
+MAX_KEPT_TEXT = 512
 
 
 @dataclass(slots=True)
@@ -54,7 +55,9 @@ def parse_request(data: bytes) -> Request | None:
     parts = lines[0].split(" ") if lines else []
     if len(parts) < 2 or (len(parts) >= 3 and not parts[2].startswith("HTTP/")):
         return None
-    return Request(method=parts[0], path=parts[1], host=_header(lines, "host"))
+    host = _header(lines, "host")
+    # Kept per connection until the response: bounded so hostile heads cannot grow the queues.
+    return Request(method=parts[0][:16], path=parts[1][:MAX_KEPT_TEXT], host=host[:MAX_KEPT_TEXT] if host else None)
 
 
 def parse_response(data: bytes) -> Response | None:
@@ -62,7 +65,8 @@ def parse_response(data: bytes) -> Response | None:
     parts = lines[0].split(" ", 2) if lines else []
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _is_number(parts[1]) or len(parts[1]) != 3:
         return None
-    return Response(status=int(parts[1]), location=_header(lines, "location"))
+    location = _header(lines, "location")
+    return Response(status=int(parts[1]), location=location[:4 * MAX_KEPT_TEXT] if location else None)
 
 
 def _is_number(text: str) -> bool:

@@ -25,10 +25,10 @@ IPV6_EXTENSIONS = frozenset({0, 43, 60, 51})  # hop-by-hop, routing, destination
 # Bounds on cross-packet state, whatever the capture holds.
 MAX_PENDING_FLOWS = 1024
 PENDING_FRAME_AGE = 200_000  # a first flight still incomplete this many frames later is given up
-MAX_DNS_STREAMS = 1024
+MAX_DNS_STREAMS = 256  # each holds at most one unfinished message (< 64 KiB)
 MAX_DNS_STREAM_BYTES = 256 * 1024
 MAX_HTTP_FLOWS = 4096
-MAX_QUEUED_REQUESTS = 64
+MAX_QUEUED_REQUESTS = 16
 
 
 @dataclass(slots=True)
