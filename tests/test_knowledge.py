@@ -156,3 +156,14 @@ def test_malformed_profiles_are_refused(tmp_path: Path) -> None:
                                           "    confidence: sure\n    source: https://a.example\n")
     with pytest.raises(KnowledgeError, match="unknown confidence"):
         load_knowledge(tmp_path)
+
+
+def test_hosts_that_serve_one_registry_of_a_family() -> None:
+    redhat = {k.host_or_pattern for k in KB.required_for("registry.redhat.io")}
+    access = {k.host_or_pattern for k in KB.required_for("registry.access.redhat.com")}
+    assert "sso.redhat.com" in redhat and "sso.redhat.com" not in access
+    assert {"cdn.quay.io", "cdn06.quay.io"} <= redhat & access
+    # The signature store matters only when a policy requires signatures: conditional, not required.
+    assert "access.redhat.com" not in access
+    optional = {k.host_or_pattern: k for k in KB.required_for("registry.access.redhat.com", include_optional=True)}
+    assert optional["access.redhat.com"].condition.startswith("signature verification")

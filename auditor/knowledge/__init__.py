@@ -49,6 +49,7 @@ class KnownHost:
     needed: bool = True  # needed for a plain pull (False: context or conditional, see condition)
     condition: str = ""  # when it is needed, if only sometimes ("clients on AWS")
     profile: str = ""
+    applies_to: tuple[str, ...] = ()  # API host templates this host serves; empty: every API host of the profile
 
     @property
     def citation(self) -> str:
@@ -146,12 +147,14 @@ class Knowledge:
                 continue
             if "api" in pattern.roles and pattern is not found.pattern:
                 continue  # another front door of the family (FIPS, dual-stack, sovereign): an alternative
+            if known.applies_to and found.pattern.template not in known.applies_to:
+                continue  # serves another registry of the family (Red Hat's signature store, ...)
             if pattern is found.pattern:
                 host, wildcard = endpoint_host, False
             else:
                 host, wildcard = fill_template(pattern.template, found.variables)
             result.append(KnownHost(host, known.role, known.confidence, known.source, known.checked, known.note,
-                                    wildcard, known.needed, known.condition, known.profile))
+                                    wildcard, known.needed, known.condition, known.profile, known.applies_to))
         return result
 
     def is_multi_tenant(self, domain: str) -> str | None:
@@ -300,6 +303,7 @@ def _load_profile(path: Path, data: dict) -> Profile:
             needed=bool(item.get("needed", needed_default)),
             condition=" ".join(str(item.get("condition") or "").split()),
             profile=profile_id,
+            applies_to=tuple(str(a).lower() for a in item.get("applies_to") or []),
         )
         if not known.source:
             raise KnowledgeError(f"{where}: every fact needs a source")
