@@ -211,6 +211,7 @@ def render_html(document: dict[str, Any]) -> str:
         severity_label=SEVERITY_LABEL,
         findings_for={row["address"]: row["findings"] for row in document["allowlist"]["entries"]},
         kind_titles=KIND_TITLES,
+        blocked_findings={f["hosts"][0]: f for f in document["findings"] if f["kind"] == "blocked-pattern"},
     )
 
 

@@ -83,11 +83,17 @@ def png_size_and_colours(path: Path) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    inputs = [str(EXAMPLES / "repo"), str(EXAMPLES / "logs")]
+    # the README's command, from the repository root, so the report shows the paths a user would see
+    inputs = ["examples/repo", "examples/logs"]
     if SAMPLE_PCAPS.is_dir() and any(SAMPLE_PCAPS.glob("*.pcap*")):
-        inputs.append(str(SAMPLE_PCAPS))
-    result = CliRunner().invoke(main, ["audit", *inputs, "--allowlist", str(EXAMPLES / "allowlist.txt"),
-                                       "--org", "acme", "--html", str(out)])
+        inputs.append("sample_pcaps")
+    cwd = os.getcwd()
+    os.chdir(EXAMPLES.parent)
+    try:
+        result = CliRunner().invoke(main, ["audit", *inputs, "--allowlist", "examples/allowlist.txt",
+                                           "--org", "acme", "--html", str(out)])
+    finally:
+        os.chdir(cwd)
     assert result.exit_code == 0, result.output
     return out
 
