@@ -179,7 +179,7 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
         required = builder.get(host, wildcard="*" in host)
         required.add_chain(chain)
         required.registries |= root_required.registries
-        role = last.knowledge.role.split("+")[0] if last.knowledge else "redirect-target"
+        role = last.knowledge.role.split("+")[0] if last.knowledge else _role_from_detail(last.detail)
         required.roles.add(role)
         for edge in edges:
             if edge.knowledge is not None and edge.to_host == host and edge.knowledge not in required.knowledge:
@@ -194,6 +194,16 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
         if host not in builder._direct and (
                 len(required.chains) == 1 or CONFIDENCE_ORDER[weakest] > CONFIDENCE_ORDER[required.confidence]):
             required.confidence = weakest
+
+
+def _role_from_detail(detail: str) -> str:
+    """The role an observed edge shows: a token realm (probe), a blob redirect (`307 for /v2/x/blobs/...`)."""
+    text = detail.lower()
+    if "realm" in text or "token" in text:
+        return "auth"
+    if "blob" in text:
+        return "blob"
+    return "redirect-target"
 
 
 def _edge(graph: RedirectGraph, from_host: str, to_host: str) -> GraphEdge:

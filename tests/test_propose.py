@@ -259,6 +259,16 @@ def test_lab_capture_of_a_real_registry_pull() -> None:
     assert by_host["registry.lab.test"]["cname_targets"] == ["registry-frontend.lab.test"]
     assert by_host["blobs.storage.lab.test"]["cname_targets"] == ["blobs-origin.storage.lab.test"]
     assert "missing.lab.test" not in by_host
+    assert by_host["blobs.storage.lab.test"]["roles"] == ["blob"]  # the Location answered a /v2/.../blobs/ GET
+
+
+@pytest.mark.skipif(not (LAB / "lab-trace-tls.json").exists(), reason="the lab trace has not been recorded")
+def test_lab_trace_gives_token_and_blob_hosts_of_a_tls_registry() -> None:
+    """Over TLS a capture shows no Location; the live probe's result does (regaudit trace output)."""
+    data = proposal_json(str(LAB / "lab-trace-tls.json"), str(LAB / "lab-tls-pull.pcap"))
+    roles = {r["host"]: r["roles"] for r in data["required"]}
+    assert roles["auth.lab.test"] == ["auth"] and roles["blobs.storage.lab.test"] == ["blob"]
+    assert {"auth.lab.test", "blobs.storage.lab.test", "registry.lab.test"} <= {e["address"] for e in data["entries"]}
 
 
 def test_unknown_registry_from_edges_fed_directly() -> None:
