@@ -46,6 +46,7 @@ class _Pipelines:
         self.document = document
         self.overrides = overrides
         self.steps_without_image: list[Any] = []
+        self.seen: set[int] = set()  # the step mappings a pipeline runs (YAML aliases share one mapping)
 
     def expand(self, text: str) -> tuple[str, list[str]]:
         result = interpolate(text, self.overrides.get, dialect="shell")
@@ -71,6 +72,12 @@ class _Pipelines:
                 elif isinstance(value, dict):
                     for name, items in value.items():
                         yield from self.items(items, f"pipelines.{group}.{name}")
+        # Step definitions no pipeline here uses may still be imported by another repository (`export: true`).
+        steps = definitions.get("steps") if isinstance(definitions, dict) else None
+        for index, item in enumerate(as_list(steps)):
+            step = item.get("step") if isinstance(item, dict) else None
+            if isinstance(step, dict) and id(step) not in self.seen and step.get("image") is not None:
+                yield self.image(step["image"], f"definitions.steps[{index}].step.image (not used by a pipeline here)")
         if top is None and self.steps_without_image:
             first = self.steps_without_image[0]
             yield self.image(DEFAULT_IMAGE, "image (Bitbucket default: no image set)", line=line_of(first))
@@ -96,6 +103,7 @@ class _Pipelines:
                 yield from self.items(stage.get("steps"), f"{here}.stage")
 
     def step(self, step: dict[str, Any], where: str) -> Iterator[Evidence]:
+        self.seen.add(id(step))
         if step.get("image") is not None:
             yield self.image(step["image"], f"{where}.image")
         elif not _SHELL_RUNNERS.intersection(str(label) for label in as_list(step.get("runs-on"))):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +293,12 @@ class _Pipeline:
             return Unresolved(str(value), "!reference target not found", self._source(value), context)
         if value is None:
             return InputError(f"{context}: no image name", self._source(holder))
-        return image_value(self._file_of(value), value, context, expand, line=line_of(value, line_of(holder)))
+        evidence = image_value(self._file_of(value), value, context, expand, line=line_of(value, line_of(holder)))
+        if isinstance(evidence, Unresolved) and "CI_DEPENDENCY_PROXY" in evidence.reason:
+            # The Dependency Proxy serves the image from the GitLab server itself ($CI_SERVER_HOST).
+            evidence = replace(evidence, reason=evidence.reason + " (GitLab Dependency Proxy: pulled through the "
+                                                                  "GitLab server, $CI_SERVER_HOST)")
+        return evidence
 
     def scripts(self, holder: dict[str, Any], prefix: str, variables: dict[str, Any], keys: tuple[str, ...],
                 suffix: str = "") -> Iterator[Evidence]:

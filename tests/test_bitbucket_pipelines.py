@@ -53,3 +53,9 @@ def test_malformed() -> None:
 def test_detect() -> None:
     assert bitbucket_pipelines.detect(InputFile.from_path(DIR / "bitbucket-pipelines.yml"))
     assert not bitbucket_pipelines.detect(InputFile.from_path(FIXTURES / "drone" / ".drone.yml"))
+
+
+def test_exported_definitions_are_reported() -> None:
+    items = run_parser(bitbucket_pipelines.parse, DIR / "shared" / "bitbucket-pipelines.yml")
+    assert refs(items) == [
+        ("docker.io/aquasec/trivy:0.50.0", 7, "definitions.steps[0].step.image (not used by a pipeline here)")]

@@ -102,3 +102,12 @@ def test_detect() -> None:
     assert gitlab_ci.detect(InputFile.from_path(REPO / ".gitlab-ci.yml"))
     assert gitlab_ci.detect(InputFile.from_path(REPO / ".gitlab" / "ci" / "templates.yml"))
     assert not gitlab_ci.detect(InputFile.from_path(REPO / "templates" / "python.yml"))
+
+
+def test_dependency_proxy_prefix_names_the_gitlab_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".gitlab-ci.yml").write_text("job:\n  image: ${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/node:20\n")
+    items = run_parser(gitlab_ci.parse, tmp_path / ".gitlab-ci.yml")
+    assert [(u.text, u.reason) for u in items] == [(
+        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/node:20",
+        "unresolved: $CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX (GitLab Dependency Proxy: pulled through the GitLab "
+        "server, $CI_SERVER_HOST)")]
