@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.model import BlockReason, Evidence
-from auditor.reference import InvalidReference, parse_reference
+from auditor.reference import DOCKER_HUB_ENDPOINT, InvalidReference, endpoint_host, parse_reference
 from parsers._io import InputFile, ParseContext
 from parsers.dnslogs._common import Batch, Clock, LineStats, LogReader, head_lines, host_name, strip_port
 
@@ -109,16 +109,16 @@ def _attempt(match: re.Match[str], line: str, number: int, runner: str | None, c
 
 
 def _time_and_client(line: str, clock: Clock) -> tuple[float | None, str | None]:
+    """The line's time (logrus `time=` is the most precise) and the host a syslog prefix names."""
+    syslog = _SYSLOG.match(line)
+    client = syslog.group(2) if syslog else None
     logrus = _LOGRUS_TIME.search(line)
     if logrus:
-        return clock.iso(logrus.group(1)), None
+        return clock.iso(logrus.group(1)), client
     leading = _LEADING_ISO.match(line)
     if leading:
-        return clock.iso(leading.group(1)), None
-    syslog = _SYSLOG.match(line)
-    if syslog:
-        return clock.syslog(syslog.group(1)), syslog.group(2)
-    return None, None
+        return clock.iso(leading.group(1)), client
+    return (clock.syslog(syslog.group(1)) if syslog else None), client
 
 
 def _image(line: str, host: str) -> str | None:
@@ -126,6 +126,8 @@ def _image(line: str, host: str) -> str | None:
     url = _URL_IMAGE.search(line)
     if url:
         registry, name, ref = url.groups()
+        if endpoint_host(registry) == DOCKER_HUB_ENDPOINT:
+            registry = "docker.io"
         text = f"{registry}/{name}" + (f"@{ref}" if ":" in ref else f":{ref}")
         candidates = [text]
     else:
@@ -138,7 +140,7 @@ def _image(line: str, host: str) -> str | None:
         except InvalidReference:
             continue
         registry = reference.registry
-        if host in (registry, reference.endpoint) and ("/" in token or host == "docker.io"):
+        if endpoint_host(host) == reference.endpoint and ("/" in token or host == "docker.io"):
             return reference.canonical
     return None
 

@@ -192,13 +192,36 @@ class LogReader:
         return cut
 
     def _emit(self, raw: bytes, line_no: int) -> Iterator[tuple[str, int]]:
+        """Decode RAW, cutting out lines over MAX_LINE_BYTES (reported by number): a window of that size
+        without a newline lies inside such a line. One `find` per window keeps this check cheap; a line
+        of between one and two windows may straddle two windows and pass."""
+        start = 0
+        for window in range(0, len(raw) - MAX_LINE_BYTES + 1, MAX_LINE_BYTES):
+            if window < start or raw.find(b"\n", window, window + MAX_LINE_BYTES) >= 0:
+                continue
+            line_start = max(start, raw.rfind(b"\n", start, window) + 1)
+            line_end = raw.find(b"\n", window + MAX_LINE_BYTES)
+            line_end = len(raw) if line_end < 0 else line_end
+            if line_start > start:
+                yield self._decoded(raw[start:line_start - 1], line_no)
+                line_no += raw.count(b"\n", start, line_start)
+            self.stats.total += 1
+            self.malformed(line_no, f"line of {line_end - line_start} bytes, longer than {MAX_LINE_BYTES}; skipped")
+            line_no += 1
+            start = line_end + 1
+        if start == 0:
+            yield self._decoded(raw, line_no)
+        elif start <= len(raw):
+            yield self._decoded(raw[start:], line_no)
+
+    def _decoded(self, raw: bytes, line_no: int) -> tuple[str, int]:
         text = raw.decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n")
             if text.endswith("\r"):
                 text = text[:-1]
         self.stats.total += text.count("\n") + 1
-        yield text, line_no
+        return text, line_no
 
     @staticmethod
     def _read(stream: BinaryIO) -> tuple[bytes, Exception | None]:
