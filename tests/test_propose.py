@@ -335,3 +335,29 @@ def test_over_budget_when_even_top_level_domains_do_not_fit() -> None:
     assert proposal.over_budget and [e.address for e in proposal.entries] == ["a.example.com", "b.example.net",
                                                                               "c.example.org"]
     assert any(n.startswith("OVER BUDGET") for n in proposal.notes)
+
+
+def test_exact_mode_lists_observed_hosts_of_a_pattern() -> None:
+    store = EvidenceStore()
+    store.add(replace(parse_reference("mcr.microsoft.com/dotnet/runtime:8.0"), source=Source("Dockerfile", 1)))
+    store.add(Observation("westeurope.data.mcr.microsoft.com", ObservationKind.TLS_SNI,
+                          source=Source("c.pcap", packet=4)))
+    exact = analyse(store, mode=MatchMode.EXACT).proposal
+    assert [e.address for e in exact.entries] == ["mcr.microsoft.com", "westeurope.data.mcr.microsoft.com"]
+    assert [u.requirement.host for u in exact.uncovered] == ["*.data.mcr.microsoft.com"]
+    suffix = analyse(store).proposal
+    assert [e.address for e in suffix.entries] == ["mcr.microsoft.com"]
+    assert sorted(suffix.entries[0].covers) == ["*.data.mcr.microsoft.com", "mcr.microsoft.com",
+                                                "westeurope.data.mcr.microsoft.com"]
+
+
+def test_a_required_multi_tenant_host_is_flagged() -> None:
+    store = EvidenceStore()
+    store.add(replace(parse_reference("contosoregistry.azurecr.io/app:1"), source=Source("deploy.yaml", 7)))
+    proposal = analyse(store).proposal
+    entry = next(e for e in proposal.entries if e.address == "azurecr.io")
+    assert entry.covers == ["azurecr.io", "contosoregistry.azurecr.io"]  # the suffix entry covers the API too
+    assert not entry.collapsed and entry.multi_tenant_reason == "every Azure Container Registry is NAME.azurecr.io"
+    assert any(n.startswith("MULTI-TENANT entry azurecr.io (required as such)") for n in proposal.notes)
+    notes = analyse(store).required_host("contosoregistry.azurecr.io").notes  # type: ignore[union-attr]
+    assert any("*.blob.core.windows.net" in n and "registries without dedicated data endpoints" in n for n in notes)
