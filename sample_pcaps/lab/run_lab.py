@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -208,7 +209,10 @@ def _capture(pcap: Path, client: list[str]) -> None:
     """Record loopback while CLIENT runs; DNS, TLS handshakes and HTTP all cross lo inside the namespace."""
     pcap.unlink(missing_ok=True)
     stderr_path = pcap.with_suffix(".tcpdump.txt")
-    tcpdump = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "0", "-w", str(pcap)],
+    # Immediate mode, or packets still in the kernel's ring block are lost when tcpdump stops; it also switches
+    # libpcap to fixed-size frames of the snapshot length, so the buffer must hold the burst of a whole pull.
+    tcpdump = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "65535",
+                                "-B", "32768", "-w", str(pcap)],
                                stdout=subprocess.DEVNULL, stderr=open(stderr_path, "wb"),  # noqa: SIM115
                                start_new_session=True)
     try:
@@ -221,7 +225,11 @@ def _capture(pcap: Path, client: list[str]) -> None:
         time.sleep(0.3)  # let the last FIN/ACKs reach the capture
     finally:
         labkit.stop([tcpdump], sig=signal.SIGINT)
+        stats = stderr_path.read_text(errors="replace")
         stderr_path.unlink(missing_ok=True)
+        dropped = re.search(r"(\d+) packets? dropped by kernel", stats)
+        if dropped and int(dropped.group(1)):
+            raise RuntimeError(f"tcpdump: {dropped.group(0)} while recording {pcap.name}")
 
 
 def main() -> int:
