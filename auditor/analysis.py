@@ -43,5 +43,9 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
     required = required_hosts(store, knowledge, graph)
     proposal = propose(required, knowledge, budget=budget, mode=mode,
                        count_docker_hub_default=count_docker_hub_default)
+    if store.unresolved:
+        examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
+        proposal.notes.append(f"{len(store.unresolved)} reference(s) could not be resolved (e.g. {examples}): "
+                              "the hosts they need are not in this proposal; set the variables (--set, --env-file).")
     return Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
                     allowlist)

@@ -361,3 +361,11 @@ def test_a_required_multi_tenant_host_is_flagged() -> None:
     assert any(n.startswith("MULTI-TENANT entry azurecr.io (required as such)") for n in proposal.notes)
     notes = analyse(store).required_host("contosoregistry.azurecr.io").notes  # type: ignore[union-attr]
     assert any("*.blob.core.windows.net" in n and "registries without dedicated data endpoints" in n for n in notes)
+
+
+def test_unresolved_references_are_named_in_the_notes(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}/app:1\n", encoding="utf-8")
+    data = proposal_json(str(tmp_path))
+    assert data["entries"] == []
+    [note] = [n for n in data["notes"] if "could not be resolved" in n]
+    assert "Dockerfile:2" in note and "--set" in note
