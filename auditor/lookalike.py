@@ -70,10 +70,16 @@ def _collapse(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions)."""
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions).
+
+    With LIMIT, stops as soon as the distance must exceed it and returns LIMIT + 1: screening thousands of
+    resolver names only needs to know whether a name is within one or two edits.
+    """
     if a == b:
         return 0
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
@@ -83,8 +89,11 @@ def edit_distance(a: str, b: str) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if limit is not None and min(cur) > limit and (i < 2 or min(prev) > limit):
+            return limit + 1  # every later row only grows (a transposition reaches back one row)
         prev2, prev = prev, cur
-    return prev[len(b)]
+    distance = prev[len(b)]
+    return distance if limit is None or distance <= limit else limit + 1
 
 
 def _strip_suffix(host: str) -> str:
@@ -170,7 +179,7 @@ def _compare(host: str, shown: str, own: _Name, target: _Name) -> Lookalike | No
     if own.suffix != target.suffix or len(target.label) < 4 or abs(len(own.label) - len(target.label)) > limit \
             or own.label == target.label:
         return None
-    distance = edit_distance(own.label, target.label)
+    distance = edit_distance(own.label, target.label, limit)
     if distance <= limit:
         return Lookalike(host, target.host, "edit-distance", distance,
                          f"{own.domain!r} is {distance} edit(s) from {target.domain!r}")

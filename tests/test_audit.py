@@ -274,8 +274,20 @@ def test_legitimate_hosts_are_not_lookalikes(host: str) -> None:
 def test_lookalike_helpers() -> None:
     assert edit_distance("ghcr", "ghrc") == 1  # one transposition
     assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("kitten", "sitting", limit=1) == 2  # bounded: "more than 1"
+    assert edit_distance("kitten", "sitting", limit=3) == 3
     assert to_unicode("xn--dcker-jye.io") == "dоcker.io"
     assert skeleton("rnicrosoft") == "microsoft"
+
+
+def test_bounded_edit_distance_agrees_with_the_full_one() -> None:
+    import itertools
+
+    words = ["".join(p) for n in range(5) for p in itertools.product("abc", repeat=n)]
+    for a, b in itertools.product(words[::3], words[::2]):
+        full = edit_distance(a, b)
+        for limit in (0, 1, 2):
+            assert edit_distance(a, b, limit) == (full if full <= limit else limit + 1), (a, b, limit)
 
 
 def test_missing_hosts_fixed_by_one_entry_are_one_finding(tmp_path: Path) -> None:
