@@ -43,6 +43,12 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
     required = required_hosts(store, knowledge, graph)
     proposal = propose(required, knowledge, budget=budget, mode=mode,
                        count_docker_hub_default=count_docker_hub_default)
+    required_names = {r.host for r in required}
+    blocked = [g for g in store.sorted_blocked_groups() if g.host not in required_names]
+    if blocked:
+        examples = ", ".join(f"{g.host} ({g.count}x)" for g in blocked[:5])
+        proposal.notes.append(f"{len(blocked)} blocked host(s) are not in this proposal (e.g. {examples}): a block "
+                              "is not a need; add them only if those pulls are legitimate (see `regaudit audit`).")
     if store.unresolved:
         examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
         proposal.notes.append(f"{len(store.unresolved)} reference(s) could not be resolved (e.g. {examples}): "

@@ -19,6 +19,8 @@ from auditor.cli import main
 from auditor.evidence import EvidenceStore
 from auditor.knowledge import load_knowledge
 from auditor.model import (
+    BlockedAttempt,
+    BlockReason,
     Confidence,
     EdgeVia,
     HostPurpose,
@@ -369,3 +371,12 @@ def test_unresolved_references_are_named_in_the_notes(tmp_path: Path) -> None:
     assert data["entries"] == []
     [note] = [n for n in data["notes"] if "could not be resolved" in n]
     assert "Dockerfile:2" in note and "--set" in note
+
+
+def test_blocked_hosts_are_mentioned_not_proposed() -> None:
+    store = EvidenceStore()
+    store.add(BlockedAttempt("quay.io", BlockReason.RAM_REGISTRY, time=5.0, source=Source("docker.log", 3),
+                             image="quay.io/prometheus/node-exporter:v1"))
+    proposal = analyse(store).proposal
+    assert proposal.entries == []
+    assert any(n.startswith("1 blocked host(s) are not in this proposal (e.g. quay.io (1x))") for n in proposal.notes)
