@@ -275,13 +275,18 @@ def test_html_shows_timeline_chains_and_hashes(document: dict[str, Any]) -> None
 def test_html_is_reproducible_apart_from_the_generation_time(tmp_path: Path) -> None:
     pages = []
     out = tmp_path / "report.html"  # same command line both times: only the clock differs
+    out_json = tmp_path / "report.json"
+    documents = []
     for epoch in ("1700000000", "1800000000"):
         base = EXAMPLES
         result = CliRunner(env={"SOURCE_DATE_EPOCH": epoch}).invoke(main, [
             "audit", str(base / "repo"), str(base / "logs"), "--allowlist", str(base / "allowlist.txt"),
-            "--org", "acme", "--html", str(out)])
+            "--org", "acme", "--html", str(out), "--json", str(out_json)])
         assert result.exit_code == 0, result.output
         pages.append(out.read_bytes())
+        documents.append(json.loads(out_json.read_text(encoding="utf-8")))
+    assert [d.pop("generated_at") for d in documents] == ["2023-11-14T22:13:20Z", "2027-01-15T08:00:00Z"]
+    assert documents[0] == documents[1]
     assert pages[0] != pages[1]
     stamps = [b"2023-11-14T22:13:20Z", b"2027-01-15T08:00:00Z"]
     assert all(stamp in page for stamp, page in zip(stamps, pages, strict=True))
