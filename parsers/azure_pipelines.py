@@ -5,19 +5,23 @@ Images come from `resources.containers[*].image`, job `container:` (an image, an
 `script`/`bash`/`pwsh`/`powershell` steps and inline `Bash@3` tasks. `$(var)` macros and
 `${{ variables.x }}`/`${{ parameters.x }}` template expressions resolve from literal `variables:` (mapping or
 list of `{name, value}`, pipeline/stage/job level) and parameter defaults; runtime `$[ ... ]` expressions and
-variable groups are not known offline. A container's `endpoint` (a service connection) is named in the context:
-its host is configured in Azure DevOps, not in the file. `template:` references are not followed.
+variable groups are not known offline. Local `template:` files (steps, jobs, stages, `extends`) are read with
+the parameters passed to them; templates from other repositories (`file@repo`) are reported unresolved.
+A container's `endpoint` (a service connection) is named in the context: its host is configured in Azure
+DevOps, not in the file.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from auditor.model import Evidence, Unresolved
-from parsers._ci import YamlFile, as_list, image_value, load_yaml, recovered_images, scan_scripts
-from parsers._io import InputFile, ParseContext
+from auditor.model import Evidence, InputError, Unresolved
+from parsers._ci import YamlFile, as_list, image_value, load_yaml, load_yaml_text, recovered_images, scan_scripts
+from parsers._io import InputFile, ParseContext, read_config_text
 from parsers._yaml import line_of
 
 NAME = "azure_pipelines"
@@ -28,6 +32,7 @@ _TEMPLATE_RE = re.compile(r"\$\{\{\s*(variables|parameters)\.([A-Za-z0-9_.-]+)\s
 _UNKNOWN_RE = re.compile(r"\$\[.*?\]|\$\{\{.*?\}\}|\$\([A-Za-z0-9_.-]+\)", re.DOTALL)
 _SCRIPT_KEYS = ("script", "bash", "pwsh", "powershell")
 _JOB_CONTAINERS = ("stages", "jobs")
+_MAX_TEMPLATE_DEPTH = 20  # Azure DevOps allows 100 template files and 20 levels of nesting
 
 
 def detect(inp: InputFile) -> bool:
@@ -48,7 +53,17 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     yield from recovered_images(loaded)
     for document in loaded.documents:
         if isinstance(document, dict):
-            yield from _Pipeline(loaded, document, ctx.variables).evidence()
+            yield from _Pipeline(loaded, document, ctx.variables, _repository_root(inp)).evidence()
+
+
+def _repository_root(inp: InputFile) -> Path | None:
+    """The directory templates may come from: the repository holding the pipeline file."""
+    if inp.display == "<stdin>":
+        return None
+    for parent in inp.path.absolute().parents:
+        if (parent / ".git").exists():
+            return parent
+    return inp.root.absolute() if inp.root is not None else inp.path.absolute().parent
 
 
 def _variables(value: Any) -> dict[str, str]:
@@ -80,10 +95,14 @@ def _parameters(value: Any) -> dict[str, str]:
 
 
 class _Pipeline:
-    def __init__(self, loaded: YamlFile, document: dict[str, Any], overrides: dict[str, str]) -> None:
+    def __init__(self, loaded: YamlFile, document: dict[str, Any], overrides: dict[str, str],
+                 root: Path | None, depth: int = 0) -> None:
         self.loaded = loaded
         self.document = document
         self.overrides = overrides
+        self.root = root  # templates are read only from inside this directory
+        self.top_dir = Path(loaded.path).parent
+        self.depth = depth
         self.parameters = _parameters(document.get("parameters"))
         resources = document.get("resources")
         containers = resources.get("containers") if isinstance(resources, dict) else None
@@ -111,9 +130,14 @@ class _Pipeline:
             for name, alias in services.items():
                 yield from self.container(alias, f"{where}.services.{name}" if where else f"services.{name}", variables)
         yield from self.steps(node.get("steps"), where or "steps", variables)
+        extends = node.get("extends")
+        if isinstance(extends, dict) and isinstance(extends.get("template"), str):
+            yield from self.template(extends, f"{where + '.' if where else ''}extends", variables)
         for key in _JOB_CONTAINERS:
             for index, child in enumerate(as_list(node.get(key))):
-                if isinstance(child, dict):
+                if isinstance(child, dict) and isinstance(child.get("template"), str):
+                    yield from self.template(child, f"{where + '.' if where else ''}{key}[{index}]", variables)
+                elif isinstance(child, dict):
                     name = child.get("stage") or child.get("job") or child.get("deployment") or index
                     yield from self.holder(child, f"{where + '.' if where else ''}{key}[{name}]", variables)
         strategy = node.get("strategy")
@@ -130,6 +154,61 @@ class _Pipeline:
                 yield from self.holder(value, f"{where}.{key}", variables)
             else:
                 yield from self.lifecycle(value, f"{where}.{key}", variables, depth + 1)
+
+    def template(self, reference: dict[str, Any], where: str, variables: dict[str, str]) -> Iterator[Evidence]:
+        """A `template:` reference: a local file is read with its parameters; another repository's is not."""
+        name = reference["template"]
+        source = self.loaded.source(line_of(name))
+        context = f"{where}.template"
+        if "@" in name:
+            yield Unresolved(name, "template from another repository not fetched", source, context)
+            return
+        target = self._template_path(name)
+        if target is None:
+            yield Unresolved(name, "template file not found in the repository", source, context)
+            return
+        if self.depth >= _MAX_TEMPLATE_DEPTH:
+            yield InputError(f"{context}: templates nested over {_MAX_TEMPLATE_DEPTH} levels; not read", source)
+            return
+        display = os.path.normpath(str(target))
+        included = InputFile.from_path(target, display=display)
+        text, errors = read_config_text(included, NAME)
+        yield from errors
+        if text is None:
+            return
+        loaded = load_yaml_text(text, display, NAME)
+        yield from loaded.errors
+        yield from recovered_images(loaded)
+        passed = reference.get("parameters")
+        for document in loaded.documents:
+            if not isinstance(document, dict):
+                continue
+            child = _Pipeline(loaded, document, self.overrides, self.root, self.depth + 1)
+            child.top_dir = self.top_dir
+            child.containers = {**self.containers, **child.containers}
+            if isinstance(passed, dict):
+                child.parameters.update({str(k): str(v) for k, v in passed.items()
+                                         if isinstance(v, str | int | float) and not isinstance(v, bool)})
+            for alias, item in child.containers.items():
+                if alias not in self.containers:
+                    yield child.image(item.get("image"), f"{where}[{name}].resources.containers[{alias}]", variables,
+                                      item)
+            yield from child.holder(document, f"{where}[{name}]", variables)
+
+    def _template_path(self, name: str) -> Path | None:
+        if self.root is None:
+            return None
+        # `/x.yml` is relative to the repository root; a checkout without .git has only the top file's directory.
+        bases = [self.root, self.top_dir] if name.startswith("/") else [Path(self.loaded.path).parent]
+        for base in bases:
+            target = base / name.lstrip("/")
+            try:
+                target.resolve().relative_to(self.root.resolve())
+            except (ValueError, OSError):
+                continue  # a template must not be read from outside the repository
+            if target.is_file():
+                return target
+        return None
 
     def container(self, value: Any, context: str, variables: dict[str, str]) -> Iterator[Evidence]:
         if isinstance(value, str) and value in self.containers:
@@ -173,6 +252,9 @@ class _Pipeline:
             if not isinstance(step, dict):
                 continue
             here = f"{where}.steps[{index}]" if where != "steps" else f"steps[{index}]"
+            if isinstance(step.get("template"), str):
+                yield from self.template(step, here, variables)
+                continue
             step_vars = {**variables, **_variables(step.get("env"))}
             script = next((step[key] for key in _SCRIPT_KEYS if isinstance(step.get(key), str)), None)
             inputs = step.get("inputs") if isinstance(step.get("inputs"), dict) else {}

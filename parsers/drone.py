@@ -3,12 +3,14 @@
 Every YAML document is a pipeline. Images come from `steps` (a list, or Woodpecker's mapping form),
 `services`, the old Woodpecker `pipeline:` mapping, `clone:` steps, and `commands` lines. Values may use
 `${VAR}` substitution: the pipeline's own `environment` literals and `--set` values resolve; `${DRONE_*}`,
-`${CI_*}` and other runtime variables do not. The implicit clone image (when no `clone:` is given) is the
-runner's choice and is not reported.
+`${CI_*}` and other runtime variables do not. Woodpecker `matrix:` values expand to one image per
+combination. The `settings.repo` of the docker/buildx/kaniko plugins is the image they push. The implicit
+clone image (when no `clone:` is given) is the runner's choice and is not reported.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,12 +26,13 @@ from parsers._ci import (
     recovered_images,
     scan_scripts,
 )
-from parsers._interpolate import interpolate, mapping_lookup
+from parsers._interpolate import Lookup, interpolate, mapping_lookup
 from parsers._io import InputFile, ParseContext
 from parsers._yaml import line_of
 
 NAME = "drone"
 
+_MAX_COMBINATIONS = 64
 _SECTIONS = ("clone", "steps", "pipeline", "services")
 # Plugins that build and push `settings.repo` (Drone and Woodpecker plugin images, by repository name).
 _PUSH_PLUGINS = frozenset({"docker", "drone-docker", "ecr", "gcr", "acr", "heroku", "kaniko", "drone-kaniko",
@@ -79,25 +82,52 @@ def _pipeline(loaded: YamlFile, document: dict[str, Any], index: int, overrides:
     name = document.get("name")
     prefix = f"pipeline[{name if name is not None else index}]"
     pipeline_env = literal_variables(document.get("environment"))
+    combos = _matrix(document.get("matrix"))
     for section in _SECTIONS:
         for step_name, step in _entries(document.get(section)):
             if not isinstance(step, dict):
                 continue
             where = f"{prefix}.{section}.{step_name}" if step_name else f"{prefix}.{section}"
             env = {**pipeline_env, **literal_variables(step.get("environment"))}
-            lookup = mapping_lookup(overrides, env)
-
-            def expand(text: str, lookup=lookup) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
-                result = interpolate(text, lookup, dialect="compose")
-                return result.text, [f"${name}" for name in result.missing] + result.errors
-
-            if "image" in step:
-                yield image_value(loaded, step["image"], f"{where}.image", expand,
-                                  line=line_of(step["image"], line_of(step)))
-            if isinstance(step.get("settings"), dict) and isinstance(step.get("image"), str):
-                yield from _docker_plugin(loaded, step["image"], step["settings"], f"{where}.settings", expand)
+            lookup = mapping_lookup(overrides, combos[0] if len(combos) == 1 else {}, env)
+            reported: set[str] = set()
+            for combo in combos:  # one value per matrix combination; the same image is reported once
+                expand = _expander(mapping_lookup(overrides, combo, env))
+                if "image" in step:
+                    evidence = image_value(loaded, step["image"], f"{where}.image", expand,
+                                           line=line_of(step["image"], line_of(step)))
+                    key = getattr(evidence, "canonical", None) or repr(evidence)
+                    if key not in reported:
+                        reported.add(key)
+                        yield evidence
+                if combo is combos[0] and isinstance(step.get("settings"), dict) and isinstance(step.get("image"), str):
+                    yield from _docker_plugin(loaded, step["image"], step["settings"], f"{where}.settings", expand)
             commands = [line for line in as_list(step.get("commands")) if isinstance(line, str)]
             yield from scan_scripts(loaded, commands, f"{where}.commands", lookup)
+
+
+def _expander(lookup: Lookup) -> Expand:
+    def expand(text: str) -> tuple[str, list[str]]:
+        result = interpolate(text, lookup, dialect="compose")
+        return result.text, [f"${name}" for name in result.missing] + result.errors
+
+    return expand
+
+
+def _matrix(matrix: Any) -> list[dict[str, str]]:
+    """Woodpecker's `matrix:`: every combination of its axes, or its `include` list (capped); [{}] without one."""
+    if not isinstance(matrix, dict):
+        return [{}]
+    if isinstance(matrix.get("include"), list):
+        combos = [literal_variables(item) for item in matrix["include"] if isinstance(item, dict)]
+        return combos[:_MAX_COMBINATIONS] or [{}]
+    axes = {str(key): [str(v) for v in values if isinstance(v, str | int | float) and not isinstance(v, bool)]
+            for key, values in matrix.items() if isinstance(values, list)}
+    axes = {key: values for key, values in axes.items() if values}
+    if not axes:
+        return [{}]
+    product = itertools.islice(itertools.product(*axes.values()), _MAX_COMBINATIONS)
+    return [dict(zip(axes, combo, strict=True)) for combo in product]
 
 
 def _docker_plugin(loaded: YamlFile, image: str, settings: dict[str, Any], where: str, expand: Expand

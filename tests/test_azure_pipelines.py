@@ -55,3 +55,44 @@ def test_malformed() -> None:
 def test_detect() -> None:
     assert azure_pipelines.detect(InputFile.from_path(DIR / "azure-pipelines.yml"))
     assert not azure_pipelines.detect(InputFile.from_path(FIXTURES / "drone" / ".drone.yml"))
+
+
+def test_local_templates_are_read_with_their_parameters() -> None:
+    top = DIR / "templated" / "azure-pipelines.yml"
+    items = run_parser(azure_pipelines.parse, top)
+    found = [(i.canonical, i.source.path.rsplit("templated/", 1)[-1], i.source.line, i.context)
+             for i in items if isinstance(i, ImageReference)]
+    assert found == [
+        ("mcr.microsoft.com/dotnet/sdk:8.0", "azure-pipelines.yml", 4, "resources.containers[sdk]"),
+        # the extends template's parameter comes from the caller, overriding its default (docker.io)
+        ("myacr.azurecr.io/base:1", "templates/stages.yml", 12,
+         "extends[templates/stages.yml].stages[Build].jobs[build].steps[0]: docker pull"),
+        # a steps template named from the repository root, inside a job of the stages template
+        ("quay.io/org/checker:5", "templates/steps.yml", 2,
+         "extends[templates/stages.yml].stages[Build].jobs[build].steps[1][/templates/steps.yml].steps[0]: docker run"),
+        ("ghcr.io/org/lint:2.1", "templates/job.yml", 7, "jobs[0][templates/job.yml].jobs[lint].container"),
+    ]
+    assert [(u.text, u.reason) for u in items if isinstance(u, Unresolved)] == [
+        ("build.yml@templates-repo", "template from another repository not fetched"),
+        ("../../outside.yml", "template file not found in the repository"),
+        ("templates/missing.yml", "template file not found in the repository"),
+    ]
+
+
+def test_template_cannot_escape_the_repository(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "secret.yml").write_text("steps:\n  - script: docker pull leaked/image:1\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "azure-pipelines.yml").write_text("steps:\n  - template: ../secret.yml\n  - template: /../secret.yml\n")
+    items = run_parser(azure_pipelines.parse, repo / "azure-pipelines.yml")
+    assert [(type(i).__name__, i.reason) for i in items] == [
+        ("Unresolved", "template file not found in the repository")] * 2
+
+
+def test_template_recursion_is_bounded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "azure-pipelines.yml").write_text("steps:\n  - template: loop.yml\n")
+    (tmp_path / "loop.yml").write_text("steps:\n  - template: loop.yml\n  - script: docker pull alpine:3.20\n")
+    items = run_parser(azure_pipelines.parse, tmp_path / "azure-pipelines.yml")
+    assert len([i for i in items if isinstance(i, ImageReference)]) == 20
+    assert [e.message for e in items if isinstance(e, InputError)] == [
+        "steps[0]" + "[loop.yml].steps[0]" * 20 + ".template: templates nested over 20 levels; not read"]

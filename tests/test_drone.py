@@ -65,3 +65,14 @@ def test_detect() -> None:
     assert drone.detect(InputFile.from_path(DIR / ".drone.yml"))
     assert drone.detect(InputFile.from_path(DIR / ".woodpecker" / "build.yaml"))
     assert not drone.detect(InputFile.from_path(FIXTURES / "circleci" / ".circleci" / "config.yml"))
+
+
+def test_woodpecker_matrix_expands_each_combination() -> None:
+    items = run_parser(drone.parse, DIR / ".woodpecker" / "matrix.yml")
+    assert refs(items) == [
+        ("docker.io/library/golang:1.21", 11, "pipeline[0].steps.test.image"),
+        ("docker.io/library/golang:1.22", 11, "pipeline[0].steps.test.image"),
+        ("docker.io/golangci/golangci-lint:v1.59", 15, "pipeline[0].steps.lint.image"),  # once, not per combination
+        ("docker.io/library/mysql:8.0", 19, "pipeline[0].services.database.image"),
+        ("docker.io/library/postgres:16", 19, "pipeline[0].services.database.image"),
+    ]
