@@ -16,9 +16,12 @@ from typing import Any
 
 from auditor import __version__
 from auditor.allowlist import Allowlist, MatchMode
+from auditor.analysis import Analysis
 from auditor.audit import AuditOptions, Finding, FindingKind, Severity
 from auditor.evidence import EvidenceStore
 from auditor.model import InputError, Source
+from auditor.propose import Proposal
+from auditor.requirements import RequiredHost
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
 
 AUDIT_SCHEMA_ID = "regaudit/audit"
@@ -71,68 +74,41 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _value(obj: object, name: str, default: Any = None) -> Any:
-    value = getattr(obj, name, default)
-    return getattr(value, "value", value)
-
-
-def _str_list(values: Any) -> list[str]:
-    if values is None:
-        return []
-    if isinstance(values, str):
-        return [values]
-    return sorted({str(getattr(v, "value", v)) for v in values})
-
-
-def _chains(values: Any) -> list[list[str]]:
-    chains = []
-    for chain in values or ():
-        hops = [str(getattr(h, "host", h)) for h in (chain if not isinstance(chain, str) else chain.split(" -> "))]
-        if hops and hops not in chains:
-            chains.append(hops)
-    return chains
-
-
-def required_dict(req: Any, allowlist: Allowlist, mode: MatchMode) -> dict[str, Any]:
+def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode) -> dict[str, Any]:
     entry = allowlist.match(req.host, mode)
+    chains: list[list[str]] = []
+    for chain in req.chains:
+        if chain not in chains:
+            chains.append(list(chain))
     return {
         "host": req.host,
-        "roles": _str_list(_value(req, "roles")),
-        "registries": _str_list(_value(req, "registries")),
-        "needed_by": sorted({n.describe() if hasattr(n, "describe") else str(n)
-                             for n in (getattr(req, "needed_by", None) or ())})[:50],
-        "confidence": str(_value(req, "confidence", "") or ""),
-        "wildcard": bool(_value(req, "wildcard", False)),
-        "chains": _chains(_value(req, "chains"))[:10],
+        "roles": sorted(req.roles),
+        "registries": sorted(req.registries),
+        "needed_by": sorted({need.describe() for need in req.needed_by})[:50],
+        "confidence": req.confidence.value,
+        "wildcard": req.wildcard,
+        "chains": chains[:10],
         "allowed_by": entry.address if entry else None,
-        "locations": sorted({str(s) for s in (getattr(req, "evidence", None) or ()) if isinstance(s, Source)})[:20],
-        "citations": [k.citation for k in (getattr(req, "knowledge", None) or ())][:10],
-        "notes": list(getattr(req, "notes", None) or ())[:10],
+        "locations": sorted({str(s) for s in req.evidence})[:20],
+        "citations": [k.citation for k in req.knowledge][:10],
+        "notes": req.notes[:10],
     }
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return "; ".join(str(v) for v in value)
-    return str(value)
-
-
-def proposal_dict(proposal: Any) -> dict[str, Any]:
+def proposal_dict(proposal: Proposal | None) -> dict[str, Any]:
     entries = []
-    for item in getattr(proposal, "entries", None) or ():
+    for item in proposal.entries if proposal is not None else ():
         entries.append({
             "address": item.address,
-            "covers": _str_list(_value(item, "covers")),
-            "rationale": _text(_value(item, "rationale", "")),
-            "collapsed": bool(_value(item, "collapsed", False)),
-            "also_allows": _text(_value(item, "also_allows", "")),
-            "multi_tenant_reason": _value(item, "multi_tenant_reason"),
-            "roles": _str_list(_value(item, "roles")),
-            "registries": _str_list(_value(item, "registries")),
+            "covers": sorted(set(item.covers)),
+            "rationale": "; ".join(item.rationale),
+            "collapsed": item.collapsed,
+            "also_allows": item.also_allows,
+            "multi_tenant_reason": item.multi_tenant_reason,
+            "roles": sorted(set(item.roles)),
+            "registries": sorted(set(item.registries)),
         })
-    notes = [str(n) for n in (getattr(proposal, "notes", None) or ())]
+    notes = list(proposal.notes) if proposal is not None else []
     return {"entries": sorted(entries, key=lambda e: e["address"]), "count": len(entries), "notes": notes}
 
 
@@ -171,12 +147,11 @@ def _edges(store: EvidenceStore) -> list[dict[str, Any]]:
              "count": e.count, "sources": [str(s) for s in e.sources]} for e in store.sorted_edges()]
 
 
-def audit_document(analysis: Any, allowlist: Allowlist, findings: list[Finding], options: AuditOptions,
+def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Finding], options: AuditOptions,
                    run: RunInfo) -> dict[str, Any]:
     store: EvidenceStore = analysis.store
-    proposal = proposal_dict(getattr(analysis, "proposal", None))
-    required = [required_dict(r, allowlist, options.mode)
-                for r in sorted(getattr(analysis, "required", None) or (), key=lambda r: r.host)]
+    proposal = proposal_dict(analysis.proposal)
+    required = [required_dict(r, allowlist, options.mode) for r in sorted(analysis.required, key=lambda r: r.host)]
     first, last = store.time_window()
     by_kind = Counter(f.kind.value for f in findings)
     by_severity = Counter(f.severity.value for f in findings)
