@@ -64,6 +64,12 @@ def normalize_host(text: str) -> str:
         pass
     if host.isascii():
         host = host.lower()
+        for label in host.split("."):
+            if label.startswith("xn--"):
+                try:
+                    idna.decode(label)
+                except (idna.IDNAError, UnicodeError) as exc:
+                    raise ValueError(f"invalid punycode label {label!r}: {exc}") from None
     else:
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
@@ -170,6 +176,7 @@ def read_allowlist(path: Path) -> tuple[Allowlist, list[InputError]]:
         errors.append(InputError(f"allowlist larger than {MAX_ALLOWLIST_BYTES} bytes: the rest is ignored",
                                  Source(display)))
         raw = raw[:MAX_ALLOWLIST_BYTES]
+        raw = raw[:raw.rfind(b"\n") + 1] or raw  # never keep half a line
     if b"\0" in raw[:8192]:
         return Allowlist([], display), [InputError("allowlist is a binary file", Source(display))]
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")

@@ -163,3 +163,20 @@ def test_hadolint_lists_registries_as_yaml() -> None:
     assert data["trustedRegistries"] == ["docker.io", "ghcr.io"]
     assert "# image registries only" in text
     assert next(iter(load_documents(write_hadolint([]))))["trustedRegistries"] == []
+
+
+def test_oversized_allowlist_keeps_the_first_part(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    line = "registry-1.docker.io\n"
+    path.write_text(line * (5 * 1024 * 1024 // len(line)), encoding="utf-8")
+    allowlist, errors = read_allowlist(path)
+    assert [e.address for e in allowlist] == ["registry-1.docker.io"]  # duplicates folded
+    assert len(errors) == 1 and errors[0].message.startswith("allowlist larger than 4194304 bytes")
+
+
+def test_invalid_utf8_and_idna_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "odd.txt"
+    path.write_bytes(b"ghcr.io\nbad\xffname.example\nxn--a.example\n")
+    allowlist, errors = read_allowlist(path)
+    assert [e.address for e in allowlist] == ["ghcr.io"]
+    assert [e.source.line for e in errors] == [2, 3]
