@@ -78,6 +78,11 @@ class _Workflow:
                     image = service.get("image") if isinstance(service, dict) else service
                     yield from self.image(image, f"{where}.services.{name}", env, matrix, services.line_of(name))
             yield from self.steps(job.get("steps"), where, env)
+            called = job.get("uses")
+            if isinstance(called, str) and not called.startswith("./"):
+                # A local reusable workflow is a workflow file of its own; another repository's is not read.
+                yield Unresolved(called, "reusable workflow from another repository not fetched",
+                                 self.loaded.source(line_of(called)), f"{where}.uses")
 
     def action(self, runs: dict[str, Any]) -> Iterator[Evidence]:
         using = str(runs.get("using", ""))

@@ -4,10 +4,11 @@ A tolerant Groovy tokenizer (strings of every quoting, `//` and `/* */` comments
 commented-out code is never extracted. Recognized: declarative `agent { docker 'img' }`,
 `agent { docker { image '...'; registryUrl '...' } }`, `dockerfile { registryUrl ... }`; scripted
 `docker.image('x')` (`.inside/.pull/.run/.withRun`), `docker.build('name')`, `docker.withRegistry(url, cred)`
-(images named inside its block without a registry are pulled from that registry), `image: '...'` named
-arguments (`containerTemplate`, `docker(...)`), and `sh`/`bat`/`powershell` scripts through the shell
-extractor. Double-quoted (GString) values interpolate `${VAR}`/`$VAR`/`${env.VAR}` from literal `environment {}`
-entries and `def VAR = '...'`; single-quoted Groovy strings are literal; anything else is unresolved.
+and `withDockerRegistry([url: ...])` (an image named inside their block without a registry is pulled from
+that registry), `image: '...'` named arguments (`containerTemplate`, `docker(...)`), a kubernetes agent's pod
+`yaml`, and `sh`/`bat`/`powershell` scripts through the shell extractor. Double-quoted (GString) values
+interpolate `${VAR}`/`$VAR`/`${env.VAR}` from literal `environment {}` entries and `def VAR = '...'`;
+single-quoted Groovy strings are literal; anything else is unresolved.
 """
 
 from __future__ import annotations
@@ -255,6 +256,8 @@ class _Matcher:
                 yield from self._agent_block(index + 2, "dockerfile", "}" if nxt.value == "{" else ")")
                 index = self.block_end + 1
                 continue
+            elif name == "withDockerRegistry" and nxt is not None and nxt.value == "(":
+                yield from self._with_docker_registry(index + 2, depth)
             elif name in _SCRIPT_STEPS and nxt is not None:
                 yield from self._script_step(index + 1, name)
             elif name == "image" and nxt is not None and nxt.value == ":":
@@ -413,6 +416,23 @@ class _Matcher:
             context = f"docker.{method.value}()" + (f".{use.value}" if use is not None and use.kind == "ident" else "")
             registry = self.registries[-1][1] if self.registries else None
             yield from self._image(value, context, registry)
+
+    def _with_docker_registry(self, index: int, depth: int) -> Iterator[Evidence]:
+        """`withDockerRegistry([url: '...', credentialsId: '...']) { ... }` (also `registry: [url: ...]`)."""
+        close = self._matching(index, ")")
+        for position in range(index, close):
+            token = self.tokens[position]
+            colon = self._at(position + 1)
+            if token.kind == "ident" and token.value == "url" and colon is not None and colon.value == ":":
+                value = self._value(position + 2)
+                if value is None:
+                    return
+                result = self._registry(value, "withDockerRegistry url", HostPurpose.REGISTRY_URL)
+                yield result
+                following = self._at(close + 1)
+                if isinstance(result, HostReference) and following is not None and following.value == "{":
+                    self.registries.append((depth + 1, value.text))
+                return
 
     def _image(self, value: _Value | None, context: str, registry: str | None = None) -> Iterator[Evidence]:
         if value is None:

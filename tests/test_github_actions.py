@@ -81,3 +81,12 @@ def test_detect() -> None:
     assert github_actions.detect(InputFile.from_path(DIR / "actions" / "composite" / "action.yaml"))
     spec = parser_for(InputFile.from_path(WORKFLOWS / "ci.yml"))
     assert spec is not None and spec.name == "github_actions"
+
+
+def test_reusable_workflows_and_inputs() -> None:
+    items = run_parser(github_actions.parse, WORKFLOWS / "reusable.yaml")
+    assert [(u.text, u.source.line, u.reason, u.context) for u in items] == [
+        ("org/shared-workflows/.github/workflows/build.yml@v2", 10,
+         "reusable workflow from another repository not fetched", "jobs.remote.uses"),
+        ("${{ inputs.image }}", 16, "unresolved: ${{ inputs.image }}", "jobs.run-in.container"),
+    ]

@@ -87,3 +87,15 @@ def test_detect() -> None:
     assert jenkinsfile.detect(InputFile.from_path(DIR / "Jenkinsfile.k8s"))
     assert jenkinsfile.detect(InputFile.from_path(DIR / "vars" / "buildImage.groovy"))
     assert not jenkinsfile.detect(InputFile.from_path(DIR / "binary" / "Jenkinsfile"))
+
+
+def test_with_docker_registry_scopes_unqualified_images() -> None:
+    items = run_parser(jenkinsfile.parse, DIR / "Jenkinsfile.registry")
+    assert [(h.host, h.purpose, h.source.line) for h in items if isinstance(h, HostReference)] == [
+        ("harbor.example.com", HostPurpose.REGISTRY_URL, 6)]
+    assert refs(items) == [
+        ("harbor.example.com/team/app:1", 7, "sh: docker push"),
+        ("harbor.example.com/team/base:2", 9, "docker.image().pull (registry harbor.example.com)"),
+        # outside the block the same name is Docker Hub's
+        ("docker.io/team/base:2", 13, "docker.image().pull"),
+    ]
