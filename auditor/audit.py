@@ -160,6 +160,10 @@ def _role_words(req: RequiredHost) -> list[str]:
     return sorted(req.roles) or ["api"]
 
 
+def _article(roles: Sequence[str]) -> str:
+    return "an" if roles and roles[0][:1] in "aeiou" else "a"
+
+
 def _is_registry_role(roles: Sequence[str]) -> bool:
     return "api" in roles or "registry" in roles
 
@@ -208,7 +212,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
         chains = [" → ".join(chain) for chain in req.chains]
         registry_host = _is_registry_role(roles)
         what = "the registry itself" if registry_host else \
-            f"a {'/'.join(roles)} host of {', '.join(registries) or 'a registry'}"
+            f"{_article(roles)} {'/'.join(roles)} host of {', '.join(registries) or 'a registry'}"
         evidence = [EvidenceItem(f"{host} is required ({what}; confidence {req.confidence.value})",
                                  _sources(req.evidence))]
         for need in needs[:25]:
@@ -404,7 +408,8 @@ def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOp
         approved = [r for r in registries if allowlist.match(r, options.mode) is not None]
         if approved or not registries:
             return ("missing-domain-mapping",
-                    f"a {'/'.join(_role_words(req))} host of approved registry {', '.join(approved or registries)}: "
+                    f"{_article(_role_words(req))} {'/'.join(_role_words(req))} host of approved registry "
+                    f"{', '.join(approved or registries)}: "
                     "the registry is allowed but the host it sends clients to is not", None)
     found = find_lookalike(group.host, targets)
     if found is not None:
