@@ -5,7 +5,8 @@ jobs, after `extends:` (multi-level, deep-merged like GitLab) and `!reference [.
 `before_script`/`script`/`after_script` lines. `$VAR`/`${VAR}` expand from `variables:` (global and job,
 string or `{value:}`), `--set` values overriding. Local `include:` files (wildcards too) are read from the
 repository; remote, template, project and component includes cannot be read offline: each is reported
-unresolved with reason "remote include not fetched".
+unresolved with reason "remote include not fetched". Child pipelines (`trigger: include:`) from local files are
+read as pipelines of their own.
 """
 
 from __future__ import annotations
@@ -53,13 +54,18 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     ctx.advance(inp.size)
     if text is None:
         return
-    pipeline = _Pipeline(inp, ctx.variables)
+    yield from _pipeline_evidence(inp, text, ctx.variables, seen={inp.display})
+
+
+def _pipeline_evidence(inp: InputFile, text: str, overrides: dict[str, str], seen: set[str]) -> Iterator[Evidence]:
+    pipeline = _Pipeline(inp, overrides)
     main = pipeline.load(text, inp.display)
     yield from main.errors
     yield from recovered_images(main)
     pipeline.read_includes(main.config, inp.display, inp.path)
     yield from pipeline.events
     yield from pipeline.evidence(main)
+    yield from pipeline.child_pipelines(seen)
 
 
 def _mark_references(text: str) -> str:
@@ -91,6 +97,7 @@ class _Pipeline:
         self.config: dict[str, Any] = {}
         self.events: list[Evidence] = []
         self.include_count = 0
+        self.triggers: list[tuple[Any, str]] = []  # (trigger:include entry, job) of child pipelines
 
     def load(self, text: str, display: str) -> _Loaded:
         base = load_yaml_text(_mark_references(text), display, NAME)
@@ -231,6 +238,38 @@ class _Pipeline:
             suffix = " (template not extended here)" if hidden else ""
             yield from self.images(merged, f"{name}.", job_vars, suffix)
             yield from self.scripts(merged, str(name), job_vars, _SCRIPT_KEYS, suffix)
+            trigger = merged.get("trigger")
+            if isinstance(trigger, dict) and not hidden:
+                self.triggers.extend((entry, str(name)) for entry in as_list(trigger.get("include")))
+
+    def child_pipelines(self, seen: set[str]) -> Iterator[Evidence]:
+        """Child pipelines (`trigger: include:`) from local files: each is a pipeline of its own.
+
+        A child file that gitlab_ci.detect() accepts is also read on its own when the repository is walked;
+        it is read here too so that a file named on the command line brings its children.
+        """
+        root = self._repository_root(self.inp.path)
+        for entry, job in self.triggers:
+            local = entry.get("local") if isinstance(entry, dict) else entry
+            where = self._source(entry if not isinstance(entry, dict) else local, entry)
+            if isinstance(entry, dict) and local is None:
+                kind = next((k for k in ("remote", "template", "project", "artifact", "component") if k in entry),
+                            "include")
+                yield Unresolved(f"{kind}: {entry.get(kind)}", "remote include not fetched", where,
+                                 f"{job}.trigger.include")
+                continue
+            if not isinstance(local, str) or root is None:
+                continue
+            for target in self._local_paths(root, local):
+                display = os.path.normpath(str(target))
+                if display in seen or len(seen) > _MAX_INCLUDES:
+                    continue
+                seen.add(display)
+                child = InputFile.from_path(target, display=display, root=root)
+                text, errors = read_config_text(child, NAME)
+                yield from errors
+                if text is not None:
+                    yield from _pipeline_evidence(child, text, self.overrides, seen)
 
     def _ancestors(self, jobs: dict[str, Any], name: str, depth: int = 0) -> set[str]:
         found: set[str] = set()

@@ -38,6 +38,8 @@ def test_pipeline_images() -> None:
         ("docker.io/hadolint/hadolint:v2.12.0", ".gitlab-ci.yml", 55, "lint.script: docker run"),
         ("gcr.io/distroless/static:nonroot", ".gitlab-ci.yml", 63,
          ".unused-template.image (template not extended here)"),
+        # the child pipeline of `downstream` (it triggers itself again: read once)
+        ("docker.io/library/gradle:8.8-jdk21", "ci/child.yml", 2, "child-build.image"),
     ]
 
 
@@ -51,6 +53,7 @@ def test_unresolved_includes_and_variables() -> None:
         ("$CI_REGISTRY", 35, "unresolved: $CI_REGISTRY"),
         (".not-defined", 58, "extends target not defined here (in a remote include?)"),
         ("${CI_REGISTRY}/deploy:latest", 59, "unresolved: $CI_REGISTRY"),
+        ("project: group/other", 69, "remote include not fetched"),  # a child pipeline from another project
     ]
 
 
