@@ -49,6 +49,10 @@ class Lab:
     image_info: labkit.LabImage
     ca: labkit.CertPair | None = None
     token_log: Path | None = None
+    multi: dict[str, labkit.LabImage] | None = None  # the multi-platform tag's images, by architecture
+
+    def tagged(self, tag: str) -> str:
+        return f"{self.image.rsplit(':', 1)[0]}:{tag}"
 
     def blob_requests(self, expected: int = 1) -> list[dict[str, object]]:
         """The storage host's request log. It is written after the response is sent, so wait a moment for
@@ -65,7 +69,7 @@ class Lab:
         return [json.loads(line) for line in lines]
 
 
-def _start_lab(tmp: Path, tls: bool, token: bool) -> tuple[Lab, list[subprocess.Popen[bytes]]]:
+def _start_lab(tmp: Path, tls: bool, token: bool, head_status: int = 0) -> tuple[Lab, list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
     ca = labkit.make_ca(tmp / "certs") if tls else None
     registry_cert = labkit.make_cert(tmp / "certs", ca, "registry", [REGISTRY_IP]) if ca else None
@@ -92,7 +96,8 @@ def _start_lab(tmp: Path, tls: bool, token: bool) -> tuple[Lab, list[subprocess.
         blob_log = tmp / "blobstore.log"
         procs.append(labkit.start_registry(config, tmp / "registry.log"))
         labkit.wait_port(REGISTRY_IP, registry_port, proc=procs[-1])
-        procs.append(labkit.start_blobstore(storage, f"{STORAGE_IP}:{storage_port}", blob_log, tls=storage_cert))
+        procs.append(labkit.start_blobstore(storage, f"{STORAGE_IP}:{storage_port}", blob_log, tls=storage_cert,
+                                            head_status=head_status))
         labkit.wait_port(STORAGE_IP, storage_port, proc=procs[-1])
         # A config blob of a few hundred bytes and a 256 KiB layer: a body read would be plain in the log.
         info = labkit.build_oci_layout(tmp / "oci", tag="1", padding=256 * 1024)
@@ -100,13 +105,17 @@ def _start_lab(tmp: Path, tls: bool, token: bool) -> tuple[Lab, list[subprocess.
         trust = ["--dest-cert-dir", str(labkit.trust_dir(tmp, ca))] if ca else ["--dest-tls-verify=false"]
         policy = tmp / "policy.json"
         policy.write_text('{"default": [{"type": "insecureAcceptAnything"}]}')
-        labkit.run(["skopeo", "--policy", str(policy), "copy", "--retry-times", "0", *trust,
-                    f"oci:{info.layout}:1", f"docker://{image}"], env=labkit.clean_env(), timeout=60)
+        skopeo = ["skopeo", "--policy", str(policy), "copy", "--retry-times", "0", *trust]
+        labkit.run([*skopeo, f"oci:{info.layout}:1", f"docker://{image}"], env=labkit.clean_env(), timeout=60)
+        # A multi-platform tag whose index lists arm64 first: the probe must pick linux/amd64.
+        _, multi = labkit.build_oci_index(tmp / "oci-multi", "multi", ("arm64", "amd64"))
+        labkit.run([*skopeo, "--all", f"oci:{tmp / 'oci-multi'}:multi", f"docker://{image.rsplit(':', 1)[0]}:multi"],
+                   env=labkit.clean_env(), timeout=60)
         blob_log.unlink(missing_ok=True)  # the push's own requests are not the probe's
     except BaseException:
         labkit.stop(procs)
         raise
-    return Lab(image, blob_log, info, ca, token_log), procs
+    return Lab(image, blob_log, info, ca, token_log, multi), procs
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +135,13 @@ def tls_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def token_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     lab, procs = _start_lab(tmp_path_factory.mktemp("token"), tls=False, token=True)
+    yield lab
+    labkit.stop(procs)
+
+
+@pytest.fixture(scope="module")
+def head_refusing_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    lab, procs = _start_lab(tmp_path_factory.mktemp("nohead"), tls=False, token=False, head_status=403)
     yield lab
     labkit.stop(procs)
 
@@ -168,6 +184,28 @@ def test_plain_http_trace_follows_the_blob_redirect_to_the_storage_host(plain_la
     assert hops[3]["host"] == STORAGE_IP and hops[3]["path"].endswith(f"/{config_hex}/data")
     # The storage host saw one HEAD and sent no body byte.
     assert [(r["method"], r["status"], r["body_bytes"]) for r in plain_lab.blob_requests()] == [("HEAD", 200, 0)]
+
+
+@needs_registry
+def test_an_index_resolves_to_linux_amd64(plain_lab: Lab) -> None:
+    assert plain_lab.multi is not None
+    amd64 = plain_lab.multi["amd64"]
+    result = trace_image(plain_lab.tagged("multi"), TraceOptions(plain_http=True, timeout=5))
+    assert result.ok, result.error
+    assert [(h.role, h.path.rsplit("/", 1)[1], h.status) for h in result.hops] == [
+        (Role.REGISTRY_API, "", 200), (Role.MANIFEST, "multi", 200), (Role.MANIFEST, amd64.manifest_digest, 200),
+        (Role.BLOB, amd64.config_digest, 307), (Role.STORAGE, "data", 200)]
+    assert result.blob == amd64.config_digest != plain_lab.multi["arm64"].config_digest
+
+
+@needs_registry
+def test_storage_refusing_head_gets_a_get_closed_after_the_headers(head_refusing_lab: Lab) -> None:
+    result = trace_image(head_refusing_lab.image, TraceOptions(plain_http=True, timeout=5))
+    assert result.ok, result.error
+    assert [(h.role, h.method, h.status) for h in result.hops][-3:] == [
+        (Role.BLOB, "GET", 307), (Role.STORAGE, "HEAD", 403), (Role.STORAGE, "GET", 200)]
+    assert [(r["method"], r["status"]) for r in head_refusing_lab.blob_requests(expected=2)] == [
+        ("HEAD", 403), ("GET", 200)]
 
 
 @needs_registry

@@ -5,7 +5,7 @@ The registry's `redirect` middleware sends blob GETs to BASEURL + the blob's sto
 root directory. Each request is logged as one JSON line with the body bytes actually written, so a test can
 prove a probe fetched headers only.
 
-    python3 blobstore.py --root DIR --listen 127.0.0.1:8443 --log FILE [--cert C --key K]
+    python3 blobstore.py --root DIR --listen 127.0.0.1:8443 --log FILE [--cert C --key K] [--head-status 403]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 _LOG_LOCK = threading.Lock()
 
 
-def make_handler(root: Path, log_path: Path) -> type[BaseHTTPRequestHandler]:
+def make_handler(root: Path, log_path: Path, head_status: int = 0) -> type[BaseHTTPRequestHandler]:
     root = root.resolve()
 
     class BlobHandler(BaseHTTPRequestHandler):
@@ -63,6 +63,9 @@ def make_handler(root: Path, log_path: Path) -> type[BaseHTTPRequestHandler]:
                                 sent += len(block)
                     except (BrokenPipeError, ConnectionResetError):
                         self.close_connection = True
+            self._log(status, sent)
+
+        def _log(self, status: int, sent: int) -> None:
             record = {"time": round(time.time(), 3), "method": self.command, "host": self.headers.get("Host", ""),
                       "path": urlsplit(self.path).path, "status": status, "body_bytes": sent,
                       "client": self.client_address[0], "authorization": "Authorization" in self.headers}
@@ -73,6 +76,13 @@ def make_handler(root: Path, log_path: Path) -> type[BaseHTTPRequestHandler]:
             self._serve(with_body=True)
 
         def do_HEAD(self) -> None:
+            if head_status:
+                # Like a storage URL signed for GET only (S3 pre-signed URLs answer HEAD with 403).
+                self.send_response(head_status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                self._log(head_status, 0)
+                return
             self._serve(with_body=False)
 
         def log_message(self, format: str, *args: object) -> None:
@@ -88,9 +98,10 @@ def main() -> None:
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--cert", type=Path)
     parser.add_argument("--key", type=Path)
+    parser.add_argument("--head-status", type=int, default=0, help="answer every HEAD with this status")
     args = parser.parse_args()
     host, _, port = args.listen.rpartition(":")
-    server = ThreadingHTTPServer((host, int(port)), make_handler(args.root, args.log))
+    server = ThreadingHTTPServer((host, int(port)), make_handler(args.root, args.log, args.head_status))
     if args.cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.cert, args.key)

@@ -115,7 +115,7 @@ def _sha256(data: bytes) -> str:
 
 
 def build_oci_layout(dest: Path, tag: str = "1", payload: bytes = b"hello from the regaudit lab\n",
-                     padding: int = 0) -> LabImage:
+                     padding: int = 0, architecture: str = "amd64") -> LabImage:
     """An OCI image layout with one layer holding hello.txt (and PADDING random-looking bytes, if asked).
 
     Fixed timestamps make the digests stable from run to run.
@@ -139,7 +139,7 @@ def build_oci_layout(dest: Path, tag: str = "1", payload: bytes = b"hello from t
         gz.write(uncompressed)
     layer = compressed.getvalue()
     config = json.dumps({
-        "architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
+        "architecture": architecture, "os": "linux", "created": "2023-11-14T22:13:20Z",
         "config": {"Cmd": ["/hello.txt"]},
         "rootfs": {"type": "layers", "diff_ids": [_sha256(uncompressed)]},
     }, sort_keys=True).encode()
@@ -159,6 +159,31 @@ def build_oci_layout(dest: Path, tag: str = "1", payload: bytes = b"hello from t
                        "annotations": {"org.opencontainers.image.ref.name": tag}}],
     }))
     return LabImage(dest, tag, _sha256(manifest), _sha256(config), _sha256(layer), len(layer))
+
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def build_oci_index(dest: Path, tag: str, architectures: tuple[str, ...]) -> tuple[str, dict[str, LabImage]]:
+    """A multi-platform image: one linux image per architecture (in that order) under one OCI image index.
+
+    Returns the index digest and the images by architecture; push it with `skopeo copy --all`.
+    """
+    images = {arch: build_oci_layout(dest, tag=f"{tag}-{arch}", payload=f"hello from {arch}\n".encode(),
+                                     architecture=arch) for arch in architectures}
+    index = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": image.manifest_digest,
+                       "size": (dest / "blobs" / "sha256" / image.manifest_digest.split(":", 1)[1]).stat().st_size,
+                       "platform": {"os": "linux", "architecture": arch}} for arch, image in images.items()],
+    }, sort_keys=True).encode()
+    (dest / "blobs" / "sha256" / _sha256(index).split(":", 1)[1]).write_bytes(index)
+    (dest / "index.json").write_text(json.dumps({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": OCI_INDEX, "digest": _sha256(index), "size": len(index),
+                       "annotations": {"org.opencontainers.image.ref.name": tag}}],
+    }))
+    return _sha256(index), images
 
 
 # --- registry configuration ----------------------------------------------------------------------------------
@@ -201,8 +226,10 @@ def start_registry(config: Path, log: Path) -> subprocess.Popen[bytes]:
     return start(["docker-registry", "serve", str(config)], log)
 
 
-def start_blobstore(root: Path, listen: str, log: Path, tls: CertPair | None = None) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, str(BLOBSTORE), "--root", str(root), "--listen", listen, "--log", str(log)]
+def start_blobstore(root: Path, listen: str, log: Path, tls: CertPair | None = None,
+                    head_status: int = 0) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, str(BLOBSTORE), "--root", str(root), "--listen", listen, "--log", str(log),
+           "--head-status", str(head_status)]
     if tls:
         cmd += ["--cert", str(tls.cert), "--key", str(tls.key)]
     return start(cmd, log.with_suffix(".stderr"))
