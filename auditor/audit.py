@@ -26,6 +26,7 @@ from auditor.requirements import Need, RequiredHost
 if TYPE_CHECKING:
     from auditor.analysis import Analysis
 
+AUDIT_SCHEMA_ID = "regaudit/audit"  # the JSON audit document (reports/json_report.py), read back by diff
 DOCKER_HUB_REGISTRY = "docker.io"
 RETRY_STORM_ATTEMPTS = 10  # this many attempts within RETRY_STORM_SECONDS is a loop, not people
 RETRY_STORM_SECONDS = 600
@@ -78,14 +79,6 @@ class Finding:
     def key(self) -> str:
         """Stable across runs: the same problem gets the same key whatever else changed."""
         return f"{self.kind.value}|{','.join(self.entries)}|{','.join(self.hosts)}"
-
-    @property
-    def sources(self) -> list[Source]:
-        seen: dict[Source, None] = {}
-        for item in self.evidence:
-            for source in item.sources:
-                seen.setdefault(source, None)
-        return list(seen)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.json_report import AUDIT_SCHEMA_ID
+from auditor.audit import AUDIT_SCHEMA_ID
 
 
 class DiffError(ValueError):

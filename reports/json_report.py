@@ -17,14 +17,13 @@ from typing import Any
 from auditor import __version__
 from auditor.allowlist import Allowlist, MatchMode
 from auditor.analysis import Analysis
-from auditor.audit import AuditOptions, Finding, FindingKind, Severity
+from auditor.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, FindingKind, Severity
 from auditor.evidence import EvidenceStore
 from auditor.model import InputError, Source
 from auditor.propose import Proposal
 from auditor.requirements import RequiredHost
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
 
-AUDIT_SCHEMA_ID = "regaudit/audit"
 AUDIT_SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "audit.schema.json"
 
