@@ -116,10 +116,16 @@ def _normal(host: str) -> str | None:
         return None
 
 
+# Roles whose hosts do nothing but serve registry traffic. Token, certificate and signature hosts are
+# often general sites too (gitlab.com, sso.redhat.com, access.redhat.com): seeing them in a resolver log
+# says nothing about pulls; they become required through their registry instead.
+OBSERVATION_TIE_ROLES = frozenset({"api", "blob", "cdn", "storage", "data"})
+
+
 def _tied_by_knowledge(knowledge: Knowledge, host: str) -> KnownHost | None:
     """The knowledge fact that ties an observed HOST to a registry, if the pattern is specific enough."""
     found = knowledge.match(host)
-    if found is None or not set(found.roles) & PULL_ROLES:
+    if found is None or not set(found.roles) & PULL_ROLES & OBSERVATION_TIE_ROLES:
         return None
     template = found.pattern.template
     anchor = pattern_anchor(template) if ("{" in template or "*" in template) else host

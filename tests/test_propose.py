@@ -302,7 +302,8 @@ def test_unknown_registry_without_evidence_is_flagged() -> None:
 def test_resolver_log_names_stay_out_but_registry_activity_counts() -> None:
     store = EvidenceStore()
     log = Source("dnsmasq.log", 1)
-    for host in ["intranet.corp.example", "www.bbc.co.uk", "x7.blob.core.windows.net", "storage.googleapis.com"]:
+    for host in ["intranet.corp.example", "www.bbc.co.uk", "x7.blob.core.windows.net", "storage.googleapis.com",
+                 "gitlab.com", "access.redhat.com"]:  # a token host and a signature store are websites too
         store.add(Observation(host, ObservationKind.DNS_QUERY, time=1.0, client="10.0.0.5", source=log))
     store.add(Observation("eastus.data.mcr.microsoft.com", ObservationKind.DNS_QUERY, source=log))
     store.add(Observation("prod-registry-k8s-io-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com",
