@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 from dataclasses import dataclass, field
 
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN",
@@ -15,6 +16,7 @@ MAX_NAME_BYTES = 255
 MAX_POINTER_HOPS = 64
 # Counts beyond what fits in a 64 KiB message are lies; stop before looping over them.
 MAX_RECORDS = 4096
+_HEADER = struct.Struct("!6H").unpack_from
 
 
 class DnsError(ValueError):
@@ -51,21 +53,13 @@ class DnsMessage:
         return self.questions[0][0] if self.questions else None
 
 
-def _label_text(label: bytes) -> str:
-    # Hostnames are ASCII; anything else is kept visibly escaped rather than guessed at.
-    try:
-        return label.decode("ascii")
-    except UnicodeDecodeError:
-        return label.decode("ascii", "backslashreplace")
-
-
-def read_name(msg: bytes, off: int) -> tuple[str, int]:
-    """The (possibly compressed) name at OFF and the offset just after it in the message."""
-    labels: list[str] = []
+def read_name(msg: bytes, off: int, limit: int = -1) -> tuple[str, int]:
+    """The (possibly compressed) name at OFF and the offset just after it; LIMIT: where its record ends."""
+    labels: list[bytes] = []
     after = -1
     hops = 0
     total = 0
-    size = len(msg)
+    size = len(msg) if limit < 0 else limit
     while True:
         if off >= size:
             raise DnsError("name runs past the end of the message", truncated=True)
@@ -73,41 +67,42 @@ def read_name(msg: bytes, off: int) -> tuple[str, int]:
         if length == 0:
             off += 1
             break
-        kind = length & 0xC0
-        if kind == 0xC0:
-            if off + 1 >= size:
-                raise DnsError("compression pointer runs past the end of the message", truncated=True)
-            target = ((length & 0x3F) << 8) | msg[off + 1]
-            if after < 0:
-                after = off + 2
-            hops += 1
-            if hops > MAX_POINTER_HOPS:
-                raise DnsError(f"compression pointer loop (more than {MAX_POINTER_HOPS} hops)")
-            if target >= size:
-                raise DnsError(f"compression pointer to offset {target} past the end of the message",
-                               truncated=True)
-            off = target
+        if length < 0x40:
+            end = off + 1 + length
+            if end > size:
+                raise DnsError("label runs past the end of the message", truncated=True)
+            total += length + 1
+            if total > MAX_NAME_BYTES:
+                raise DnsError(f"name longer than {MAX_NAME_BYTES} bytes")
+            labels.append(msg[off + 1:end])
+            off = end
             continue
-        if kind:
-            raise DnsError(f"unsupported label type 0x{kind:02x} at offset {off}")
-        end = off + 1 + length
-        if end > size:
-            raise DnsError("label runs past the end of the message", truncated=True)
-        total += length + 1
-        if total > MAX_NAME_BYTES:
-            raise DnsError(f"name longer than {MAX_NAME_BYTES} bytes")
-        labels.append(_label_text(msg[off + 1:end]))
-        off = end
-    return ".".join(labels) or "<Root>", (after if after >= 0 else off)
+        if length < 0xC0:
+            raise DnsError(f"unsupported label type 0x{length & 0xC0:02x} at offset {off}")
+        if off + 1 >= size:
+            raise DnsError("compression pointer runs past the end of the message", truncated=True)
+        if after < 0:
+            after = off + 2
+        hops += 1
+        if hops > MAX_POINTER_HOPS:
+            raise DnsError(f"compression pointer loop (more than {MAX_POINTER_HOPS} hops)")
+        target = ((length & 0x3F) << 8) | msg[off + 1]
+        if target >= size:
+            raise DnsError(f"compression pointer to offset {target} past the end of the message", truncated=True)
+        off = target
+    raw = b".".join(labels)
+    try:
+        name = raw.decode("ascii")
+    except UnicodeDecodeError:  # hostnames are ASCII: keep anything else visibly escaped, never guessed at
+        name = raw.decode("ascii", "backslashreplace")
+    return name or "<Root>", (after if after >= 0 else off)
 
 
 def decode(msg: bytes) -> DnsMessage:
     """Decode MSG as far as it goes; a malformed part sets `.error` and keeps what came before it."""
     if len(msg) < 12:
         raise DnsError(f"message of {len(msg)} bytes is shorter than the 12-byte header", truncated=True)
-    ident = (msg[0] << 8) | msg[1]
-    flags = (msg[2] << 8) | msg[3]
-    counts = [(msg[i] << 8) | msg[i + 1] for i in (4, 6, 8, 10)]
+    ident, flags, *counts = _HEADER(msg)
     out = DnsMessage(ident=ident, is_response=bool(flags & 0x8000), rcode=flags & 0x0F)
     if flags & 0x7800:  # opcode other than QUERY (UPDATE, NOTIFY ...): no questions to learn from
         return out
@@ -147,9 +142,9 @@ def _read_record(msg: bytes, off: int, section: str, records: list[DnsRecord]) -
             raise DnsError(f"AAAA record with {rdlength} data bytes")
         records.append(DnsRecord(section, owner, rtype, socket.inet_ntop(socket.AF_INET6, msg[start:end])))
     elif rtype == TYPE_CNAME:
-        target, _ = read_name(msg[:end], start)
+        target, _ = read_name(msg, start, end)
         records.append(DnsRecord(section, owner, rtype, target))
     elif rtype in (TYPE_HTTPS, TYPE_SVCB) and rdlength > 2:
-        target, _ = read_name(msg[:end], start + 2)
+        target, _ = read_name(msg, start + 2, end)
         records.append(DnsRecord(section, owner, rtype, target))
     return end
