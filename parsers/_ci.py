@@ -21,6 +21,7 @@ Expand = Callable[[str], tuple[str, list[str]]]
 
 _BLOCK_INDICATOR_RE = re.compile(r"[|>][-+0-9]*\s*(?:#.*)?$")
 _RECOVER_RE = re.compile(r"""^\s*(?:-\s+)?(?:image|name|uses|pipe)\s*:\s*(["']?)([^\s"'#]+)\1\s*(?:#.*)?$""")
+_IMAGE_KEY_RE = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(?:#.*)?$")
 _BOMB_LINE_RE = re.compile(r"line (\d+)")
 
 
@@ -94,12 +95,16 @@ def recovered_images(loaded: YamlFile, keys: Iterable[str] = ("image",)) -> Iter
     if loaded.failed_from_line is None:
         return
     wanted = set(keys)
+    after_image_key = False  # `name:` only names an image right under a bare `image:` key
     for number, line in enumerate(loaded.lines[loaded.failed_from_line - 1:], start=loaded.failed_from_line):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        under_image, after_image_key = after_image_key, bool(_IMAGE_KEY_RE.match(line))
         match = _RECOVER_RE.match(line)
         if match is None:
             continue
         key = line.split(":", 1)[0].strip().lstrip("-").strip()
-        if key not in wanted:
+        if key not in wanted or (key == "name" and not under_image):
             continue
         value = match.group(2)
         if key in ("uses", "pipe"):

@@ -3,7 +3,8 @@
 The extractor tokenizes POSIX-shell text (quotes, escapes, line continuations, `;`/`&&`/`||`/`|`, comments,
 here-documents), follows simple assignments (`IMAGE=x`, `export IMAGE=x`), and recognizes the commands of the
 container CLIs (`docker`, `podman`, `nerdctl`, `buildah`, `skopeo`, behind `sudo`/`env`/`exec`) that name an
-image or a registry: pull, push, run, create, tag, build/buildx -t, login, manifest, imagetools.
+image or a registry: pull, push, run, create, tag, build/buildx -t, login, manifest, imagetools; and the
+registry logins `gcloud auth configure-docker HOSTS` and `az acr login --name NAME` set up.
 Nothing is executed. A word whose value depends on something unknown (an unset variable, `$(...)`, a CI
 expression the caller marks opaque) becomes `Unresolved`, never a guess.
 """
@@ -470,6 +471,9 @@ def container_mentions(words: list[Word]) -> Iterator[ImageMention]:
     if program == "skopeo":
         yield from _skopeo(words[1:])
         return
+    if program in ("gcloud", "az"):
+        yield from _cloud_login(program, words[1:])
+        return
     if program not in _CONTAINER_CLIS:
         return
     args = words[1:]
@@ -580,6 +584,24 @@ def _buildah(args: list[Word]) -> Iterator[ImageMention]:
         positional = [w for w, flag, _v in _positionals(rest, _LOGIN_VALUED) if flag is None]
         if positional:
             yield ImageMention(positional[0], "buildah login", login=True)
+
+
+def _cloud_login(program: str, args: list[Word]) -> Iterator[ImageMention]:
+    """`gcloud auth configure-docker HOST,HOST` and `az acr login --name NAME` set up registry logins."""
+    texts = [w.text for w in args]
+    if program == "gcloud" and texts[:2] == ["auth", "configure-docker"]:
+        hosts = [w for w in args[2:] if not w.text.startswith("-")]
+        for word in hosts[:1]:
+            for host in word.text.split(","):
+                if host.strip():
+                    yield ImageMention(replace(word, text=host.strip()), "gcloud auth configure-docker", login=True)
+    elif program == "az" and texts[:2] == ["acr", "login"]:
+        for _word, flag, value in _positionals(args[2:], frozenset({"--name", "-n", "--resource-group", "-g",
+                                                                   "--subscription", "--username", "-u",
+                                                                   "--password", "-p"})):
+            if flag in ("--name", "-n") and value is not None:
+                host = value.text if "." in value.text else f"{value.text}.azurecr.io"
+                yield ImageMention(replace(value, text=host), "az acr login", login=True)
 
 
 def _skopeo(args: list[Word]) -> Iterator[ImageMention]:

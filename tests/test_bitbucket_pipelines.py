@@ -59,3 +59,12 @@ def test_exported_definitions_are_reported() -> None:
     items = run_parser(bitbucket_pipelines.parse, DIR / "shared" / "bitbucket-pipelines.yml")
     assert refs(items) == [
         ("docker.io/aquasec/trivy:0.50.0", 7, "definitions.steps[0].step.image (not used by a pipeline here)")]
+
+
+def test_recovery_takes_name_only_under_an_image_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "bitbucket-pipelines.yml"
+    broken.write_text("image:\n  name: node:20\npipelines:\n  default:\n    - step:\n        name: lint\n"
+                      "        script: [ broken\n")
+    items = run_parser(bitbucket_pipelines.parse, broken)
+    assert [type(i).__name__ for i in items] == ["InputError", "ImageReference"]
+    assert refs(items) == [("docker.io/library/node:20", 2, "name (recovered from invalid YAML)")]

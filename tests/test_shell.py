@@ -106,3 +106,16 @@ def test_detect() -> None:
     assert not shell.detect(InputFile.from_path(DIR / "malformed" / "binary.sh"))
     spec = parser_for(InputFile.from_path(DIR / "no-suffix-script"))
     assert spec is not None and spec.name == "shell"
+
+
+def test_cloud_cli_logins() -> None:
+    items = scan("gcloud auth configure-docker us-docker.pkg.dev,europe-west1-docker.pkg.dev --quiet\n"
+                 "az acr login --name myregistry\n"
+                 "aws ecr get-login-password | docker login --username AWS --password-stdin "
+                 "123456789012.dkr.ecr.eu-west-1.amazonaws.com\n")
+    assert [(h.host, h.purpose, h.context) for h in items] == [
+        ("us-docker.pkg.dev", HostPurpose.LOGIN, "gcloud auth configure-docker"),
+        ("europe-west1-docker.pkg.dev", HostPurpose.LOGIN, "gcloud auth configure-docker"),
+        ("myregistry.azurecr.io", HostPurpose.LOGIN, "az acr login"),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", HostPurpose.LOGIN, "docker login"),
+    ]
