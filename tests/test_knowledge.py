@@ -167,3 +167,22 @@ def test_hosts_that_serve_one_registry_of_a_family() -> None:
     assert "access.redhat.com" not in access
     optional = {k.host_or_pattern: k for k in KB.required_for("registry.access.redhat.com", include_optional=True)}
     assert optional["access.redhat.com"].condition.startswith("signature verification")
+
+
+def test_fips_and_dual_stack_ecr_blob_host_is_unconfirmed() -> None:
+    fips = {k.host_or_pattern: k for k in KB.required_for("123456789012.dkr.ecr-fips.us-west-2.amazonaws.com")}
+    bucket = fips["prod-us-west-2-starport-layer-bucket.s3.us-west-2.amazonaws.com"]
+    assert bucket.confidence is Confidence.UNCONFIRMED and "Best guess" in bucket.note
+    standard = {k.host_or_pattern: k for k in KB.required_for("123456789012.dkr.ecr.us-west-2.amazonaws.com")}
+    assert standard["prod-us-west-2-starport-layer-bucket.s3.us-west-2.amazonaws.com"].confidence is Confidence.MEDIUM
+
+
+@pytest.mark.parametrize(("registry", "token_host"), [
+    ("123456789012.dkr.ecr.us-west-2.amazonaws.com", "api.ecr.us-west-2.amazonaws.com"),
+    ("123456789012.dkr.ecr-fips.us-west-2.amazonaws.com", "ecr-fips.us-west-2.amazonaws.com"),
+    ("123456789012.dkr-ecr.us-west-2.on.aws", "ecr.us-west-2.api.aws"),
+    ("123456789012.dkr-ecr-fips.us-west-2.on.aws", "ecr-fips.us-west-2.api.aws"),
+])
+def test_each_ecr_front_door_has_its_own_token_endpoint(registry: str, token_host: str) -> None:
+    auth = [k.host_or_pattern for k in KB.required_for(registry) if k.role == "auth"]
+    assert auth == [token_host]
