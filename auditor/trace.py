@@ -23,7 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from auditor.reference import DOCKER_HUB_ENDPOINT, InvalidReference, parse_refer
 from auditor.wwwauth import Challenge, parse_www_authenticate
 
 USER_AGENT = f"regaudit/{__version__} (trace)"
-TRACE_SCHEMA = "regaudit-trace"
+TRACE_SCHEMA = "regaudit/trace"  # the JSON document: reports/trace.py writes it, parsers/trace_result.py reads it
 TRACE_SCHEMA_VERSION = 1
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_TOKEN_BYTES = 1024 * 1024
@@ -104,11 +104,6 @@ class TraceResult:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["ok"] = self.ok
-        return data
 
 
 @dataclass(frozen=True)
@@ -366,11 +361,6 @@ def _blob_digest(manifest: dict[str, object]) -> str:
 
 
 # --- as evidence ------------------------------------------------------------------------------------------------
-
-def trace_document(results: list[TraceResult]) -> dict[str, object]:
-    """The `--format json` document; parsers/trace_result.py reads it back."""
-    return {"schema": TRACE_SCHEMA, "version": TRACE_SCHEMA_VERSION, "results": [r.to_dict() for r in results]}
-
 
 def trace_evidence(result: TraceResult, source: Source) -> Iterator[Evidence]:
     """Records for the analysis: the image, a probe-hop observation per hop, and an edge per host change

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from auditor.model import Evidence
 from auditor.trace import TRACE_SCHEMA, Hop, TraceResult, trace_evidence
@@ -74,6 +75,17 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _epoch(text: object) -> float | None:
+    """ISO 8601 (as the trace JSON writes it) to epoch seconds; a time without a zone is taken as UTC."""
+    if not isinstance(text, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
 def _hop(raw: object) -> Hop | None:
     if not isinstance(raw, dict):
         return None
@@ -84,8 +96,10 @@ def _hop(raw: object) -> Hop | None:
         return None
     if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
         return None
-    if when is not None and not isinstance(when, int | float):
-        return None
+    if when is not None:
+        when = _epoch(when)
+        if when is None:
+            return None
     optional = {key: raw.get(key) if isinstance(raw.get(key), str) else None for key in _HOP_OPTIONAL_TEXT}
     return Hop(role=raw["role"], method=raw["method"], scheme=raw["scheme"], host=raw["host"].lower(), port=port,
-               path=raw["path"], status=status, time=float(when) if when is not None else None, **optional)
+               path=raw["path"], status=status, time=when, **optional)

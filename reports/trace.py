@@ -1,17 +1,37 @@
-"""`regaudit trace` output: one block of hops per image, or the JSON document parsers/trace_result.py reads back."""
+"""`regaudit trace` output: one block of hops per image, or JSON following schemas/trace.schema.json, which
+parsers/trace_result.py reads back as evidence."""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
 
-from auditor.trace import Role, TraceResult, trace_document
+from auditor import __version__
+from auditor.trace import TRACE_SCHEMA, TRACE_SCHEMA_VERSION, Hop, Role, TraceResult
+from reports.serialize import iso_time
 
 
 def _safe(text: object) -> str:
     """Terminal-safe: header values come from remote servers, control characters are shown escaped."""
     value = "" if text is None else str(text)
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
+def hop_dict(hop: Hop) -> dict[str, object]:
+    return {"role": hop.role, "method": hop.method, "scheme": hop.scheme, "host": hop.host, "port": hop.port,
+            "path": hop.path, "status": hop.status, "location": hop.location, "error": hop.error,
+            "time": iso_time(hop.time), "proxy": hop.proxy}
+
+
+def result_dict(result: TraceResult) -> dict[str, object]:
+    return {"image": result.image, "registry": result.registry, "repository": result.repository,
+            "reference": result.reference, "ok": result.ok, "error": result.error, "blob": result.blob,
+            "hops": [hop_dict(hop) for hop in result.hops]}
+
+
+def trace_document(results: list[TraceResult]) -> dict[str, object]:
+    return {"schema": TRACE_SCHEMA, "version": TRACE_SCHEMA_VERSION, "regaudit_version": __version__,
+            "results": [result_dict(r) for r in results]}
 
 
 def render_json(results: list[TraceResult]) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -36,6 +37,7 @@ REGISTRY_IP = "127.0.0.1"
 STORAGE_IP = "127.0.0.2"
 TOKEN_IP = "127.0.0.3"
 TRACE_FIXTURES = FIXTURES / "trace_result"
+TRACE_SCHEMA_FILE = REPO_ROOT / "reports" / "schemas" / "trace.schema.json"
 
 needs_registry = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in ("docker-registry", "skopeo", "openssl")),
@@ -167,7 +169,8 @@ def test_plain_http_trace_follows_the_blob_redirect_to_the_storage_host(plain_la
     code, out, _ = _trace(plain_lab.image, "--plain-http", "--format", "json", "--timeout", "5")
     assert code == 0
     document = json.loads(out)
-    assert document["schema"] == "regaudit-trace"
+    jsonschema.validate(document, json.loads(TRACE_SCHEMA_FILE.read_text()))
+    assert (document["schema"], document["version"]) == ("regaudit/trace", 1)
     (result,) = document["results"]
     assert result["ok"] is True and result["error"] is None
     hops = result["hops"]
