@@ -238,7 +238,7 @@ class _Matcher:
             if name == "environment" and nxt is not None and nxt.value == "{":
                 index = self._environment(index + 2)
                 continue
-            if nxt is not None and nxt.value == "=" and self._at(index + 2) is not None:
+            if nxt is not None and nxt.value == "=" and self._is_assignment(index):
                 self._assignment(index)
             if name == "env" and nxt is not None and nxt.value == "." and self._at(index + 3) is not None \
                     and self._at(index + 3).value == "=":  # type: ignore[union-attr]
@@ -266,6 +266,14 @@ class _Matcher:
                 start = index + 2 if nxt.value in (":", "(") else index + 1
                 yield from self._pod_yaml(self._value(start))
             index += 1
+
+    def _is_assignment(self, index: int) -> bool:
+        """`NAME = value`, not `NAME == value` nor `a != NAME`, `a <= NAME` ..."""
+        after = self._at(index + 2)
+        before = self._at(index - 1)
+        if after is None or after.value in ("=", "~"):
+            return False
+        return before is None or before.value not in ("=", "!", "<", ">", ".")
 
     def _at(self, index: int) -> Token | None:
         return self.tokens[index] if 0 <= index < len(self.tokens) else None

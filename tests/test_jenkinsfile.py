@@ -99,3 +99,14 @@ def test_with_docker_registry_scopes_unqualified_images() -> None:
         # outside the block the same name is Docker Hub's
         ("docker.io/team/base:2", 13, "docker.image().pull"),
     ]
+
+
+def test_groovy_variables_and_quoting() -> None:
+    items = run_parser(jenkinsfile.parse, DIR / "vars" / "deployImage.groovy")
+    # `IMAGE == 'other'` is a comparison, not an assignment: IMAGE keeps its value.
+    assert refs(items) == [
+        ("docker.io/library/nginx:1.27", 7, "docker.image().pull"),
+        ("docker.io/library/nginx:1.27-alpine", 8, "docker.image().pull"),  # GString interpolation
+    ]
+    # A single-quoted Groovy string is literal: `$IMAGE` reaches docker as written and is refused.
+    assert [(u.text, u.source.line) for u in items if isinstance(u, Unresolved)] == [("$IMAGE", 9)]
