@@ -139,8 +139,9 @@ def test_zeek_layout_change_mid_file_is_followed(tmp_path: Path) -> None:
     path.write_text(text + swapped)
     records, stats = scan(zeek, path)
     quay = [o for o in observations(records) if o.host == "quay.io"]
+    # in TSV the answers are folded per name, without the client (the query record has it)
     assert [(o.kind.value, o.client, o.detail) for o in quay] == [("dns-query", "10.0.0.9", "A"),
-                                                                  ("dns-answer", "10.0.0.9", "192.0.2.99")]
+                                                                  ("dns-answer", None, "192.0.2.99")]
     assert stats.accounted == stats.total
 
 

@@ -48,6 +48,7 @@ BLOCK_BYTES = 8 * 1024 * 1024
 # one hostile line exhaust memory.
 MAX_LINE_BYTES = 1024 * 1024
 _PIECE_BYTES = 256 * 1024
+FOLD_LIMIT = 100_000  # distinct folded records held before they are handed on
 MAX_ERRORS_PER_FILE = 20
 PREVIEW_CHARS = 80
 _NAME_CACHE_LIMIT = 200_000
@@ -473,6 +474,14 @@ class Batch:
               last_time: float | None = None) -> None:
         _fold(self._blocks, (host, reason, client, detail, image), line, time, last_time, count)
 
+    def __len__(self) -> int:
+        return len(self._obs) + len(self._edges) + len(self._blocks)
+
+    def flush_if_full(self) -> list[Evidence]:
+        """Records are folded across blocks until the batch holds FOLD_LIMIT of them: a host seen all day
+        becomes a few records, and memory stays bounded."""
+        return self.flush() if len(self) >= FOLD_LIMIT else []
+
     def flush(self) -> list[Evidence]:
         """The folded records in input order (by first line), and an empty batch."""
         out: list[tuple[int, int, Evidence]] = []
@@ -537,7 +546,7 @@ class LineParser:
     def run(self) -> Iterator[Evidence]:
         for text, first_line in self.reader.blocks():
             self.block(text, first_line)
-            yield from self.batch.flush()
+            yield from self.batch.flush_if_full()
             yield from self.reader.take_errors()
         self.finish()
         yield from self.batch.flush()

@@ -90,8 +90,9 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
     batch = Batch(inp, NAME)
     for text, first_line in reader.blocks():
         _Block(text, first_line, reader, clock, batch).scan()
-        yield from batch.flush()
+        yield from batch.flush_if_full()
         yield from reader.take_errors()
+    yield from batch.flush()
     yield from reader.summary()
 
 

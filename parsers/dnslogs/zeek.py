@@ -7,7 +7,9 @@ ssl.log: `server_name` (the TLS SNI) -> tls-sni, detail = the negotiated protoco
 
 TSV speed: a block of data lines goes through one regular expression built from the `#fields` header,
 capturing only the columns used (one tuple per line); identical tuples (same client, name, type, rcode,
-answers) are counted in C and only the distinct ones handled in Python. A `#fields` line later in the
+answers) are counted in C and only the distinct ones handled in Python. Queries are folded per client;
+answers and CNAMEs per name only (without the client, which the query record carries), so a name that a
+thousand clients resolve yields one answer record, not a thousand. A `#fields` line later in the
 file (concatenated logs) switches the layout from there on.
 """
 
@@ -109,18 +111,22 @@ class _ZeekParser(LineParser):
         rows = layout.regex.findall(text)
         columns = list(zip(*rows, strict=True))
         wanted = [columns[p] if p is not None else tuple(repeat("-", len(rows))) for p in layout.positions]
-        stamps, keys = wanted[0], list(zip(*wanted[1:], strict=True))
-        counts = Counter(keys)
-        first_index = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-        last_index = dict(zip(keys, range(len(keys)), strict=True))
+        stamps = wanted[0]
+        # queries fold per (client, server, name, type, rcode); answers per (name, type, rcode, answers),
+        # so a name resolved by a thousand clients is one answer record, not a thousand
         odd = False
-        for key, count in counts.items():
+        for key, count, index, last in _distinct(list(zip(*wanted[1:6], strict=True))):
             if not key[2]:  # a line the layout did not match (no Zeek field is ever empty)
                 odd = True
                 continue
-            index = first_index[key]
-            first, last = self.time(stamps[index], first_line + index), self.time(stamps[last_index[key]], None)
-            self.record(layout.path, key, first_line + index, first, last, count)
+            first_time, last_time = self.time(stamps[index], first_line + index), self.time(stamps[last], None)
+            self.query(layout.path, key, first_line + index, first_time, last_time, count)
+        if layout.path == "dns":
+            for key, count, index, last in _distinct(list(zip(*wanted[3:], strict=True))):
+                query, qtype, rcode, answers = key
+                if query and answers not in _UNSET and qtype in _CHAIN_TYPES:
+                    self.answers(query, answers, first_line + index, self.time(stamps[index], None),
+                                 self.time(stamps[last], None), count, None, None, _value(rcode))
         if odd:
             catch_all = columns[layout.width]
             for index in compress(range(len(rows)), (not value for value in columns[layout.positions[3]])):
@@ -144,8 +150,10 @@ class _ZeekParser(LineParser):
 
     # -- one record (TSV key or JSON object) ----------------------------------------------------------
 
-    def record(self, path: str, key: tuple[str, ...], line: int, first: float | None, last: float | None,
-               count: int) -> None:
+    def query(self, path: str, key: tuple[str, ...], line: int, first: float | None, last: float | None,
+              count: int) -> None:
+        """A dns.log query (client, server, query, qtype, rcode) or an ssl.log handshake (client, server,
+        server_name, protocol)."""
         client, server = _value(key[0]), _value(key[1])
         if path == "ssl":
             server_name, protocol = key[2], key[3]
@@ -160,7 +168,7 @@ class _ZeekParser(LineParser):
             self.batch.observe(host, ObservationKind.TLS_SNI, line, first, client, server, None,
                                "" if protocol in _UNSET else protocol, count, last)
             return
-        query, qtype, rcode, answers = key[2], key[3], key[4], key[5]
+        query, qtype, rcode = key[2], key[3], key[4]
         if query in _UNSET:
             self.stats.ignore("DNS record without a query name", count)
             return
@@ -169,15 +177,18 @@ class _ZeekParser(LineParser):
             self.reader.malformed(line, f"query: {problem}", count)
             return
         self.stats.parsed += count
-        rcode_value = _value(rcode)
-        self.batch.observe(host, ObservationKind.DNS_QUERY, line, first, client, server, rcode_value,
+        self.batch.observe(host, ObservationKind.DNS_QUERY, line, first, client, server, _value(rcode),
                            "" if qtype in _UNSET else qtype, count, last)
-        if answers in _UNSET or qtype not in _CHAIN_TYPES:
-            return
-        owner = host
+
+    def answers(self, query: str, answers: str, line: int, first: float | None, last: float | None, count: int,
+                client: str | None, server: str | None, rcode: str | None) -> None:
+        """The answers vector of an address query: the CNAME chain in order, then the addresses."""
+        owner, _ = host_name(query)
+        if owner is None:
+            return  # reported with the query
         for answer in answers.split(","):
             if is_ip(answer):
-                self.batch.observe(owner, ObservationKind.DNS_ANSWER, line, first, client, server, rcode_value,
+                self.batch.observe(owner, ObservationKind.DNS_ANSWER, line, first, client, server, rcode,
                                    answer, count, last)
                 continue
             target, _ = host_name(answer)
@@ -240,12 +251,24 @@ class _ZeekParser(LineParser):
             if isinstance(value, list):
                 value = ",".join(str(item) for item in value) or "-"
             values.append("-" if value is None else str(value))
-        self.record(path, tuple(values), number, time, None, 1)
+        self.query(path, tuple(values[:5]), number, time, None, 1)
+        if path == "dns" and values[3] in _CHAIN_TYPES and values[5] not in _UNSET and values[2] not in _UNSET:
+            self.answers(values[2], values[5], number, time, None, 1, _value(values[0]), _value(values[1]),
+                         _value(values[4]))
 
     def finish(self) -> None:
         if self.bad_times:
             self.reader.note(self.bad_time_line, f"{self.bad_times} records with an unreadable time stamp "
                                                  "(masked or corrupt); their time is left empty")
+
+
+def _distinct(keys: list[tuple[str, ...]]) -> Iterator[tuple[tuple[str, ...], int, int, int]]:
+    """(key, count, index of its first line, index of its last line) per distinct key; counted in C."""
+    counts = Counter(keys)
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    last = dict(zip(keys, range(len(keys)), strict=True))
+    for key, count in counts.items():
+        yield key, count, first[key], last[key]
 
 
 def _value(text: str) -> str | None:
