@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = capture_bench.run(WORK_DIR, args.packets, not args.no_tshark)
     print(capture_bench.report(figures))
     if not args.keep:
-        Path(figures["file"]).unlink(missing_ok=True)
+        for scenario in ("mixed", "dns_only"):
+            Path(figures[scenario]["file"]).unlink(missing_ok=True)
 
     if importlib.util.find_spec("benchmarks.dnslog_bench") is None:
         print("== DNS logs: benchmarks/dnslog_bench.py not present")

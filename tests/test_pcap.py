@@ -150,9 +150,9 @@ def test_timestamps_nanosecond_pcap_and_pcapng_resolutions() -> None:
     times = {o.host: o.time for o in items if isinstance(o, Observation)}
     assert times["ns.example.com"] == pytest.approx(1_700_000_000.123456789, abs=1e-6)  # if_tsresol 9
     assert times["blobs.cdn.example.net"] == pytest.approx(1_700_000_001.25, abs=1e-6)  # default microseconds
-    # frames count packet blocks only (the unknown block is skipped): the raw-IPv4 answer is packet 2
+    # packets are numbered as tshark numbers them: the unknown block is skipped, the custom block counts
     answer = next(o for o in items if isinstance(o, Observation) and o.kind is ObservationKind.DNS_ANSWER)
-    assert answer.source.packet == 2
+    assert answer.source.packet == 3
 
 
 def test_http_redirects_matched_in_pipelining_order() -> None:

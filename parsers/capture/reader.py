@@ -24,6 +24,9 @@ PCAP_MAGICS = {
 }
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 BLOCK_SHB, BLOCK_IDB, BLOCK_PB, BLOCK_SPB, BLOCK_EPB = 0x0A0D0D0A, 1, 2, 3, 6
+# Blocks that carry no packet but that tshark still numbers as frames (custom blocks, systemd journal
+# entries): counted too, so packet numbers in messages match what tshark/Wireshark show.
+NUMBERED_NON_PACKET_BLOCKS = frozenset({0x00000BAD, 0x40000BAD, 0x00000009})
 OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 9, 14
 
 # First payload bytes that can start a ClientHello record (0x16) or an HTTP request/response head.
@@ -290,7 +293,9 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                 ts = None if th < 0 else iface.offset + ((th << 32) | tl) * iface.scale
                 packet(data, p, end, frame, ts, iface.linktype, caplen < origlen)
                 continue
-            if btype == BLOCK_SHB:
+            if btype in NUMBERED_NON_PACKET_BLOCKS:
+                frame += 1
+            elif btype == BLOCK_SHB:
                 interfaces = []  # a new section starts its own interface numbering
                 ethernet = []
             elif btype == BLOCK_IDB:
