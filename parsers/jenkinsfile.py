@@ -406,7 +406,14 @@ class _Matcher:
     def _docker_method(self, index: int, depth: int) -> Iterator[Evidence]:
         method = self._at(index)
         paren = self._at(index + 1)
-        if method is None or paren is None or paren.value != "(":
+        if method is None or paren is None:
+            return
+        if paren.value != "(":
+            # Groovy command syntax, `docker.build imageName`: one argument, no parentheses.
+            if method.value in ("image", "build") and paren.kind in ("string", "ident") \
+                    and paren.line == method.line:
+                registry = self.registries[-1][1] if self.registries else None
+                yield from self._image(self._value(index + 1), f"docker.{method.value}", registry)
             return
         value = self._value(index + 2)
         if method.value == "withRegistry":

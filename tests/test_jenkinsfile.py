@@ -110,3 +110,11 @@ def test_groovy_variables_and_quoting() -> None:
     ]
     # A single-quoted Groovy string is literal: `$IMAGE` reaches docker as written and is refused.
     assert [(u.text, u.source.line) for u in items if isinstance(u, Unresolved)] == [("$IMAGE", 9)]
+
+
+def test_command_syntax_calls() -> None:
+    items = run_parser(jenkinsfile.parse, DIR / "vars" / "commandSyntax.groovy")
+    assert refs(items) == [
+        ("docker.io/team/app:1", 3, "docker.build"),  # `docker.build imageName`, a def'd literal
+        ("registry.hub.docker.com/team/other:2", 5, "docker.build (registry registry.hub.docker.com)"),
+    ]
