@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import random
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -381,3 +382,27 @@ def test_blocked_hosts_are_mentioned_not_proposed() -> None:
     proposal = analyse(store).proposal
     assert proposal.entries == []
     assert any(n.startswith("1 blocked host(s) are not in this proposal (e.g. quay.io (1x))") for n in proposal.notes)
+
+
+def _squid_parse(tmp_path: Path, acl_text: str) -> str:
+    import subprocess
+
+    (tmp_path / "acl.conf").write_text(acl_text, encoding="utf-8")
+    (tmp_path / "squid.conf").write_text(
+        f"http_port 127.0.0.1:3999\ninclude {tmp_path / 'acl.conf'}\nhttp_access deny all\n"
+        "cache_log /dev/null\naccess_log none\npid_filename none\n", encoding="utf-8")
+    result = subprocess.run(["squid", "-k", "parse", "-f", str(tmp_path / "squid.conf")], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("squid") is None, reason="Debian squid is not installed")
+def test_real_squid_accepts_the_squid_output(tmp_path: Path) -> None:
+    for args in ((), ("--budget", "9"), ("--match", "exact")):
+        output = _squid_parse(tmp_path, run_cli(str(REPO), "--format", "squid", *args))
+        assert "WARNING" not in output and "ERROR" not in output, (args, output)
+    # The control: squid does complain about a domain listed with its own subdomain.
+    control = _squid_parse(tmp_path, "acl x dstdomain .docker.io\nacl x dstdomain .registry-1.docker.io\n"
+                                     "http_access allow x\n")
+    assert "is a subdomain of '.docker.io'" in control
