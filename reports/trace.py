@@ -41,8 +41,12 @@ def render_json(results: list[TraceResult]) -> str:
 def render_text(results: list[TraceResult]) -> str:
     lines: list[str] = []
     for result in results:
-        lines.append(_safe(result.image) + (f"  ({result.registry}/{result.repository}:{result.reference})"
-                                             if result.registry else ""))
+        separator = "@" if ":" in result.reference else ":"  # a digest has an algorithm prefix, a tag cannot
+        resolved = f"{result.registry}/{result.repository}{separator}{result.reference}"
+        shown = _safe(result.image)
+        if result.registry and resolved != result.image:
+            shown += f"  ({_safe(resolved)})"  # what a short name like `alpine` resolved to
+        lines.append(shown)
         for number, hop in enumerate(result.hops, 1):
             status = str(hop.status) if hop.status is not None else "---"
             lines.append(f"  {number:>2}  {hop.role:<12} {hop.method:<4} {status:>3}  "
@@ -55,8 +59,7 @@ def render_text(results: list[TraceResult]) -> str:
         chain = _chain(result)
         if chain:
             lines.append(f"  chain: {chain}")
-        lines.append(f"  error: {_safe(result.error)}" if result.error else "  ok: blob redirect chain traced, "
-                     "no blob body read")
+        lines.append(f"  error: {_safe(result.error)}" if result.error else "  ok: traced; no blob body read")
         lines.append("")
     return "\n".join(lines)
 
