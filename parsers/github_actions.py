@@ -99,6 +99,9 @@ class _Workflow:
                 continue
             step_env = {**env, **literal_variables(step.get("env"))}
             here = f"{where}.steps[{index}]"
+            if isinstance(step.get("parallel"), list):  # a group of steps run side by side
+                yield from self.steps(step["parallel"], f"{here}.parallel", step_env)
+                continue
             uses = step.get("uses")
             with_ = step.get("with") if isinstance(step.get("with"), dict) else {}
             if isinstance(uses, str):

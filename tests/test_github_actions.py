@@ -90,3 +90,16 @@ def test_reusable_workflows_and_inputs() -> None:
          "reusable workflow from another repository not fetched", "jobs.remote.uses"),
         ("${{ inputs.image }}", 16, "unresolved: ${{ inputs.image }}", "jobs.run-in.container"),
     ]
+
+
+def test_steps_nested_in_parallel_groups(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "p.yml").write_text(
+        "jobs:\n  build:\n    steps:\n      - parallel:\n          - uses: docker://alpine:3.20\n"
+        "          - parallel:\n              - run: docker pull redis:7\n")
+    items = run_parser(github_actions.parse, workflows / "p.yml")
+    assert refs(items) == [
+        ("docker.io/library/alpine:3.20", 5, "jobs.build.steps[0].parallel.steps[0].uses"),
+        ("docker.io/library/redis:7", 7, "jobs.build.steps[0].parallel.steps[1].parallel.steps[0].run: docker pull"),
+    ]
