@@ -109,6 +109,9 @@ def check_trace_outputs(out: Path) -> None:
     records = run_parser(trace_result.parse, out / "lab-trace-tls.json")
     edges = {(e.from_host, e.to_host, e.via) for e in records if isinstance(e, RedirectEdge)}
     assert edges == {(REGISTRY, STORAGE, EdgeVia.PROBE), (REGISTRY, AUTH, EdgeVia.PROBE)}
+    tls_results = json.loads((out / "lab-trace-tls.json").read_text())["results"]
+    assert [r["ok"] for r in tls_results] == [True, False]
+    assert tls_results[1]["error"].startswith("DNS lookup failed for missing.lab.test")  # dnsmasq's NXDOMAIN
     document = json.loads((out / "lab-trace-http.json").read_text())
     (result,) = document["results"]
     assert [(h["role"], h["host"], h["status"]) for h in result["hops"]] == [

@@ -240,6 +240,10 @@ def test_tls_registry_needs_its_ca(tls_lab: Lab) -> None:
     assert hops[3]["host"] == STORAGE_IP
     assert [(r["method"], r["body_bytes"]) for r in tls_lab.blob_requests()] == [("HEAD", 0)]
 
+    code, out, err = _trace(tls_lab.image, "--insecure", "--format", "json")
+    assert code == 0, err
+    assert [h["status"] for h in json.loads(out)["results"][0]["hops"]] == [200, 200, 307, 200]
+
 
 @needs_registry
 def test_token_auth_hop_is_traced_and_the_token_never_reaches_storage(token_lab: Lab) -> None:
