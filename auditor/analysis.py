@@ -49,6 +49,9 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
         examples = ", ".join(f"{g.host} ({g.count}x)" for g in blocked[:5])
         proposal.notes.append(f"{len(blocked)} blocked host(s) are not in this proposal (e.g. {examples}): a block "
                               "is not a need; add them only if those pulls are legitimate (see `regaudit audit`).")
+    if store.timeline_overflow:
+        proposal.notes.append(f"Timing inference used only the first {len(store.timeline):,} connection starts: "
+                              "split the capture or logs to analyse the rest.")
     if store.unresolved:
         examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
         proposal.notes.append(f"{len(store.unresolved)} reference(s) could not be resolved (e.g. {examples}): "
