@@ -22,6 +22,7 @@ Expand = Callable[[str], tuple[str, list[str]]]
 _BLOCK_INDICATOR_RE = re.compile(r"[|>][-+0-9]*\s*(?:#.*)?$")
 _RECOVER_RE = re.compile(r"""^\s*(?:-\s+)?(?:image|name|uses|pipe)\s*:\s*(["']?)([^\s"'#]+)\1\s*(?:#.*)?$""")
 _IMAGE_KEY_RE = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(?:#.*)?$")
+_LEFTOVER_VARIABLE_RE = re.compile(r"\$\{[^}]*\}?|\$[A-Za-z_][A-Za-z0-9_]*")
 _BOMB_LINE_RE = re.compile(r"line (\d+)")
 
 
@@ -132,6 +133,9 @@ def image_value(loaded: YamlFile, value: Any, context: str, expand: Expand = lit
         return InputError(f"{context}: expected an image name, found {kind}", loaded.source(where))
     text = str(value).strip()
     expanded, missing = expand(text)
+    if not missing:
+        # A variable the CI system does not expand in this field reaches the engine as written.
+        missing = _LEFTOVER_VARIABLE_RE.findall(expanded)
     if missing:
         names = ", ".join(dict.fromkeys(missing))
         return Unresolved(text, f"unresolved: {names}", loaded.source(where), context)

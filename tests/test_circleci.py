@@ -58,3 +58,12 @@ def test_malformed() -> None:
 def test_detect() -> None:
     assert circleci.detect(InputFile.from_path(CONFIG))
     assert not circleci.detect(InputFile.from_path(FIXTURES / "drone" / ".drone.yml"))
+
+
+def test_variable_left_in_an_image_field_is_unresolved(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / ".circleci" / "config.yml"
+    config.parent.mkdir()
+    config.write_text("version: 2.1\njobs:\n  a:\n    docker:\n      - image: $PRIVATE_REGISTRY/img:1\n")
+    items = run_parser(circleci.parse, config)
+    assert [(u.text, u.source.line, u.reason) for u in items] == [
+        ("$PRIVATE_REGISTRY/img:1", 5, "unresolved: $PRIVATE_REGISTRY")]
