@@ -13,9 +13,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
@@ -310,6 +312,69 @@ def test_docker_hub_names_go_to_registry_1_docker_io(monkeypatch: pytest.MonkeyP
                                                                       "latest")
     assert (result.hops[0].host, result.hops[0].port, result.hops[0].path) == ("registry-1.docker.io", 443, "/v2/")
     assert result.error == f"connection refused by registry-1.docker.io:443 (via proxy {dead_proxy})"
+
+
+# --- hostile servers -----------------------------------------------------------------------------------------------
+# A real registry does not send these; a tiny HTTP server on loopback plays a hostile or broken one.
+
+class _HostileRegistry(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    realm = ""
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path == "/v2/" and self.realm:
+            self._reply(401, {"WWW-Authenticate": f'Bearer realm="{self.realm}",service="x"'})
+        elif self.path == "/v2/":
+            self._reply(200, {})
+        elif "/manifests/" in self.path:
+            self._reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+                        json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + "a" * 64}}).encode())
+        else:  # blobs and every storage hop: redirect again, forever
+            self._reply(307, {"Location": "/loop?X-Signature=secret"})
+
+    do_HEAD = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def hostile_registry() -> Iterator[tuple[str, type[_HostileRegistry]]]:
+    handler = type("Handler", (_HostileRegistry,), {"realm": ""})
+    server = ThreadingHTTPServer((REGISTRY_IP, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"{REGISTRY_IP}:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_redirect_loop_stops_at_the_bound_and_signed_queries_are_not_recorded(
+        hostile_registry: tuple[str, type[_HostileRegistry]]) -> None:
+    registry, _ = hostile_registry
+    result = trace_image(f"{registry}/a/b:1", TraceOptions(plain_http=True, timeout=3, max_redirects=3))
+    assert result.error == "more than 3 redirects; stopped"
+    assert [h.role for h in result.hops] == [Role.REGISTRY_API, Role.MANIFEST, Role.BLOB] + [Role.STORAGE] * 3
+    assert all(h.location == f"http://{registry}/loop?…" for h in result.hops[2:])
+    assert "secret" not in json.dumps([h.__dict__ for h in result.hops])
+
+
+def test_a_token_realm_with_a_file_url_is_refused(hostile_registry: tuple[str, type[_HostileRegistry]]) -> None:
+    registry, handler = hostile_registry
+    handler.realm = "file:///etc/passwd"
+    result = trace_image(f"{registry}/a/b:1", TraceOptions(plain_http=True, timeout=3))
+    assert result.error == "auth-token: unsupported URL scheme in file:///etc/passwd?…"  # scope query redacted
+    assert [(h.role, h.status, h.error) for h in result.hops] == [
+        (Role.REGISTRY_API, 401, None), (Role.AUTH_TOKEN, None, "unsupported URL scheme 'file'")]
 
 
 # --- WWW-Authenticate ------------------------------------------------------------------------------------------
