@@ -132,7 +132,7 @@ class Knowledge:
         return found if found is not None and "api" in found.roles else None
 
     def required_for(self, endpoint_host: str, include_optional: bool = False) -> list[KnownHost]:
-        """The hosts a pull from ENDPOINT_HOST needs, itself first, variables filled from the endpoint.
+        """The hosts a pull from ENDPOINT_HOST needs (itself included), variables filled from the endpoint.
 
         The endpoint's own entry is included (with its roles, e.g. api+auth for ECR). Hosts needed only
         under a condition, or not for a pull at all, are left out unless INCLUDE_OPTIONAL.
