@@ -139,9 +139,9 @@ def _judge(match: re.Match[str], line: str) -> tuple[str, BlockReason, str, str 
 
 def _time_and_client(line: str, clock: Clock) -> tuple[float | None, str | None]:
     """The line's time (logrus `time=` is the most precise) and the host a syslog prefix names."""
-    syslog = _SYSLOG.match(line)
+    syslog = _SYSLOG.match(line) if line[3:4] == " " else None
     client = syslog.group(2) if syslog else None
-    logrus = _LOGRUS_TIME.search(line)
+    logrus = _LOGRUS_TIME.search(line) if "time=" in line else None
     if logrus:
         return clock.iso(logrus.group(1)), client
     leading = _LEADING_ISO.match(line)

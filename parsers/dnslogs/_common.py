@@ -385,6 +385,10 @@ class Clock:
 
     def iso(self, text: str) -> float | None:
         """ISO 8601, with or without zone (none: UTC); fractions beyond microseconds are cut."""
+        if len(text) > 20 and text[-1] == "Z" and text[19] == "." and text[20:-1].isdigit():
+            # UTC with a fraction (GitHub Actions, Route 53, Zeek JSON): one conversion per second
+            whole = self._cached(text[:19] + "Z", iso_time)
+            return None if whole is None else whole + float("0." + text[20:-1][:6])
         return self._cached(text, iso_time)
 
     def any(self, text: str) -> float | None:
