@@ -31,6 +31,11 @@ _SIMPLE_BRACED_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?::?[-+?=].*)?$", re.DO
 # `${{ ... }}` is never valid shell; CI systems (GitHub Actions, Gitea, Forgejo) substitute it before the shell runs.
 _CI_EXPRESSION_RE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 
+# Characters with no special meaning in a word (outside quotes) and inside double quotes: consumed in runs.
+# Opaque CI expressions start with `$` or `<` (`${{ }}`, `$(var)`, `$[ ]`, `<< x >>`), never inside a run.
+_PLAIN_RUN_RE = re.compile(r"[^\s;&|()<>'\"\\$`]+")
+_PLAIN_QUOTED_RE = re.compile(r"[^\"\\$`<]+")
+_PROGRAMS_RE = re.compile(r"docker|podman|nerdctl|finch|buildah|skopeo|gcloud|\baz\b")
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 
 
@@ -132,7 +137,7 @@ class _Tokenizer:
             end = text.find("\n", self.pos)
             self.pos = len(text) if end < 0 else end
             return None, None
-        if self.opaque is not None and self.opaque.match(text, self.pos):
+        if ch in "$<" and self.opaque is not None and self.opaque.match(text, self.pos):
             return self._word(), None
         if text.startswith("<<", self.pos) and not text.startswith("<<<", self.pos):
             self._heredoc_operator()
@@ -179,8 +184,13 @@ class _Tokenizer:
         out: list[str] = []
         start = self.pos
         while self.pos < len(text):
+            plain = _PLAIN_RUN_RE.match(text, self.pos)
+            if plain is not None:  # the common case: a run of ordinary characters
+                out.append(plain.group(0))
+                self.pos = plain.end()
+                continue
             ch = text[self.pos]
-            if self.opaque is not None and (match := self.opaque.match(text, self.pos)):
+            if ch in "$<" and self.opaque is not None and (match := self.opaque.match(text, self.pos)):
                 out.append(match.group(0))
                 word.missing.append(match.group(0))
                 self._advance_to(match.end())
@@ -238,7 +248,12 @@ class _Tokenizer:
             if ch == '"':
                 self.pos += 1
                 return
-            if self.opaque is not None and (match := self.opaque.match(text, self.pos)):
+            plain = _PLAIN_QUOTED_RE.match(text, self.pos)
+            if plain is not None:
+                out.append(plain.group(0))
+                self._advance_to(plain.end())
+                continue
+            if ch in "$<" and self.opaque is not None and (match := self.opaque.match(text, self.pos)):
                 out.append(match.group(0))
                 word.missing.append(match.group(0))
                 self._advance_to(match.end())
@@ -630,11 +645,14 @@ def scan_script(text: str, first_line: int, source_for: Callable[[int], Source],
 
     `lookup` gives the variables the caller knows (CI env blocks); simple assignments in the script
     update them as it goes. `opaque` matches CI expressions the caller could not resolve (they are
-    reported unresolved as written). `context` is prefixed to each record's context (`jobs.build.steps[2].run`).
+    reported unresolved as written; each starts with `$` or `<`). `context` is prefixed to each record's context
+    (`jobs.build.steps[2].run`).
     `assigned` carries the script's own assignments across calls (the lines of one CI `script:` list).
     """
     if assigned is None:
         assigned = {}
+    if "=" not in text and not _PROGRAMS_RE.search(text):
+        return  # nothing to assign and no command of interest: most CI script lines
 
     def current(name: str) -> str | None:
         if name in assigned:

@@ -75,7 +75,7 @@ def test_binary_and_undecodable() -> None:
 
 def test_hostile_input_terminates(tmp_path) -> None:  # type: ignore[no-untyped-def]
     hostile = tmp_path / "Jenkinsfile"
-    hostile.write_text("docker.image(" * 3000 + "sh '" + '"${' * 5000 + "\n" + "/*")
+    hostile.write_text("docker.image(" * 3000 + "sh 'docker pull " + '"${' * 5000 + "\n" + "/*")
     items = run_parser(jenkinsfile.parse, hostile)
     assert [e.message for e in items if isinstance(e, InputError)] == [
         "unterminated string starting at line 1", "unterminated /* comment: the rest of the file is a comment",
