@@ -120,10 +120,6 @@ def recovered_images(loaded: YamlFile, keys: Iterable[str] = ("image",)) -> Iter
             yield image_evidence(value, loaded.source(number), context)
 
 
-def is_text(value: Any) -> bool:
-    return isinstance(value, str)
-
-
 def image_value(loaded: YamlFile, value: Any, context: str, expand: Expand = literal_expand,
                 line: int | None = None) -> Evidence:
     """Evidence for an image value as written in a CI file."""

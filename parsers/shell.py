@@ -67,7 +67,6 @@ class Word:
     raw: str = ""
     line: int = 0
     missing: list[str] = field(default_factory=list)
-    quoted: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -211,11 +210,9 @@ class _Tokenizer:
                     self.errors.append(("unterminated ' quote: the rest of the script is one word", self.line))
                     end = len(text)
                 out.append(text[self.pos + 1:end])
-                word.quoted = True
                 self._advance_to(end + 1)
                 continue
             if ch == '"':
-                word.quoted = True
                 self._double_quoted(out, word)
                 continue
             if ch == "$":
