@@ -109,14 +109,14 @@ def decode(msg: bytes) -> DnsMessage:
     off = 12
     size = len(msg)
     try:
-        for _ in range(min(counts[0], MAX_RECORDS)):
+        for _ in range(counts[0] if counts[0] < MAX_RECORDS else MAX_RECORDS):
             name, off = read_name(msg, off)
             if off + 4 > size:
                 raise DnsError("question runs past the end of the message", truncated=True)
             out.questions.append((name, (msg[off] << 8) | msg[off + 1]))
             off += 4
         for section, count in (("answer", counts[1]), ("authority", counts[2]), ("additional", counts[3])):
-            for _ in range(min(count, MAX_RECORDS)):
+            for _ in range(count if count < MAX_RECORDS else MAX_RECORDS):
                 off = _read_record(msg, off, section, out.records)
     except DnsError as exc:
         out.error = exc
