@@ -11,6 +11,7 @@ expression the caller marks opaque) becomes `Unresolved`, never a guess.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,9 @@ _CI_EXPRESSION_RE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 # Opaque CI expressions start with `$` or `<` (`${{ }}`, `$(var)`, `$[ ]`, `<< x >>`), never inside a run.
 _PLAIN_RUN_RE = re.compile(r"[^\s;&|()<>'\"\\$`]+")
 _PLAIN_QUOTED_RE = re.compile(r"[^\"\\$`<]+")
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "done", "fi"})
+_LOOP_PLACEHOLDER_RE = re.compile(r"\x00([A-Za-z_][A-Za-z0-9_]*)\x00")
+_MAX_LOOP_VALUES = 64
 _PROGRAMS_RE = re.compile(r"docker|podman|nerdctl|finch|buildah|skopeo|gcloud|\baz\b")
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 
@@ -452,6 +456,28 @@ class ImageMention:
     login: bool = False
 
 
+def _strip_keywords(words: list[Word]) -> list[Word]:
+    """Drop the compound-command keywords before a command: `then docker pull x`, `do ...`, `if ! ...`."""
+    index = 0
+    while index < len(words) and words[index].text in _KEYWORDS:
+        index += 1
+    return words[index:]
+
+
+def _loop_texts(text: str, loops: dict[str, list[str]]) -> list[str]:
+    """TEXT once per value of each `for` loop variable it holds (placeholders `\\0NAME\\0`)."""
+    names = list(dict.fromkeys(_LOOP_PLACEHOLDER_RE.findall(text)))
+    if not names:
+        return [text]
+    texts = []
+    for combo in itertools.islice(itertools.product(*(loops.get(name, []) for name in names)), _MAX_LOOP_VALUES):
+        value = text
+        for name, item in zip(names, combo, strict=True):
+            value = value.replace(f"\x00{name}\x00", item)
+        texts.append(value)
+    return texts
+
+
 def _strip_prefixes(words: list[Word]) -> list[Word]:
     """Drop `sudo -E`, `env A=1`, `exec`, `time` ... in front of the real program."""
     index = 0
@@ -651,6 +677,8 @@ def scan_script(text: str, first_line: int, source_for: Callable[[int], Source],
     if "=" not in text and not _PROGRAMS_RE.search(text):
         return  # nothing to assign and no command of interest: most CI script lines
 
+    loops: dict[str, list[str]] = {}
+
     def current(name: str) -> str | None:
         if name in assigned:
             return assigned[name]
@@ -663,7 +691,15 @@ def scan_script(text: str, first_line: int, source_for: Callable[[int], Source],
         for message, line in tokenizer.errors:
             yield InputError(message, source_for(line))
         tokenizer.errors.clear()
-        words = command.words
+        words = _strip_keywords(command.words)
+        if len(words) >= 3 and words[0].text == "for" and words[2].text == "in" and _NAME_RE.match(words[1].text):
+            # `for IMAGE in a b c`: the body's `$IMAGE` stands for each word in turn.
+            name = words[1].text
+            values = [w.text for w in words[3:]]
+            resolved = all(w.resolved for w in words[3:]) and len(values) > 0
+            loops[name] = values[:_MAX_LOOP_VALUES] if resolved else []
+            assigned[name] = f"\x00{name}\x00" if resolved else None
+            continue
         program_index = 0
         while program_index < len(words) and (match := _ASSIGN_RE.match(words[program_index].text)):
             if program_index == len(words) - 1 or all(_ASSIGN_RE.match(w.text) for w in words):
@@ -677,7 +713,9 @@ def scan_script(text: str, first_line: int, source_for: Callable[[int], Source],
             continue
         for mention in container_mentions(rest):
             where = f"{context}: {mention.context}" if context else mention.context
-            yield mention_evidence(mention, source_for(mention.word.line), where)
+            for text in _loop_texts(mention.word.text, loops):
+                word = replace(mention.word, text=text)
+                yield mention_evidence(replace(mention, word=word), source_for(mention.word.line), where)
     for message, line in tokenizer.errors:
         yield InputError(message, source_for(line))
 

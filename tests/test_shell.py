@@ -119,3 +119,17 @@ def test_cloud_cli_logins() -> None:
         ("myregistry.azurecr.io", HostPurpose.LOGIN, "az acr login"),
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", HostPurpose.LOGIN, "docker login"),
     ]
+
+
+def test_loops_and_compound_commands() -> None:
+    items = run_parser(shell.parse, DIR / "loops.sh")
+    assert refs(items) == [
+        # one reference per word of the `for` list
+        ("docker.io/library/alpine:3.20", 2, "docker pull"),
+        ("docker.io/library/redis:7", 2, "docker pull"),
+        ("ghcr.io/org/x:1", 2, "docker pull"),
+        # after `then`: a command like any other (`docker image inspect` names a local image: nothing)
+        ("docker.io/library/busybox:1.36", 4, "docker pull"),
+    ]
+    # loop words that come from a command or a file are not known
+    assert [(u.text, u.source.line) for u in items if isinstance(u, Unresolved)] == [("$f", 5), ("$img", 6)]
