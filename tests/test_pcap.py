@@ -131,6 +131,10 @@ def test_cname_gives_edge_linked_to_the_asked_name() -> None:
     ("loopback_null.pcap", "null.example.com"),
     ("ipv6_extensions.pcap", "ipv6ext.example.com"),
     ("big_endian.pcapng", "bigendian-ng.example.com"),
+    ("loop_108.pcap", "loop.example.com"),
+    ("raw_12.pcap", "raw12.example.com"),
+    ("ipv4_228.pcap", "ipv4-228.example.com"),
+    ("ipv6_229.pcap", "ipv6-229.example.com"),
 ])
 def test_link_types_and_ipv6_extension_headers(name: str, host: str) -> None:
     assert _hosts(_parse(name), ObservationKind.DNS_QUERY) == {host}
