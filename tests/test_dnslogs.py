@@ -145,6 +145,16 @@ def test_zeek_layout_change_mid_file_is_followed(tmp_path: Path) -> None:
     assert stats.accounted == stats.total
 
 
+def test_zeek_header_without_optional_columns(tmp_path: Path) -> None:
+    path = tmp_path / "minimal.log"
+    path.write_text("#separator \\x09\n#path\tdns\n#fields\tts\tid.orig_h\tquery\n"
+                    "1714557700.0\t10.0.0.9\tquay.io\n1714557701.0\t10.0.0.9\tquay.io\n")
+    records, stats = scan(zeek, path)
+    assert [(o.host, o.client, o.server, o.rcode, o.detail, o.count) for o in observations(records)] == [
+        ("quay.io", "10.0.0.9", None, None, "", 2)]
+    assert stats.accounted == stats.total == 5
+
+
 # -- BIND 9 ---------------------------------------------------------------------------------------
 
 def test_bind9_query_versions_rpz_block_and_passthru() -> None:

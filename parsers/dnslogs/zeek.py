@@ -19,7 +19,8 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from itertools import compress, repeat
+from itertools import compress
+from operator import itemgetter
 
 from auditor.model import Evidence, ObservationKind
 from parsers._io import InputFile, ParseContext
@@ -109,28 +110,29 @@ class _ZeekParser(LineParser):
         layout = self.layout
         assert layout is not None
         rows = layout.regex.findall(text)
-        columns = list(zip(*rows, strict=True))
-        wanted = [columns[p] if p is not None else tuple(repeat("-", len(rows))) for p in layout.positions]
-        stamps = wanted[0]
+        # keys are cut from the rows by itemgetter (C); a column the header lacks reads as unset ("-")
+        padded = [(*row, "-") for row in rows] if None in layout.positions else rows
+        pick = [layout.width + 1 if p is None else p for p in layout.positions]
+        stamps = list(map(itemgetter(pick[0]), padded))
         # queries fold per (client, server, name, type, rcode); answers per (name, type, rcode, answers),
         # so a name resolved by a thousand clients is one answer record, not a thousand
         odd = False
-        for key, count, index, last in _distinct(list(zip(*wanted[1:6], strict=True))):
+        for key, count, index, last in _distinct(list(map(itemgetter(*pick[1:6]), padded))):
             if not key[2]:  # a line the layout did not match (no Zeek field is ever empty)
                 odd = True
                 continue
             first_time, last_time = self.time(stamps[index], first_line + index), self.time(stamps[last], None)
             self.query(layout.path, key, first_line + index, first_time, last_time, count)
         if layout.path == "dns":
-            for key, count, index, last in _distinct(list(zip(*wanted[3:], strict=True))):
+            for key, count, index, last in _distinct(list(map(itemgetter(*pick[3:]), padded))):
                 query, qtype, rcode, answers = key
                 if query and answers not in _UNSET and qtype in _CHAIN_TYPES:
                     self.answers(query, answers, first_line + index, self.time(stamps[index], None),
                                  self.time(stamps[last], None), count, None, None, _value(rcode))
         if odd:
-            catch_all = columns[layout.width]
-            for index in compress(range(len(rows)), (not value for value in columns[layout.positions[3]])):
-                line = catch_all[index]
+            query_column = pick[3]
+            for index in compress(range(len(rows)), (not row[query_column] for row in rows)):
+                line = rows[index][layout.width]
                 if line.strip():
                     self.malformed(first_line + index, f"not a {layout.path}.log line for the #fields header "
                                                        f"({len(line.split(chr(9)))} columns): {preview(line)}")
