@@ -2,9 +2,9 @@
 
 A tolerant Groovy tokenizer (strings of every quoting, `//` and `/* */` comments) feeds a small matcher, so
 commented-out code is never extracted. Recognized: declarative `agent { docker 'img' }`,
-`agent { docker { image '...'; registryUrl '...' } }`, `dockerfile { registryUrl ... }`; scripted
-`docker.image('x')` (`.inside/.pull/.run/.withRun`), `docker.build('name')`, `docker.withRegistry(url, cred)`
-and `withDockerRegistry([url: ...])` (an image named inside their block without a registry is pulled from
+`agent { docker { image '...'; registryUrl '...' } }`, `dockerContainer { image ... }`,
+`dockerfile { registryUrl ... }`; scripted (`.inside/.pull/.run/.withRun`), `docker.build('name')`, `docker.withRegistry(url, cred)` and
+`withDockerRegistry([url: ...])` (an image named inside their block without a registry is pulled from
 that registry), `image: '...'` named arguments (`containerTemplate`, `docker(...)`), a kubernetes agent's pod
 `yaml`, and `sh`/`bat`/`powershell` scripts through the shell extractor. Double-quoted (GString) values
 interpolate `${VAR}`/`$VAR`/`${env.VAR}` from literal `environment {}` entries and `def VAR = '...'`;
@@ -252,8 +252,8 @@ class _Matcher:
                     yield from self._agent_block(index + 2, "docker", "}" if nxt.value == "{" else ")")
                     index = self.block_end + 1  # the block is read: its `image` must not count twice
                     continue
-            elif name == "dockerfile" and nxt is not None and nxt.value in ("{", "("):
-                yield from self._agent_block(index + 2, "dockerfile", "}" if nxt.value == "{" else ")")
+            elif name in ("dockerfile", "dockerContainer") and nxt is not None and nxt.value in ("{", "("):
+                yield from self._agent_block(index + 2, name, "}" if nxt.value == "{" else ")")
                 index = self.block_end + 1
                 continue
             elif name == "withDockerRegistry" and nxt is not None and nxt.value == "(":
@@ -391,7 +391,7 @@ class _Matcher:
             yield result
             if isinstance(result, HostReference):
                 host = result.host
-        if image is not None and kind == "docker":
+        if image is not None and kind != "dockerfile":
             yield from self._image(image, f"agent {kind}", host)
 
     def _registry(self, value: _Value, context: str, purpose: HostPurpose) -> Evidence:

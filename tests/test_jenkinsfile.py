@@ -118,3 +118,8 @@ def test_command_syntax_calls() -> None:
         ("docker.io/team/app:1", 3, "docker.build"),  # `docker.build imageName`, a def'd literal
         ("registry.hub.docker.com/team/other:2", 5, "docker.build (registry registry.hub.docker.com)"),
     ]
+
+
+def test_docker_container_agent() -> None:
+    items = run_parser(jenkinsfile.parse, DIR / "Jenkinsfile.container")
+    assert refs(items) == [("docker.io/library/eclipse-temurin:21-jdk", 4, "agent dockerContainer")]
