@@ -3,12 +3,13 @@
 A tolerant Groovy tokenizer (strings of every quoting, `//` and `/* */` comments) feeds a small matcher, so
 commented-out code is never extracted. Recognized: declarative `agent { docker 'img' }`,
 `agent { docker { image '...'; registryUrl '...' } }`, `dockerContainer { image ... }`,
-`dockerfile { registryUrl ... }`; scripted (`.inside/.pull/.run/.withRun`), `docker.build('name')`, `docker.withRegistry(url, cred)` and
-`withDockerRegistry([url: ...])` (an image named inside their block without a registry is pulled from
-that registry), `image: '...'` named arguments (`containerTemplate`, `docker(...)`), a kubernetes agent's pod
-`yaml`, and `sh`/`bat`/`powershell` scripts through the shell extractor. Double-quoted (GString) values
-interpolate `${VAR}`/`$VAR`/`${env.VAR}` from literal `environment {}` entries and `def VAR = '...'`;
-single-quoted Groovy strings are literal; anything else is unresolved.
+`dockerfile { registryUrl ... }`; scripted `docker.image('x')` (`.inside/.pull/.run/.withRun`),
+`docker.build('name')`, `docker.withRegistry(url, cred)` and `withDockerRegistry([url: ...])` (an image named
+inside their block without a registry is pulled from that registry), `image: '...'` named arguments
+(`containerTemplate`, `docker(...)`), a kubernetes agent's pod `yaml`, and `sh`/`bat`/`powershell` scripts
+through the shell extractor. Double-quoted (GString) values interpolate `${VAR}`/`$VAR`/`${env.VAR}` from
+literal `environment {}` entries and `def VAR = '...'`; single-quoted Groovy strings are literal; anything
+else is unresolved.
 """
 
 from __future__ import annotations
