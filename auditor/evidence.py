@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -148,25 +149,33 @@ class EvidenceStore:
     errors: list[InputError] = field(default_factory=list)
     inputs: list[InputRecord] = field(default_factory=list)
     skipped_files: int = 0
+    # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
+    # twice): the same record from the same place is one record, not two.
+    _seen_static: set[object] = field(default_factory=set, repr=False)
 
     def add(self, record: Evidence) -> None:
         match record:
             case Observation():
                 self._observe(record)
             case ImageReference():
-                self.references.append(record)
+                self._add_once(self.references, record)
             case HostReference():
-                self.host_references.append(record)
+                self._add_once(self.host_references, record)
             case RedirectEdge():
                 self.add_edge(record)
             case BlockedAttempt():
                 self._block(record)
             case Unresolved():
-                self.unresolved.append(record)
+                self._add_once(self.unresolved, record)
             case InputError():
-                self.errors.append(record)
+                self._add_once(self.errors, record)
             case _:
                 raise TypeError(f"not an evidence record: {record!r}")
+
+    def _add_once(self, bucket: list[Any], record: Evidence) -> None:
+        if record not in self._seen_static:
+            self._seen_static.add(record)
+            bucket.append(record)
 
     def _observe(self, obs: Observation) -> None:
         activity = self.activity.get(obs.host)

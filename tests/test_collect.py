@@ -120,3 +120,12 @@ def test_control_characters_in_names_are_escaped_in_the_table(tmp_path: Path) ->
     result = _run("discover", str(bad))
     assert "\x1b" not in result.stderr
     assert "\\x1b" in result.stderr
+
+
+def test_a_file_read_twice_counts_once(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM alpine:3.20\nFROM ${UNSET}\n")
+    store = collect([str(dockerfile), str(dockerfile)], CollectOptions(variables={}))
+    assert [r.canonical for r in store.references] == ["docker.io/library/alpine:3.20"]
+    assert len(store.unresolved) == 1
+    assert len(store.inputs) == 2  # both reads are still accounted for in the compliance list
