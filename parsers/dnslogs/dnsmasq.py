@@ -13,9 +13,14 @@ Pi-hole block lines: `gravity blocked`, `regex blacklisted|denied`, `exactly bla
 `special domain`, and older `/etc/pihole/gravity.list` or `black.list` answers. A plain NXDOMAIN is
 not a block: only these explicit signals are.
 
+Time stamps are syslog-style: no year (taken from the file's modification time, see _common) and no
+zone (read as UTC). Pi-hole v6 / ISO stamps are read with their zone.
+
 Speed: a block of lines goes through one regular expression (`findall`, one tuple per line), identical
 (verb, name, answer, client) tuples are counted in C (`Counter`, `dict(zip(...))`), and only the distinct
-ones are looked at in Python.
+ones are looked at in Python. The prefix (stamp and `dnsmasq[pid]:` tag) is checked on the first and
+last line of each distinct message, so a corrupt line that carries a valid message after a damaged stamp
+counts as parsed, with the times of its neighbours.
 """
 
 from __future__ import annotations
