@@ -4,8 +4,9 @@
     Access to docker.io has been restricted by your administrators.                -> ram-docker-hub
     "docker login" is unsupported when Registry Access Management is blocking ...  -> ram-login
     image access denied: community images not allowed                            -> iam-denied
-The image is taken from the same line when it names one of that registry (a `docker pull` echo, a
-BuildKit "failed to resolve source metadata for IMAGE", or a /v2/NAME/manifests/REF URL). Time stamps:
+The image is taken from the same line when it names one of that registry (a BuildKit "failed to resolve
+source metadata for IMAGE", a /v2/NAME/manifests/REF URL ...), else from a `docker pull IMAGE` or
+"Unable to find image 'IMAGE' locally" line at most 30 lines before, when IMAGE is of that registry. Time stamps:
 a leading ISO 8601 stamp (GitHub Actions writes 7 fraction digits), logrus `time="..."`, or a
 syslog/journald stamp (no year: see parsers/dnslogs/_common.py), whose host name becomes the client;
 otherwise the client is the runner named in the job log header (`Runner name: '...'`), if any.
@@ -32,9 +33,12 @@ _SIGNATURES = re.compile(
     r"|(?P<hub>Access to docker\.io has been restricted by your administrators)"
     r"|(?P<login>\"docker login\" is unsupported when Registry Access Management is blocking)"
     r"|(?P<iam>image access denied: community images not allowed)"
-    r"|(?:Runner|Machine) name: '(?P<runner>[^'\n]*)'")
+    r"|(?:Runner|Machine) name: '(?P<runner>[^'\n]*)'"
+    r"|docker(?: image)? pull (?:-\S+ )*(?P<pulled>[^\s'\"]+)|Unable to find image '(?P<wanted>[^']+)' locally")
 _LITERALS = (" is not allowed", "has been restricted by your administrators",
-             "is unsupported when Registry Access Management", "community images not allowed", " name: '")
+             "is unsupported when Registry Access Management", "community images not allowed", " name: '",
+             " pull ", "Unable to find image '")
+_PULL_CONTEXT_LINES = 30  # an error this close after `docker pull IMAGE` is about IMAGE
 _DETECT = re.compile(r"registry access to \S+ is not allowed|Access to docker\.io has been restricted"
                      r"|\"docker login\" is unsupported when Registry Access Management"
                      r"|image access denied: community images not allowed")
@@ -65,6 +69,7 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
     clock = Clock.for_input(inp)
     batch = Batch(inp, NAME)
     runner: str | None = None
+    last_pull: tuple[int, str, str] | None = None  # (line, canonical image, registry endpoint)
     messages: dict[str, tuple[str, BlockReason, str, str | None] | str] = {}
     for text, first_line in reader.blocks():
         lines_in_block = text.count("\n") + 1
@@ -80,8 +85,13 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
             if match["runner"] is not None:
                 runner = match["runner"] or None
                 continue
+            if match["pulled"] is not None or match["wanted"] is not None:
+                pulled = _pulled(match["pulled"] or match["wanted"], line_no)
+                last_pull = pulled or last_pull
+                continue
             used += 1
-            _attempt(match, line, line_no, runner, clock, batch, reader, messages)
+            recent = last_pull if last_pull and line_no - last_pull[0] <= _PULL_CONTEXT_LINES else None
+            _attempt(match, line, line_no, runner, clock, batch, reader, messages, recent)
         stats.ignore("no blocked-attempt signature", lines_in_block - used)
         yield from batch.flush_if_full()
         yield from reader.take_errors()
@@ -101,7 +111,8 @@ def _candidate_lines(text: str) -> list[int]:
 
 
 def _attempt(match: re.Match[str], line: str, number: int, runner: str | None, clock: Clock, batch: Batch,
-             reader: LogReader, messages: dict[str, tuple[str, BlockReason, str, str | None] | str]) -> None:
+             reader: LogReader, messages: dict[str, tuple[str, BlockReason, str, str | None] | str],
+             recent_pull: tuple[int, str, str] | None) -> None:
     leading = _LEADING_ISO.match(line)
     message = line[leading.end():] if leading else line  # a retry storm repeats it with new stamps only
     known = messages.get(message)
@@ -113,6 +124,8 @@ def _attempt(match: re.Match[str], line: str, number: int, runner: str | None, c
         reader.malformed(number, known)
         return
     host, reason, detail, image = known
+    if image is None and recent_pull is not None and recent_pull[2] == endpoint_host(host):
+        image = recent_pull[1]
     reader.stats.parsed += 1
     time, client = _time_and_client(line, clock)
     batch.block(host, reason, number, time, client or runner, detail, image)
@@ -135,6 +148,14 @@ def _judge(match: re.Match[str], line: str) -> tuple[str, BlockReason, str, str 
         else:
             reason, detail = BlockReason.IAM_DENIED, "image access denied: community images not allowed"
     return host, reason, detail, _image(line, host)
+
+
+def _pulled(text: str, line: int) -> tuple[int, str, str] | None:
+    try:
+        reference = parse_reference(text)
+    except InvalidReference:
+        return None
+    return line, reference.canonical, reference.endpoint
 
 
 def _time_and_client(line: str, clock: Clock) -> tuple[float | None, str | None]:

@@ -58,15 +58,16 @@ def test_github_actions_job_log_ram_and_iam_signatures() -> None:
     records, stats = scan(docker_log, BLOCKED / "gha-job.log")
     found = [(a.host, a.reason, a.client, a.image, a.count, a.source.line) for a in attempts(records)]
     assert found == [
-        ("ghcr.io", BlockReason.RAM_REGISTRY, "build-runner-07", None, 3, 6),  # lines 6, 12, 13 folded
+        # lines 6, 12, 13 (folded) follow `docker pull ghcr.io/acme/api:1.4.2` (line 5) within 30 lines
+        ("ghcr.io", BlockReason.RAM_REGISTRY, "build-runner-07", "ghcr.io/acme/api:1.4.2", 3, 6),
         ("quay.io", BlockReason.RAM_REGISTRY, "build-runner-07", "quay.io/prometheus/node-exporter:v1.8.0", 1, 8),
         ("docker.io", BlockReason.RAM_DOCKER_HUB, "build-runner-07", "docker.io/library/alpine:3.20", 1, 9),
         ("docker.io", BlockReason.RAM_LOGIN, "build-runner-07", None, 1, 10),
         ("docker.io", BlockReason.IAM_DENIED, "build-runner-07", "docker.io/someuser/tool:latest", 1, 11),
     ]
-    ghcr = attempts(records)[0]
     # the 7-digit GitHub Actions fraction is cut to microseconds
-    assert (ghcr.time, ghcr.last_time) == (utc(2024, 5, 1, 10, 0, 2) + 0.5, utc(2024, 5, 1, 10, 0, 9))
+    assert attempts(records)[0].time == utc(2024, 5, 1, 10, 0, 2) + 0.5
+    assert attempts(records)[0].last_time == utc(2024, 5, 1, 10, 0, 9)
     assert [(e.source.line, "%%%bad%%%" in e.message) for e in errors(records)] == [(14, True)]
     assert (stats.total, stats.parsed, stats.errors) == (15, 7, 1)
     assert stats.accounted == stats.total
@@ -78,6 +79,16 @@ def test_daemon_journal_lines_take_logrus_time_and_syslog_host(tmp_path: Path) -
     assert found == [("mcr.microsoft.com", "buildhost", utc(2024, 5, 1, 10, 0, 1) + 0.5),
                      ("gcr.io", "buildhost2", utc(2024, 5, 1, 10, 0, 2))]
     assert stats.accounted == stats.total == 3
+
+
+def test_a_pull_too_long_before_or_of_another_registry_gives_no_image(tmp_path: Path) -> None:
+    path = tmp_path / "job.log"
+    path.write_text("docker pull quay.io/a/b:1\nError response from daemon: registry access to ghcr.io is not "
+                    "allowed\ndocker pull ghcr.io/a/b:1\n" + "step\n" * 40 +
+                    "Error response from daemon: registry access to ghcr.io is not allowed\n")
+    records, _stats = scan(docker_log, path)
+    # line 2 follows a quay.io pull; line 44 comes 41 lines after the ghcr.io pull: both without image
+    assert [(a.host, a.image, a.count, a.source.line) for a in attempts(records)] == [("ghcr.io", None, 2, 2)]
 
 
 def test_docker_log_is_detected_by_content_whatever_its_name(tmp_path: Path) -> None:
