@@ -397,6 +397,16 @@ def test_a_million_corrupt_lines_give_capped_errors_and_one_summary(name: str, t
     assert stats.accounted == stats.total == corrupt + 2
 
 
+def test_identical_bad_lines_folded_together_are_reported_once_with_their_number(tmp_path: Path) -> None:
+    path = tmp_path / "pihole.log"
+    good = "May  1 10:00:01 dnsmasq[1234]: query[A] ghcr.io from 192.168.1.20\n"
+    bad = "May  1 10:00:02 dnsmasq[1234]: query[A] bad_name!.example from 192.168.1.20\n"
+    path.write_text(good + bad * 50)
+    records, stats = scan(dnsmasq, path)
+    assert [(e.source.line, "50 lines like it" in e.message) for e in errors(records)] == [(2, True)]
+    assert stats.errors == 50 and stats.parsed == 1 and stats.accounted == stats.total == 51
+
+
 # -- real samples ---------------------------------------------------------------------------------
 
 _CORPUS = [

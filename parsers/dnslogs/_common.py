@@ -100,11 +100,10 @@ class LogReader:
     # -- errors ------------------------------------------------------------------------------------
 
     def malformed(self, line: int, message: str, count: int = 1) -> None:
-        """Count COUNT malformed lines (the first on LINE); report unless the file already had enough."""
+        """Count COUNT malformed lines alike (the first on LINE): reported once, the others in the summary."""
         self.stats.errors += count
-        for _ in range(min(count, MAX_ERRORS_PER_FILE + 1)):
-            self._report(line, message)
-        self._reported += max(count - MAX_ERRORS_PER_FILE - 1, 0)
+        self._report(line, message + (f" ({count} lines like it, the first here)" if count > 1 else ""))
+        self._reported += count - 1
 
     def note(self, line: int | None, message: str) -> None:
         """Report a problem that is not a malformed line (the line was still parsed)."""
