@@ -103,7 +103,6 @@ class LogReader:
         """Count COUNT malformed lines alike (the first on LINE): reported once, the others in the summary."""
         self.stats.errors += count
         self._report(line, message + (f" ({count} lines like it, the first here)" if count > 1 else ""))
-        self._reported += count - 1
 
     def note(self, line: int | None, message: str) -> None:
         """Report a problem that is not a malformed line (the line was still parsed)."""
