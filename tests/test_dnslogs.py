@@ -407,6 +407,23 @@ def test_identical_bad_lines_folded_together_are_reported_once_with_their_number
     assert stats.errors == 50 and stats.parsed == 1 and stats.accounted == stats.total == 51
 
 
+def test_compressed_logs_are_detected_and_parsed_through_the_collector(tmp_path: Path) -> None:
+    import bz2
+    import lzma
+
+    from auditor.collect import CollectOptions, collect
+    raw = (DNS / "zeek_dns.log").read_bytes()
+    (tmp_path / "dns.log.gz").write_bytes(gzip.compress(raw))
+    (tmp_path / "dns.log.bz2").write_bytes(bz2.compress(raw))
+    (tmp_path / "dns.log.xz").write_bytes(lzma.compress(raw))
+    store = collect([str(tmp_path)], CollectOptions(variables={}))
+    assert sorted((record.path.rsplit("/", 1)[-1], record.kind) for record in store.inputs) == [
+        ("dns.log.bz2", "zeek"), ("dns.log.gz", "zeek"), ("dns.log.xz", "zeek")]
+    assert store.activity["ghcr.io"].kinds["dns-query"] == 3 * 2
+    assert {str(e.source).rsplit("/", 1)[-1] for e in store.errors} == {
+        f"dns.log.{ext}:{line}" for ext in ("gz", "bz2", "xz") for line in (13, 14)}
+
+
 # -- real samples ---------------------------------------------------------------------------------
 
 _CORPUS = [
