@@ -250,3 +250,55 @@ def test_rcodes_and_https_alias_target() -> None:
                        ("registry.example.org", "REFUSED", "")}
     edges = [(e.from_host, e.to_host, e.via, e.confidence.value) for e in items if isinstance(e, RedirectEdge)]
     assert edges == [("registry.example.org", "alias.cdn.example.net", EdgeVia.DNS_CNAME, "medium")]
+
+
+def _events(path: Path, filter_bulk: bool) -> list[tuple]:
+    from parsers.capture import reader
+    from parsers.capture.scanner import Scanner
+
+    scanner = Scanner()
+    with InputFile.from_path(path).open() as stream:
+        for _ in reader.scan(stream, scanner, lambda _n: None, filter_bulk=filter_bulk):
+            pass
+    scanner.flush()
+    return [(e.kind, e.frame, e.src, e.dst, repr(e.data), repr(e.request)) for e in scanner.events]
+
+
+def _bulk_mix(path: Path) -> None:
+    """Bulk TCP with random first payload bytes, untagged, VLAN-tagged and over IPv6, around split hellos."""
+    import random
+
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Dot1Q, Ether
+    from scapy.utils import wrpcap
+
+    from tests.fixtures.pcap.make_fixtures import MAC, client_hello, record
+
+    rng = random.Random(7)
+    hello = record(client_hello("mixed.example.com", ["h2"]))
+    nets = [IP(src="10.0.0.5", dst="10.0.0.6"), IPv6(src="2001:db8::5", dst="2001:db8::6")]
+    frames = []
+    for i in range(600):
+        # explicit addresses: without them scapy would try to resolve MACs on the network
+        link = Ether(**MAC) / Dot1Q(vlan=5) if i % 3 == 0 else Ether(**MAC)
+        net = nets[i % 2]
+        if i % 50 == 10:  # a ClientHello in two segments with bulk frames of other flows in between
+            frames.append(link / net / TCP(sport=41000 + i, dport=443, seq=1) / hello[:100])
+            frames.append(link / net / TCP(sport=443, dport=40000, seq=i * 1400) / bytes(rng.randbytes(1400)))
+            frames.append(link / net / TCP(sport=41000 + i, dport=443, seq=101) / hello[100:])
+        else:
+            frames.append(link / net / TCP(sport=443, dport=40000, seq=i * 1400) / bytes(rng.randbytes(1400)))
+    wrpcap(str(path), frames)
+
+
+def test_header_filter_never_drops_what_the_decoder_would_use(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.pcap"
+    _bulk_mix(mixed)
+    paths = [mixed, *sorted(PCAP_FIXTURES.glob("*.pcap*"))]
+    if CORPUS.is_dir():
+        paths += CORPUS_FILES
+    for path in paths:
+        filtered = _events(path, True)
+        assert filtered == _events(path, False), path.name
+    assert sum(1 for kind, *_ in _events(mixed, True) if kind == "tls") == 12

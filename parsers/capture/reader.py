@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from parsers.capture import http
-from parsers.capture.scanner import LINK_ETHERNET, Scanner
+from parsers.capture.scanner import ETH_IPV4, ETH_IPV6, LINK_ETHERNET, VLAN_TAGS, Scanner
 
 CHUNK_BYTES = 4 * 1024 * 1024
 # Real link layers stay under 256 KiB per frame (tshark's own limit); a bigger record is a corrupt header.
@@ -37,30 +37,51 @@ def is_capture(head: bytes) -> bool:
     return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
 
 
-def scan(stream: BinaryIO, scanner: Scanner, advance: Callable[[int], None]) -> Iterator[int]:
-    """Feed every frame of STREAM to SCANNER; yields after each buffer (the frames seen so far)."""
+def scan(stream: BinaryIO, scanner: Scanner, advance: Callable[[int], None], filter_bulk: bool = True
+         ) -> Iterator[int]:
+    """Feed every frame of STREAM to SCANNER; yields after each buffer (the frames seen so far).
+
+    FILTER_BULK False sends every frame to the full decoder: the tests use it to prove the header-only
+    filter never drops a frame the decoder would have used.
+    """
     magic = stream.read(4)
     advance(len(magic))
     if not magic:
         scanner.error(0, "empty file: no capture header")
         return
     if magic in PCAP_MAGICS:
-        yield from _pcap(stream, magic, scanner, advance)
+        yield from _pcap(stream, magic, scanner, advance, filter_bulk)
     elif magic == PCAPNG_MAGIC:
-        yield from _pcapng(stream, magic, scanner, advance)
+        yield from _pcapng(stream, magic, scanner, advance, filter_bulk)
     else:
         scanner.error(0, f"not a pcap or pcapng file (starts with {magic.hex()})")
 
 
 def _skippable(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> bool:
-    """An Ethernet/IP/TCP frame whose payload cannot start anything we decode (the bulk-traffic test)."""
+    """An Ethernet (VLAN-tagged or not) IPv4/IPv6 TCP frame whose payload cannot start anything we decode.
+
+    The general form of the inline test in _pcap; IPv6 extension headers and anything else unusual are
+    left to the full decoder.
+    """
     if end - p < 54:
         return False
-    if data[p + 12] == 0x86 and data[p + 13] == 0xDD:
-        return _skippable_ipv6(data, p, end, pending)
-    if data[p + 12] != 8 or data[p + 13] != 0 or data[p + 23] != 6:
+    l3 = p + 14
+    ethertype = (data[p + 12] << 8) | data[p + 13]
+    while ethertype in VLAN_TAGS and l3 + 24 < end:
+        ethertype = (data[l3 + 2] << 8) | data[l3 + 3]
+        l3 += 4
+    if ethertype == ETH_IPV4:
+        if data[l3 + 9] != 6:
+            return False
+        t = l3 + ((data[l3] & 15) << 2)
+        addresses = data[l3 + 12:l3 + 20] if pending else b""
+    elif ethertype == ETH_IPV6:
+        if data[l3 + 6] != 6:
+            return False
+        t = l3 + 40
+        addresses = data[l3 + 8:l3 + 40] if pending else b""
+    else:
         return False
-    t = p + 14 + ((data[p + 14] & 15) << 2)
     if t + 20 > end:
         return False
     pl = t + ((data[t + 12] >> 4) << 2)
@@ -68,23 +89,11 @@ def _skippable(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> b
         return True  # no payload: a bare ACK, SYN or FIN
     if _WORTH_A_LOOK[data[pl]] or (data[t] == 0 and data[t + 1] == 53) or (data[t + 2] == 0 and data[t + 3] == 53):
         return False
-    return not pending or (data[p + 26:p + 34] + data[t:t + 4]) not in pending
+    return not pending or (addresses + data[t:t + 4]) not in pending
 
 
-def _skippable_ipv6(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> bool:
-    """The same test for Ethernet/IPv6/TCP without extension headers (those take the full decoder)."""
-    t = p + 54
-    if data[p + 20] != 6 or t + 20 > end:
-        return False
-    pl = t + ((data[t + 12] >> 4) << 2)
-    if pl >= end:
-        return True
-    if _WORTH_A_LOOK[data[pl]] or (data[t] == 0 and data[t + 1] == 53) or (data[t + 2] == 0 and data[t + 3] == 53):
-        return False
-    return not pending or (data[p + 22:p + 54] + data[t:t + 4]) not in pending
-
-
-def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None]) -> Iterator[int]:
+def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None],
+          filter_bulk: bool) -> Iterator[int]:
     header = stream.read(20)
     advance(len(header))
     endian, scale = PCAP_MAGICS[magic]
@@ -100,12 +109,11 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
     bulk_size = bulk.__self__.size  # type: ignore[attr-defined]
     swap = endian == "<"
     ipv4_type = 0x0008 if swap else 0x0800  # the big-endian wire values as the record's byte order reads them
-    ipv6_type = 0xDD86 if swap else 0x86DD
     port53 = 0x3500 if swap else 53
     worth = _WORTH_A_LOOK
     pending = scanner.pending
     packet = scanner.packet
-    ethernet = linktype == LINK_ETHERNET
+    ethernet = linktype == LINK_ETHERNET and filter_bulk
     frame = 0
     data = b""
     while True:
@@ -131,7 +139,7 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
                                                  or (pending and _flow_key(data, pos) in pending)):
                         pos = end
                         continue
-                elif ethertype == ipv6_type and _skippable(data, pos + 16, end, pending):
+                elif _skippable(data, pos + 16, end, pending):  # VLAN tags, IPv6, IPv4 options
                     pos = end
                     continue
                 packet(data, pos + 16, end, frame, ts_s + ts_f * scale, linktype, caplen < origlen)
@@ -213,7 +221,8 @@ def _pcapng_bulk(endian: str) -> tuple[Callable, int, int, int]:
     return bulk.unpack_from, bulk.size, (0x0008 if swap else 0x0800), (0x3500 if swap else 53)
 
 
-def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None]) -> Iterator[int]:
+def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None],
+            filter_bulk: bool) -> Iterator[int]:
     pending = scanner.pending
     packet = scanner.packet
     worth = _WORTH_A_LOOK
@@ -288,7 +297,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                                          "were described; packet skipped")
                     continue
                 iface = interfaces[iface_id]
-                if iface.linktype == LINK_ETHERNET and _skippable(data, p, end, pending):
+                if ethernet[iface_id] and _skippable(data, p, end, pending):
                     continue
                 ts = None if th < 0 else iface.offset + ((th << 32) | tl) * iface.scale
                 packet(data, p, end, frame, ts, iface.linktype, caplen < origlen)
@@ -303,7 +312,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                     scanner.error(frame + 1, "pcapng interface description block too short; ignored")
                 else:
                     interfaces.append(_interface(data[pos:block_end], endian))
-                    ethernet.append(interfaces[-1].linktype == LINK_ETHERNET)
+                    ethernet.append(interfaces[-1].linktype == LINK_ETHERNET and filter_bulk)
             pos = block_end  # other blocks (statistics, name resolution, custom ...) are skipped
         data = data[pos:]
         scanner.expire(frame)
