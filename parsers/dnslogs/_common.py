@@ -20,12 +20,14 @@ import gzip
 import ipaddress
 import lzma
 import re
+import sys
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import BinaryIO
 
 import idna
@@ -55,6 +57,7 @@ _NAME_CACHE_LIMIT = 200_000
 _MAGIC: tuple[tuple[bytes, Callable[..., BinaryIO]], ...] = (
     (b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 _TIME_CACHE_LIMIT = 100_000
+_NO_LINE = sys.maxsize  # the line of an empty fold slot: any real line is smaller
 
 
 @dataclass
@@ -96,6 +99,7 @@ class LogReader:
         self.hold_back = hold_back
         self._errors: list[InputError] = []
         self._reported = 0
+        self._newlines = 0
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -153,7 +157,7 @@ class LogReader:
                 if failure is not None or not data:
                     if buf and not skipping:
                         yield from self._emit(buf, line_no)
-                        line_no += buf.count(b"\n") + 1
+                        line_no += self._newlines + 1
                     if failure is not None:
                         # always reported, however many line errors came before: it says the file is cut
                         self._errors.append(self.inp.error(
@@ -171,7 +175,7 @@ class LogReader:
                     continue
                 block, pending = buf[:cut], buf[cut + 1:]
                 yield from self._emit(block, line_no)
-                line_no += block.count(b"\n") + 1
+                line_no += self._newlines + 1
 
     def _open(self) -> BinaryIO:
         """The decompressed stream; a compressed file whose head could not be read (truncated early) is
@@ -193,7 +197,9 @@ class LogReader:
     def _emit(self, raw: bytes, line_no: int) -> Iterator[tuple[str, int]]:
         """Decode RAW, cutting out lines over MAX_LINE_BYTES (reported by number): a window of that size
         without a newline lies inside such a line. One `find` per window keeps this check cheap; a line
-        of between one and two windows may straddle two windows and pass."""
+        of between one and two windows may straddle two windows and pass. Leaves the count of RAW's
+        newlines in `_newlines` (counted once: blocks are megabytes)."""
+        self._newlines = newlines = raw.count(b"\n")
         start = 0
         for window in range(0, len(raw) - MAX_LINE_BYTES + 1, MAX_LINE_BYTES):
             if window < start or raw.find(b"\n", window, window + MAX_LINE_BYTES) >= 0:
@@ -209,17 +215,18 @@ class LogReader:
             line_no += 1
             start = line_end + 1
         if start == 0:
-            yield self._decoded(raw, line_no)
+            yield self._decoded(raw, line_no, newlines)
         elif start <= len(raw):
             yield self._decoded(raw[start:], line_no)
 
-    def _decoded(self, raw: bytes, line_no: int) -> tuple[str, int]:
+    def _decoded(self, raw: bytes, line_no: int, newlines: int | None = None) -> tuple[str, int]:
         text = raw.decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n")
             if text.endswith("\r"):
                 text = text[:-1]
-        self.stats.total += text.count("\n") + 1
+        # a newline byte decodes to a newline whatever else is in RAW, and no other byte does
+        self.stats.total += (raw.count(b"\n") if newlines is None else newlines) + 1
         return text, line_no
 
     @staticmethod
@@ -458,6 +465,17 @@ class Batch:
         self._obs: dict[tuple[object, ...], list] = {}
         self._edges: dict[tuple[str, str, str | None], list] = {}
         self._blocks: dict[tuple[object, ...], list] = {}
+        # called first thing in flush(): a parser that keeps folded counts of its own writes them in here
+        self.before_flush: Callable[[], None] | None = None
+
+    def slot_observation(self, host: str, kind: ObservationKind, client: str | None, server: str | None,
+                         rcode: str | None, detail: str) -> list:
+        """The fold slot [count, time, last time, line] of an observation, created empty (count 0) if new:
+        for a parser that folds counts itself and adds them later (the slot keeps its place in the order)."""
+        return self._obs.setdefault((host, kind, client, server, rcode, detail), [0, None, None, _NO_LINE])
+
+    def slot_edge(self, alias: str, target: str, client: str | None) -> list:
+        return self._edges.setdefault((alias, target, client), [0, None, None, _NO_LINE])
 
     def observe(self, host: str, kind: ObservationKind, line: int, time: float | None = None,
                 client: str | None = None, server: str | None = None, rcode: str | None = None,
@@ -486,12 +504,14 @@ class Batch:
 
     def flush(self) -> list[Evidence]:
         """The folded records in input order (by first line), and an empty batch."""
+        if self.before_flush is not None:
+            self.before_flush()
         out: list[tuple[int, int, Evidence]] = []
-        for (host, kind, client, server, rcode, detail), (count, first, last, line) in self._obs.items():
-            out.append((line, 1, Observation(
-                host=host, kind=kind, time=first, client=client, server=server, rcode=rcode, detail=detail,
-                source=self.inp.source(line=line, parser=self.parser), count=count,
-                last_time=last if count > 1 and last != first else None)))
+        source, parser = self.inp.source, self.parser
+        # positional arguments: this runs once per record, and keyword passing costs
+        out.extend((line, 1, Observation(host, kind, first, client, server, rcode, detail, source(line, None, parser),
+                                         count, last if count > 1 and last != first else None))
+                   for (host, kind, client, server, rcode, detail), (count, first, last, line) in self._obs.items())
         for (alias, target, client), (count, first, _last, line) in self._edges.items():
             out.append((line, 2, RedirectEdge(
                 from_host=alias, to_host=target, via=EdgeVia.DNS_CNAME, confidence=Confidence.HIGH,
@@ -503,7 +523,7 @@ class Batch:
                 source=self.inp.source(line=line, parser=self.parser), image=image, count=count,
                 last_time=last if count > 1 and last != first else None)))
         self._obs, self._edges, self._blocks = {}, {}, {}
-        out.sort(key=lambda item: (item[0], item[1]))
+        out.sort(key=itemgetter(0, 1))
         return [record for _line, _order, record in out]
 
 

@@ -25,6 +25,7 @@ from operator import itemgetter
 from auditor.model import Evidence, ObservationKind
 from parsers._io import InputFile, ParseContext
 from parsers.dnslogs._common import LineParser, LineStats, head_lines, host_name, is_ip, iso_time, preview
+from parsers.dnslogs._zeek_fast import MIN_CHARS, DnsFolder
 
 NAME = "zeek"
 
@@ -73,6 +74,8 @@ class _Layout:
         parts = ["([^\t\n]*+)" if name in wanted else "[^\t\n]*+" for name in fields]
         self.regex = re.compile("^(?:" + "\t".join(parts) + "|([^\n]*))$", re.MULTILINE)
         self.width = len(captured)  # index of the catch-all group
+        self.field_count = len(fields)
+        self.column = {name: fields.index(name) for name in wanted if name in fields}  # first one of a name
 
 
 class _ZeekParser(LineParser):
@@ -84,6 +87,8 @@ class _ZeekParser(LineParser):
         self.path_hint = ""  # from `#path`
         self.bad_times = 0
         self.bad_time_line: int | None = None
+        self.fast = DnsFolder(self)
+        self.batch.before_flush = self.fast.settle_and_reset
 
     # -- TSV ---------------------------------------------------------------------------------------
 
@@ -100,6 +105,8 @@ class _ZeekParser(LineParser):
                     self.stats.ignore("empty line")
                 position, line_no = end + 1, line_no + 1
                 continue
+            if self.fold_rest(text, position, line_no):
+                return
             end = text.find("\n#", position)
             end = size if end < 0 else end
             segment = text[position:end]
@@ -107,9 +114,19 @@ class _ZeekParser(LineParser):
             line_no += segment.count("\n") + 1
             position = end + 1
 
+    def fold_rest(self, text: str, position: int, first_line: int) -> bool:
+        """The rest of the block through the fast path, if it holds no header line and qualifies."""
+        layout = self.layout
+        if layout is None or layout.path != "dns" or len(text) - position < MIN_CHARS:
+            return False
+        return self.fast.fold(text[position:] if position else text, first_line, layout)
+
     def segment(self, text: str, first_line: int) -> None:
         layout = self.layout
         assert layout is not None
+        if layout.path == "dns" and len(text) >= MIN_CHARS and self.fast.fold(text, first_line, layout):
+            return
+        self.fast.settle()  # what the fast path folded goes first, as its lines came first
         rows = layout.regex.findall(text)
         # keys are cut from the rows by itemgetter (C); a column the header lacks reads as unset ("-")
         padded = [(*row, "-") for row in rows] if None in layout.positions else rows
@@ -232,6 +249,7 @@ class _ZeekParser(LineParser):
         self.stats.ignore("Zeek header or comment line")
 
     def json_line(self, text: str, number: int) -> None:
+        self.fast.settle()
         try:
             record = json.loads(text)
         except ValueError as exc:
