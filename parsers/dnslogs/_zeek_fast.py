@@ -291,19 +291,19 @@ def _cut(raw: bytes, width: int) -> tuple[np.ndarray, np.ndarray] | None:
     line has exactly WIDTH columns (and no control character below a newline besides the tab)."""
     data = np.frombuffer(raw, np.uint8)
     separators = np.flatnonzero(data < 11)
-    kinds = data[separators]
-    lines = int(np.count_nonzero(kinds == 10)) + 1
-    if len(separators) != lines * width - 1 or int(np.count_nonzero(kinds == 9)) != len(separators) - lines + 1:
+    lines, extra = divmod(len(separators) + 1, width)
+    if extra:
         return None
     ends = np.empty(lines * width, np.int64)
     ends[:-1] = separators
     ends[-1] = len(raw)
     ends = ends.reshape(lines, width)
-    # n-1 newlines in all, each at the end of a line: then the others are tabs
-    if lines > 1 and not (data[ends[:-1, -1]] == 10).all():
+    # every line ends in a newline and all other separators are tabs
+    if not (data[ends[:-1, -1]] == 10).all() or np.count_nonzero(data[separators] == 9) != len(separators) - lines + 1:
         return None
     starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
+    starts[:, 1:] = ends[:, :-1]
+    starts[:, 1:] += 1
     starts[0, 0] = 0
     starts[1:, 0] = ends[:-1, -1] + 1
     return starts, ends
@@ -341,11 +341,36 @@ def _spans(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _times(raw: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> _Times | None:
     """The time stamps of LINES as numbers; None if any is not a plain, non-zero number."""
     wanted = np.unique(lines)
-    try:
-        values = np.array(list(map(float, map(raw.__getitem__, map(slice, starts[wanted].tolist(),
-                                                                     ends[wanted].tolist())))), np.float64)
-    except ValueError:
-        return None
+    values = _decimal_times(raw, starts[wanted], ends[wanted])
+    if values is None:
+        try:
+            values = np.array(list(map(float, map(raw.__getitem__, map(slice, starts[wanted].tolist(),
+                                                                         ends[wanted].tolist())))), np.float64)
+        except ValueError:
+            return None
     if len(values) and (np.isnan(values).any() or (values == 0).any()):
         return None
     return _Times(wanted, values)
+
+
+def _decimal_times(raw: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """Zeek's usual stamps (`1714557600.007411`: one width, digits around one point) converted in numpy;
+    None for anything else. Exactly `float(text)`: the digits form an integer below 2**53 (exact as a
+    float), the power of ten is exact, and the division is correctly rounded, as the parse is."""
+    if not len(starts):
+        return np.zeros(0, np.float64)
+    width = int(ends[0] - starts[0])
+    if width < 3 or width > 17 or not (ends - starts == width).all():
+        return None
+    text = np.frombuffer(raw, np.uint8)[starts[:, None] + np.arange(width)]
+    points = text == ord(".")
+    point = int(np.argmax(points[0]))
+    if not points[:, point].all():
+        return None
+    digits = np.delete(text, point, axis=1).astype(np.int64) - ord("0")
+    if ((digits < 0) | (digits > 9)).any() or point == 0 or point == width - 1:
+        return None
+    whole = digits @ (10 ** np.arange(width - 2, -1, -1, dtype=np.int64))
+    if (whole >= 2**53).any():
+        return None
+    return whole / float(10 ** (width - 1 - point))
