@@ -31,7 +31,8 @@ from auditor.model import (
     Unresolved,
 )
 
-MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per host, edge or blocked group
+MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per edge or blocked group
+MAX_SOURCES_PER_HOST = 3  # and per observed host, of which there can be very many
 MAX_CLIENTS_PER_ITEM = 10_000
 MAX_TIMELINE = 500_000
 MAX_RAW_BLOCKED = 100_000
@@ -53,9 +54,13 @@ def _widen(first: float | None, last: float | None, start: float | None, end: fl
     return first, last
 
 
-@dataclass
+@dataclass(slots=True)
 class HostActivity:
-    """Everything observed about one host, folded."""
+    """Everything observed about one host, folded.
+
+    A resolver log or an all-DNS capture can name hundreds of thousands of hosts, so this stays small:
+    slotted, rcodes only when there is one, a few source samples, no per-answer detail.
+    """
 
     host: str
     count: int = 0
@@ -63,10 +68,9 @@ class HostActivity:
     last: float | None = None
     clients: set[str] = field(default_factory=set)
     clients_overflow: bool = False
-    kinds: Counter[str] = field(default_factory=Counter)
-    rcodes: Counter[str] = field(default_factory=Counter)
+    kinds: dict[str, int] = field(default_factory=dict)  # plain dicts: Counter() is slow to create
+    rcodes: dict[str, int] = field(default_factory=dict)
     registry_api_calls: int = 0  # HTTP requests with a /v2/ path
-    details: Counter[str] = field(default_factory=Counter)  # e.g. query types, ALPN, answers (bounded)
     sources: list[Source] = field(default_factory=list)
 
     def add(self, obs: Observation) -> None:
@@ -77,14 +81,14 @@ class HostActivity:
                 self.clients.add(obs.client)
             elif obs.client not in self.clients:
                 self.clients_overflow = True
-        self.kinds[obs.kind.value] += obs.count
+        kinds = self.kinds
+        kinds[obs.kind] = kinds.get(obs.kind, 0) + obs.count
         if obs.rcode:
-            self.rcodes[obs.rcode] += obs.count
+            self.rcodes[obs.rcode] = self.rcodes.get(obs.rcode, 0) + obs.count
         if obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/")):
             self.registry_api_calls += obs.count
-        if obs.detail and (obs.detail in self.details or len(self.details) < 50):
-            self.details[obs.detail] += obs.count
-        _keep_sample(self.sources, obs.source)
+        if obs.source is not None and len(self.sources) < MAX_SOURCES_PER_HOST and obs.source not in self.sources:
+            self.sources.append(obs.source)
 
 
 @dataclass
