@@ -154,7 +154,10 @@ class EvidenceStore:
     inputs: list[InputRecord] = field(default_factory=list)
     skipped_files: int = 0
     # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
-    # twice): the same record from the same place is one record, not two.
+    # twice; a Dockerfile read by compose with its build args and again on its own): the same record
+    # from the same place is one record, not two. For image references "the same" means the same
+    # resolved name at the same file and line; a Dockerfile that compose's build args resolve to
+    # another name than its defaults do keeps both.
     _seen_static: set[object] = field(default_factory=set, repr=False)
 
     def add(self, record: Evidence) -> None:
@@ -162,7 +165,7 @@ class EvidenceStore:
             case Observation():
                 self._observe(record)
             case ImageReference():
-                self._add_once(self.references, record)
+                self._add_once(self.references, record, _reference_identity(record))
             case HostReference():
                 self._add_once(self.host_references, record)
             case RedirectEdge():
@@ -176,9 +179,10 @@ class EvidenceStore:
             case _:
                 raise TypeError(f"not an evidence record: {record!r}")
 
-    def _add_once(self, bucket: list[Any], record: Evidence) -> None:
-        if record not in self._seen_static:
-            self._seen_static.add(record)
+    def _add_once(self, bucket: list[Any], record: Evidence, identity: object = None) -> None:
+        key = record if identity is None else identity
+        if key not in self._seen_static:
+            self._seen_static.add(key)
             bucket.append(record)
 
     def _observe(self, obs: Observation) -> None:
@@ -265,6 +269,13 @@ def _source_order(source: Source | None) -> tuple[str, int, int]:
     if source is None:
         return ("", 0, 0)
     return (source.path, source.line or 0, source.packet or 0)
+
+
+def _reference_identity(ref: ImageReference) -> tuple[str, str, int | None, int | None]:
+    source = ref.source
+    if source is None:
+        return (ref.canonical, "", None, None)
+    return (ref.canonical, source.path, source.line, source.packet)
 
 
 def _reference_order(ref: ImageReference) -> tuple[object, ...]:

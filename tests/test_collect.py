@@ -129,3 +129,15 @@ def test_a_file_read_twice_counts_once(tmp_path: Path) -> None:
     assert [r.canonical for r in store.references] == ["docker.io/library/alpine:3.20"]
     assert len(store.unresolved) == 1
     assert len(store.inputs) == 2  # both reads are still accounted for in the compliance list
+
+
+def test_a_dockerfile_read_by_compose_and_by_the_walk_is_listed_once_unless_it_resolves_differently(
+        tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("ARG V=3.19\nFROM alpine:${V}\nCOPY --from=busybox:1.36 /bin/sh /sh\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    build:\n      context: app\n      args:\n        V: '3.20'\n")
+    store = collect([str(tmp_path)], CollectOptions(variables={}))
+    listed = sorted((r.canonical, r.source.line if r.source else 0) for r in store.references)
+    assert listed == [("docker.io/library/alpine:3.19", 2), ("docker.io/library/alpine:3.20", 2),
+                      ("docker.io/library/busybox:1.36", 3)]
