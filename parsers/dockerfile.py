@@ -37,7 +37,7 @@ from auditor.model import Evidence, HostPurpose, HostReference, ImageReference, 
 from auditor.reference import InvalidReference, parse_reference
 from parsers import _dockerfile_lexer as lexer
 from parsers._dockerfile_lexer import Instruction, LexResult, RawLine
-from parsers._interpolate import Lookup, interpolate
+from parsers._interpolate import Interpolated, Lookup, interpolate
 from parsers._io import InputFile, ParseContext
 
 NAME = "dockerfile"
@@ -110,17 +110,6 @@ def extract_dockerfile(text: str, display_path: str, build_args: dict[str, str] 
 # -- word expansion ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Expanded:
-    text: str
-    missing: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing and not self.errors
-
-
 def _variable_end(word: str, start: int) -> int:
     """End of the `$NAME` or `${...}` expression at START, or START + 1 when `$` is literal."""
     n = len(word)
@@ -148,7 +137,7 @@ def _variable_end(word: str, start: int) -> int:
 _QUOTED_WORD_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-+?])(.*[\"'].*)\}$", re.DOTALL)
 
 
-def _expand_quoted_operand(match: re.Match[str], lookup: Lookup, escape: str, result: Expanded) -> str:
+def _expand_quoted_operand(match: re.Match[str], lookup: Lookup, escape: str, result: Interpolated) -> str:
     """`${NAME:-"word"}`: BuildKit's lexer removes quotes in the operand word, which the interpolator keeps."""
     name, op, operand = match.groups()
     value = lookup(name)
@@ -167,9 +156,9 @@ def _expand_quoted_operand(match: re.Match[str], lookup: Lookup, escape: str, re
     return word.text
 
 
-def expand_word(word: str, lookup: Lookup, escape: str = "\\") -> Expanded:
+def expand_word(word: str, lookup: Lookup, escape: str = "\\") -> Interpolated:
     """shell.Lex ProcessWord: quotes removed, escapes resolved, `$VAR`/`${VAR...}` expanded with LOOKUP."""
-    result = Expanded("")
+    result = Interpolated("")
     out: list[str] = []
     i = 0
     n = len(word)
@@ -342,7 +331,7 @@ class _Extractor:
 
     # references
 
-    def image(self, text: str, line: int | None, context: str, expanded: Expanded | None = None,
+    def image(self, text: str, line: int | None, context: str, expanded: Interpolated | None = None,
               stage_env: dict[str, str | None] | None = None) -> None:
         context = self.prefix + context
         if expanded is not None and not expanded.complete:
