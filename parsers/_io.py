@@ -115,14 +115,19 @@ def decode_text(data: bytes) -> tuple[str, bool]:
         return data.decode("utf-8", errors="replace"), True
 
 
-def read_config_text(inp: InputFile, parser: str) -> tuple[str | None, list[InputError]]:
-    """Read a repository configuration file as text, or say why not (too large, binary, undecodable)."""
+def read_config_text(inp: InputFile, parser: str, keep_binary: bool = False
+                     ) -> tuple[str | None, list[InputError]]:
+    """Read a repository configuration file as text, or say why not (too large, binary, undecodable).
+
+    With `keep_binary`, NUL bytes do not refuse the file: the parser meets the junk where it is (and names
+    that line), and the readable rest is still used.
+    """
     errors: list[InputError] = []
     if inp.size > MAX_CONFIG_BYTES and inp.compression is None:
         return None, [inp.error(
             f"file is {inp.size} bytes, over the {MAX_CONFIG_BYTES} byte limit for a {parser} file; skipped",
             parser=parser)]
-    if inp.looks_binary:
+    if inp.looks_binary and not keep_binary:
         return None, [inp.error(f"binary content (NUL bytes) in a {parser} file; skipped", parser=parser)]
     with inp.open() as stream:
         data = stream.read(MAX_CONFIG_BYTES + 1)
@@ -130,6 +135,10 @@ def read_config_text(inp: InputFile, parser: str) -> tuple[str | None, list[Inpu
         return None, [inp.error(
             f"content over the {MAX_CONFIG_BYTES} byte limit for a {parser} file; skipped", parser=parser)]
     text, had_errors = decode_text(data)
+    first_nul = text.find("\x00")
+    if first_nul >= 0:
+        errors.append(inp.error("binary content (NUL bytes) from this line; the readable rest is still used",
+                                line=text.count("\n", 0, first_nul) + 1, parser=parser))
     if had_errors:
         bad_line = text[: text.index("\ufffd")].count("\n") + 1
         errors.append(inp.error("undecodable bytes (not UTF-8) replaced with U+FFFD", line=bad_line,

@@ -16,9 +16,8 @@ from typing import Any
 from auditor.model import Evidence, HostPurpose, HostReference, Unresolved
 from auditor.reference import normalize_registry_host
 from parsers._hosts import is_host, strip_userinfo
-from parsers._io import InputFile, ParseContext
+from parsers._io import InputFile, ParseContext, read_config_text
 from parsers._json_positions import load_json
-from parsers._text import read_text_keeping_binary
 
 NAME = "docker_daemon"
 
@@ -34,7 +33,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, errors = read_text_keeping_binary(inp, NAME)
+    text, errors = read_config_text(inp, NAME, keep_binary=True)
     yield from errors
     if text is None:
         return

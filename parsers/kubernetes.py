@@ -18,8 +18,7 @@ from typing import Any
 
 from auditor.model import Evidence, ImageReference
 from parsers._image_text import image_record, scalar_text
-from parsers._io import InputFile, ParseContext
-from parsers._text import read_text_keeping_binary
+from parsers._io import InputFile, ParseContext, read_config_text
 from parsers._yaml_stream import YamlProblem, iter_documents
 
 NAME = "kubernetes"
@@ -61,7 +60,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, errors = read_text_keeping_binary(inp, NAME)
+    text, errors = read_config_text(inp, NAME, keep_binary=True)
     yield from errors
     if text is None:
         return
