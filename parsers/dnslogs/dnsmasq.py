@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import itemgetter
 
+import numpy as np
+
 from auditor.model import BlockReason, Evidence, ObservationKind
 from parsers._io import InputFile, ParseContext
 from parsers.dnslogs._common import Batch, Clock, LineStats, LogReader, head_lines, host_name, is_ip, preview
@@ -55,7 +57,10 @@ _VERBS = frozenset({"from", "to", "is"})
 _NEGATIVE = frozenset({"NXDOMAIN", "NODATA", "NODATA-IPv4", "NODATA-IPv6", "SERVFAIL", "REFUSED", "NOERROR"})
 _CNAME = "<CNAME>"
 _CNAME_END = " is " + _CNAME
-_PAIR_WINDOW = 8  # lines to look ahead/back for the line that completes a pair (interleaved queries)
+_PAIR_WINDOW = 8
+_STAMP_CACHE_LIMIT = 100_000
+_MEMO_LIMIT = 200_000  # distinct messages remembered across blocks
+_UNKNOWN = object()  # lines to look ahead/back for the line that completes a pair (interleaved queries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,53 +100,107 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
     reader = LogReader(inp, ctx, NAME, stats, hold_back=_CNAME_END.encode())
     clock = Clock.for_input(inp)
     batch = Batch(inp, NAME)
+    memo = _Memo()
     for text, first_line in reader.blocks():
-        _Block(text, first_line, reader, clock, batch).scan()
+        _Block(text, first_line, reader, clock, batch, memo).scan()
         yield from batch.flush_if_full()
         yield from reader.take_errors()
     yield from batch.flush()
     yield from reader.summary()
 
 
+class _Memo:
+    """What the blocks of one file share: messages numbered and split once, syslog stamps converted once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.messages: list[str] = []
+        self.entries: dict[str, Entry | None] = {}
+        self.stamps: dict[str, float | None] = {}
+
+    def number(self, messages: list[str]) -> np.ndarray:
+        """The number of each message (new ones numbered here)."""
+        if len(self.ids) >= _MEMO_LIMIT:
+            self.ids.clear()
+            self.messages.clear()
+        ids = self.ids
+        numbers = np.fromiter(map(ids.get, messages, repeat(-1)), np.int64, len(messages))
+        unknown = np.flatnonzero(numbers < 0)
+        if len(unknown):
+            for message in dict.fromkeys(map(messages.__getitem__, unknown.tolist())):
+                ids[message] = len(self.messages)
+                self.messages.append(message)
+            numbers[unknown] = np.fromiter(map(ids.__getitem__, map(messages.__getitem__, unknown.tolist())),
+                                           np.int64, len(unknown))
+        return numbers
+
+    def entry(self, message: str) -> Entry | None:
+        entries = self.entries
+        if message not in entries:
+            if len(entries) >= _MEMO_LIMIT:
+                entries.clear()
+            entries[message] = split_message(message)
+        return entries[message]
+
+
 class _Block:
     """One block of lines. Lines are keyed by their message (what follows `dnsmasq[pid]: `); identical
-    messages are counted in C, and only distinct ones are split and judged in Python."""
+    messages are counted in numpy, and only distinct ones are split (once per file) and judged in Python."""
 
-    def __init__(self, text: str, first_line: int, reader: LogReader, clock: Clock, batch: Batch) -> None:
-        self.lines = text.split("\n")
+    def __init__(self, text: str, first_line: int, reader: LogReader, clock: Clock, batch: Batch,
+                 memo: _Memo) -> None:
+        self.text = text
         self.first_line = first_line
         self.reader = reader
         self.clock = clock
         self.batch = batch
+        self.memo = memo
+        self.stamps = memo.stamps
+        self.entry = memo.entry
+        self.lines = text.split("\n")
         # map/partition/itemgetter run in C: no Python bytecode per line
         self.messages: list[str] = list(map(itemgetter(2), map(str.partition, self.lines, repeat(_TAG_END))))
-        self.entries: dict[str, Entry | None] = {}
+
+    def line(self, index: int) -> str:
+        return self.lines[index]
 
     def time_of(self, index: int) -> float | None:
-        line = self.lines[index]
+        line = self.line(index)
         if line[15:16] == " " and line[3:4] == " ":  # syslog stamp, the usual case: no regex needed
-            return self.clock.syslog(line[:15])
+            stamp = line[:15]
+            value = self.stamps.get(stamp, _UNKNOWN)
+            if value is _UNKNOWN:
+                if len(self.stamps) >= _STAMP_CACHE_LIMIT:
+                    self.stamps.clear()
+                value = self.stamps[stamp] = self.clock.syslog(stamp)
+            return value  # type: ignore[return-value]
         match = _PREFIX.match(line)
         return self.clock.any(match.group(1)) if match else None
 
-    def entry(self, message: str) -> Entry | None:
-        if message not in self.entries:
-            self.entries[message] = split_message(message)
-        return self.entries[message]
-
     def scan(self) -> None:
         messages = self.messages
-        total = len(messages)
-        counts = Counter(messages)
-        first_index = dict(zip(reversed(messages), range(total - 1, -1, -1), strict=True))
-        last_index = dict(zip(messages, range(total), strict=True))
+        self.numbers = numbers = self.memo.number(messages)
+        size = len(self.memo.messages)
+        counted = np.bincount(numbers, minlength=size)
+        rows = np.arange(len(numbers))
+        firsts = np.full(size, len(numbers), np.int64)
+        np.minimum.at(firsts, numbers, rows)
+        lasts = np.full(size, -1, np.int64)
+        np.maximum.at(lasts, numbers, rows)
+        present = np.flatnonzero(counted)
+        present = present[np.argsort(firsts[present], kind="stable")]  # in the order of first sight
+        known = self.memo.messages
         stats = self.reader.stats
         odd: set[str] = set()
         blocked: set[str] = set()
-        for message, count in counts.items():
-            index = first_index[message]
+        aliases: set[int] = set()  # numbers of the messages
+        for number, count, index, last in zip(present.tolist(), counted[present].tolist(), firsts[present].tolist(),
+                                              lasts[present].tolist(), strict=True):
+            message = known[number]
+            if message.endswith(_CNAME_END):
+                aliases.add(number)
             entry = self.entry(message)
-            if entry is None or _PREFIX.match(self.lines[index]) is None:
+            if entry is None or _PREFIX.match(self.line(index)) is None:
                 odd.add(message)
                 continue
             kind = _classify(entry)
@@ -157,7 +216,7 @@ class _Block:
                 self.reader.malformed(line, f"dnsmasq {entry.source} line: {problem}", count)
                 continue
             stats.parsed += count
-            first, last = self.time_of(index), self.time_of(last_index[message])
+            first, last = self.time_of(index), self.time_of(last)
             if kind == "query":
                 self.batch.observe(host, ObservationKind.DNS_QUERY, line, first, entry.client or entry.dest, None,
                                    None, entry.source[6:-1], count, last)
@@ -173,7 +232,6 @@ class _Block:
                     else None
                 self.batch.observe(host, ObservationKind.DNS_ANSWER, line, first, entry.client or None, None, rcode,
                                    "" if rcode else entry.dest, count, last)
-        aliases = {message for message in counts if message.endswith(_CNAME_END)}
         if aliases:
             self.cnames(aliases)
         if blocked:
@@ -185,32 +243,44 @@ class _Block:
         """Indices of the lines whose message is in WANTED (compress/map: C speed)."""
         return list(compress(range(len(self.messages)), map(wanted.__contains__, self.messages)))
 
-    def cnames(self, aliases: set[str]) -> None:
+    def cnames(self, aliases: set[int]) -> None:
         """A `<CNAME>` reply names the alias; the next reply (same serial in extra mode) names the target."""
         pairs: Counter[tuple[str, str, str]] = Counter()
         first_seen: dict[tuple[str, str, str], int] = {}
         last_seen: dict[tuple[str, str, str], int] = {}
         messages = self.messages
         total = len(messages)
-        # the usual case, the target on the very next line: (alias line, next line) pairs counted in C
-        selected = list(map(aliases.__contains__, messages))
-        indices = list(compress(range(total), selected))
-        adjacent = list(zip(compress(messages, selected), compress([*messages[1:], ""], selected), strict=True))
-        first_of = dict(zip(reversed(adjacent), reversed(indices), strict=True))
-        last_of = dict(zip(adjacent, indices, strict=True))
-        unpaired: set[tuple[str, str]] = set()
-        for pair, count in Counter(adjacent).items():
-            entry, target = self.entry(pair[0]), self.entry(pair[1])
+        # the usual case, the target on the very next line: (alias line, next line) pairs of message numbers
+        # counted in numpy; the line after the last is the empty message (number `size`)
+        numbers, known = self.numbers, self.memo.messages
+        size = len(known)
+        wanted = np.zeros(size, bool)
+        wanted[list(aliases)] = True
+        indices = np.flatnonzero(wanted[numbers])
+        following = indices + 1
+        nexts = np.where(following < total, numbers[np.minimum(following, total - 1)], size)
+        codes = numbers[indices] * (size + 1) + nexts
+        distinct, first_at, counts = np.unique(codes, return_index=True, return_counts=True)
+        last_at = len(codes) - 1 - np.unique(codes[::-1], return_index=True)[1]
+        order = np.argsort(first_at, kind="stable")  # in the order of first sight
+        unpaired: list[int] = []
+        for code, count, first_of, last_of in zip(distinct[order].tolist(), counts[order].tolist(),
+                                                   indices[first_at[order]].tolist(),
+                                                   indices[last_at[order]].tolist(), strict=True):
+            alias_number, next_number = divmod(code, size + 1)
+            entry = self.entry(known[alias_number])
+            target = self.entry(known[next_number] if next_number < size else "")
             if entry is None:
                 continue
             if target is None or target.verb != "is" or (entry.serial and target.serial != entry.serial):
-                unpaired.add(pair)
+                unpaired.append(code)
                 continue
             key = (entry.name, target.name, entry.client)
             pairs[key] += count
-            first_seen[key] = min(first_seen.get(key, total), first_of[pair])
-            last_seen[key] = max(last_seen.get(key, -1), last_of[pair])
-        for index in (i for i, pair in zip(indices, adjacent, strict=True) if pair in unpaired):
+            first_seen[key] = min(first_seen.get(key, total), first_of)
+            last_seen[key] = max(last_seen.get(key, -1), last_of)
+        lonely = indices[np.isin(codes, unpaired)].tolist() if unpaired else []
+        for index in lonely:
             entry = self.entry(messages[index])
             assert entry is not None
             for ahead in range(index + 2, min(index + 1 + _PAIR_WINDOW, total)):
@@ -231,10 +301,14 @@ class _Block:
                                  count=count, last_time=self.time_of(last_seen[key]))
 
     def blocks(self, blocked: set[str]) -> None:
-        """Each block line; the client from extra mode, else from the query line just before it."""
+        """Each block line; the client from extra mode, else from the query line just before it. Lines
+        alike (message and client) are folded here: count, earliest and latest time, first line, as the
+        Batch would fold them one by one."""
         messages = self.messages
+        folded: dict[tuple[str, str | None], list] = {}
         for index in self.indices(blocked):
-            entry = self.entry(messages[index])
+            message = messages[index]
+            entry = self.entry(message)
             assert entry is not None
             client = entry.client or None
             if client is None:
@@ -243,15 +317,27 @@ class _Block:
                     if query is not None and query.name == entry.name and query.verb == "from":
                         client = query.dest
                         break
+            time = self.time_of(index)
+            group = folded.get((message, client))
+            if group is None:
+                folded[message, client] = [1, time, time, index]
+                continue
+            group[0] += 1
+            if time is not None:
+                group[1] = time if group[1] is None else min(group[1], time)
+                group[2] = time if group[2] is None else max(group[2], time)
+        for (message, client), (count, first, last, index) in folded.items():
+            entry = self.entry(message)
+            assert entry is not None
             host, _ = host_name(entry.name)
             if host:
-                self.batch.block(host, BlockReason.DNS_FIREWALL, self.first_line + index, self.time_of(index),
-                                 client, f"pi-hole {entry.source}")
+                self.batch.block(host, BlockReason.DNS_FIREWALL, self.first_line + index, first, client,
+                                 f"pi-hole {entry.source}", count=count, last_time=last)
 
     def odd_lines(self, odd: set[str]) -> None:
         """Lines not in the query-log shape: other dnsmasq messages, empty lines, or malformed ones."""
         for index in self.indices(odd):
-            text = self.lines[index]
+            text = self.line(index)
             if not text.strip():
                 self.reader.stats.ignore("empty line")
             elif _PREFIX.match(text):
