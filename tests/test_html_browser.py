@@ -133,6 +133,23 @@ def test_report_prints_to_several_pages(report: Path, tmp_path: Path) -> None:
     assert pages >= 3
 
 
+SECTION_HEADINGS = ("Summary", "Current allowlist beside the proposal", "Findings (", "Blocked attempts (",
+                    "Redirect chains", "Evidence appendix", "Compliance record")
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed")
+def test_main_sections_are_laid_out_visibly(report: Path, tmp_path: Path) -> None:
+    """Text is extracted from the PDF Chromium lays out, so a hidden or collapsed section would be missing."""
+    pdf = tmp_path / "visible.pdf"
+    chromium(tmp_path, report, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", name="visible")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+    positions = [text.find(heading) for heading in SECTION_HEADINGS]
+    assert all(p >= 0 for p in positions), dict(zip(SECTION_HEADINGS, positions, strict=True))
+    assert positions == sorted(positions)
+    assert "pkg-containers.githubusercontent.com" in text
+
+
 def test_canaries_prove_the_detectors_fire(tmp_path: Path) -> None:
     noisy = tmp_path / "canary.html"
     noisy.write_text('<html><body><img src="http://canary.invalid/x.png">'
