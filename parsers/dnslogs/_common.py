@@ -482,6 +482,11 @@ class Batch:
                 detail: str = "", count: int = 1, last_time: float | None = None) -> None:
         _fold(self._obs, (host, kind, client, server, rcode, detail), line, time, last_time, count)
 
+    def fold_observation(self, key: tuple[str, ObservationKind, str | None, str | None, str | None, str], line: int,
+                         time: float | None, last_time: float | None, count: int) -> None:
+        """`observe` with its key made once: (host, kind, client, server, rcode, detail)."""
+        _fold(self._obs, key, line, time, last_time, count)
+
     def cname(self, alias: str, target: str, line: int, time: float | None = None, client: str | None = None,
               server: str | None = None, count: int = 1, last_time: float | None = None) -> None:
         if alias == target:

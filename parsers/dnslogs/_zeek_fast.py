@@ -103,7 +103,7 @@ class DnsFolder:
 
     def reset(self) -> None:
         """Forget every key: the Batch was flushed, so its slots are gone."""
-        self.line_keys: dict[str, int] = {}
+        self.line_keys: dict[bytes, int] = {}
         self.query_of: list[int] = []  # per line key
         self.answer_of: list[int] = []
         self.query_ids: dict[tuple[str, ...], int] = {}
@@ -118,7 +118,7 @@ class DnsFolder:
         self.answer_slots: list[list[list] | None] = []
         self.queries = _Sums()
         self.answers = _Sums()
-        self._arrays: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- settling into the Batch ----------------------------------------------------------------------
 
@@ -147,11 +147,10 @@ class DnsFolder:
         cut = _cut(raw, layout.field_count)
         if cut is None:
             return False
-        starts, ends = cut
-        if (np.frombuffer(raw, np.uint8)[starts[:, 0]] == ord("#")).any():
+        if (np.frombuffer(raw, np.uint8)[cut.start(0)[1:]] == ord("#")).any():
             return False  # a header line: the caller cuts the text there
         columns = sorted(layout.column[name] for name in _KEY_COLUMNS)
-        keys = _line_keys(raw, starts, ends, columns)
+        keys = _line_keys(raw, cut, columns)
         order = [columns.index(layout.column[name]) for name in _KEY_COLUMNS]
         line_keys = self.line_keys
         ids = np.fromiter(map(line_keys.get, keys, repeat(-1)), np.int64, len(keys))
@@ -167,7 +166,7 @@ class DnsFolder:
         answers = _spans(answer_of[ids], len(self.answer_keys))
         answers = tuple(part[answer_used[answers[0]]] for part in answers)
         stamp = layout.column["ts"]
-        times = _times(raw, starts[:, stamp], ends[:, stamp],
+        times = _times(raw, cut.start(stamp), cut.end(stamp),
                        np.concatenate([queries[2], queries[3], answers[2], answers[3]]))
         if times is None:
             return False
@@ -176,14 +175,19 @@ class DnsFolder:
         return True
 
     def _arrays_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        size = len(self.line_keys)
-        if self._arrays is None or self._arrays[0] != size:
-            self._arrays = (size, np.array(self.query_of, np.int64), np.array(self.answer_of, np.int64),
-                            np.array(self.query_class, np.int8), np.array(self.answer_used, bool))
-        return self._arrays[1:]
+        """The per-key lists as arrays; only what was registered since the last call is converted."""
+        done = len(self._arrays[0]) if self._arrays is not None else 0
+        if self._arrays is None or done != len(self.query_of):
+            fresh = (np.array(self.query_of[done:], np.int64), np.array(self.answer_of[done:], np.int64))
+            query_class = np.array(self.query_class, np.int8)
+            answer_used = np.array(self.answer_used, bool)
+            if self._arrays is not None:
+                fresh = (np.concatenate([self._arrays[0], fresh[0]]), np.concatenate([self._arrays[1], fresh[1]]))
+            self._arrays = (*fresh, query_class, answer_used)
+        return self._arrays
 
-    def _register(self, key: str, pick: itemgetter) -> None:
-        client, server, query, qtype, rcode, answers = pick(key.split("\t"))
+    def _register(self, key: bytes, pick: itemgetter) -> None:
+        client, server, query, qtype, rcode, answers = pick(key.decode("ascii").split("\t"))
         host, problem = host_name(query) if query else (None, None)
         query_key = (client, server, query, qtype, rcode)
         query_id = self.query_ids.get(query_key)
@@ -286,44 +290,57 @@ class _Times:
         return self.values[np.searchsorted(self.lines, lines)]
 
 
-def _cut(raw: bytes, width: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(starts, ends): per line and column, where the column's text starts and ends; None unless every
-    line has exactly WIDTH columns (and no control character below a newline besides the tab)."""
+class _Columns:
+    """Where each line's columns end (`ends`, lines x columns: the tab or newline after each) and start."""
+
+    def __init__(self, ends: np.ndarray) -> None:
+        self.ends = ends
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def start(self, column: int) -> np.ndarray:
+        if column:
+            return self.ends[:, column - 1] + 1
+        return np.concatenate([[0], self.ends[:-1, -1] + 1])
+
+    def end(self, column: int) -> np.ndarray:
+        return self.ends[:, column]
+
+
+def _cut(raw: bytes, width: int) -> _Columns | None:
+    """The columns of every line; None unless every line has exactly WIDTH columns (and no control
+    character below a newline besides the tab)."""
     data = np.frombuffer(raw, np.uint8)
-    separators = np.flatnonzero(data < 11)
-    lines, extra = divmod(len(separators) + 1, width)
+    marks = np.empty(len(raw) + 1, bool)
+    np.less(data, 11, out=marks[:-1])
+    marks[-1] = True  # the end of the text ends the last line
+    separators = np.flatnonzero(marks)
+    lines, extra = divmod(len(separators), width)
     if extra:
         return None
-    ends = np.empty(lines * width, np.int64)
-    ends[:-1] = separators
-    ends[-1] = len(raw)
-    ends = ends.reshape(lines, width)
-    # every line ends in a newline and all other separators are tabs
-    if not (data[ends[:-1, -1]] == 10).all() or np.count_nonzero(data[separators] == 9) != len(separators) - lines + 1:
+    kinds = data[separators[:-1]]
+    # every line ends in a newline (the last in the end of the text) and its other separators are tabs
+    if not ((kinds[width - 1::width] == 10).all() and np.count_nonzero(kinds == 9) == len(kinds) - lines + 1):
         return None
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1]
-    starts[:, 1:] += 1
-    starts[0, 0] = 0
-    starts[1:, 0] = ends[:-1, -1] + 1
-    return starts, ends
+    return _Columns(separators.reshape(lines, width))
 
 
-def _line_keys(raw: bytes, starts: np.ndarray, ends: np.ndarray, columns: list[int]) -> list[str]:
-    """Per line, its COLUMNS joined by tabs: kept byte ranges marked by np.repeat, cut out in one go."""
-    lines = len(starts)
-    bounds = np.empty((lines, 2 * len(columns) + 2), np.int64)
-    for slot, column in enumerate(columns):
-        bounds[:, 2 * slot] = starts[:, column]
-        bounds[:, 2 * slot + 1] = ends[:, column] + 1  # with the tab after it
-    bounds[:, 2 * len(columns) - 1] -= 1  # the last one without
-    bounds[:, -2] = ends[:, -1]  # then the line's newline
-    bounds[:, -1] = ends[:, -1] + 1
-    flat = bounds.ravel()
-    lengths = np.diff(flat, prepend=0)
-    keep = np.repeat(np.tile(np.array([False, True]), lines * (len(columns) + 1)), lengths)
+def _line_keys(raw: bytes, columns: _Columns, wanted: list[int]) -> list[bytes]:
+    """Per line, its WANTED columns joined by tabs: kept byte ranges marked by np.repeat, cut out in one go."""
+    lines = len(columns)
+    bounds = np.empty((lines, 2 * len(wanted) + 2), np.int64)
+    for slot, column in enumerate(wanted):
+        bounds[:, 2 * slot] = columns.start(column)
+        bounds[:, 2 * slot + 1] = columns.end(column) + 1  # with the tab after it
+    bounds[:, 2 * len(wanted) - 1] -= 1  # the last one without
+    line_ends = columns.end(-1)
+    bounds[:, -2] = line_ends  # then the line's newline
+    bounds[:, -1] = line_ends + 1
+    lengths = np.diff(bounds.ravel(), prepend=0)
+    keep = np.repeat(np.tile(np.array([False, True]), lines * (len(wanted) + 1)), lengths)
     data = np.frombuffer(raw, np.uint8)
-    return data[keep[:len(raw)]].tobytes().decode("ascii").split("\n")
+    return data[keep[:len(raw)]].tobytes().split(b"\n")
 
 
 def _spans(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -115,6 +115,7 @@ class _Memo:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.messages: list[str] = []
+        self.judged: list[tuple[str, object] | None] = []  # per message number: what its lines are
         self.entries: dict[str, Entry | None] = {}
         self.stamps: dict[str, float | None] = {}
 
@@ -123,6 +124,7 @@ class _Memo:
         if len(self.ids) >= _MEMO_LIMIT:
             self.ids.clear()
             self.messages.clear()
+            self.judged.clear()
         ids = self.ids
         numbers = np.fromiter(map(ids.get, messages, repeat(-1)), np.int64, len(messages))
         unknown = np.flatnonzero(numbers < 0)
@@ -130,6 +132,7 @@ class _Memo:
             for message in dict.fromkeys(map(messages.__getitem__, unknown.tolist())):
                 ids[message] = len(self.messages)
                 self.messages.append(message)
+                self.judged.append(None)
             numbers[unknown] = np.fromiter(map(ids.__getitem__, map(messages.__getitem__, unknown.tolist())),
                                            np.int64, len(unknown))
         return numbers
@@ -189,7 +192,7 @@ class _Block:
         np.maximum.at(lasts, numbers, rows)
         present = np.flatnonzero(counted)
         present = present[np.argsort(firsts[present], kind="stable")]  # in the order of first sight
-        known = self.memo.messages
+        known, judged = self.memo.messages, self.memo.judged
         stats = self.reader.stats
         odd: set[str] = set()
         blocked: set[str] = set()
@@ -199,39 +202,26 @@ class _Block:
             message = known[number]
             if message.endswith(_CNAME_END):
                 aliases.add(number)
-            entry = self.entry(message)
-            if entry is None or _PREFIX.match(self.line(index)) is None:
+            verdict = judged[number]
+            if verdict is None:
+                verdict = judged[number] = _judge(self.entry(message))
+            if verdict[0] == _ODD or _PREFIX.match(self.line(index)) is None:
                 odd.add(message)
                 continue
-            kind = _classify(entry)
-            if kind == "forward":
-                stats.ignore("forwarded upstream (the server's own lookup, not a client's)", count)
-                continue
-            if kind == "other":
-                stats.ignore(f"dnsmasq '{entry.source}' line (not a lookup or answer)", count)
-                continue
-            line = self.first_line + index
-            host, problem = host_name(entry.name)
-            if host is None:
-                self.reader.malformed(line, f"dnsmasq {entry.source} line: {problem}", count)
-                continue
-            stats.parsed += count
-            first, last = self.time_of(index), self.time_of(last)
-            if kind == "query":
-                self.batch.observe(host, ObservationKind.DNS_QUERY, line, first, entry.client or entry.dest, None,
-                                   None, entry.source[6:-1], count, last)
-            elif kind == "block":
-                blocked.add(message)
-            elif entry.dest == _CNAME:
-                pass  # paired with its target below
-            elif is_ip(entry.dest):
-                self.batch.observe(host, ObservationKind.DNS_ANSWER, line, first, entry.client or None, None, None,
-                                   entry.dest, count, last)
+            tag = verdict[0]
+            if tag == _OBSERVE:
+                stats.parsed += count
+                self.batch.fold_observation(verdict[1], self.first_line + index, self.time_of(index),
+                                            self.time_of(last), count)
+            elif tag == _IGNORE:
+                stats.ignore(verdict[1], count)
+            elif tag == _BAD:
+                self.reader.malformed(self.first_line + index, verdict[1], count)
             else:
-                rcode = "NOERROR" if entry.dest.startswith("NODATA") else entry.dest if entry.dest in _NEGATIVE \
-                    else None
-                self.batch.observe(host, ObservationKind.DNS_ANSWER, line, first, entry.client or None, None, rcode,
-                                   "" if rcode else entry.dest, count, last)
+                stats.parsed += count
+                if tag == _BLOCK:
+                    blocked.add(message)
+                # _ALIAS: a `<CNAME>` reply, paired with its target below
         if aliases:
             self.cnames(aliases)
         if blocked:
@@ -344,6 +334,35 @@ class _Block:
                 self.reader.stats.ignore("other dnsmasq message (start-up, DHCP, DNSSEC, statistics)")
             else:
                 self.reader.malformed(self.first_line + index, f"not a dnsmasq log line: {preview(text)}")
+
+
+_ODD, _OBSERVE, _IGNORE, _BAD, _BLOCK, _ALIAS = "odd", "observe", "ignore", "bad", "block", "alias"
+
+
+def _judge(entry: Entry | None) -> tuple[str, object]:
+    """What lines with this message are (the same for all of them, but for their prefix): (_ODD,) not a
+    query-log message; (_OBSERVE, observation key); (_IGNORE, reason); (_BAD, error message);
+    (_BLOCK,) a Pi-hole block; (_ALIAS,) a `<CNAME>` reply."""
+    if entry is None:
+        return _ODD, None
+    kind = _classify(entry)
+    if kind == "forward":
+        return _IGNORE, "forwarded upstream (the server's own lookup, not a client's)"
+    if kind == "other":
+        return _IGNORE, f"dnsmasq '{entry.source}' line (not a lookup or answer)"
+    host, problem = host_name(entry.name)
+    if host is None:
+        return _BAD, f"dnsmasq {entry.source} line: {problem}"
+    if kind == "query":
+        return _OBSERVE, (host, ObservationKind.DNS_QUERY, entry.client or entry.dest, None, None, entry.source[6:-1])
+    if kind == "block":
+        return _BLOCK, None
+    if entry.dest == _CNAME:
+        return _ALIAS, None
+    if is_ip(entry.dest):
+        return _OBSERVE, (host, ObservationKind.DNS_ANSWER, entry.client or None, None, None, entry.dest)
+    rcode = "NOERROR" if entry.dest.startswith("NODATA") else entry.dest if entry.dest in _NEGATIVE else None
+    return _OBSERVE, (host, ObservationKind.DNS_ANSWER, entry.client or None, None, rcode, "" if rcode else entry.dest)
 
 
 def _classify(entry: Entry) -> str:
