@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import repeat
 from operator import itemgetter
 
 import numpy as np
@@ -194,8 +194,8 @@ class _Block:
         present = present[np.argsort(firsts[present], kind="stable")]  # in the order of first sight
         known, judged = self.memo.messages, self.memo.judged
         stats = self.reader.stats
-        odd: set[str] = set()
-        blocked: set[str] = set()
+        odd: set[int] = set()  # numbers of the messages
+        blocked: set[int] = set()
         aliases: set[int] = set()  # numbers of the messages
         for number, count, index, last in zip(present.tolist(), counted[present].tolist(), firsts[present].tolist(),
                                               lasts[present].tolist(), strict=True):
@@ -206,7 +206,7 @@ class _Block:
             if verdict is None:
                 verdict = judged[number] = _judge(self.entry(message))
             if verdict[0] == _ODD or _PREFIX.match(self.line(index)) is None:
-                odd.add(message)
+                odd.add(number)
                 continue
             tag = verdict[0]
             if tag == _OBSERVE:
@@ -220,7 +220,7 @@ class _Block:
             else:
                 stats.parsed += count
                 if tag == _BLOCK:
-                    blocked.add(message)
+                    blocked.add(number)
                 # _ALIAS: a `<CNAME>` reply, paired with its target below
         if aliases:
             self.cnames(aliases)
@@ -229,9 +229,14 @@ class _Block:
         if odd:
             self.odd_lines(odd)
 
-    def indices(self, wanted: set[str]) -> list[int]:
-        """Indices of the lines whose message is in WANTED (compress/map: C speed)."""
-        return list(compress(range(len(self.messages)), map(wanted.__contains__, self.messages)))
+    def indices(self, wanted: set[int]) -> list[int]:
+        """Indices of the lines whose message number is in WANTED, in order."""
+        return self.rows(wanted).tolist()
+
+    def rows(self, wanted: set[int]) -> np.ndarray:
+        chosen = np.zeros(len(self.memo.messages), bool)
+        chosen[list(wanted)] = True
+        return np.flatnonzero(chosen[self.numbers])
 
     def cnames(self, aliases: set[int]) -> None:
         """A `<CNAME>` reply names the alias; the next reply (same serial in extra mode) names the target."""
@@ -244,9 +249,7 @@ class _Block:
         # counted in numpy; the line after the last is the empty message (number `size`)
         numbers, known = self.numbers, self.memo.messages
         size = len(known)
-        wanted = np.zeros(size, bool)
-        wanted[list(aliases)] = True
-        indices = np.flatnonzero(wanted[numbers])
+        indices = self.rows(aliases)
         following = indices + 1
         nexts = np.where(following < total, numbers[np.minimum(following, total - 1)], size)
         codes = numbers[indices] * (size + 1) + nexts
@@ -290,7 +293,7 @@ class _Block:
                 self.batch.cname(alias, target_host, self.first_line + index, self.time_of(index), key[2] or None,
                                  count=count, last_time=self.time_of(last_seen[key]))
 
-    def blocks(self, blocked: set[str]) -> None:
+    def blocks(self, blocked: set[int]) -> None:
         """Each block line; the client from extra mode, else from the query line just before it. Lines
         alike (message and client) are folded here: count, earliest and latest time, first line, as the
         Batch would fold them one by one."""
@@ -324,7 +327,7 @@ class _Block:
                 self.batch.block(host, BlockReason.DNS_FIREWALL, self.first_line + index, first, client,
                                  f"pi-hole {entry.source}", count=count, last_time=last)
 
-    def odd_lines(self, odd: set[str]) -> None:
+    def odd_lines(self, odd: set[int]) -> None:
         """Lines not in the query-log shape: other dnsmasq messages, empty lines, or malformed ones."""
         for index in self.indices(odd):
             text = self.line(index)
