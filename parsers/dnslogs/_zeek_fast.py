@@ -56,6 +56,7 @@ class _Sums:
         self.first = np.zeros(0, np.float64)
         self.last = np.zeros(0, np.float64)
         self.line = np.zeros(0, np.int64)
+        self.slotted = np.zeros(0, bool)  # the key's Batch slots exist
 
     def grow(self, size: int) -> None:
         extra = size - len(self.count)
@@ -65,6 +66,7 @@ class _Sums:
             self.first = np.concatenate([self.first, np.full(extra, np.inf)])
             self.last = np.concatenate([self.last, np.full(extra, -np.inf)])
             self.line = np.concatenate([self.line, np.full(extra, _FAR, np.int64)])
+            self.slotted = np.concatenate([self.slotted, np.zeros(extra, bool)])
 
     def add(self, ids: np.ndarray, count: np.ndarray, first: np.ndarray, last: np.ndarray,
             line: np.ndarray) -> None:
@@ -224,8 +226,9 @@ class DnsFolder:
         kind = query_class[ids]
         ok = kind == _OK
         ids_ok, first_ok = ids[ok], first[ok]
-        slots = self.query_slot
-        missing = np.fromiter(map(slots.__getitem__, ids_ok.tolist()), object, len(ids_ok)) == None  # noqa: E711
+        self.queries.grow(len(self.query_keys))
+        missing = ~self.queries.slotted[ids_ok]
+        self.queries.slotted[ids_ok] = True
         batch = parser.batch
         for key_id in ids_ok[missing][np.argsort(first_ok[missing], kind="stable")].tolist():
             client, server, _query, qtype, rcode = self.query_keys[key_id]
@@ -243,7 +246,6 @@ class DnsFolder:
             parser.reader.malformed(first_line + int(first[index]), f"query: {self.query_problem[key_id]}",
                                     int(count[index]))
         parser.stats.parsed += int(count[ok].sum())
-        self.queries.grow(len(self.query_keys))
         self.queries.add(ids[ok], count[ok], times.at(first[ok]), times.at(last[ok]), first_line + first[ok])
         empty = int(count[kind == _EMPTY].sum())
         if empty:
@@ -251,11 +253,11 @@ class DnsFolder:
 
     def _record_answers(self, spans: tuple[np.ndarray, ...], times: _Times, first_line: int) -> None:
         ids, count, first, last = spans
-        slots = self.answer_slots
-        missing = np.fromiter(map(slots.__getitem__, ids.tolist()), object, len(ids)) == None  # noqa: E711
+        self.answers.grow(len(self.answer_keys))
+        missing = ~self.answers.slotted[ids]
+        self.answers.slotted[ids] = True
         for key_id in ids[missing][np.argsort(first[missing], kind="stable")].tolist():
             self.answer_slots[key_id] = self._answer_slots(*self.answer_keys[key_id])
-        self.answers.grow(len(self.answer_keys))
         self.answers.add(ids, count, times.at(first), times.at(last), first_line + first)
 
     def _answer_slots(self, query: str, qtype: str, rcode: str, answers: str) -> list[list]:
