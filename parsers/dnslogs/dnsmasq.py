@@ -16,11 +16,13 @@ not a block: only these explicit signals are.
 Time stamps are syslog-style: no year (taken from the file's modification time, see _common) and no
 zone (read as UTC). Pi-hole v6 / ISO stamps are read with their zone.
 
-Speed: a block of lines goes through one regular expression (`findall`, one tuple per line), identical
-(verb, name, answer, client) tuples are counted in C (`Counter`, `dict(zip(...))`), and only the distinct
-ones are looked at in Python. The prefix (stamp and `dnsmasq[pid]:` tag) is checked on the first and
-last line of each distinct message, so a corrupt line that carries a valid message after a damaged stamp
-counts as parsed, with the times of its neighbours.
+Speed: a block of lines is cut into messages (what follows `dnsmasq[pid]: `) in C (`str.partition` over
+`map`); each distinct message is numbered, split and judged once per file, and numpy counts the lines of
+each number and finds its first and last line, so only distinct messages are looked at in Python. The
+prefix (stamp and `dnsmasq[pid]:` tag) is checked on the first line of each distinct message per block,
+so a corrupt line that carries a valid message after a damaged stamp counts as parsed, with the times of
+its neighbours. `<CNAME>` replies are paired with the line after them by pairs of message numbers, also
+counted in numpy.
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ id.resp_h, detail = qtype, rcode); its `answers` vector, for address-type querie
 order followed by the addresses -> cname records (+ RedirectEdge) and dns-answer records on the last name.
 ssl.log: `server_name` (the TLS SNI) -> tls-sni, detail = the negotiated protocol (ALPN/NPN) if any.
 
-TSV speed: a block of data lines goes through one regular expression built from the `#fields` header,
-capturing only the columns used (one tuple per line); identical tuples (same client, name, type, rcode,
-answers) are counted in C and only the distinct ones handled in Python. Queries are folded per client;
-answers and CNAMEs per name only (without the client, which the query record carries), so a name that a
-thousand clients resolve yields one answer record, not a thousand. A `#fields` line later in the
-file (concatenated logs) switches the layout from there on.
+TSV speed: a dns.log block of data lines that is ASCII and has the header's column count on every line
+goes through the numpy fast path (`_zeek_fast`: columns cut in numpy, lines counted per distinct key,
+sums written into the Batch when it is flushed). Anything else, and ssl.log, goes through one regular
+expression built from the `#fields` header, capturing only the columns used (one tuple per line);
+identical tuples (same client, name, type, rcode, answers) are counted in C and only the distinct ones
+handled in Python. Both give the same records. Queries are folded per client; answers and CNAMEs per
+name only (without the client, which the query record carries), so a name that a thousand clients
+resolve yields one answer record, not a thousand. A `#fields` line later in the file (concatenated
+logs) switches the layout from there on.
 """
 
 from __future__ import annotations
