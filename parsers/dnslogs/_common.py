@@ -356,7 +356,12 @@ class Clock:
     def syslog(self, text: str) -> float | None:
         """`May 19 15:36:12` (no year, no zone)."""
         if len(text) == 15 and text[12] == ":" and text[9] == ":":
-            return self._syslog(text)  # the usual shape: converted from its hour's cache, cheaper than a lookup
+            # the usual shape: converted from its hour's cache (as `_syslog` does), cheaper than a lookup
+            hour = self._hours.get(text[:9], -1.0)
+            if hour == -1.0:
+                hour = self._hours[text[:9]] = self._syslog_slow(text[:9] + ":00:00")
+            if hour is not None and text[10:12].isdigit() and text[13:15].isdigit():
+                return hour + int(text[10:12]) * 60 + int(text[13:15])
         return self._cached(text, self._syslog)
 
     def _syslog(self, text: str) -> float | None:

@@ -59,10 +59,8 @@ _VERBS = frozenset({"from", "to", "is"})
 _NEGATIVE = frozenset({"NXDOMAIN", "NODATA", "NODATA-IPv4", "NODATA-IPv6", "SERVFAIL", "REFUSED", "NOERROR"})
 _CNAME = "<CNAME>"
 _CNAME_END = " is " + _CNAME
-_PAIR_WINDOW = 8
-_STAMP_CACHE_LIMIT = 100_000
+_PAIR_WINDOW = 8  # lines to look ahead/back for the line that completes a pair (interleaved queries)
 _MEMO_LIMIT = 200_000  # distinct messages remembered across blocks
-_UNKNOWN = object()  # lines to look ahead/back for the line that completes a pair (interleaved queries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +110,13 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
 
 
 class _Memo:
-    """What the blocks of one file share: messages numbered and split once, syslog stamps converted once."""
+    """What the blocks of one file share: messages numbered, split and judged once."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.messages: list[str] = []
         self.judged: list[tuple[str, object] | None] = []  # per message number: what its lines are
         self.entries: dict[str, Entry | None] = {}
-        self.stamps: dict[str, float | None] = {}
 
     def number(self, messages: list[str]) -> np.ndarray:
         """The number of each message (new ones numbered here)."""
@@ -160,7 +157,7 @@ class _Block:
         self.clock = clock
         self.batch = batch
         self.memo = memo
-        self.stamps = memo.stamps
+        self.syslog = clock.syslog
         self.entry = memo.entry
         self.lines = text.split("\n")
         # map/partition/itemgetter run in C: no Python bytecode per line
@@ -170,15 +167,9 @@ class _Block:
         return self.lines[index]
 
     def time_of(self, index: int) -> float | None:
-        line = self.line(index)
+        line = self.lines[index]
         if line[15:16] == " " and line[3:4] == " ":  # syslog stamp, the usual case: no regex needed
-            stamp = line[:15]
-            value = self.stamps.get(stamp, _UNKNOWN)
-            if value is _UNKNOWN:
-                if len(self.stamps) >= _STAMP_CACHE_LIMIT:
-                    self.stamps.clear()
-                value = self.stamps[stamp] = self.clock.syslog(stamp)
-            return value  # type: ignore[return-value]
+            return self.syslog(line[:15])
         match = _PREFIX.match(line)
         return self.clock.any(match.group(1)) if match else None
 
@@ -194,7 +185,7 @@ class _Block:
         np.maximum.at(lasts, numbers, rows)
         present = np.flatnonzero(counted)
         present = present[np.argsort(firsts[present], kind="stable")]  # in the order of first sight
-        known, judged = self.memo.messages, self.memo.judged
+        known, judged, lines = self.memo.messages, self.memo.judged, self.lines
         stats = self.reader.stats
         odd: set[int] = set()  # numbers of the messages
         blocked: set[int] = set()
@@ -207,14 +198,15 @@ class _Block:
             verdict = judged[number]
             if verdict is None:
                 verdict = judged[number] = _judge(self.entry(message))
-            if verdict[0] == _ODD or _PREFIX.match(self.line(index)) is None:
+            if verdict[0] == _ODD or _PREFIX.match(lines[index]) is None:
                 odd.add(number)
                 continue
             tag = verdict[0]
             if tag == _OBSERVE:
                 stats.parsed += count
-                self.batch.fold_observation(verdict[1], self.first_line + index, self.time_of(index),
-                                            self.time_of(last), count)
+                first = self.time_of(index)
+                self.batch.fold_observation(verdict[1], self.first_line + index, first,
+                                            first if last == index else self.time_of(last), count)
             elif tag == _IGNORE:
                 stats.ignore(verdict[1], count)
             elif tag == _BAD:
