@@ -31,6 +31,7 @@ from operator import itemgetter
 from typing import BinaryIO
 
 import idna
+import numpy as np
 
 from auditor.model import (
     BlockedAttempt,
@@ -142,19 +143,21 @@ class LogReader:
         skip_start = 0
         with self._open() as stream:
             while True:
-                data, failure = self._read(stream)
-                if data:
-                    self.ctx.advance(len(data))
-                if skipping and data:
-                    newline = data.find(b"\n")
+                # BUF: the pending part line and what was read, joined in one copy; SIZE: what was read
+                buf, size, failure = self._read(stream, pending)
+                if size:
+                    self.ctx.advance(size)
+                fresh = size > 0
+                if skipping and fresh:  # (nothing is pending while skipping: BUF is what was read)
+                    newline = buf.find(b"\n")
                     if newline < 0:
-                        data = b""
+                        buf = b""
                     else:
-                        data = data[newline + 1:]
+                        buf = buf[newline + 1:]
                         skipping = False
                         line_no = skip_start + 1
-                buf = pending + data if pending else data
-                if failure is not None or not data:
+                    fresh = bool(buf)
+                if failure is not None or not fresh:
                     if buf and not skipping:
                         yield from self._emit(buf, line_no)
                         line_no += self._newlines + 1
@@ -199,7 +202,7 @@ class LogReader:
         without a newline lies inside such a line. One `find` per window keeps this check cheap; a line
         of between one and two windows may straddle two windows and pass. Leaves the count of RAW's
         newlines in `_newlines` (counted once: blocks are megabytes)."""
-        self._newlines = newlines = raw.count(b"\n")
+        self._newlines = newlines = int(np.count_nonzero(np.frombuffer(raw, np.uint8) == 10))  # bytes.count: slower
         start = 0
         for window in range(0, len(raw) - MAX_LINE_BYTES + 1, MAX_LINE_BYTES):
             if window < start or raw.find(b"\n", window, window + MAX_LINE_BYTES) >= 0:
@@ -230,21 +233,22 @@ class LogReader:
         return text, line_no
 
     @staticmethod
-    def _read(stream: BinaryIO) -> tuple[bytes, Exception | None]:
-        """Up to BLOCK_BYTES; read in pieces so that what came before damage in a compressed stream is kept."""
-        pieces: list[bytes] = []
+    def _read(stream: BinaryIO, pending: bytes) -> tuple[bytes, int, Exception | None]:
+        """PENDING and up to BLOCK_BYTES read after it, and how many were read; read in pieces so that what
+        came before damage in a compressed stream is kept."""
+        pieces: list[bytes] = [pending] if pending else []
         size = 0
         read = getattr(stream, "read1", stream.read)  # read1: returns what was decompressed before an error
         while size < BLOCK_BYTES:
             try:
                 piece = read(min(_PIECE_BYTES, BLOCK_BYTES - size))
             except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
-                return b"".join(pieces), exc
+                return b"".join(pieces), size, exc
             if not piece:
                 break
             pieces.append(piece)
             size += len(piece)
-        return b"".join(pieces), None
+        return b"".join(pieces), size, None
 
 
 # -- names ----------------------------------------------------------------------------------------
