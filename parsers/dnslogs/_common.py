@@ -361,12 +361,18 @@ class Clock:
         """`May 19 15:36:12` (no year, no zone)."""
         if len(text) == 15 and text[12] == ":" and text[9] == ":":
             # the usual shape: converted from its hour's cache (as `_syslog` does), cheaper than a lookup
-            hour = self._hours.get(text[:9], -1.0)
-            if hour == -1.0:
-                hour = self._hours[text[:9]] = self._syslog_slow(text[:9] + ":00:00")
+            hour = self.syslog_hour(text[:9])
             if hour is not None and text[10:12].isdigit() and text[13:15].isdigit():
                 return hour + int(text[10:12]) * 60 + int(text[13:15])
         return self._cached(text, self._syslog)
+
+    def syslog_hour(self, prefix: str) -> float | None:
+        """The time of `May 19 15` (a syslog stamp's first 9 characters) at minute and second 0; cached.
+        A stamp of the usual shape is this plus its minutes and seconds."""
+        hour = self._hours.get(prefix, -1.0)
+        if hour == -1.0:
+            hour = self._hours[prefix] = self._syslog_slow(prefix + ":00:00")
+        return hour
 
     def _syslog(self, text: str) -> float | None:
         if len(text) == 15 and text[12] == ":" and text[9] == ":":

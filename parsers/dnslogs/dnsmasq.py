@@ -61,6 +61,7 @@ _CNAME = "<CNAME>"
 _CNAME_END = " is " + _CNAME
 _PAIR_WINDOW = 8  # lines to look ahead/back for the line that completes a pair (interleaved queries)
 _MEMO_LIMIT = 200_000  # distinct messages remembered across blocks
+_LATER = object()  # a time not converted yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,32 @@ class _Block:
         match = _PREFIX.match(line)
         return self.clock.any(match.group(1)) if match else None
 
+    def times_of(self, rows: list[int]) -> list[float | object | None]:
+        """`time_of` of each of ROWS: usual syslog stamps converted in numpy (per distinct hour through the
+        Clock, then minutes and seconds added in the same order, so the same floats); _LATER for the
+        others, to be asked of `time_of`."""
+        found: list[float | object | None] = [_LATER] * len(rows)
+        if not rows:
+            return found
+        lines = self.lines
+        heads = "".join([lines[row][:16].ljust(16, "\0") for row in rows])
+        if not heads.isascii():
+            return found
+        text = np.frombuffer(heads.encode("ascii"), np.uint8).reshape(len(rows), 16)
+        digits = text[:, [10, 11, 13, 14]].astype(np.int64) - ord("0")
+        usual = np.flatnonzero((text[:, 15] == ord(" ")) & (text[:, 3] == ord(" ")) & (text[:, 12] == ord(":"))
+                               & (text[:, 9] == ord(":")) & ((digits >= 0) & (digits <= 9)).all(axis=1))
+        if not len(usual):
+            return found
+        prefixes, which = np.unique(np.ascontiguousarray(text[usual, :9]).view("S9").ravel(), return_inverse=True)
+        hours = np.array([self.clock.syslog_hour(prefix.decode("ascii")) for prefix in prefixes.tolist()], float)
+        times = hours[which] + (digits[usual, 0] * 10 + digits[usual, 1]) * 60 + (digits[usual, 2] * 10
+                                                                                   + digits[usual, 3])
+        for row, time in zip(usual.tolist(), times.tolist(), strict=True):
+            if time == time:  # NaN: an hour that is no date (`Feb 30`): `time_of` says what it is
+                found[row] = time
+        return found
+
     def scan(self) -> None:
         messages = self.messages
         self.numbers = numbers = self.memo.number(messages)
@@ -190,8 +217,11 @@ class _Block:
         odd: set[int] = set()  # numbers of the messages
         blocked: set[int] = set()
         aliases: set[int] = set()  # numbers of the messages
-        for number, count, index, last in zip(present.tolist(), counted[present].tolist(), firsts[present].tolist(),
-                                              lasts[present].tolist(), strict=True):
+        first_rows, last_rows = firsts[present].tolist(), lasts[present].tolist()
+        first_times, last_times = self.times_of(first_rows), self.times_of(last_rows)
+        for number, count, index, last, first_time, last_time in zip(
+                present.tolist(), counted[present].tolist(), first_rows, last_rows, first_times, last_times,
+                strict=True):
             message = known[number]
             if message.endswith(_CNAME_END):
                 aliases.add(number)
@@ -204,9 +234,12 @@ class _Block:
             tag = verdict[0]
             if tag == _OBSERVE:
                 stats.parsed += count
-                first = self.time_of(index)
-                self.batch.fold_observation(verdict[1], self.first_line + index, first,
-                                            first if last == index else self.time_of(last), count)
+                first = self.time_of(index) if first_time is _LATER else first_time
+                if last == index:
+                    last_time = first
+                elif last_time is _LATER:
+                    last_time = self.time_of(last)
+                self.batch.fold_observation(verdict[1], self.first_line + index, first, last_time, count)
             elif tag == _IGNORE:
                 stats.ignore(verdict[1], count)
             elif tag == _BAD:
@@ -293,7 +326,8 @@ class _Block:
         Batch would fold them one by one."""
         messages = self.messages
         folded: dict[tuple[str, str | None], list] = {}
-        for index in self.indices(blocked):
+        rows = self.indices(blocked)
+        for index, time in zip(rows, self.times_of(rows), strict=True):
             message = messages[index]
             entry = self.entry(message)
             assert entry is not None
@@ -304,7 +338,8 @@ class _Block:
                     if query is not None and query.name == entry.name and query.verb == "from":
                         client = query.dest
                         break
-            time = self.time_of(index)
+            if time is _LATER:
+                time = self.time_of(index)
             group = folded.get((message, client))
             if group is None:
                 folded[message, client] = [1, time, time, index]
