@@ -501,8 +501,19 @@ class Batch:
 
     def fold_observation(self, key: tuple[str, ObservationKind, str | None, str | None, str | None, str], line: int,
                          time: float | None, last_time: float | None, count: int) -> None:
-        """`observe` with its key made once: (host, kind, client, server, rcode, detail)."""
-        _fold(self._obs, key, line, time, last_time, count)
+        """`observe` with its key made once: (host, kind, client, server, rcode, detail); `_fold` inlined."""
+        if last_time is None:
+            last_time = time
+        entry = self._obs.get(key)
+        if entry is None:
+            self._obs[key] = [count, time, last_time, line]
+            return
+        entry[0] += count
+        earliest, latest = entry[1], entry[2]
+        entry[1] = time if earliest is None else earliest if time is None else min(earliest, time)
+        entry[2] = last_time if latest is None else latest if last_time is None else max(latest, last_time)
+        if line < entry[3]:
+            entry[3] = line
 
     def cname(self, alias: str, target: str, line: int, time: float | None = None, client: str | None = None,
               server: str | None = None, count: int = 1, last_time: float | None = None) -> None:
