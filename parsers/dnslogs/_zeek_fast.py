@@ -40,6 +40,7 @@ _KEY_COLUMNS = ("id.orig_h", "id.resp_h", "query", "qtype_name", "rcode_name", "
 _UNSET = frozenset({"-", "(empty)", ""})
 _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1", "28", "5"})
 _FAR = sys.maxsize
+_KEY_LIMIT = 100_000  # distinct line keys remembered before they are settled and forgotten
 # what a query key becomes
 _OK, _NO_NAME, _BAD_NAME, _EMPTY = 0, 1, 2, 3
 
@@ -145,6 +146,10 @@ class DnsFolder:
         qualify for the fast path."""
         if not text.isascii() or any(name not in layout.column for name in _KEY_COLUMNS):
             return False
+        if len(self.line_keys) >= _KEY_LIMIT:
+            # bounded memory whatever the Batch holds (distinct TXT answers make keys but no records); the
+            # slots stay in the Batch, and a key seen again finds its slot there
+            self.settle_and_reset()
         raw = text.encode("ascii")
         cut = _cut(raw, layout.field_count)
         if cut is None:
