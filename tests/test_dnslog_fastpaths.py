@@ -1,0 +1,85 @@
+"""The Zeek dns.log fast path (numpy) reads the same records, counts and errors as the regular-expression
+path, on a generated log large enough to take it, with the oddities that the fast path must judge itself
+(names to normalize or refuse, unset and empty query columns, CNAME chains, times out of order) and lines
+that send a block back to the regular path (wrong column count, unreadable time)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from benchmarks.dnslog_bench import write_zeek
+from parsers._io import InputFile, ParseContext
+from parsers.dnslogs import _common, _zeek_fast, zeek
+from parsers.dnslogs._common import LineStats
+
+
+def _oddities(source: Path, target: Path, seed: int, fallback_lines: bool) -> None:
+    rng = random.Random(seed)
+    lines = source.read_text().split("\n")
+    out = lines[:8]
+    for line in lines[8:]:
+        if not line or line.startswith("#"):
+            out.append(line)
+            continue
+        fields = line.split("\t")
+        roll = rng.random()
+        if roll < 0.003:
+            fields[9] = fields[9].upper()  # folded with the lowercase name
+        elif roll < 0.005:
+            fields[9] = "bad_name!.example"  # malformed, reported with its count
+        elif roll < 0.007:
+            fields[9] = rng.choice(["-", "(empty)", ""])
+        elif roll < 0.02:
+            fields[0] = f"{float(fields[0]) - rng.random() * 100:.6f}"  # out of order
+        elif roll < 0.025:
+            fields[21] = f"alias.{fields[9]},{fields[9]},txt data,198.51.100.7"  # chain with a loop and junk
+        elif roll < 0.027:
+            fields[2] = "-"
+        elif fallback_lines and roll < 0.02705:
+            fields = fields[:-1]  # a line of 23 columns
+        elif fallback_lines and roll < 0.0271:
+            fields[0] = rng.choice(["-", "nan", "2024-05-01T10:00:00Z"])  # time the fast path leaves alone
+        out.append("\t".join(fields))
+    target.write_text("\n".join(out))
+
+
+def _parse(path: Path) -> tuple[list[str], tuple[object, ...]]:
+    stats = LineStats()
+    records = list(zeek.scan(InputFile.from_path(path), ParseContext(), stats))
+    # repr: NaN times compare unequal to themselves
+    return [repr(record) for record in records], (stats.total, stats.parsed, stats.errors, dict(stats.ignored))
+
+
+@pytest.mark.parametrize(("fallback_lines", "fold_limit"), [(False, 100_000), (True, 100_000), (False, 3_000)])
+def test_zeek_fast_path_gives_the_records_of_the_regular_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              fallback_lines: bool, fold_limit: int) -> None:
+    plain = tmp_path / "plain.log"
+    write_zeek(plain, 60_000)
+    path = tmp_path / "dns.log"
+    _oddities(plain, path, seed=7, fallback_lines=fallback_lines)
+    monkeypatch.setattr(_common, "BLOCK_BYTES", 1024 * 1024)  # several blocks, some of each path
+    monkeypatch.setattr(_common, "FOLD_LIMIT", fold_limit)  # 3,000: the Batch is flushed between fast blocks
+    taken = {True: 0, False: 0}
+    fold = _zeek_fast.DnsFolder.fold
+
+    def counted(self: _zeek_fast.DnsFolder, *args: object) -> bool:
+        result = fold(self, *args)  # type: ignore[arg-type]
+        taken[result] += 1
+        return result
+
+    monkeypatch.setattr(_zeek_fast.DnsFolder, "fold", counted)
+    fast = _parse(path)
+    assert taken[True] >= 3
+    if fallback_lines:
+        assert taken[False] >= 1
+    monkeypatch.setattr(zeek, "MIN_CHARS", 1 << 62)  # regular path only
+    regular = _parse(path)
+    assert fast[1] == regular[1]
+    assert fast[0] == regular[0]
+    total, parsed, malformed, ignored = fast[1]
+    assert total == parsed + malformed + sum(ignored.values())  # type: ignore[operator]
+    assert malformed > 0 and "DNS record without a query name" in ignored  # type: ignore[operator]
+    assert any("bad_name!.example" in record for record in fast[0])
