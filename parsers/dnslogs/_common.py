@@ -147,17 +147,18 @@ class LogReader:
                 buf, size, failure = self._read(stream, pending)
                 if size:
                     self.ctx.advance(size)
-                fresh = size > 0
-                if skipping and fresh:  # (nothing is pending while skipping: BUF is what was read)
+                if skipping and size:  # (nothing is pending while skipping: BUF is what was read)
                     newline = buf.find(b"\n")
                     if newline < 0:
                         buf = b""
+                        if failure is None:
+                            continue  # still inside the over-long line, however many blocks it spans
                     else:
                         buf = buf[newline + 1:]
                         skipping = False
                         line_no = skip_start + 1
-                    fresh = bool(buf)
-                if failure is not None or not fresh:
+                # only an empty read ends the file: a block emptied by skipping does not
+                if failure is not None or not size:
                     if buf and not skipping:
                         yield from self._emit(buf, line_no)
                         line_no += self._newlines + 1
@@ -167,6 +168,9 @@ class LogReader:
                             f"input ends early or is corrupt after line {line_no - 1}: {failure}; "
                             "the lines before were read", parser=self.parser))
                     return
+                if not buf:
+                    pending = b""
+                    continue
                 cut = self._cut(buf)
                 if cut < 0:
                     if len(buf) > MAX_LINE_BYTES:
