@@ -3,7 +3,8 @@
 Exit codes (the contract CI jobs rely on):
   0  done
   1  policy failure: a finding kind named in --fail-on was found
-  2  usage error; or, with --strict, an input could not be read fully or a reference stayed unresolved
+  2  usage error; or, with --strict, an input could not be read fully or a reference stayed unresolved;
+     for `trace`, an image could not be traced (the others are still traced and printed)
 """
 
 from __future__ import annotations
