@@ -55,7 +55,11 @@ def normalize_host(text: str) -> str:
         return _ip_text(host[1:end], text)
     if host.count(":") > 1:  # a bare IPv6 address
         return _ip_text(host, text)
-    host = host.partition(":")[0].rstrip(".")
+    host, colon, port = host.partition(":")
+    # `javascript:alert(1)` or `host:abc` is not a host with a port: only a port number may follow the colon
+    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"not a host: {port!r} after ':' is not a port number in {text.strip()!r}")
+    host = host.rstrip(".")
     if not host:
         raise ValueError(f"no host in {text.strip()!r}")
     try:

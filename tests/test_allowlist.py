@@ -180,3 +180,14 @@ def test_invalid_utf8_and_idna_are_reported(tmp_path: Path) -> None:
     allowlist, errors = read_allowlist(path)
     assert [e.address for e in allowlist] == ["ghcr.io"]
     assert [e.source.line for e in errors] == [2, 3]
+
+
+@pytest.mark.parametrize("text", ["javascript:alert(1)", "host:abc", "registry.example.com:0", "example.com:70000"])
+def test_text_with_a_non_port_after_the_colon_is_not_a_host(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a port number"):
+        normalize_host(text)
+
+
+def test_ports_are_still_ignored() -> None:
+    assert normalize_host("Registry.Example.com:5000") == "registry.example.com"
+    assert normalize_host("https://ghcr.io:443/v2/") == "ghcr.io"
