@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.model import InputError
+from parsers._io import InputFile, ParseContext, read_config_text
 from parsers._yaml import LineDict, LineStr
 
 MAX_DEPTH = 256
@@ -165,3 +167,26 @@ def load_json(text: str) -> JsonResult:
     except _Stop as stop:
         return JsonResult(holder[0] if holder else None, f"invalid JSON: {stop.message}", reader.line_at(stop.pos))
     return JsonResult(holder[0] if holder else None)
+
+
+def read_json_object(inp: InputFile, ctx: ParseContext, parser: str, kept: str, label: str
+                     ) -> tuple[dict[str, Any] | None, list[InputError]]:
+    """A JSON settings file read as one object: its value (None when there is nothing to use) and the errors.
+
+    KEPT names what survives a syntax error ("the registries"); LABEL names the file kind in messages.
+    load_json's messages never quote the text, so a secret near a syntax error cannot leak into an error.
+    """
+    text, errors = read_config_text(inp, parser, keep_binary=True)
+    if text is None:
+        return None, errors
+    ctx.advance(inp.size)
+    result = load_json(text)
+    if result.error:
+        errors.append(inp.error(f"{result.error}; {kept} before it are still used", line=result.error_line,
+                                parser=parser))
+    if result.value is None:
+        return None, errors
+    if not isinstance(result.value, dict):
+        errors.append(inp.error(f"not a JSON object: {label} holds one object of settings", line=1, parser=parser))
+        return None, errors
+    return result.value, errors

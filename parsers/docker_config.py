@@ -17,8 +17,8 @@ from typing import Any
 from auditor.model import Evidence, HostPurpose, HostReference
 from auditor.reference import normalize_registry_host
 from parsers._hosts import is_host, strip_userinfo
-from parsers._io import InputFile, ParseContext, read_config_text
-from parsers._json_positions import load_json
+from parsers._io import InputFile, ParseContext
+from parsers._json_positions import read_json_object
 
 NAME = "docker_config"
 
@@ -30,21 +30,9 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, errors = read_config_text(inp, NAME, keep_binary=True)
+    config, errors = read_json_object(inp, ctx, NAME, kept="the registries", label="config.json")
     yield from errors
-    if text is None:
-        return
-    ctx.advance(inp.size)
-    result = load_json(text)
-    if result.error:
-        # load_json's messages never quote the text, so no fragment of a credential can leak through here.
-        yield inp.error(f"{result.error}; the registries before it are still used", line=result.error_line,
-                        parser=NAME)
-    config = result.value
     if config is None:
-        return
-    if not isinstance(config, dict):
-        yield inp.error("not a JSON object: config.json holds one object of settings", line=1, parser=NAME)
         return
     yield from _registry_keys(inp, config, "auths")
     yield from _registry_keys(inp, config, "credHelpers")

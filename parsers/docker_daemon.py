@@ -16,8 +16,8 @@ from typing import Any
 from auditor.model import Evidence, HostPurpose, HostReference, Unresolved
 from auditor.reference import normalize_registry_host
 from parsers._hosts import is_host, strip_userinfo
-from parsers._io import InputFile, ParseContext, read_config_text
-from parsers._json_positions import load_json
+from parsers._io import InputFile, ParseContext
+from parsers._json_positions import read_json_object
 
 NAME = "docker_daemon"
 
@@ -33,23 +33,13 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, errors = read_config_text(inp, NAME, keep_binary=True)
+    settings, errors = read_json_object(inp, ctx, NAME, kept="the settings", label="daemon.json")
     yield from errors
-    if text is None:
-        return
-    ctx.advance(inp.size)
-    result = load_json(text)
-    if result.error:
-        yield inp.error(f"{result.error}; the settings before it are still used", line=result.error_line,
-                        parser=NAME)
-    if result.value is None:
-        return
-    if not isinstance(result.value, dict):
-        yield inp.error("not a JSON object: daemon.json holds one object of settings", line=1, parser=NAME)
+    if settings is None:
         return
     for key, purpose in _SETTINGS:
-        if key in result.value:
-            yield from _entries(inp, result.value, key, purpose)
+        if key in settings:
+            yield from _entries(inp, settings, key, purpose)
 
 
 def _entries(inp: InputFile, settings: Any, key: str, purpose: HostPurpose) -> Iterator[Evidence]:
