@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from labkit import serve  # the lab directory: these servers run as scripts from it
 
 _LOG_LOCK = threading.Lock()
 
@@ -100,13 +101,7 @@ def main() -> None:
     parser.add_argument("--key", type=Path)
     parser.add_argument("--head-status", type=int, default=0, help="answer every HEAD with this status")
     args = parser.parse_args()
-    host, _, port = args.listen.rpartition(":")
-    server = ThreadingHTTPServer((host, int(port)), make_handler(args.root, args.log, args.head_status))
-    if args.cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.cert, args.key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.serve_forever()
+    serve(args.listen, make_handler(args.root, args.log, args.head_status), args.cert, args.key)
 
 
 if __name__ == "__main__":

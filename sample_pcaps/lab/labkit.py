@@ -14,11 +14,13 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
 import time
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 LAB_DIR = Path(__file__).resolve().parent
@@ -274,3 +276,14 @@ def stop(procs: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM) -> Non
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def serve(listen: str, handler: type, cert: Path | None, key: Path | None) -> None:
+    """Serve HANDLER on LISTEN (`host:port`) until killed; over TLS when CERT is given (the lab's servers)."""
+    host, _, port = listen.rpartition(":")
+    server = ThreadingHTTPServer((host, int(port)), handler)
+    if cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()

@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import ssl
 import subprocess
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from labkit import serve  # the lab directory: these servers run as scripts from it
 
 _LOG_LOCK = threading.Lock()
 
@@ -92,13 +93,7 @@ def main() -> None:
     parser.add_argument("--cert", type=Path)
     parser.add_argument("--key", type=Path)
     args = parser.parse_args()
-    host, _, port = args.listen.rpartition(":")
-    server = ThreadingHTTPServer((host, int(port)), make_handler(args, _der_of(args.sign_cert)))
-    if args.cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.cert, args.key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.serve_forever()
+    serve(args.listen, make_handler(args, _der_of(args.sign_cert)), args.cert, args.key)
 
 
 if __name__ == "__main__":
