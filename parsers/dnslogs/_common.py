@@ -635,3 +635,15 @@ class LineParser:
         if host is None:
             self.malformed(number, f"{what}: {problem}")
         return host
+
+
+def id_spans(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(ids present, their line count, first line, last line), ids ascending."""
+    count = np.bincount(ids, minlength=size)
+    lines = np.arange(len(ids))
+    first = np.full(size, len(ids), np.int64)
+    np.minimum.at(first, ids, lines)
+    last = np.full(size, -1, np.int64)
+    np.maximum.at(last, ids, lines)
+    present = np.flatnonzero(count)
+    return present, count[present], first[present], last[present]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from auditor.model import ObservationKind
-from parsers.dnslogs._common import host_name, is_ip
+from parsers.dnslogs._common import host_name, id_spans, is_ip
 
 if TYPE_CHECKING:
     from parsers.dnslogs.zeek import _Layout, _ZeekParser
@@ -169,8 +169,8 @@ class DnsFolder:
             ids[unknown] = np.fromiter(map(line_keys.__getitem__, map(keys.__getitem__, unknown.tolist())),
                                        np.int64, len(unknown))
         query_of, answer_of, query_class, answer_used = self._arrays_now()
-        queries = _spans(query_of[ids], len(self.query_keys))
-        answers = _spans(answer_of[ids], len(self.answer_keys))
+        queries = id_spans(query_of[ids], len(self.query_keys))
+        answers = id_spans(answer_of[ids], len(self.answer_keys))
         answers = tuple(part[answer_used[answers[0]]] for part in answers)
         stamp = layout.column["ts"]
         times = _times(raw, cut.start(stamp), cut.end(stamp),
@@ -348,18 +348,6 @@ def _line_keys(raw: bytes, columns: _Columns, wanted: list[int]) -> list[bytes]:
     keep = np.repeat(np.tile(np.array([False, True]), lines * (len(wanted) + 1)), lengths)
     data = np.frombuffer(raw, np.uint8)
     return data[keep[:len(raw)]].tobytes().split(b"\n")
-
-
-def _spans(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(ids present, their line count, first line, last line), ids ascending."""
-    count = np.bincount(ids, minlength=size)
-    lines = np.arange(len(ids))
-    first = np.full(size, len(ids), np.int64)
-    np.minimum.at(first, ids, lines)
-    last = np.full(size, -1, np.int64)
-    np.maximum.at(last, ids, lines)
-    present = np.flatnonzero(count)
-    return present, count[present], first[present], last[present]
 
 
 def _times(raw: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> _Times | None:

@@ -38,7 +38,17 @@ import numpy as np
 
 from auditor.model import BlockReason, Evidence, ObservationKind
 from parsers._io import InputFile, ParseContext
-from parsers.dnslogs._common import Batch, Clock, LineStats, LogReader, head_lines, host_name, is_ip, preview
+from parsers.dnslogs._common import (
+    Batch,
+    Clock,
+    LineStats,
+    LogReader,
+    head_lines,
+    host_name,
+    id_spans,
+    is_ip,
+    preview,
+)
 
 NAME = "dnsmasq"
 
@@ -204,23 +214,18 @@ class _Block:
         messages = self.messages
         self.numbers = numbers = self.memo.number(messages)
         size = len(self.memo.messages)
-        counted = np.bincount(numbers, minlength=size)
-        rows = np.arange(len(numbers))
-        firsts = np.full(size, len(numbers), np.int64)
-        np.minimum.at(firsts, numbers, rows)
-        lasts = np.full(size, -1, np.int64)
-        np.maximum.at(lasts, numbers, rows)
-        present = np.flatnonzero(counted)
-        present = present[np.argsort(firsts[present], kind="stable")]  # in the order of first sight
+        present, counted, firsts, lasts = id_spans(numbers, size)
+        order = np.argsort(firsts, kind="stable")  # in the order of first sight
+        present, counted, firsts, lasts = present[order], counted[order], firsts[order], lasts[order]
         known, judged, lines = self.memo.messages, self.memo.judged, self.lines
         stats = self.reader.stats
         odd: set[int] = set()  # numbers of the messages
         blocked: set[int] = set()
         aliases: set[int] = set()  # numbers of the messages
-        first_rows, last_rows = firsts[present].tolist(), lasts[present].tolist()
+        first_rows, last_rows = firsts.tolist(), lasts.tolist()
         first_times, last_times = self.times_of(first_rows), self.times_of(last_rows)
         for number, count, index, last, first_time, last_time in zip(
-                present.tolist(), counted[present].tolist(), first_rows, last_rows, first_times, last_times,
+                present.tolist(), counted.tolist(), first_rows, last_rows, first_times, last_times,
                 strict=True):
             message = known[number]
             if message.endswith(_CNAME_END):
