@@ -15,7 +15,7 @@ from auditor.evidence import EvidenceStore
 from auditor.model import InputError, InputRecord, Observation, Source
 from auditor.progress import Progress
 from parsers import ParserSpec, parser_for, parser_named
-from parsers._io import InputFile, ParseContext, sha256_of
+from parsers._io import InputFile, ParseContext, bulk_parsing, sha256_of
 
 # Trees that hold other people's code or generated files, not the organization's own configuration.
 SKIP_DIRS = frozenset({
@@ -87,19 +87,20 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
     store = store or EvidenceStore()
     ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
     forced: ParserSpec | None = parser_named(options.forced_kind) if options.forced_kind else None
-    for inp, explicit, error in iter_inputs(inputs):
-        if error is not None:
-            store.add(error)
-            continue
-        assert inp is not None
-        spec = forced if (forced is not None and explicit) else parser_for(inp)
-        if spec is None:
-            if explicit:
-                store.add(inp.error("unrecognized input kind (not a known file, capture or log format)"))
-            else:
-                store.skipped_files += 1
-            continue
-        _parse_one(inp, spec, ctx, options, store)
+    with bulk_parsing():
+        for inp, explicit, error in iter_inputs(inputs):
+            if error is not None:
+                store.add(error)
+                continue
+            assert inp is not None
+            spec = forced if (forced is not None and explicit) else parser_for(inp)
+            if spec is None:
+                if explicit:
+                    store.add(inp.error("unrecognized input kind (not a known file, capture or log format)"))
+                else:
+                    store.skipped_files += 1
+                continue
+            _parse_one(inp, spec, ctx, options, store)
     return store
 
 

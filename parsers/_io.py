@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import gc
 import gzip
 import hashlib
 import lzma
@@ -10,6 +11,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +28,24 @@ _MAGIC = (
     (b"BZh", "bz2"),
     (b"\xfd7zXZ\x00", "xz"),
 )
+
+
+# allocations between two young-generation collections while parsing (CPython's default: 700)
+BULK_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def bulk_parsing() -> Iterator[None]:
+    """Fewer cyclic-garbage passes while inputs are parsed. A large log allocates millions of short-lived
+    tuples and lists while tens of thousands of folded records stay alive; at CPython's default threshold
+    the collector walks those survivors again and again (a fifth of a dns.log parse). Cycles are still
+    collected, only less often; the old threshold is restored after."""
+    old = gc.get_threshold()
+    gc.set_threshold(BULK_GC_THRESHOLD, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _compression_of(first: bytes) -> str | None:

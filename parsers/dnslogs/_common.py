@@ -43,6 +43,7 @@ from auditor.model import (
     Observation,
     ObservationKind,
     RedirectEdge,
+    Source,
 )
 from parsers._io import InputFile, ParseContext
 
@@ -101,6 +102,9 @@ class LogReader:
         self._errors: list[InputError] = []
         self._reported = 0
         self._newlines = 0
+        # the bytes of the block just yielded when its text is them exactly (ASCII, no carriage return),
+        # else None: a parser that hands the block to a byte-level reader (polars) skips re-encoding it
+        self.ascii_block: bytes | None = None
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -228,6 +232,7 @@ class LogReader:
 
     def _decoded(self, raw: bytes, line_no: int, newlines: int | None = None) -> tuple[str, int]:
         text = raw.decode("utf-8", "replace")
+        self.ascii_block = raw if text.isascii() and "\r" not in text else None
         if "\r" in text:
             text = text.replace("\r\n", "\n")
             if text.endswith("\r"):
@@ -544,10 +549,11 @@ class Batch:
         if self.before_flush is not None:
             self.before_flush()
         out: list[tuple[int, int, Evidence]] = []
-        source, parser = self.inp.source, self.parser
-        # positional arguments: this runs once per record, and keyword passing costs
-        out.extend((line, 1, Observation(host, kind, first, client, server, rcode, detail, source(line, None, parser),
-                                         count, last if count > 1 and last != first else None))
+        path, parser = self.inp.display, self.parser
+        # positional arguments, Source made here (not by inp.source): this runs once per record
+        out.extend((line, 1, Observation(host, kind, first, client, server, rcode, detail,
+                                         Source(path, line, None, parser), count,
+                                         last if count > 1 and last != first else None))
                    for (host, kind, client, server, rcode, detail), (count, first, last, line) in self._obs.items())
         for (alias, target, client), (count, first, _last, line) in self._edges.items():
             out.append((line, 2, RedirectEdge(

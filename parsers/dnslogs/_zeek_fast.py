@@ -1,48 +1,62 @@
-"""The fast path for Zeek dns.log TSV: a segment of data lines folded with numpy, no Python per line.
+"""The fast path for Zeek dns.log TSV: a segment of data lines tokenized and grouped by polars, folded with
+numpy, no Python per line.
 
-A segment qualifies when it is ASCII and every line has exactly the header's column count (checked
-from the positions of its tabs and newlines); anything else goes through the regular-expression path
+A segment qualifies when it is ASCII, has no carriage return, every line has exactly the header's column
+count (the segment's tab count is lines x (columns - 1), and polars refuses a line with more) and every
+time stamp is a plain, finite, non-zero number; anything else goes through the regular-expression path
 of zeek.py, which reads the same records and reports the malformed lines. The result is the same
 records, counts, times and errors as that path:
 
-- the used columns (client, server, query, qtype, rcode, answers) of every line are cut out in one
-  numpy compaction into one string per line (the "line key");
-- each distinct line key is split once, on first sight, into its query key (client, server, query,
-  qtype, rcode) and answer key (query, qtype, rcode, answers), each judged once (host name, class);
-- per segment, numpy counts the lines of each query/answer key and finds its first and last line;
-  only those lines' time stamps are converted;
-- the counts, earliest/latest times and first lines are summed per key in numpy arrays and written
-  into the Batch only when it is flushed (`settle`). The Batch slots themselves are created on a key's
-  first sight, in the order the line-by-line path would create them, so the Batch's size (which decides
-  when it is flushed) and the order of records on the same line stay the same.
+- polars reads the used columns (time, client, server, query, qtype, rcode, answers) of the segment and
+  groups its lines by query key (client, server, query, qtype, rcode) and by answer key (query, qtype,
+  rcode, answers): per group, its line count and first and last line;
+- a group is known across segments by a 128-bit hash of its key (two seeded `hash_rows`); each key is
+  read out of polars, split and judged (host name, class) only on first sight;
+- the counts, earliest/latest times (those of the first and last line, as the regular path takes them)
+  and first lines are summed per key in numpy arrays and written into the Batch only when it is flushed
+  (`settle`). The Batch slots themselves are created on a key's first sight, in the order the
+  line-by-line path would create them, so the Batch's size (which decides when it is flushed) and the
+  order of records on the same line stay the same.
 
-A segment whose first/last time stamps are not plain numbers (unset, ISO, NaN, zero) is handed to the
-regular path before anything is recorded, so its time warnings stay exactly those of that path.
+polars' float parser is correctly rounded, as Python's `float` is, so a time stamp it reads is the number
+the regular path reads; a stamp it refuses (`-`, ISO, with spaces) sends the segment to the regular path
+before anything is recorded, so the time warnings stay exactly those of that path.
 """
 
 from __future__ import annotations
 
 import sys
-from itertools import repeat
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from auditor.model import ObservationKind
-from parsers.dnslogs._common import host_name, id_spans, is_ip
+from parsers.dnslogs._common import host_name, is_ip
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from parsers.dnslogs.zeek import _Layout, _ZeekParser
 
-MIN_CHARS = 64 * 1024  # below this a segment goes the regular way: numpy's set-up would cost more
+MIN_CHARS = 64 * 1024  # below this a segment goes the regular way: polars' set-up would cost more
+_QUERY_COLUMNS = ("id.orig_h", "id.resp_h", "query", "qtype_name", "rcode_name")
+_ANSWER_COLUMNS = ("query", "qtype_name", "rcode_name", "answers")
 _KEY_COLUMNS = ("id.orig_h", "id.resp_h", "query", "qtype_name", "rcode_name", "answers")
 _UNSET = frozenset({"-", "(empty)", ""})
 _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1", "28", "5"})
 _FAR = sys.maxsize
-_KEY_LIMIT = 100_000  # distinct line keys remembered before they are settled and forgotten
+_KEY_LIMIT = 200_000  # distinct query and answer keys remembered before they are settled and forgotten
+# two independent 64-bit row hashes: keys that differ get the same pair with odds of about n^2 / 2^129
+_SEEDS = (0x5EED_0001, 0x0BAD_C0DE)
 # what a query key becomes
-_OK, _NO_NAME, _BAD_NAME, _EMPTY = 0, 1, 2, 3
+_OK, _NO_NAME, _BAD_NAME = 0, 1, 2
+
+
+def _polars() -> object:
+    """polars, imported on the first segment: most runs never read a large dns.log."""
+    import polars
+
+    return polars
 
 
 def _value(text: str) -> str | None:
@@ -71,6 +85,7 @@ class _Sums:
 
     def add(self, ids: np.ndarray, count: np.ndarray, first: np.ndarray, last: np.ndarray,
             line: np.ndarray) -> None:
+        # ids are distinct within one call (one group per key), so fancy-index updates do not collide
         self.count[ids] += count
         self.first[ids] = np.minimum(self.first[ids], first)
         self.last[ids] = np.maximum(self.last[ids], last)
@@ -97,6 +112,61 @@ def _fold(slot: list, count: int, first: float, last: float, line: int) -> None:
         slot[3] = line
 
 
+class _Groups:
+    """One segment's lines grouped by a key: key ids (known across segments), line counts, first and last
+    line (indices into the segment)."""
+
+    def __init__(self, ids: np.ndarray, count: np.ndarray, first: np.ndarray, last: np.ndarray) -> None:
+        self.ids, self.count, self.first, self.last = ids, count, first, last
+
+
+class _KeyTable:
+    """Keys (tuples of column values) numbered on first sight. A key is found again by a 64-bit row hash
+    (in a sorted array: no Python per lookup), and the match confirmed by a second, independently seeded
+    one: keys that differ but agree on both hashes have odds of about n^2 / 2^129; keys that agree on the
+    first only are caught (a collision)."""
+
+    def __init__(self) -> None:
+        self.hashes = np.zeros(0, np.uint64)  # first hashes, sorted
+        self.owners = np.zeros(0, np.int64)  # the id of each of them
+        self.checks = np.zeros(0, np.uint64)  # per id: the second hash
+        self.keys: list[tuple[str, ...]] = []
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def number(self, keys: pl.DataFrame, first: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
+        """The id of each row of KEYS and the rows whose key was new (numbered in the order of FIRST, their
+        first lines); None, with nothing numbered, if two keys collide on the first hash."""
+        hashes = keys.hash_rows(_SEEDS[0]).to_numpy()
+        checks = keys.hash_rows(_SEEDS[1]).to_numpy()
+        at = np.searchsorted(self.hashes, hashes)
+        found = at < len(self.hashes)
+        found[found] = self.hashes[at[found]] == hashes[found]
+        ids = np.full(len(hashes), -1, np.int64)
+        ids[found] = self.owners[at[found]]
+        if not (self.checks[ids[found]] == checks[found]).all():
+            return None
+        unknown = np.flatnonzero(~found)
+        if not len(unknown):
+            return ids, []
+        unknown = unknown[np.argsort(first[unknown], kind="stable")]
+        start = len(self.keys)
+        fresh_ids = np.arange(start, start + len(unknown))
+        by_hash = np.argsort(hashes[unknown])
+        fresh_hashes = hashes[unknown][by_hash]
+        if (fresh_hashes[1:] == fresh_hashes[:-1]).any():
+            return None
+        ids[unknown] = fresh_ids
+        places = np.searchsorted(self.hashes, fresh_hashes)
+        self.hashes = np.insert(self.hashes, places, fresh_hashes)
+        self.owners = np.insert(self.owners, places, fresh_ids[by_hash])
+        self.checks = np.concatenate([self.checks, checks[unknown]])
+        fresh = unknown.tolist()
+        self.keys.extend(keys[fresh].rows())
+        return ids, fresh
+
+
 class DnsFolder:
     """Folds dns.log TSV segments of one file; see the module docstring."""
 
@@ -106,22 +176,17 @@ class DnsFolder:
 
     def reset(self) -> None:
         """Forget every key: the Batch was flushed, so its slots are gone."""
-        self.line_keys: dict[bytes, int] = {}
-        self.query_of: list[int] = []  # per line key
-        self.answer_of: list[int] = []
-        self.query_ids: dict[tuple[str, ...], int] = {}
-        self.query_keys: list[tuple[str, ...]] = []
+        self.query_keys = _KeyTable()  # (client, server, query, qtype, rcode)
         self.query_class: list[int] = []
         self.query_problem: dict[int, str] = {}
         self.query_host: list[str | None] = []
         self.query_slot: list[list | None] = []
-        self.answer_ids: dict[tuple[str, ...], int] = {}
-        self.answer_keys: list[tuple[str, ...]] = []
+        self.answer_keys = _KeyTable()  # (query, qtype, rcode, answers)
         self.answer_used: list[bool] = []  # yields records (an address query with answers, a valid name)
         self.answer_slots: list[list[list] | None] = []
+        self.hosts: dict[str, tuple[str | None, str | None]] = {}  # query text -> host_name() of it
         self.queries = _Sums()
         self.answers = _Sums()
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- settling into the Batch ----------------------------------------------------------------------
 
@@ -141,94 +206,95 @@ class DnsFolder:
 
     # -- one segment ----------------------------------------------------------------------------------
 
-    def fold(self, text: str, first_line: int, layout: _Layout) -> bool:
-        """Fold TEXT (data lines, the first numbered FIRST_LINE); False (nothing recorded) if it does not
-        qualify for the fast path."""
-        if not text.isascii() or any(name not in layout.column for name in _KEY_COLUMNS):
+    def fold(self, text: str, first_line: int, layout: _Layout, raw: bytes | None = None) -> bool:
+        """Fold TEXT (data lines, the first numbered FIRST_LINE; RAW: its bytes, if known to be ASCII with no
+        carriage return); False (nothing recorded) if it does not qualify for the fast path."""
+        if any(name not in layout.column for name in _KEY_COLUMNS):
             return False
-        if len(self.line_keys) >= _KEY_LIMIT:
+        if raw is None:
+            if not text.isascii() or "\r" in text:
+                return False
+            raw = text.encode("ascii")
+        width = layout.field_count
+        # polars takes the column count from the first line, refuses a longer line, and leaves a shorter
+        # line's last column null; an empty line is a row of nulls
+        first_end = raw.find(b"\n")
+        if raw.count(b"\t", 0, first_end if first_end >= 0 else len(raw)) != width - 1 or raw.endswith(b"\n"):
+            return False
+        # a header line's first column ("#fields", "#close") is no number, so it fails the time column,
+        # unless the time is not the first column
+        if layout.column["ts"] != 0 and (raw.startswith(b"#") or b"\n#" in raw):
+            return False
+        frame = _read(raw, layout)
+        lines = int(np.count_nonzero(np.frombuffer(raw, np.uint8) == 10)) + 1  # bytes.count: slower
+        if frame is None or frame.height != lines or any(frame.null_count().row(0)):
+            return False  # a null: an empty column or a short line, which the regular path reports
+        stamps = frame.get_column("ts").to_numpy()
+        if not np.isfinite(stamps).all() or not stamps.all():
+            return False  # NaN, infinite or zero: the regular path's float() and warnings decide
+        if len(self.query_keys) + len(self.answer_keys) >= _KEY_LIMIT:
             # bounded memory whatever the Batch holds (distinct TXT answers make keys but no records); the
             # slots stay in the Batch, and a key seen again finds its slot there
             self.settle_and_reset()
-        raw = text.encode("ascii")
-        cut = _cut(raw, layout.field_count)
-        if cut is None:
+        queries = self._groups(frame, _QUERY_COLUMNS, self.query_keys)
+        answers = self._groups(frame, _ANSWER_COLUMNS, self.answer_keys)
+        if queries is None or answers is None:
             return False
-        if (np.frombuffer(raw, np.uint8)[cut.start(0)[1:]] == ord("#")).any():
-            return False  # a header line: the caller cuts the text there
-        columns = sorted(layout.column[name] for name in _KEY_COLUMNS)
-        keys = _line_keys(raw, cut, columns)
-        order = [columns.index(layout.column[name]) for name in _KEY_COLUMNS]
-        line_keys = self.line_keys
-        ids = np.fromiter(map(line_keys.get, keys, repeat(-1)), np.int64, len(keys))
-        unknown = np.flatnonzero(ids < 0)
-        if len(unknown):
-            pick = itemgetter(*order)
-            for key in dict.fromkeys(map(keys.__getitem__, unknown.tolist())):
-                self._register(key, pick)
-            ids[unknown] = np.fromiter(map(line_keys.__getitem__, map(keys.__getitem__, unknown.tolist())),
-                                       np.int64, len(unknown))
-        query_of, answer_of, query_class, answer_used = self._arrays_now()
-        queries = id_spans(query_of[ids], len(self.query_keys))
-        answers = id_spans(answer_of[ids], len(self.answer_keys))
-        answers = tuple(part[answer_used[answers[0]]] for part in answers)
-        stamp = layout.column["ts"]
-        times = _times(raw, cut.start(stamp), cut.end(stamp),
-                       np.concatenate([queries[2], queries[3], answers[2], answers[3]]))
-        if times is None:
-            return False
-        self._record_queries(queries, query_class, times, first_line)
-        self._record_answers(answers, times, first_line)
+        for key in self.query_keys.keys[len(self.query_class):]:
+            self._register_query(key)
+        for key in self.answer_keys.keys[len(self.answer_used):]:
+            self._register_answer(key)
+        self._record_queries(queries, stamps, first_line)
+        used = np.array(self.answer_used, bool)[answers.ids]
+        self._record_answers(_Groups(answers.ids[used], answers.count[used], answers.first[used],
+                                     answers.last[used]), stamps, first_line)
         return True
 
-    def _arrays_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The per-key lists as arrays; only what was registered since the last call is converted."""
-        done = len(self._arrays[0]) if self._arrays is not None else 0
-        if self._arrays is None or done != len(self.query_of):
-            fresh = (np.array(self.query_of[done:], np.int64), np.array(self.answer_of[done:], np.int64))
-            query_class = np.array(self.query_class, np.int8)
-            answer_used = np.array(self.answer_used, bool)
-            if self._arrays is not None:
-                fresh = (np.concatenate([self._arrays[0], fresh[0]]), np.concatenate([self._arrays[1], fresh[1]]))
-            self._arrays = (*fresh, query_class, answer_used)
-        return self._arrays
+    def _groups(self, frame: pl.DataFrame, columns: tuple[str, ...], table: _KeyTable) -> _Groups | None:
+        """The segment's lines grouped by COLUMNS, numbered in TABLE; None on a hash collision."""
+        pl = _polars()
+        grouped = frame.group_by(list(columns)).agg(
+            pl.len().alias("count"), pl.col("row").min().alias("first"), pl.col("row").max().alias("last"))
+        first = grouped.get_column("first").to_numpy().astype(np.int64)
+        numbered = table.number(grouped.select(columns), first)
+        if numbered is None:
+            return None
+        return _Groups(numbered[0], grouped.get_column("count").to_numpy().astype(np.int64), first,
+                       grouped.get_column("last").to_numpy().astype(np.int64))
 
-    def _register(self, key: bytes, pick: itemgetter) -> None:
-        client, server, query, qtype, rcode, answers = pick(key.decode("ascii").split("\t"))
-        host, problem = host_name(query) if query else (None, None)
-        query_key = (client, server, query, qtype, rcode)
-        query_id = self.query_ids.get(query_key)
-        if query_id is None:
-            query_id = self.query_ids[query_key] = len(self.query_keys)
-            self.query_keys.append(query_key)
-            self.query_slot.append(None)
-            if not query:
-                kind = _EMPTY
-            elif query in _UNSET:
-                kind = _NO_NAME
-            elif host is None:
+    def _host(self, query: str) -> tuple[str | None, str | None]:
+        found = self.hosts.get(query)
+        if found is None:
+            found = self.hosts[query] = host_name(query)
+        return found
+
+    def _register_query(self, key: tuple[str, ...]) -> None:
+        query = key[2]
+        query_id = len(self.query_class)
+        self.query_slot.append(None)
+        host = None
+        if query in _UNSET:
+            kind = _NO_NAME
+        else:
+            host, problem = self._host(query)
+            if host is None:
                 kind = _BAD_NAME
                 self.query_problem[query_id] = problem or ""
             else:
                 kind = _OK
-            self.query_class.append(kind)
-            self.query_host.append(host)
-        answer_key = (query, qtype, rcode, answers)
-        answer_id = self.answer_ids.get(answer_key)
-        if answer_id is None:
-            answer_id = self.answer_ids[answer_key] = len(self.answer_keys)
-            self.answer_keys.append(answer_key)
-            self.answer_slots.append(None)
-            self.answer_used.append(host is not None and answers not in _UNSET and qtype in _CHAIN_TYPES)
-        self.line_keys[key] = len(self.query_of)
-        self.query_of.append(query_id)
-        self.answer_of.append(answer_id)
+        self.query_class.append(kind)
+        self.query_host.append(host)
 
-    def _record_queries(self, spans: tuple[np.ndarray, ...], query_class: np.ndarray, times: _Times,
-                        first_line: int) -> None:
-        ids, count, first, last = spans
+    def _register_answer(self, key: tuple[str, ...]) -> None:
+        query, qtype, _rcode, answers = key
+        self.answer_slots.append(None)
+        self.answer_used.append(query not in _UNSET and answers not in _UNSET and qtype in _CHAIN_TYPES
+                                and self._host(query)[0] is not None)
+
+    def _record_queries(self, groups: _Groups, stamps: np.ndarray, first_line: int) -> None:
+        ids, count, first, last = groups.ids, groups.count, groups.first, groups.last
         parser = self.parser
-        kind = query_class[ids]
+        kind = np.array(self.query_class, np.int8)[ids]
         ok = kind == _OK
         ids_ok, first_ok = ids[ok], first[ok]
         self.queries.grow(len(self.query_keys))
@@ -236,7 +302,7 @@ class DnsFolder:
         self.queries.slotted[ids_ok] = True
         batch = parser.batch
         for key_id in ids_ok[missing][np.argsort(first_ok[missing], kind="stable")].tolist():
-            client, server, _query, qtype, rcode = self.query_keys[key_id]
+            client, server, _query, qtype, rcode = self.query_keys.keys[key_id]
             host = self.query_host[key_id]
             assert host is not None
             self.query_slot[key_id] = batch.slot_observation(
@@ -251,19 +317,16 @@ class DnsFolder:
             parser.reader.malformed(first_line + int(first[index]), f"query: {self.query_problem[key_id]}",
                                     int(count[index]))
         parser.stats.parsed += int(count[ok].sum())
-        self.queries.add(ids[ok], count[ok], times.at(first[ok]), times.at(last[ok]), first_line + first[ok])
-        empty = int(count[kind == _EMPTY].sum())
-        if empty:
-            parser.stats.ignore("empty line", empty)  # what the regular path calls a line it cannot split
+        self.queries.add(ids[ok], count[ok], stamps[first[ok]], stamps[last[ok]], first_line + first[ok])
 
-    def _record_answers(self, spans: tuple[np.ndarray, ...], times: _Times, first_line: int) -> None:
-        ids, count, first, last = spans
+    def _record_answers(self, groups: _Groups, stamps: np.ndarray, first_line: int) -> None:
+        ids, count, first, last = groups.ids, groups.count, groups.first, groups.last
         self.answers.grow(len(self.answer_keys))
         missing = ~self.answers.slotted[ids]
         self.answers.slotted[ids] = True
         for key_id in ids[missing][np.argsort(first[missing], kind="stable")].tolist():
-            self.answer_slots[key_id] = self._answer_slots(*self.answer_keys[key_id])
-        self.answers.add(ids, count, times.at(first), times.at(last), first_line + first)
+            self.answer_slots[key_id] = self._answer_slots(*self.answer_keys.keys[key_id])
+        self.answers.add(ids, count, stamps[first], stamps[last], first_line + first)
 
     def _answer_slots(self, query: str, qtype: str, rcode: str, answers: str) -> list[list]:
         """The Batch slots an answers vector feeds, as `_ZeekParser.answers` would fold them."""
@@ -286,103 +349,20 @@ class DnsFolder:
         return slots
 
 
-class _Times:
-    """Time stamps of chosen lines: `at(lines)` gives them in that order."""
-
-    def __init__(self, lines: np.ndarray, values: np.ndarray) -> None:
-        self.lines = lines
-        self.values = values
-
-    def at(self, lines: np.ndarray) -> np.ndarray:
-        return self.values[np.searchsorted(self.lines, lines)]
-
-
-class _Columns:
-    """Where each line's columns end (`ends`, lines x columns: the tab or newline after each) and start."""
-
-    def __init__(self, ends: np.ndarray) -> None:
-        self.ends = ends
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def start(self, column: int) -> np.ndarray:
-        if column:
-            return self.ends[:, column - 1] + 1
-        return np.concatenate([[0], self.ends[:-1, -1] + 1])
-
-    def end(self, column: int) -> np.ndarray:
-        return self.ends[:, column]
-
-
-def _cut(raw: bytes, width: int) -> _Columns | None:
-    """The columns of every line; None unless every line has exactly WIDTH columns (and no control
-    character below a newline besides the tab)."""
-    data = np.frombuffer(raw, np.uint8)
-    marks = np.empty(len(raw) + 1, bool)
-    np.less(data, 11, out=marks[:-1])
-    marks[-1] = True  # the end of the text ends the last line
-    separators = np.flatnonzero(marks)
-    lines, extra = divmod(len(separators), width)
-    if extra:
+def _read(raw: bytes, layout: _Layout) -> pl.DataFrame | None:
+    """The used columns of RAW (tab-separated data lines, no header) with a `row` index, the time as a
+    float, an empty or missing column as null; None if polars refuses the text (a line with too many
+    columns, a time that is no number)."""
+    pl = _polars()
+    named = {layout.column[name]: name for name in ("ts", *_KEY_COLUMNS)}
+    named.setdefault(layout.field_count - 1, "(last)")  # read too: a line short of columns has it null
+    wanted = sorted(named)
+    try:
+        frame = pl.read_csv(raw, has_header=False, separator="\t", quote_char=None, comment_prefix=None,
+                            columns=wanted, infer_schema=False, truncate_ragged_lines=False, raise_if_empty=False,
+                            eol_char="\n", encoding="utf8")
+        frame.columns = [named[index] for index in wanted]  # by position: default names differ across versions
+        # strict: a stamp that is no number fails the segment (an empty one is null, caught by the caller)
+        return frame.with_columns(pl.col("ts").cast(pl.Float64, strict=True)).with_row_index("row")
+    except pl.exceptions.PolarsError:
         return None
-    kinds = data[separators[:-1]]
-    # every line ends in a newline (the last in the end of the text) and its other separators are tabs
-    if not ((kinds[width - 1::width] == 10).all() and np.count_nonzero(kinds == 9) == len(kinds) - lines + 1):
-        return None
-    return _Columns(separators.reshape(lines, width))
-
-
-def _line_keys(raw: bytes, columns: _Columns, wanted: list[int]) -> list[bytes]:
-    """Per line, its WANTED columns joined by tabs: kept byte ranges marked by np.repeat, cut out in one go."""
-    lines = len(columns)
-    bounds = np.empty((lines, 2 * len(wanted) + 2), np.int64)
-    for slot, column in enumerate(wanted):
-        bounds[:, 2 * slot] = columns.start(column)
-        bounds[:, 2 * slot + 1] = columns.end(column) + 1  # with the tab after it
-    bounds[:, 2 * len(wanted) - 1] -= 1  # the last one without
-    line_ends = columns.end(-1)
-    bounds[:, -2] = line_ends  # then the line's newline
-    bounds[:, -1] = line_ends + 1
-    lengths = np.diff(bounds.ravel(), prepend=0)
-    keep = np.repeat(np.tile(np.array([False, True]), lines * (len(wanted) + 1)), lengths)
-    data = np.frombuffer(raw, np.uint8)
-    return data[keep[:len(raw)]].tobytes().split(b"\n")
-
-
-def _times(raw: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> _Times | None:
-    """The time stamps of LINES as numbers; None if any is not a plain, non-zero number."""
-    wanted = np.unique(lines)
-    values = _decimal_times(raw, starts[wanted], ends[wanted])
-    if values is None:
-        try:
-            values = np.array(list(map(float, map(raw.__getitem__, map(slice, starts[wanted].tolist(),
-                                                                         ends[wanted].tolist())))), np.float64)
-        except ValueError:
-            return None
-    if len(values) and (np.isnan(values).any() or (values == 0).any()):
-        return None
-    return _Times(wanted, values)
-
-
-def _decimal_times(raw: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
-    """Zeek's usual stamps (`1714557600.007411`: one width, digits around one point) converted in numpy;
-    None for anything else. Exactly `float(text)`: the digits form an integer below 2**53 (exact as a
-    float), the power of ten is exact, and the division is correctly rounded, as the parse is."""
-    if not len(starts):
-        return np.zeros(0, np.float64)
-    width = int(ends[0] - starts[0])
-    if width < 3 or width > 17 or not (ends - starts == width).all():
-        return None
-    text = np.frombuffer(raw, np.uint8)[starts[:, None] + np.arange(width)]
-    points = text == ord(".")
-    point = int(np.argmax(points[0]))
-    if not points[:, point].all():
-        return None
-    digits = np.delete(text, point, axis=1).astype(np.int64) - ord("0")
-    if ((digits < 0) | (digits > 9)).any() or point == 0 or point == width - 1:
-        return None
-    whole = digits @ (10 ** np.arange(width - 2, -1, -1, dtype=np.int64))
-    if (whole >= 2**53).any():
-        return None
-    return whole / float(10 ** (width - 1 - point))

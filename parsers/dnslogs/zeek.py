@@ -6,8 +6,8 @@ order followed by the addresses -> cname records (+ RedirectEdge) and dns-answer
 ssl.log: `server_name` (the TLS SNI) -> tls-sni, detail = the negotiated protocol (ALPN/NPN) if any.
 
 TSV speed: a dns.log block of data lines that is ASCII and has the header's column count on every line
-goes through the numpy fast path (`_zeek_fast`: columns cut in numpy, lines counted per distinct key,
-sums written into the Batch when it is flushed). Anything else, and ssl.log, goes through one regular
+goes through the fast path (`_zeek_fast`: columns read and lines grouped per distinct key by polars,
+sums kept in numpy and written into the Batch when it is flushed). Anything else, and ssl.log, goes through one regular
 expression built from the `#fields` header, capturing only the columns used (one tuple per line);
 identical tuples (same client, name, type, rcode, answers) are counted in C and only the distinct ones
 handled in Python. Both give the same records. Queries are folded per client; answers and CNAMEs per
@@ -122,6 +122,10 @@ class _ZeekParser(LineParser):
         layout = self.layout
         if layout is None or layout.path != "dns" or len(text) - position < MIN_CHARS:
             return False
+        raw = self.reader.ascii_block
+        if raw is not None and len(raw) == len(text):  # the block's own bytes: no re-encoding
+            return self.fast.fold(text[position:] if position else text, first_line, layout,
+                                  raw[position:] if position else raw)
         return self.fast.fold(text[position:] if position else text, first_line, layout)
 
     def segment(self, text: str, first_line: int) -> None:
