@@ -8,6 +8,7 @@ the timing analysis. Memory therefore grows with the number of distinct hosts, n
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,44 +55,103 @@ def _widen(first: float | None, last: float | None, start: float | None, end: fl
     return first, last
 
 
+def _with_client(held: str | set[str] | None, client: str) -> str | set[str] | None:
+    """HELD (no client, one client as a plain string, or a set of them) with CLIENT added; HELD itself when
+    the set is full (MAX_CLIENTS_PER_ITEM). One string, not a set, for the usual single client: an empty
+    set alone costs 216 bytes, and a resolver log can name hundreds of thousands of hosts."""
+    if held is None:
+        return sys.intern(client)  # the same few client addresses, held by every host: one string each
+    if type(held) is str:
+        return held if held == client else {held, client}
+    if len(held) < MAX_CLIENTS_PER_ITEM:
+        held.add(client)  # type: ignore[union-attr]
+    return held
+
+
+def _with_sample(held: Any, item: Any, limit: int) -> Any:
+    """HELD (nothing, one sample, or a list of up to LIMIT distinct ones) with ITEM added: one sample is
+    held bare, a list made only for the second (an empty list costs 56 bytes, per host)."""
+    if held is None:
+        return item
+    if type(held) is list:
+        if len(held) < limit and item not in held:
+            held.append(item)
+        return held
+    return held if held == item else [held, item]
+
+
+def _as_list(held: Any) -> list[Any]:
+    return [] if held is None else list(held) if type(held) is list else [held]
+
+
+def _as_set(held: str | set[str] | None) -> set[str]:
+    if held is None:
+        return set()
+    return {held} if type(held) is str else set(held)
+
+
 @dataclass(slots=True)
 class HostActivity:
     """Everything observed about one host, folded.
 
     A resolver log or an all-DNS capture can name hundreds of thousands of hosts, so this stays small:
-    slotted, rcodes only when there is one, a few source samples, no per-answer detail.
+    slotted, one client held as a string, rcodes only when there is one, a few source samples, no
+    per-answer detail.
     """
 
     host: str
     count: int = 0
     first: float | None = None
     last: float | None = None
-    clients: set[str] = field(default_factory=set)
+    held_clients: str | set[str] | None = None  # see `clients`
     clients_overflow: bool = False
     kinds: dict[str, int] = field(default_factory=dict)  # plain dicts: Counter() is slow to create
-    rcodes: dict[str, int] = field(default_factory=dict)
+    held_rcodes: dict[str, int] | None = None  # see `rcodes`
     registry_api_calls: int = 0  # HTTP requests with a /v2/ path
-    sources: list[Source] = field(default_factory=list)
+    held_sources: Source | list[Source] | None = None  # see `sources`
+
+    @property
+    def clients(self) -> set[str]:
+        """The clients seen (a copy; at most MAX_CLIENTS_PER_ITEM, `clients_overflow` says if more)."""
+        return _as_set(self.held_clients)
+
+    @property
+    def sources(self) -> list[Source]:
+        """Where it was seen: up to MAX_SOURCES_PER_HOST samples, the first first (a copy)."""
+        return _as_list(self.held_sources)
+
+    @property
+    def rcodes(self) -> dict[str, int]:
+        """Responses per rcode (a copy; most hosts have none: the dict is made on the first)."""
+        return dict(self.held_rcodes or {})
 
     def add(self, obs: Observation) -> None:
         self.count += obs.count
         self.first, self.last = _widen(self.first, self.last, obs.time, obs.last_time)
-        if obs.client:
-            if len(self.clients) < MAX_CLIENTS_PER_ITEM:
-                self.clients.add(obs.client)
-            elif obs.client not in self.clients:
-                self.clients_overflow = True
+        client = obs.client
+        if client:
+            held = self.held_clients
+            if held is None:
+                self.held_clients = sys.intern(client)
+            elif held != client:
+                grown = _with_client(held, client)
+                if grown is held and client not in held:
+                    self.clients_overflow = True
+                self.held_clients = grown
         kinds = self.kinds
         kinds[obs.kind] = kinds.get(obs.kind, 0) + obs.count
         if obs.rcode:
-            self.rcodes[obs.rcode] = self.rcodes.get(obs.rcode, 0) + obs.count
+            rcodes = self.held_rcodes
+            if rcodes is None:
+                rcodes = self.held_rcodes = {}
+            rcodes[obs.rcode] = rcodes.get(obs.rcode, 0) + obs.count
         if obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/")):
             self.registry_api_calls += obs.count
-        if obs.source is not None and len(self.sources) < MAX_SOURCES_PER_HOST and obs.source not in self.sources:
-            self.sources.append(obs.source)
+        if obs.source is not None:
+            self.held_sources = _with_sample(self.held_sources, obs.source, MAX_SOURCES_PER_HOST)
 
 
-@dataclass
+@dataclass(slots=True)
 class EdgeAggregate:
     from_host: str
     to_host: str
@@ -99,9 +159,21 @@ class EdgeAggregate:
     confidence: Confidence
     count: int = 0
     first: float | None = None
-    details: list[str] = field(default_factory=list)
-    clients: set[str] = field(default_factory=set)
-    sources: list[Source] = field(default_factory=list)
+    held_details: str | list[str] | None = None  # held as HostActivity holds its samples
+    held_clients: str | set[str] | None = None
+    held_sources: Source | list[Source] | None = None
+
+    @property
+    def clients(self) -> set[str]:
+        return _as_set(self.held_clients)
+
+    @property
+    def details(self) -> list[str]:
+        return _as_list(self.held_details)
+
+    @property
+    def sources(self) -> list[Source]:
+        return _as_list(self.held_sources)
 
     def edge(self) -> RedirectEdge:
         return RedirectEdge(self.from_host, self.to_host, self.via, self.confidence,
@@ -192,7 +264,7 @@ class EvidenceStore:
         activity.add(obs)
         if obs.kind in TIMELINE_KINDS and obs.time is not None and obs.client:
             if len(self.timeline) < MAX_TIMELINE:
-                self.timeline.append((obs.time, obs.client, obs.host, obs.kind.value))
+                self.timeline.append((obs.time, sys.intern(obs.client), obs.host, obs.kind.value))
             else:
                 self.timeline_overflow = True
 
@@ -204,12 +276,12 @@ class EvidenceStore:
         agg.count += count
         if edge.time is not None:
             agg.first = edge.time if agg.first is None else min(agg.first, edge.time)
-        if edge.detail and edge.detail not in agg.details and len(agg.details) < MAX_SOURCES_PER_ITEM:
-            agg.details.append(edge.detail)
-        if edge.client and len(agg.clients) < MAX_CLIENTS_PER_ITEM:
-            agg.clients.add(edge.client)
+        if edge.detail:
+            agg.held_details = _with_sample(agg.held_details, edge.detail, MAX_SOURCES_PER_ITEM)
+        if edge.client:
+            agg.held_clients = _with_client(agg.held_clients, edge.client)
         for source in edge.evidence:
-            _keep_sample(agg.sources, source)
+            agg.held_sources = _with_sample(agg.held_sources, source, MAX_SOURCES_PER_ITEM)
 
     def _block(self, attempt: BlockedAttempt) -> None:
         self.blocked_total += attempt.count

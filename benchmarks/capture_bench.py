@@ -185,7 +185,7 @@ import json, resource, sys, time
 from collections import Counter
 from auditor.evidence import EvidenceStore
 from parsers import pcap
-from parsers._io import InputFile, ParseContext
+from parsers._io import InputFile, ParseContext, bulk_parsing
 from parsers.capture import reader
 from parsers.capture.scanner import Scanner
 
@@ -195,10 +195,11 @@ start = time.perf_counter()
 cpu_start = time.process_time()
 kinds = Counter()
 store = EvidenceStore()
-for item in pcap.parse(inp, ParseContext()):
-    if mode == "ingest":  # "parse": the parser alone, records dropped as they come
-        store.add(item)
-    kinds[type(item).__name__ + ":" + str(getattr(item, "kind", ""))] += getattr(item, "count", 1)
+with bulk_parsing():  # as regaudit discover runs it
+    for item in pcap.parse(inp, ParseContext()):
+        if mode == "ingest":  # "parse": the parser alone, records dropped as they come
+            store.add(item)
+        kinds[type(item).__name__ + ":" + str(getattr(item, "kind", ""))] += getattr(item, "count", 1)
 elapsed = time.perf_counter() - start
 cpu = time.process_time() - cpu_start
 # A second pass through the same scanner counts values the way tshark's fields do (one per value).

@@ -30,7 +30,7 @@ from parsers.capture.tls import ClientHello
 NAME = "pcap"
 SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 MAX_ERRORS = 100  # per file; beyond this only a count is reported
-MAX_FOLDED = 50_000  # distinct observations held before they are flushed
+MAX_FOLDED = 20_000  # distinct observations held before they are flushed
 MAX_EDGE_SOURCES = 5
 MAX_DETAIL = 200
 
