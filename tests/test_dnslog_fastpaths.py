@@ -87,3 +87,23 @@ def test_zeek_fast_path_gives_the_records_of_the_regular_path(tmp_path: Path, mo
     assert any("bad_name!.example" in record for record in fast[0])
     if fallback_lines:
         assert ignored["empty line"] > 0  # type: ignore[index]
+
+
+def test_key_table_numbers_keys_once_and_refuses_a_first_hash_collision() -> None:
+    import numpy as np
+    import polars as pl
+
+    table = _zeek_fast._KeyTable()
+    keys = pl.DataFrame({"client": ["10.0.0.1", "10.0.0.2", "10.0.0.1"], "query": ["ghcr.io", "ghcr.io", "quay.io"]})
+    numbered = table.number(keys, np.array([5, 0, 9]))
+    assert numbered is not None
+    ids, fresh = numbered
+    assert fresh == [1, 0, 2]  # new keys numbered in the order of their first line
+    assert ids.tolist() == [1, 0, 2]
+    assert table.keys == [("10.0.0.2", "ghcr.io"), ("10.0.0.1", "ghcr.io"), ("10.0.0.1", "quay.io")]
+    again = table.number(keys[[2, 0]], np.array([0, 1]))
+    assert again is not None and again[0].tolist() == [2, 1] and again[1] == []
+    # a different key with the same first hash would meet a second hash that differs: refused, nothing added
+    table.checks[1] ^= np.uint64(1)
+    assert table.number(keys[[0]], np.array([0])) is None
+    assert len(table) == 3

@@ -1,17 +1,19 @@
 """The fast path for Zeek dns.log TSV: a segment of data lines tokenized and grouped by polars, folded with
-numpy, no Python per line.
+numpy, no Python per line or per group, only per new key.
 
-A segment qualifies when it is ASCII, has no carriage return, every line has exactly the header's column
-count (the segment's tab count is lines x (columns - 1), and polars refuses a line with more) and every
-time stamp is a plain, finite, non-zero number; anything else goes through the regular-expression path
-of zeek.py, which reads the same records and reports the malformed lines. The result is the same
-records, counts, times and errors as that path:
+A segment qualifies when it is ASCII with no carriage return and polars reads every line with exactly the
+header's column count (it takes the count from the first line, which is checked, refuses a longer line,
+and leaves a shorter line's last column null), no column is empty (Zeek writes `(empty)`; an empty column
+reads as null) and every time stamp is a finite, non-zero number. Anything else goes through the
+regular-expression path of zeek.py, which reads the same records and reports the malformed lines. The
+result is the same records, counts, times and errors as that path:
 
 - polars reads the used columns (time, client, server, query, qtype, rcode, answers) of the segment and
   groups its lines by query key (client, server, query, qtype, rcode) and by answer key (query, qtype,
   rcode, answers): per group, its line count and first and last line;
-- a group is known across segments by a 128-bit hash of its key (two seeded `hash_rows`); each key is
-  read out of polars, split and judged (host name, class) only on first sight;
+- a key is found again across segments by a 64-bit row hash (`hash_rows`) in a sorted numpy array, the
+  match confirmed by a second, independently seeded hash; each key is read out of polars and judged
+  (host name, class) only on first sight;
 - the counts, earliest/latest times (those of the first and last line, as the regular path takes them)
   and first lines are summed per key in numpy arrays and written into the Batch only when it is flushed
   (`settle`). The Batch slots themselves are created on a key's first sight, in the order the
@@ -19,14 +21,14 @@ records, counts, times and errors as that path:
   order of records on the same line stay the same.
 
 polars' float parser is correctly rounded, as Python's `float` is, so a time stamp it reads is the number
-the regular path reads; a stamp it refuses (`-`, ISO, with spaces) sends the segment to the regular path
-before anything is recorded, so the time warnings stay exactly those of that path.
+the regular path reads; a stamp it refuses (`-`, ISO, `1_0`) sends the segment to the regular path before
+anything is recorded, so the time warnings stay exactly those of that path.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,13 +48,13 @@ _UNSET = frozenset({"-", "(empty)", ""})
 _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1", "28", "5"})
 _FAR = sys.maxsize
 _KEY_LIMIT = 200_000  # distinct query and answer keys remembered before they are settled and forgotten
-# two independent 64-bit row hashes: keys that differ get the same pair with odds of about n^2 / 2^129
+# seeds of the two row hashes: the first finds a key, the second confirms it (see _KeyTable)
 _SEEDS = (0x5EED_0001, 0x0BAD_C0DE)
 # what a query key becomes
 _OK, _NO_NAME, _BAD_NAME = 0, 1, 2
 
 
-def _polars() -> object:
+def _polars() -> Any:
     """polars, imported on the first segment: most runs never read a large dns.log."""
     import polars
 
