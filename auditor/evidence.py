@@ -90,8 +90,27 @@ def _as_set(held: str | set[str] | None) -> set[str]:
     return {held} if type(held) is str else set(held)
 
 
+class _HeldViews:
+    """The `clients` and `sources` of an aggregate that holds them compactly (`_with_client`,
+    `_with_sample`), as copies."""
+
+    __slots__ = ()
+    held_clients: str | set[str] | None
+    held_sources: Source | list[Source] | None
+
+    @property
+    def clients(self) -> set[str]:
+        """The clients seen (at most MAX_CLIENTS_PER_ITEM)."""
+        return _as_set(self.held_clients)
+
+    @property
+    def sources(self) -> list[Source]:
+        """Where it was seen: the first few samples, the first first."""
+        return _as_list(self.held_sources)
+
+
 @dataclass(slots=True)
-class HostActivity:
+class HostActivity(_HeldViews):
     """Everything observed about one host, folded.
 
     A resolver log or an all-DNS capture can name hundreds of thousands of hosts, so this stays small:
@@ -103,22 +122,12 @@ class HostActivity:
     count: int = 0
     first: float | None = None
     last: float | None = None
-    held_clients: str | set[str] | None = None  # see `clients`
+    held_clients: str | set[str] | None = None  # see `clients`; `clients_overflow`: more than it holds
     clients_overflow: bool = False
     kinds: dict[str, int] = field(default_factory=dict)  # plain dicts: Counter() is slow to create
     held_rcodes: dict[str, int] | None = None  # see `rcodes`
     registry_api_calls: int = 0  # HTTP requests with a /v2/ path
     held_sources: Source | list[Source] | None = None  # see `sources`
-
-    @property
-    def clients(self) -> set[str]:
-        """The clients seen (a copy; at most MAX_CLIENTS_PER_ITEM, `clients_overflow` says if more)."""
-        return _as_set(self.held_clients)
-
-    @property
-    def sources(self) -> list[Source]:
-        """Where it was seen: up to MAX_SOURCES_PER_HOST samples, the first first (a copy)."""
-        return _as_list(self.held_sources)
 
     @property
     def rcodes(self) -> dict[str, int]:
@@ -152,7 +161,7 @@ class HostActivity:
 
 
 @dataclass(slots=True)
-class EdgeAggregate:
+class EdgeAggregate(_HeldViews):
     from_host: str
     to_host: str
     via: EdgeVia
@@ -164,16 +173,8 @@ class EdgeAggregate:
     held_sources: Source | list[Source] | None = None
 
     @property
-    def clients(self) -> set[str]:
-        return _as_set(self.held_clients)
-
-    @property
     def details(self) -> list[str]:
         return _as_list(self.held_details)
-
-    @property
-    def sources(self) -> list[Source]:
-        return _as_list(self.held_sources)
 
     def edge(self) -> RedirectEdge:
         return RedirectEdge(self.from_host, self.to_host, self.via, self.confidence,
