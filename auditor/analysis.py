@@ -49,6 +49,11 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
         examples = ", ".join(f"{g.host} ({g.count}x)" for g in blocked[:5])
         proposal.notes.append(f"{len(blocked)} blocked host(s) are not in this proposal (e.g. {examples}): a block "
                               "is not a need; add them only if those pulls are legitimate (see `regaudit audit`).")
+    if store.not_kept:
+        counted = ", ".join(f"{count:,} {what}" for what, count in sorted(store.not_kept.items()))
+        proposal.notes.append(f"The inputs name more distinct hosts than regaudit keeps: {counted} of "
+                              "further hosts were counted, not kept; registry hosts the knowledge base or the "
+                              "inputs name were still kept. Split the inputs to see them all.")
     if store.timeline_overflow:
         proposal.notes.append(f"Timing inference used only the first {len(store.timeline):,} connection starts: "
                               "split the capture or logs to analyse the rest.")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.evidence import EvidenceStore
+from auditor.knowledge import Knowledge, load_knowledge
 from auditor.model import InputError, InputRecord, Observation, Source
 from auditor.progress import Progress
 from parsers import ParserSpec, parser_for, parser_named
@@ -85,6 +86,8 @@ def _open_one(path: Path, explicit: bool, root: Path | None
 def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore | None = None
             ) -> EvidenceStore:
     store = store or EvidenceStore()
+    if store.worth_keeping is None:
+        store.worth_keeping = _known_registry_host
     ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
     forced: ParserSpec | None = parser_named(options.forced_kind) if options.forced_kind else None
     with bulk_parsing():
@@ -102,6 +105,18 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
                 continue
             _parse_one(inp, spec, ctx, options, store)
     return store
+
+
+_knowledge: list[Knowledge] = []
+
+
+def _known_registry_host(host: str) -> bool:
+    """Whether the knowledge base knows HOST (a registry, auth, storage or CDN host of a profile, or one
+    that looks self-hosted): asked only past the evidence store's host limit, so loaded only then."""
+    if not _knowledge:
+        _knowledge.append(load_knowledge())
+    knowledge = _knowledge[0]
+    return knowledge.match(host) is not None or knowledge.self_hosted_hint(host) is not None
 
 
 def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: CollectOptions,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,12 @@ MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per edge or blocked group
 MAX_SOURCES_PER_HOST = 3  # and per observed host, of which there can be very many
 MAX_CLIENTS_PER_ITEM = 10_000
 MAX_TIMELINE = 500_000
+# Distinct observed hosts, redirect edges and blocked hosts kept (about 1 KB each): a guard against inputs
+# that name a new host on every line (hostile, or a resolver under a random-subdomain flood), which would
+# otherwise grow memory without end. Past it, a new host is kept only if `worth_keeping` says so (a
+# registry host of the knowledge base, a host the inputs reference, a redirect target of such a host), up
+# to twice the limit; the others are counted in `not_kept` and reported once as an input error.
+MAX_HOSTS = 200_000
 MAX_RAW_BLOCKED = 100_000
 TIMELINE_KINDS = frozenset({ObservationKind.TLS_SNI, ObservationKind.HTTP_HOST, ObservationKind.DNS_QUERY})
 
@@ -226,6 +233,10 @@ class EvidenceStore:
     errors: list[InputError] = field(default_factory=list)
     inputs: list[InputRecord] = field(default_factory=list)
     skipped_files: int = 0
+    # past MAX_HOSTS: whether a new host is kept all the same (set by collect: the knowledge base's hosts)
+    worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
+    not_kept: Counter[str] = field(default_factory=Counter)  # "observations"/"edges"/"blocked" -> count
+    _kept_anyway: set[str] = field(default_factory=set, repr=False)  # referenced hosts, edge ends
     # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
     # twice; a Dockerfile read by compose with its build args and again on its own): the same record
     # from the same place is one record, not two. For image references "the same" means the same
@@ -239,8 +250,10 @@ class EvidenceStore:
                 self._observe(record)
             case ImageReference():
                 self._add_once(self.references, record, _reference_identity(record))
+                self._kept_anyway.update((record.endpoint, record.registry))
             case HostReference():
                 self._add_once(self.host_references, record)
+                self._kept_anyway.add(record.host)
             case RedirectEdge():
                 self.add_edge(record)
             case BlockedAttempt():
@@ -258,9 +271,32 @@ class EvidenceStore:
             self._seen_static.add(key)
             bucket.append(record)
 
+    def _room(self, table: dict, hosts: tuple[str, ...], what: str, count: int, source: Source | None) -> bool:
+        """Whether TABLE may take a new entry for HOSTS; if not, COUNT is counted as not kept (the first
+        time reported as an error at SOURCE)."""
+        size = len(table)
+        if size < MAX_HOSTS:
+            return True
+        if size < 2 * MAX_HOSTS and any(self._worth_keeping(host) for host in hosts):
+            return True
+        if not self.not_kept[what]:
+            self.errors.append(InputError(
+                f"more than {MAX_HOSTS:,} distinct hosts: from here on, {what} of further hosts are counted, "
+                "not kept (registry hosts the knowledge base or the inputs name are still kept); split the "
+                "inputs to see them all", source or Source("(inputs)")))
+        self.not_kept[what] += count
+        return False
+
+    def _worth_keeping(self, host: str) -> bool:
+        if host in self._kept_anyway:
+            return True
+        return self.worth_keeping is not None and self.worth_keeping(host)
+
     def _observe(self, obs: Observation) -> None:
         activity = self.activity.get(obs.host)
         if activity is None:
+            if not self._room(self.activity, (obs.host,), "observations", obs.count, obs.source):
+                return
             activity = self.activity[obs.host] = HostActivity(obs.host)
         activity.add(obs)
         if obs.kind in TIMELINE_KINDS and obs.time is not None and obs.client:
@@ -273,6 +309,13 @@ class EvidenceStore:
         key = (edge.from_host, edge.to_host, edge.via)
         agg = self.edges.get(key)
         if agg is None:
+            if not self._room(self.edges, (edge.from_host, edge.to_host), "redirect edges", count,
+                              edge.evidence[0] if edge.evidence else None):
+                return
+            if len(self.activity) >= MAX_HOSTS and (self._worth_keeping(edge.from_host)
+                                                    or self._worth_keeping(edge.to_host)):
+                # the host table is full: a registry host's redirect target is kept all the same
+                self._kept_anyway.update((edge.from_host, edge.to_host))
             agg = self.edges[key] = EdgeAggregate(edge.from_host, edge.to_host, edge.via, edge.confidence)
         agg.count += count
         if edge.time is not None:
@@ -290,6 +333,8 @@ class EvidenceStore:
             self.blocked.append(attempt)
         group = self.blocked_groups.get(attempt.host)
         if group is None:
+            if not self._room(self.blocked_groups, (attempt.host,), "blocked attempts", attempt.count, attempt.source):
+                return
             group = self.blocked_groups[attempt.host] = BlockedGroup(attempt.host)
         group.add(attempt)
 

@@ -141,3 +141,46 @@ def test_a_dockerfile_read_by_compose_and_by_the_walk_is_listed_once_unless_it_r
     listed = sorted((r.canonical, r.source.line if r.source else 0) for r in store.references)
     assert listed == [("docker.io/library/alpine:3.19", 2), ("docker.io/library/alpine:3.20", 2),
                       ("docker.io/library/busybox:1.36", 3)]
+
+
+def test_past_the_host_limit_only_registry_hosts_and_their_redirect_targets_are_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor import evidence
+
+    monkeypatch.setattr(evidence, "MAX_HOSTS", 5)
+    (tmp_path / "Dockerfile").write_text("FROM images.acme.example/app:1\n")
+    stamp = "May 19 15:36:12 dnsmasq[11633]: "
+    lines = []
+    for index in range(8):  # fills the table: the sixth new host is the first not kept
+        lines += [f"query[A] noise{index}.example.net from 10.0.0.5",
+                  f"reply noise{index}.example.net is 192.0.2.{index}"]
+    lines += ["query[A] registry-1.docker.io from 10.0.0.5", "reply registry-1.docker.io is <CNAME>",
+              "reply edge.cdn-unknown.example is 192.0.2.99",
+              "query[A] images.acme.example from 10.0.0.5", "reply images.acme.example is 192.0.2.100",
+              "query[A] noise99.example.net from 10.0.0.5", "query[A] edge.cdn-unknown.example from 10.0.0.6"]
+    log = tmp_path / "pihole.log"
+    log.write_text("".join(stamp + line + "\n" for line in lines))
+    store = collect([str(tmp_path / "Dockerfile"), str(log)], CollectOptions(variables={}))
+    assert sorted(store.activity) == sorted(
+        [f"noise{index}.example.net" for index in range(5)]
+        + ["registry-1.docker.io", "images.acme.example", "edge.cdn-unknown.example"])
+    assert store.activity["edge.cdn-unknown.example"].clients == {"10.0.0.6"}  # followed after the edge
+    assert [(agg.from_host, agg.to_host) for agg in store.edges.values()] == [
+        ("registry-1.docker.io", "edge.cdn-unknown.example")]
+    # noise5..7 (query and answer each), noise99 (query), and the CNAME record of edge.cdn-unknown.example that
+    # came just before its edge (a record of the same line, folded first): 8, one error naming where it began
+    assert store.not_kept == {"observations": 8}
+    assert store.activity["edge.cdn-unknown.example"].kinds == {"dns-answer": 1, "dns-query": 1}
+    (error,) = [e for e in store.errors if "distinct hosts" in e.message]
+    assert error.source.path.endswith("pihole.log") and error.source.line == 11
+    assert "more than 5 distinct hosts" in error.message
+
+
+def test_past_the_host_limit_the_proposal_says_so() -> None:
+    from auditor import evidence
+    from auditor.analysis import analyse
+
+    store = evidence.EvidenceStore()
+    store.not_kept["observations"] = 12
+    analysis = analyse(store)
+    assert any("12 observations of further hosts were counted, not kept" in note for note in analysis.proposal.notes)

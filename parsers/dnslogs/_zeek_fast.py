@@ -47,7 +47,7 @@ _KEY_COLUMNS = ("id.orig_h", "id.resp_h", "query", "qtype_name", "rcode_name", "
 _UNSET = frozenset({"-", "(empty)", ""})
 _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1", "28", "5"})
 _FAR = sys.maxsize
-_KEY_LIMIT = 200_000  # distinct query and answer keys remembered before they are settled and forgotten
+_KEY_LIMIT = 50_000  # distinct query and answer keys remembered before they are settled and forgotten
 # seeds of the two row hashes: the first finds a key, the second confirms it (see _KeyTable)
 _SEEDS = (0x5EED_0001, 0x0BAD_C0DE)
 # what a query key becomes
