@@ -3,7 +3,8 @@
 Static records (references, unresolved items, errors) are few and kept whole. Traffic and log records
 can number in the tens of millions, so they are folded as they arrive: one `HostActivity` per host,
 one aggregate per redirect edge and per blocked host, and a bounded timeline of connection starts for
-the timing analysis. Memory therefore grows with the number of distinct hosts, not with input size.
+the timing analysis. Memory therefore grows with the number of distinct hosts, not with input size, and
+that number is bounded too (MAX_HOSTS, past which only registry-related hosts are still kept).
 """
 
 from __future__ import annotations
@@ -235,7 +236,7 @@ class EvidenceStore:
     skipped_files: int = 0
     # past MAX_HOSTS: whether a new host is kept all the same (set by collect: the knowledge base's hosts)
     worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
-    not_kept: Counter[str] = field(default_factory=Counter)  # "observations"/"edges"/"blocked" -> count
+    not_kept: Counter[str] = field(default_factory=Counter)  # what ("observations" ...) -> records not kept
     _kept_anyway: set[str] = field(default_factory=set, repr=False)  # referenced hosts, edge ends
     # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
     # twice; a Dockerfile read by compose with its build args and again on its own): the same record
