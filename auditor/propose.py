@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from auditor.allowlist import AllowlistEntry, MatchMode, covers, is_ip
 from auditor.knowledge import CONFIDENCE_ORDER, Knowledge, pattern_anchor
 from auditor.model import Confidence
-from auditor.requirements import RequiredHost
+from auditor.requirements import RequiredHost, distinct_registries
 
 DEFAULT_BUDGET = 100
 DOCKER_HUB_FAMILY = frozenset({"docker.io", "Docker Hub"})  # registry name and knowledge-base profile name
@@ -306,7 +306,7 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
 def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledge: Knowledge, mode: MatchMode,
            collapsed: bool, index: dict[str, RequiredHost]) -> ProposedEntry:
     roles = sorted({role for item in items for role in item.roles})
-    registries = sorted({name for item in items for name in item.registries})
+    registries = sorted(distinct_registries({name for item in items for name in item.registries}))
     confidence = max((item.confidence for item in items), key=lambda c: CONFIDENCE_ORDER[c],
                      default=Confidence.UNCONFIRMED)
     sources = list(dict.fromkeys(source for item in items for source in item.sources))

@@ -165,13 +165,25 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
                                                           f"host {known.host_or_pattern}", sample))
             if known not in required.knowledge:
                 required.knowledge.append(known)
-            required.registries.add(known.profile)
+            profile = knowledge.profile(known.profile)
+            required.registries.add(profile.name if profile is not None else known.profile)
     roots = sorted(builder.hosts)
     for root in roots:
         _follow(builder, graph, root)
     for required in builder.hosts.values():
         _annotate(builder, graph, required)
+        required.registries = distinct_registries(required.registries)
     return [builder.hosts[h] for h in sorted(builder.hosts)]
+
+
+def distinct_registries(names: set[str]) -> set[str]:
+    """One name per registry: `Quay.io` (the knowledge base's name) and `quay.io` (as images name it) are
+    one; `registry.lab.test` (an observed /v2/ host) is the `registry.lab.test:5000` images name."""
+    by_case: dict[str, str] = {}
+    for name in sorted(names):  # capitals sort first: the knowledge base's spelling wins
+        by_case.setdefault(name.casefold(), name)
+    kept = set(by_case.values())
+    return {name for name in kept if not any(other.startswith(name + ":") for other in kept)}
 
 
 def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:

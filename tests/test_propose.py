@@ -424,3 +424,27 @@ def test_real_hadolint_accepts_the_repo_and_refuses_other_registries(tmp_path: P
     assert "DL3026" not in lint(REPO / "Dockerfile").stdout
     refused = lint(other)
     assert refused.returncode == 1 and "DL3026" in refused.stdout
+
+
+def test_registries_are_named_once_and_docker_hub_hosts_are_noted_as_such() -> None:
+    store = EvidenceStore()
+    dockerfile = Source("Dockerfile", 1)
+    for line, name in enumerate(["alpine:3.20", "quay.io/prometheus/node-exporter:v1.8.0",
+                                 "registry.lab.test:5000/app:1"], start=1):
+        store.add(replace(parse_reference(name), source=replace(dockerfile, line=line)))
+    log = Source("dnsmasq.log", 1)
+    # observed hosts the knowledge base ties to Docker Hub and Quay, and the lab registry's /v2/ host
+    for host in ["production.cloudflare.docker.com", "cdn01.quay.io"]:
+        store.add(Observation(host, ObservationKind.DNS_QUERY, time=1.0, client="10.0.0.5", source=log))
+    store.add(Observation("registry.lab.test", ObservationKind.HTTP_HOST, detail="/v2/", source=Source("s.pcap", 3)))
+    analysis = analyse(store)
+    named = {r.host: sorted(r.registries) for r in analysis.required}
+    assert named["production.cloudflare.docker.com"] == ["Docker Hub", "docker.io"]  # not the profile id too
+    assert named["cdn01.quay.io"] == ["Quay.io"]
+    assert named["quay.io"] == ["Quay.io"]  # the knowledge base's spelling, not also `quay.io`
+    assert named["registry.lab.test"] == ["registry.lab.test:5000"]
+    entries = {e.address: e.registries for e in analysis.proposal.entries}
+    assert all(sorted(set(names)) == sorted(names) for names in entries.values())
+    assert not any({"Quay.io", "quay.io"} <= set(names) for names in entries.values())
+    (hub_note,) = [note for note in analysis.proposal.notes if "serve Docker Hub only" in note]
+    assert "production.cloudflare.docker.com" in hub_note and "registry-1.docker.io" in hub_note
