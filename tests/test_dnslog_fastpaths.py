@@ -39,7 +39,7 @@ def _oddities(source: Path, target: Path, seed: int, fallback_lines: bool) -> No
         elif roll < 0.027:
             fields[2] = "-"
         elif fallback_lines and roll < 0.02705:
-            fields = fields[:-1]  # a line of 23 columns
+            fields = fields[:-1] if rng.random() < 0.5 else [*fields, "extra"]  # a line of 23 or 25 columns
         elif fallback_lines and roll < 0.0271:
             fields[0] = rng.choice(["-", "nan", "2024-05-01T10:00:00Z"])  # time the fast path leaves alone
         elif fallback_lines and roll < 0.02715:
@@ -107,3 +107,49 @@ def test_key_table_numbers_keys_once_and_refuses_a_first_hash_collision() -> Non
     table.checks[1] ^= np.uint64(1)
     assert table.number(keys[[0]], np.array([0])) is None
     assert len(table) == 3
+
+
+_JUNK = b"\t\n-,.#\"'\\\x00\x0b\r ()abcXYZ0123456789:"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_path_equals_the_regular_path_on_damaged_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           seed: int) -> None:
+    """Bytes overwritten, cut out and put in at random (tabs, newlines, quotes, NUL, CR, digits): whatever
+    the fast path takes, it must read as the regular path does, and every line is accounted for."""
+    plain = tmp_path / "plain.log"
+    write_zeek(plain, 6_000, seed=seed)
+    rng = random.Random(seed)
+    data = bytearray(plain.read_bytes())
+    damage = (5, 30, 300)[seed % 3]
+    for _ in range(damage):
+        at = rng.randrange(len(data))
+        roll = rng.random()
+        if roll < 0.5:
+            data[at] = rng.choice(_JUNK)
+        elif roll < 0.75:
+            del data[at:at + rng.randrange(1, 40)]
+        else:
+            data[at:at] = bytes(rng.choice(_JUNK) for _ in range(rng.randrange(1, 40)))
+    path = tmp_path / "dns.log"
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(_common, "BLOCK_BYTES", 64 * 1024)  # many blocks, so most are taken by the fast path
+    monkeypatch.setattr(_common, "MAX_ERRORS_PER_FILE", 10_000)  # every malformed line named, to compare
+    monkeypatch.setattr(zeek, "MIN_CHARS", 1024)
+    taken = {True: 0, False: 0}
+    fold = _zeek_fast.DnsFolder.fold
+
+    def counted(self: _zeek_fast.DnsFolder, *args: object) -> bool:
+        result = fold(self, *args)  # type: ignore[arg-type]
+        taken[result] += 1
+        return result
+
+    monkeypatch.setattr(_zeek_fast.DnsFolder, "fold", counted)
+    fast = _parse(path)
+    monkeypatch.setattr(zeek, "MIN_CHARS", 1 << 62)
+    regular = _parse(path)
+    if damage < 300:  # past that, hardly a block is left whole
+        assert taken[True] >= 1
+    assert fast == regular
+    total, parsed, malformed, ignored = fast[1]
+    assert total == parsed + malformed + sum(ignored.values())  # type: ignore[operator]

@@ -1,10 +1,11 @@
 """The fast path for Zeek dns.log TSV: a segment of data lines tokenized and grouped by polars, folded with
 numpy, no Python per line or per group, only per new key.
 
-A segment qualifies when it is ASCII with no carriage return and polars reads every line with exactly the
-header's column count (it takes the count from the first line, which is checked, refuses a longer line,
-and leaves a shorter line's last column null), no column is empty (Zeek writes `(empty)`; an empty column
-reads as null) and every time stamp is a finite, non-zero number. Anything else goes through the
+A segment qualifies when it is ASCII with no carriage return, every line has exactly the header's column
+count (the first line's tabs are counted, as polars takes the count from it; a shorter line's last column
+reads as null; and the segment's tabs total lines x (columns - 1), as polars ignores a longer line's extra
+columns when it reads chosen ones), no column is empty (Zeek writes `(empty)`; an empty column reads as
+null) and every time stamp is a finite, non-zero number. Anything else goes through the
 regular-expression path of zeek.py, which reads the same records and reports the malformed lines. The
 result is the same records, counts, times and errors as that path:
 
@@ -218,17 +219,21 @@ class DnsFolder:
                 return False
             raw = text.encode("ascii")
         width = layout.field_count
-        # polars takes the column count from the first line, refuses a longer line, and leaves a shorter
-        # line's last column null; an empty line is a row of nulls
+        # every line has WIDTH columns: polars takes the count from the first line and leaves a shorter
+        # line's last column null (caught below); with columns chosen it ignores a longer line's extra
+        # ones, so the tabs are counted: none short and the total right means none long either
         first_end = raw.find(b"\n")
         if raw.count(b"\t", 0, first_end if first_end >= 0 else len(raw)) != width - 1 or raw.endswith(b"\n"):
+            return False
+        data = np.frombuffer(raw, np.uint8)
+        lines = int(np.count_nonzero(data == 10)) + 1  # bytes.count: slower
+        if int(np.count_nonzero(data == 9)) != lines * (width - 1):
             return False
         # a header line's first column ("#fields", "#close") is no number, so it fails the time column,
         # unless the time is not the first column
         if layout.column["ts"] != 0 and (raw.startswith(b"#") or b"\n#" in raw):
             return False
         frame = _read(raw, layout)
-        lines = int(np.count_nonzero(np.frombuffer(raw, np.uint8) == 10)) + 1  # bytes.count: slower
         if frame is None or frame.height != lines or any(frame.null_count().row(0)):
             return False  # a null: an empty column or a short line, which the regular path reports
         stamps = frame.get_column("ts").to_numpy()
