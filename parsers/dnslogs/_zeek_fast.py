@@ -48,7 +48,7 @@ _KEY_COLUMNS = ("id.orig_h", "id.resp_h", "query", "qtype_name", "rcode_name", "
 _UNSET = frozenset({"-", "(empty)", ""})
 _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1", "28", "5"})
 _FAR = sys.maxsize
-_KEY_LIMIT = 50_000  # distinct query and answer keys remembered before they are settled and forgotten
+_KEY_LIMIT = 100_000  # distinct query and answer keys remembered before they are settled and forgotten
 # seeds of the two row hashes: the first finds a key, the second confirms it (see _KeyTable)
 _SEEDS = (0x5EED_0001, 0x0BAD_C0DE)
 # what a query key becomes
@@ -113,6 +113,26 @@ def _fold(slot: list, count: int, first: float, last: float, line: int) -> None:
     slot[2] = last if slot[2] is None else max(slot[2], last)
     if line < slot[3]:
         slot[3] = line
+
+
+class _Growing:
+    """Values appended one by one and read as a numpy array, converting only what came since the last read."""
+
+    def __init__(self, dtype: type) -> None:
+        self.values: list = []
+        self.dtype = dtype
+        self.array = np.zeros(0, dtype)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def append(self, value: object) -> None:
+        self.values.append(value)
+
+    def view(self) -> np.ndarray:
+        if len(self.array) != len(self.values):
+            self.array = np.concatenate([self.array, np.array(self.values[len(self.array):], self.dtype)])
+        return self.array
 
 
 class _Groups:
@@ -180,12 +200,12 @@ class DnsFolder:
     def reset(self) -> None:
         """Forget every key: the Batch was flushed, so its slots are gone."""
         self.query_keys = _KeyTable()  # (client, server, query, qtype, rcode)
-        self.query_class: list[int] = []
+        self.query_class = _Growing(np.int8)
         self.query_problem: dict[int, str] = {}
         self.query_host: list[str | None] = []
         self.query_slot: list[list | None] = []
         self.answer_keys = _KeyTable()  # (query, qtype, rcode, answers)
-        self.answer_used: list[bool] = []  # yields records (an address query with answers, a valid name)
+        self.answer_used = _Growing(bool)  # yields records (an address query with answers, a valid name)
         self.answer_slots: list[list[list] | None] = []
         self.hosts: dict[str, tuple[str | None, str | None]] = {}  # query text -> host_name() of it
         self.queries = _Sums()
@@ -252,7 +272,7 @@ class DnsFolder:
         for key in self.answer_keys.keys[len(self.answer_used):]:
             self._register_answer(key)
         self._record_queries(queries, stamps, first_line)
-        used = np.array(self.answer_used, bool)[answers.ids]
+        used = self.answer_used.view()[answers.ids]
         self._record_answers(_Groups(answers.ids[used], answers.count[used], answers.first[used],
                                      answers.last[used]), stamps, first_line)
         return True
@@ -301,7 +321,7 @@ class DnsFolder:
     def _record_queries(self, groups: _Groups, stamps: np.ndarray, first_line: int) -> None:
         ids, count, first, last = groups.ids, groups.count, groups.first, groups.last
         parser = self.parser
-        kind = np.array(self.query_class, np.int8)[ids]
+        kind = self.query_class.view()[ids]
         ok = kind == _OK
         ids_ok, first_ok = ids[ok], first[ok]
         self.queries.grow(len(self.query_keys))
