@@ -47,7 +47,10 @@ from auditor.model import (
 )
 from parsers._io import InputFile, ParseContext
 
-BLOCK_BYTES = 8 * 1024 * 1024
+# Lines are read and parsed in blocks of about this size: large enough that per-block costs vanish, small
+# enough that the block, its decoded text and what a parser builds from it (polars' columns for Zeek) stay
+# small. 8 MB cost a 5 M-line dns.log 300 MB of peak RSS; 4 MB, 265 MB and the same speed.
+BLOCK_BYTES = 4 * 1024 * 1024
 # A line that has not ended after this many bytes is skipped (and reported): holding it whole would let
 # one hostile line exhaust memory.
 MAX_LINE_BYTES = 1024 * 1024
