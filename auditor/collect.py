@@ -5,6 +5,7 @@ A parser's failure on one file becomes an InputError naming the file; the run go
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -107,15 +108,15 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
     return store
 
 
-_knowledge: list[Knowledge] = []
+@functools.cache
+def _knowledge() -> Knowledge:
+    return load_knowledge()
 
 
 def _known_registry_host(host: str) -> bool:
     """Whether the knowledge base knows HOST (a registry, auth, storage or CDN host of a profile, or one
     that looks self-hosted): asked only past the evidence store's host limit, so loaded only then."""
-    if not _knowledge:
-        _knowledge.append(load_knowledge())
-    knowledge = _knowledge[0]
+    knowledge = _knowledge()
     return knowledge.match(host) is not None or knowledge.self_hosted_hint(host) is not None
 
 

@@ -7,10 +7,10 @@ ssl.log: `server_name` (the TLS SNI) -> tls-sni, detail = the negotiated protoco
 
 TSV speed: a dns.log block of data lines that is ASCII and has the header's column count on every line
 goes through the fast path (`_zeek_fast`: columns read and lines grouped per distinct key by polars,
-sums kept in numpy and written into the Batch when it is flushed). Anything else, and ssl.log, goes through one regular
-expression built from the `#fields` header, capturing only the columns used (one tuple per line);
-identical tuples (same client, name, type, rcode, answers) are counted in C and only the distinct ones
-handled in Python. Both give the same records. Queries are folded per client; answers and CNAMEs per
+sums kept in numpy and written into the Batch when it is flushed). Anything else, and ssl.log, goes
+through one regular expression built from the `#fields` header, capturing only the columns used (one
+tuple per line); identical tuples (same client, name, type, rcode, answers) are counted in C and only
+the distinct ones handled in Python. Both give the same records. Queries are folded per client; answers and CNAMEs per
 name only (without the client, which the query record carries), so a name that a thousand clients
 resolve yields one answer record, not a thousand. A `#fields` line later in the file (concatenated
 logs) switches the layout from there on.
