@@ -48,6 +48,20 @@ def _oddities(source: Path, target: Path, seed: int, fallback_lines: bool) -> No
     target.write_text("\n".join(out))
 
 
+def _count_fast_path(monkeypatch: pytest.MonkeyPatch) -> dict[bool, int]:
+    """How many segments the fast path took (True) and handed back (False), counted as they come."""
+    taken = {True: 0, False: 0}
+    fold = _zeek_fast.DnsFolder.fold
+
+    def counted(self: _zeek_fast.DnsFolder, *args: object) -> bool:
+        result = fold(self, *args)  # type: ignore[arg-type]
+        taken[result] += 1
+        return result
+
+    monkeypatch.setattr(_zeek_fast.DnsFolder, "fold", counted)
+    return taken
+
+
 def _parse(path: Path) -> tuple[list[str], tuple[object, ...]]:
     stats = LineStats()
     records = list(zeek.scan(InputFile.from_path(path), ParseContext(), stats))
@@ -64,15 +78,7 @@ def test_zeek_fast_path_gives_the_records_of_the_regular_path(tmp_path: Path, mo
     _oddities(plain, path, seed=7, fallback_lines=fallback_lines)
     monkeypatch.setattr(_common, "BLOCK_BYTES", 1024 * 1024)  # several blocks, some of each path
     monkeypatch.setattr(_common, "FOLD_LIMIT", fold_limit)  # 3,000: the Batch is flushed between fast blocks
-    taken = {True: 0, False: 0}
-    fold = _zeek_fast.DnsFolder.fold
-
-    def counted(self: _zeek_fast.DnsFolder, *args: object) -> bool:
-        result = fold(self, *args)  # type: ignore[arg-type]
-        taken[result] += 1
-        return result
-
-    monkeypatch.setattr(_zeek_fast.DnsFolder, "fold", counted)
+    taken = _count_fast_path(monkeypatch)
     fast = _parse(path)
     assert taken[True] >= 3
     if fallback_lines:
@@ -136,15 +142,7 @@ def test_fast_path_equals_the_regular_path_on_damaged_logs(tmp_path: Path, monke
     monkeypatch.setattr(_common, "BLOCK_BYTES", 64 * 1024)  # many blocks, so most are taken by the fast path
     monkeypatch.setattr(_common, "MAX_ERRORS_PER_FILE", 10_000)  # every malformed line named, to compare
     monkeypatch.setattr(zeek, "MIN_CHARS", 1024)
-    taken = {True: 0, False: 0}
-    fold = _zeek_fast.DnsFolder.fold
-
-    def counted(self: _zeek_fast.DnsFolder, *args: object) -> bool:
-        result = fold(self, *args)  # type: ignore[arg-type]
-        taken[result] += 1
-        return result
-
-    monkeypatch.setattr(_zeek_fast.DnsFolder, "fold", counted)
+    taken = _count_fast_path(monkeypatch)
     fast = _parse(path)
     monkeypatch.setattr(zeek, "MIN_CHARS", 1 << 62)
     regular = _parse(path)
