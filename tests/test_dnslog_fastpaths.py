@@ -151,3 +151,21 @@ def test_fast_path_equals_the_regular_path_on_damaged_logs(tmp_path: Path, monke
     assert fast == regular
     total, parsed, malformed, ignored = fast[1]
     assert total == parsed + malformed + sum(ignored.values())  # type: ignore[operator]
+
+
+def test_a_polars_panic_sends_the_block_to_the_regular_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Rust panic inside polars surfaces as PanicException, a BaseException that the collector's guard
+    would not catch; the fast path declines the block instead, and the regular path reads it."""
+    import polars as pl
+
+    path = tmp_path / "dns.log"
+    write_zeek(path, 3_000)
+    expected = _parse(path)
+
+    def panicking(*_args: object, **_kwargs: object) -> object:
+        raise pl.exceptions.PanicException("index out of bounds")
+
+    monkeypatch.setattr(_zeek_fast, "_read", panicking)
+    taken = _count_fast_path(monkeypatch)
+    assert _parse(path) == expected
+    assert taken[True] == 0 and taken[False] >= 1

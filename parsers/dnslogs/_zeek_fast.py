@@ -253,18 +253,24 @@ class DnsFolder:
         # unless the time is not the first column
         if layout.column["ts"] != 0 and (raw.startswith(b"#") or b"\n#" in raw):
             return False
-        frame = _read(raw, layout)
-        if frame is None or frame.height != lines or any(frame.null_count().row(0)):
-            return False  # a null: an empty column or a short line, which the regular path reports
-        stamps = frame.get_column("ts").to_numpy()
-        if not np.isfinite(stamps).all() or not stamps.all():
-            return False  # NaN, infinite or zero: the regular path's float() and warnings decide
-        if len(self.query_keys) + len(self.answer_keys) >= _KEY_LIMIT:
-            # bounded memory whatever the Batch holds (distinct TXT answers make keys but no records); the
-            # slots stay in the Batch, and a key seen again finds its slot there
-            self.settle_and_reset()
-        queries = self._groups(frame, _QUERY_COLUMNS, self.query_keys)
-        answers = self._groups(frame, _ANSWER_COLUMNS, self.answer_keys)
+        pl = _polars()
+        try:
+            frame = _read(raw, layout)
+            if frame is None or frame.height != lines or any(frame.null_count().row(0)):
+                return False  # a null: an empty column or a short line, which the regular path reports
+            stamps = frame.get_column("ts").to_numpy()
+            if not np.isfinite(stamps).all() or not stamps.all():
+                return False  # NaN, infinite or zero: the regular path's float() and warnings decide
+            if len(self.query_keys) + len(self.answer_keys) >= _KEY_LIMIT:
+                # bounded memory whatever the Batch holds (distinct TXT answers make keys but no records);
+                # the slots stay in the Batch, and a key seen again finds its slot there
+                self.settle_and_reset()
+            queries = self._groups(frame, _QUERY_COLUMNS, self.query_keys)
+            answers = self._groups(frame, _ANSWER_COLUMNS, self.answer_keys)
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+            # PanicException is a BaseException: a polars bug met on hostile input must not end the run;
+            # nothing is in the Batch yet, and keys numbered without slots are harmless
+            return False
         if queries is None or answers is None:
             return False
         for key in self.query_keys.keys[len(self.query_class):]:
@@ -391,5 +397,5 @@ def _read(raw: bytes, layout: _Layout) -> pl.DataFrame | None:
         frame.columns = [named[index] for index in wanted]  # by position: default names differ across versions
         # strict: a stamp that is no number fails the segment (an empty one is null, caught by the caller)
         return frame.with_columns(pl.col("ts").cast(pl.Float64, strict=True)).with_row_index("row")
-    except pl.exceptions.PolarsError:
+    except pl.exceptions.PolarsError:  # a longer first line, a time that is no number
         return None
