@@ -146,15 +146,12 @@ class HostActivity(_HeldViews):
         self.count += obs.count
         self.first, self.last = _widen(self.first, self.last, obs.time, obs.last_time)
         client = obs.client
-        if client:
+        if client and client != self.held_clients:  # the usual repeat of the one client costs one compare
             held = self.held_clients
-            if held is None:
-                self.held_clients = sys.intern(client)
-            elif held != client:
-                grown = _with_client(held, client)
-                if grown is held and client not in held:
-                    self.clients_overflow = True
-                self.held_clients = grown
+            grown = _with_client(held, client)
+            if grown is held and client not in held:  # type: ignore[operator]
+                self.clients_overflow = True
+            self.held_clients = grown
         kinds = self.kinds
         kinds[obs.kind] = kinds.get(obs.kind, 0) + obs.count
         if obs.rcode:

@@ -207,7 +207,6 @@ class DnsFolder:
         self.answer_keys = _KeyTable()  # (query, qtype, rcode, answers)
         self.answer_used = _Growing(bool)  # yields records (an address query with answers, a valid name)
         self.answer_slots: list[list[list] | None] = []
-        self.hosts: dict[str, tuple[str | None, str | None]] = {}  # query text -> host_name() of it
         self.queries = _Sums()
         self.answers = _Sums()
 
@@ -295,12 +294,6 @@ class DnsFolder:
         return _Groups(numbered[0], grouped.get_column("count").to_numpy().astype(np.int64), first,
                        grouped.get_column("last").to_numpy().astype(np.int64))
 
-    def _host(self, query: str) -> tuple[str | None, str | None]:
-        found = self.hosts.get(query)
-        if found is None:
-            found = self.hosts[query] = host_name(query)
-        return found
-
     def _register_query(self, key: tuple[str, ...]) -> None:
         query = key[2]
         query_id = len(self.query_class)
@@ -309,7 +302,7 @@ class DnsFolder:
         if query in _UNSET:
             kind = _NO_NAME
         else:
-            host, problem = self._host(query)
+            host, problem = host_name(query)
             if host is None:
                 kind = _BAD_NAME
                 self.query_problem[query_id] = problem or ""
@@ -322,7 +315,7 @@ class DnsFolder:
         query, qtype, _rcode, answers = key
         self.answer_slots.append(None)
         self.answer_used.append(query not in _UNSET and answers not in _UNSET and qtype in _CHAIN_TYPES
-                                and self._host(query)[0] is not None)
+                                and host_name(query)[0] is not None)
 
     def _record_queries(self, groups: _Groups, stamps: np.ndarray, first_line: int) -> None:
         ids, count, first, last = groups.ids, groups.count, groups.first, groups.last
@@ -384,8 +377,8 @@ class DnsFolder:
 
 def _read(raw: bytes, layout: _Layout) -> pl.DataFrame | None:
     """The used columns of RAW (tab-separated data lines, no header) with a `row` index, the time as a
-    float, an empty or missing column as null; None if polars refuses the text (a line with too many
-    columns, a time that is no number)."""
+    float, an empty or missing column as null; None if polars refuses the text (a time that is no number,
+    a column the first line does not have). A longer line is not refused: the caller counts tabs."""
     pl = _polars()
     named = {layout.column[name]: name for name in ("ts", *_KEY_COLUMNS)}
     named.setdefault(layout.field_count - 1, "(last)")  # read too: a line short of columns has it null

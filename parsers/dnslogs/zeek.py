@@ -10,9 +10,9 @@ goes through the fast path (`_zeek_fast`: columns read and lines grouped per dis
 sums kept in numpy and written into the Batch when it is flushed). Anything else, and ssl.log, goes
 through one regular expression built from the `#fields` header, capturing only the columns used (one
 tuple per line); identical tuples (same client, name, type, rcode, answers) are counted in C and only
-the distinct ones handled in Python. Both give the same records. Queries are folded per client; answers and CNAMEs per
-name only (without the client, which the query record carries), so a name that a thousand clients
-resolve yields one answer record, not a thousand. A `#fields` line later in the file (concatenated
+the distinct ones handled in Python. Both give the same records. Queries are folded per client;
+answers and CNAMEs per name only (without the client, which the query record carries), so a name that a
+thousand clients resolve yields one answer record, not a thousand. A `#fields` line later in the file (concatenated
 logs) switches the layout from there on.
 """
 
@@ -122,11 +122,12 @@ class _ZeekParser(LineParser):
         layout = self.layout
         if layout is None or layout.path != "dns" or len(text) - position < MIN_CHARS:
             return False
-        raw = self.reader.ascii_block
-        if raw is not None and len(raw) == len(text):  # the block's own bytes: no re-encoding
-            return self.fast.fold(text[position:] if position else text, first_line, layout,
-                                  raw[position:] if position else raw)
-        return self.fast.fold(text[position:] if position else text, first_line, layout)
+        raw = self.reader.ascii_block  # the block's own bytes, if they are its text: no re-encoding
+        if raw is None or len(raw) != len(text):
+            raw = None
+        elif position:
+            raw = raw[position:]
+        return self.fast.fold(text[position:] if position else text, first_line, layout, raw)
 
     def segment(self, text: str, first_line: int) -> None:
         layout = self.layout
