@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from auditor import __version__
-from auditor.collect import CollectOptions, collect
-from auditor.evidence import EvidenceStore
+from auditor.core.evidence import EvidenceStore
+from auditor.pipeline.collect import CollectOptions, collect
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -109,8 +109,8 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
             forced_kind: str | None, strict: bool, budget: int, match_mode: str, count_docker_hub_default: bool,
             output_format: str, output: Path | None) -> None:
     """Propose the fewest, narrowest allowlist entries covering every required host."""
-    from auditor.allowlist import MatchMode
-    from auditor.analysis import analyse
+    from auditor.core.allowlist import MatchMode
+    from auditor.decisions.analysis import analyse
     from reports.proposal import RENDERERS
 
     store = load_evidence(inputs, assignments, env_files, forced_kind)
@@ -144,9 +144,9 @@ def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tupl
           match_mode: str, count_docker_hub_default: bool, html_out: Path | None, json_out: Path | None,
           csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
-    from auditor.allowlist import MatchMode
-    from auditor.audit import AuditOptions
-    from auditor.audit_run import command_line, parse_fail_on, run_audit, summary_text, write_reports
+    from auditor.core.allowlist import MatchMode
+    from auditor.decisions.audit import AuditOptions
+    from auditor.pipeline.audit_run import command_line, parse_fail_on, run_audit, summary_text, write_reports
 
     try:
         fail_kinds = parse_fail_on(fail_on)
@@ -181,7 +181,7 @@ def diff_command(old: Path, new: Path, output_format: str, output: Path | None) 
     """What changed between two `audit --json` reports: entries added/removed, findings new/resolved."""
     import json
 
-    from auditor.diff import DiffError, diff_audits, diff_dict, load_audit, render_text
+    from auditor.decisions.diff import DiffError, diff_audits, diff_dict, load_audit, render_text
 
     try:
         diff = diff_audits(load_audit(old), load_audit(new), str(old), str(new))
@@ -212,7 +212,7 @@ def trace_command(images: tuple[str, ...], timeout: float, output_format: str, c
     Exit code 0 if every image was traced, 2 if any failed (each failure is reported; the others still run).
     `--format json` output can be given back to discover/propose/audit as an input.
     """
-    from auditor.trace import TraceOptions, trace_image
+    from auditor.probe.trace import TraceOptions, trace_image
     from reports.trace import render_json, render_text
 
     options = TraceOptions(timeout=timeout, insecure=insecure, plain_http=plain_http, ca_file=ca_file,

@@ -11,8 +11,8 @@ import string
 import sys
 import time
 
+from auditor.decisions.lookalike import find_lookalike
 from auditor.knowledge import load_knowledge
-from auditor.lookalike import find_lookalike
 
 
 def random_host(rng: random.Random) -> str:

@@ -183,11 +183,11 @@ def write_dns_capture(path: Path, packets: int) -> None:
 _CHILD = r"""
 import json, resource, sys, time
 from collections import Counter
-from auditor.evidence import EvidenceStore
-from parsers import pcap
-from parsers._io import InputFile, ParseContext, bulk_parsing
-from parsers.capture import reader
-from parsers.capture.scanner import Scanner
+from auditor.core.evidence import EvidenceStore
+from parsers.traffic import pcap
+from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
+from parsers.traffic.capture import reader
+from parsers.traffic.capture.scanner import Scanner
 
 path, mode = sys.argv[1], sys.argv[2]
 inp = InputFile.from_path(__import__("pathlib").Path(path))

@@ -162,10 +162,10 @@ def write_squid(path: Path, lines: int, seed: int = 4) -> None:
 
 # parser module, generator, file name
 _CASES = (
-    ("parsers.dnslogs.zeek", write_zeek, "dns.log"),
-    ("parsers.dnslogs.dnsmasq", write_dnsmasq, "pihole.log"),
-    ("parsers.docker_log", write_docker_storm, "ci-job.log"),
-    ("parsers.squid", write_squid, "access.log"),
+    ("parsers.logs.dns.zeek", write_zeek, "dns.log"),
+    ("parsers.logs.dns.dnsmasq", write_dnsmasq, "pihole.log"),
+    ("parsers.logs.docker_log", write_docker_storm, "ci-job.log"),
+    ("parsers.logs.squid", write_squid, "access.log"),
 )
 
 
@@ -188,9 +188,9 @@ def measure(module_name: str, path: Path) -> dict[str, object]:
     importing = clock()
     import polars  # noqa: F401  (the Zeek fast path imports it on its first segment)
 
-    from auditor.evidence import EvidenceStore
-    from parsers._io import InputFile, ParseContext, bulk_parsing
-    from parsers.dnslogs._common import LineStats
+    from auditor.core.evidence import EvidenceStore
+    from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
+    from parsers.logs.line_reader import LineStats
 
     module = importlib.import_module(module_name)
     imported = clock() - importing

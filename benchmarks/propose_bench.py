@@ -14,12 +14,12 @@ import argparse
 import random
 import time
 
-from auditor.evidence import EvidenceStore
+from auditor.core.evidence import EvidenceStore
+from auditor.core.model import ImageReference, Observation, ObservationKind
+from auditor.decisions.propose import build_tree, propose, solve
+from auditor.decisions.redirects import build_graph, infer_timing_edges
+from auditor.decisions.requirements import RequiredHost, required_hosts
 from auditor.knowledge import load_knowledge
-from auditor.model import ImageReference, Observation, ObservationKind
-from auditor.propose import build_tree, propose, solve
-from auditor.redirects import build_graph, infer_timing_edges
-from auditor.requirements import RequiredHost, required_hosts
 
 
 def _hosts(rng: random.Random, count: int, domains: int) -> list[str]:

@@ -16,29 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
-from parsers import (
+from parsers.common.inputs import InputFile, ParseFunction
+from parsers.logs import docker_log, squid
+from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
+from parsers.machine import docker_config, docker_daemon, docker_images
+from parsers.repo import compose, dockerfile, helm_values, kubernetes, shell
+from parsers.repo.ci import (
     azure_pipelines,
     bitbucket_pipelines,
     circleci,
-    compose,
-    docker_config,
-    docker_daemon,
-    docker_images,
-    docker_log,
-    dockerfile,
     drone,
     github_actions,
     gitlab_ci,
-    helm_values,
     jenkinsfile,
-    kubernetes,
-    pcap,
-    shell,
-    squid,
-    trace_result,
 )
-from parsers._io import InputFile, ParseFunction
-from parsers.dnslogs import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
+from parsers.traffic import pcap, trace_result
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from auditor import __version__
-from auditor.evidence import EvidenceStore
+from auditor.core.evidence import EvidenceStore
 from reports.serialize import evidence_dict
 
 DISCOVER_SCHEMA_ID = "regaudit/discover"

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.allowlist import Allowlist, MatchMode
-from auditor.analysis import Analysis
-from auditor.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, FindingKind, Severity
-from auditor.evidence import EvidenceStore
-from auditor.model import InputError, Source
-from auditor.propose import Proposal
-from auditor.requirements import RequiredHost
+from auditor.core.allowlist import Allowlist, MatchMode
+from auditor.core.evidence import EvidenceStore
+from auditor.core.model import InputError, Source
+from auditor.decisions.analysis import Analysis
+from auditor.decisions.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, FindingKind, Severity
+from auditor.decisions.propose import Proposal
+from auditor.decisions.requirements import RequiredHost
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1

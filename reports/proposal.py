@@ -7,9 +7,9 @@ import io
 import json
 
 from auditor import __version__
-from auditor.allowlist import MatchMode, write_hadolint, write_squid
-from auditor.propose import Proposal, ProposedEntry, rationale_lines
-from auditor.requirements import RequiredHost
+from auditor.core.allowlist import MatchMode, write_hadolint, write_squid
+from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
+from auditor.decisions.requirements import RequiredHost
 from reports.serialize import source_dict
 
 PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)

@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from auditor.audit import FindingKind
+from auditor.decisions.audit import FindingKind
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RULES: dict[str, tuple[str, str]] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from auditor.evidence import BlockedGroup, EdgeAggregate, EvidenceStore, HostActivity
-from auditor.model import HostReference, ImageReference, InputError, InputRecord, Source, Unresolved
+from auditor.core.evidence import BlockedGroup, EdgeAggregate, EvidenceStore, HostActivity
+from auditor.core.model import HostReference, ImageReference, InputError, InputRecord, Source, Unresolved
 
 
 def iso_time(epoch: float | None) -> str | None:

@@ -1,5 +1,5 @@
 """`regaudit trace` output: one block of hops per image, or JSON following schemas/trace.schema.json, which
-parsers/trace_result.py reads back as evidence."""
+parsers/traffic/trace_result.py reads back as evidence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import urllib.parse
 
 from auditor import __version__
-from auditor.trace import TRACE_SCHEMA, TRACE_SCHEMA_VERSION, Hop, Role, TraceResult
+from auditor.core.trace_record import TRACE_SCHEMA, TRACE_SCHEMA_VERSION, Hop, Role, TraceResult
 from reports.serialize import iso_time
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.model import Evidence
-from parsers._io import InputFile, ParseContext
+from auditor.core.model import Evidence
+from parsers.common.inputs import InputFile, ParseContext
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).parent.parent

@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from parsers._io import InputFile
-from parsers.capture import dns, reader
-from parsers.capture.scanner import Event, Scanner
+from parsers.common.inputs import InputFile
+from parsers.traffic.capture import dns, reader
+from parsers.traffic.capture.scanner import Event, Scanner
 
 TSHARK = shutil.which("tshark")
 DNS_FIELDS = ["dns.qry.name", "dns.cname", "dns.a", "dns.aaaa"]

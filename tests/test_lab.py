@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
-from auditor.model import EdgeVia, RedirectEdge
-from parsers import trace_result
+from auditor.core.model import EdgeVia, RedirectEdge
+from parsers.traffic import trace_result
 from tests.conftest import REPO_ROOT, run_parser
 
 SAMPLES = REPO_ROOT / "sample_pcaps"
@@ -135,10 +135,6 @@ def _discover(path: Path) -> dict[str, list[dict[str, object]]]:
     return json.loads(result.stdout)
 
 
-def _pcap_parser_written() -> bool:
-    return "PLACEHOLDER" not in (REPO_ROOT / "parsers" / "pcap.py").read_text()
-
-
 # --- the committed samples ---------------------------------------------------------------------------------------
 
 @pytest.mark.tshark
@@ -158,7 +154,6 @@ def test_committed_logs_and_trace_outputs() -> None:
     check_trace_outputs(SAMPLES)
 
 
-@pytest.mark.skipif(not _pcap_parser_written(), reason="parsers/pcap.py is still a placeholder")
 def test_committed_captures_through_regaudit() -> None:
     check_through_regaudit(SAMPLES)
 
@@ -180,8 +175,7 @@ def test_lab_reruns_and_records_the_chain(tmp_path: Path) -> None:
     check_tls_capture(tmp_path / "lab-tls-pull.pcap")
     check_logs(tmp_path)
     check_trace_outputs(tmp_path)
-    if _pcap_parser_written():
-        check_through_regaudit(tmp_path)
+    check_through_regaudit(tmp_path)
     # Self-cleaning: the run leaves no namespace and no /etc/netns resolv.conf behind (compared with before, so a
     # namespace left by some earlier, killed run does not fail this one).
     assert _lab_namespaces() == before

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from auditor.model import Confidence
-from parsers._yaml import load_documents
+from auditor.core.model import Confidence
+from parsers.common.yaml_loader import load_documents
 
 KNOWLEDGE_DIR = Path(__file__).parent
 DEFAULT_VARIABLE_RE = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # one DNS label

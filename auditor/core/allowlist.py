@@ -1,0 +1,394 @@
+"""Allowlist entries: host normalization, matching semantics, and the formats read and written.
+
+Docker Desktop's Registry Access Management (RAM) filters by hostname at DNS level; its docs do not say
+whether an entry also allows its subdomains, but Docker's own ECR example (`amazonaws.com`,
+`s3.amazonaws.com`) only works if it does. Both semantics are therefore selectable: SUFFIX (an entry
+covers itself and every subdomain) and EXACT (an entry covers that one name). Ports never take part.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import idna
+
+from auditor.core.model import InputError, Source
+
+MAX_ALLOWLIST_BYTES = 4 * 1024 * 1024
+DOCKER_HUB_DEFAULT = "docker.io"  # how RAM shows its built-in Docker Hub entry
+DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "hub.docker.com"})
+PARSER_NAME = "allowlist"
+
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_LABEL_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+class MatchMode(StrEnum):
+    SUFFIX = "suffix"  # an entry covers itself and all its subdomains
+    EXACT = "exact"  # an entry covers exactly that name
+
+
+def normalize_host(text: str) -> str:
+    """The hostname TEXT names, as a filter compares it: lowercase A-labels, no scheme/port/path/userinfo.
+
+    Accepts `https://user@Host.Example:5000/v2/`, `[::1]:5000`, `bücher.example.`; raises ValueError
+    with the reason when TEXT does not name a host.
+    """
+    host = text.strip()
+    if not host:
+        raise ValueError("empty host")
+    host = _SCHEME_RE.sub("", host)
+    host = re.split(r"[/?#]", host, maxsplit=1)[0]
+    host = host.rsplit("@", 1)[-1]
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise ValueError(f"unclosed IPv6 bracket in {text.strip()!r}")
+        return _ip_text(host[1:end], text)
+    if host.count(":") > 1:  # a bare IPv6 address
+        return _ip_text(host, text)
+    host, colon, port = host.partition(":")
+    # `javascript:alert(1)` or `host:abc` is not a host with a port: only a port number may follow the colon
+    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"not a host: {port!r} after ':' is not a port number in {text.strip()!r}")
+    host = host.rstrip(".")
+    if not host:
+        raise ValueError(f"no host in {text.strip()!r}")
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        pass
+    if host.isascii():
+        host = host.lower()
+        for label in host.split("."):
+            if label.startswith("xn--"):
+                try:
+                    idna.decode(label)
+                except (idna.IDNAError, UnicodeError) as exc:
+                    raise ValueError(f"invalid punycode label {label!r}: {exc}") from None
+    else:
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise ValueError(f"not a valid internationalized name {host!r}: {exc}") from None
+    if len(host) > 253:
+        raise ValueError(f"name longer than 253 characters: {host[:40]}...")
+    for label in host.split("."):
+        if not _LABEL_RE.match(label):
+            raise ValueError(f"invalid label {label!r} in {host!r}")
+    return host
+
+
+def _ip_text(address: str, original: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address.split("%", 1)[0]))
+    except ValueError:
+        raise ValueError(f"invalid IP address in {original.strip()!r}") from None
+
+
+def is_ip(host: str) -> bool:
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return False  # the common case, without building an address object
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def covers(entry_address: str, host: str, mode: MatchMode) -> bool:
+    """Whether an entry ENTRY_ADDRESS lets HOST through.
+
+    HOST may be a pattern `*.example.com` (every subdomain of example.com): only a suffix entry at
+    example.com or above covers it; no exact entry does.
+    """
+    if host.startswith("*."):
+        if mode is MatchMode.EXACT:
+            return False
+        host = host[2:]
+        return host == entry_address or host.endswith("." + entry_address)
+    if host == entry_address:
+        return True
+    return mode is MatchMode.SUFFIX and host.endswith("." + entry_address) and not is_ip(host)
+
+
+@dataclass(frozen=True)
+class AllowlistEntry:
+    address: str  # normalized host (see normalize_host)
+    original: str  # as written in the input
+    nickname: str = ""
+    rationale: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Allowlist:
+    entries: list[AllowlistEntry] = field(default_factory=list)
+    path: str | None = None
+
+    def __iter__(self) -> Iterator[AllowlistEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match(self, host: str, mode: MatchMode) -> AllowlistEntry | None:
+        """The narrowest entry that covers HOST (the longest address), or None."""
+        best: AllowlistEntry | None = None
+        for entry in self.entries:
+            if covers(entry.address, host, mode) and (best is None or len(entry.address) > len(best.address)):
+                best = entry
+        return best
+
+    def has_docker_hub(self) -> bool:
+        return any(entry.address in DOCKER_HUB_NAMES for entry in self.entries)
+
+    def count(self, count_docker_hub_default: bool) -> int:
+        """Entries toward RAM's 100-entry limit.
+
+        RAM lists Docker Hub by default; whether that default entry counts toward the limit is not
+        documented, hence the setting. When Docker Hub is listed explicitly it is counted once.
+        """
+        extra = 1 if count_docker_hub_default and not self.has_docker_hub() else 0
+        return len(self.entries) + extra
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def read_allowlist(path: Path) -> tuple[Allowlist, list[InputError]]:
+    """Read an allowlist file: plain text, CSV, JSON or Squid `acl NAME dstdomain` lines.
+
+    Invalid entries become InputErrors naming the line; the valid rest is kept.
+    """
+    display = str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_ALLOWLIST_BYTES + 1)
+    except OSError as exc:
+        return Allowlist([], display), [InputError(f"cannot read allowlist: {exc.strerror or exc}", Source(display))]
+    errors: list[InputError] = []
+    if len(raw) > MAX_ALLOWLIST_BYTES:
+        errors.append(InputError(f"allowlist larger than {MAX_ALLOWLIST_BYTES} bytes: the rest is ignored",
+                                 Source(display)))
+        raw = raw[:MAX_ALLOWLIST_BYTES]
+        raw = raw[:raw.rfind(b"\n") + 1] or raw  # never keep half a line
+    if b"\0" in raw[:8192]:
+        return Allowlist([], display), [InputError("allowlist is a binary file", Source(display))]
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    entries = list(parse_allowlist_text(text, display, path.suffix.lower(), errors))
+    return Allowlist(_dedupe(entries), display), errors
+
+
+def parse_allowlist_text(text: str, display: str, suffix: str, errors: list[InputError]
+                         ) -> Iterator[AllowlistEntry]:
+    stripped = text.lstrip()
+    if suffix == ".json" or (suffix not in (".csv", ".txt") and stripped[:1] in ("[", "{")):
+        yield from _read_json(text, display, errors)
+    elif suffix == ".csv" or (suffix != ".txt" and _looks_csv(text)):
+        yield from _read_csv(text, display, errors)
+    else:
+        yield from _read_lines(text, display, errors)
+
+
+def _looks_csv(text: str) -> bool:
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return bool(lines) and sum("," in ln for ln in lines) * 2 >= len(lines)
+
+
+def _entry(original: str, line: int | None, display: str, errors: list[InputError],
+           nickname: str = "", rationale: str = "") -> AllowlistEntry | None:
+    text = original.strip()
+    # `*.example.com` and Squid's `.example.com` name the domain and its subdomains: that is what a
+    # suffix entry already means, so the marker is dropped and the entry kept.
+    bare = text[2:] if text.startswith("*.") else text[1:] if text.startswith(".") else text
+    if "*" in bare:
+        errors.append(InputError(f"wildcard entry {text!r}: only a leading '*.' is understood", Source(display, line)))
+        return None
+    try:
+        address = normalize_host(bare)
+    except ValueError as exc:
+        errors.append(InputError(f"invalid allowlist entry {_short(text)!r}: {exc}", Source(display, line)))
+        return None
+    return AllowlistEntry(address, text, nickname.strip(), rationale.strip(), line)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _read_lines(text: str, display: str, errors: list[InputError]) -> Iterator[AllowlistEntry]:
+    lines = text.splitlines()
+    # A Squid configuration: only its dstdomain/dst acls are allowlist entries; other directives are not.
+    squid = any(line.lstrip().startswith("acl ") for line in lines)
+    for number, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        if squid:
+            if words[0] != "acl" or len(words) < 3:
+                continue
+            if words[2] in ("dstdomain", "dst"):
+                for word in words[3:]:
+                    entry = _entry(word, number, display, errors, nickname=words[1])
+                    if entry:
+                        yield entry
+            elif words[2] in ("dstdom_regex", "ssl::server_name", "ssl::server_name_regex"):
+                errors.append(InputError(f"Squid acl type {words[2]} is not supported; entries ignored",
+                                         Source(display, number)))
+            continue
+        if line.startswith("trustedRegistries"):
+            continue
+        if line.startswith("- "):  # a YAML list item, e.g. hadolint trustedRegistries
+            line = line[2:].strip().strip("'\"")
+        if len(line.split()) > 1:
+            errors.append(InputError(f"expected one host per line, got {_short(line)!r}", Source(display, number)))
+            continue
+        entry = _entry(line, number, display, errors)
+        if entry:
+            yield entry
+
+
+def _read_csv(text: str, display: str, errors: list[InputError]) -> Iterator[AllowlistEntry]:
+    rows = csv.reader(io.StringIO(text))
+    try:
+        for number, row in enumerate(rows, 1):
+            if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+                continue
+            if number == 1 and row[0].strip().lower() in ("address", "host", "hostname", "domain", "registry"):
+                continue
+            nickname = row[1] if len(row) > 1 else ""
+            rationale = row[2] if len(row) > 2 else ""
+            entry = _entry(row[0], rows.line_num, display, errors, nickname, rationale)
+            if entry:
+                yield entry
+    except csv.Error as exc:
+        errors.append(InputError(f"CSV error: {exc}", Source(display, rows.line_num)))
+
+
+def _read_json(text: str, display: str, errors: list[InputError]) -> Iterator[AllowlistEntry]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors.append(InputError(f"invalid JSON: {exc.msg}", Source(display, exc.lineno)))
+        return
+    if isinstance(data, dict):
+        data = data.get("entries", data.get("allowlist", data.get("registries")))
+    if not isinstance(data, list):
+        errors.append(InputError("JSON allowlist must be a list or an object with an 'entries' list",
+                                 Source(display)))
+        return
+    for index, item in enumerate(data):
+        if isinstance(item, str):
+            entry = _entry(item, _json_line(text, item), display, errors)
+        elif isinstance(item, dict):
+            address = item.get("address", item.get("host", item.get("name")))
+            if not isinstance(address, str):
+                errors.append(InputError(f"JSON entry {index} has no 'address' string", Source(display)))
+                continue
+            entry = _entry(address, _json_line(text, address), display, errors, str(item.get("nickname", "") or ""),
+                           str(item.get("rationale", "") or ""))
+        else:
+            errors.append(InputError(f"JSON entry {index} is neither a string nor an object", Source(display)))
+            continue
+        if entry:
+            yield entry
+
+
+def _json_line(text: str, value: str) -> int | None:
+    """The line where VALUE first appears as a JSON string (json.loads keeps no positions)."""
+    position = text.find(json.dumps(value))
+    return None if position < 0 else text.count("\n", 0, position) + 1
+
+
+def _dedupe(entries: list[AllowlistEntry]) -> list[AllowlistEntry]:
+    seen: set[str] = set()
+    kept = []
+    for entry in entries:
+        if entry.address not in seen:
+            seen.add(entry.address)
+            kept.append(entry)
+    return kept
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def write_text(entries: Iterable[AllowlistEntry]) -> str:
+    """One address a line, the rationale as a trailing comment (RAM's console takes the addresses)."""
+    lines = []
+    for entry in entries:
+        comment = f"  # {_one_line(entry.rationale)}" if entry.rationale else ""
+        lines.append(f"{entry.address}{comment}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_csv(entries: Iterable[AllowlistEntry]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["address", "nickname", "rationale"])
+    for entry in entries:
+        writer.writerow([entry.address, entry.nickname, _one_line(entry.rationale)])
+    return buffer.getvalue()
+
+
+def write_json(entries: Iterable[AllowlistEntry]) -> str:
+    data = {"entries": [{"address": e.address, "nickname": e.nickname, "rationale": e.rationale}
+                        for e in entries]}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def write_squid(entries: Iterable[AllowlistEntry], mode: MatchMode = MatchMode.SUFFIX,
+                acl_name: str = "regaudit_allowed") -> str:
+    """Squid `acl NAME dstdomain` lines.
+
+    In suffix mode an address is written `.example.com` (the domain and its subdomains); in exact mode
+    without the dot. Squid refuses an acl holding both a domain and its own subdomain, so an address
+    already covered by another is left out. IP addresses go to a `dst` acl.
+    """
+    if not re.match(r"^[A-Za-z0-9_.-]+$", acl_name):
+        raise ValueError(f"invalid Squid acl name {acl_name!r}")
+    addresses = sorted({e.address for e in entries})
+    names = [a for a in addresses if not is_ip(a)]
+    ips = [a for a in addresses if is_ip(a)]
+    if mode is MatchMode.SUFFIX:
+        names = [a for a in names if not any(o != a and covers(o, a, mode) for o in names)]
+    lines = [f"# generated by regaudit: {len(names) + len(ips)} entries, {mode.value} matching"]
+    prefix = "." if mode is MatchMode.SUFFIX else ""
+    lines += [f"acl {acl_name} dstdomain {prefix}{name}" for name in names]
+    lines += [f"acl {acl_name}_ip dst {ip}" for ip in ips]
+    lines.append(f"http_access allow {acl_name}")
+    if ips:
+        lines.append(f"http_access allow {acl_name}_ip")
+    return "\n".join(lines) + "\n"
+
+
+def write_hadolint(registries: Iterable[str], notes: Iterable[str] = ()) -> str:
+    """A `.hadolint.yaml` with `trustedRegistries:` (rule DL3026).
+
+    hadolint compares only the registry part of each Dockerfile FROM image with this list (an image
+    without a registry passes when `docker.io` or `hub.docker.com` is listed; hadolint
+    src/Hadolint/Rule/DL3026.hs). It cannot express token, blob or CDN hosts, does not look at
+    Kubernetes, compose or CI files, and says nothing about redirects. So the list holds the image
+    registries, as images name them, and exactly: hadolint 2.15.1 also accepts `*.example.com` (its
+    subdomains, not example.com itself), but older releases compare names exactly.
+    """
+    lines = ["# generated by regaudit: registries allowed in Dockerfile FROM (hadolint DL3026)."]
+    lines += [f"# {_one_line(note)}" for note in notes]
+    names = sorted(set(registries))
+    lines.append("trustedRegistries:" if names else "trustedRegistries: []")
+    lines += [f"  - {json.dumps(name)}" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,398 @@
+"""The evidence store: every record the parsers yield, kept in bounded memory.
+
+Static records (references, unresolved items, errors) are few and kept whole. Traffic and log records
+can number in the tens of millions, so they are folded as they arrive: one `HostActivity` per host,
+one aggregate per redirect edge and per blocked host, and a bounded timeline of connection starts for
+the timing analysis. Memory therefore grows with the number of distinct hosts, not with input size, and
+that number is bounded too (MAX_HOSTS, past which only registry-related hosts are still kept).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from auditor.core.model import (
+    BlockedAttempt,
+    BlockReason,
+    Confidence,
+    EdgeVia,
+    Evidence,
+    HostReference,
+    ImageReference,
+    InputError,
+    InputRecord,
+    Observation,
+    ObservationKind,
+    RedirectEdge,
+    Source,
+    Unresolved,
+)
+
+MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per edge or blocked group
+MAX_SOURCES_PER_HOST = 3  # and per observed host, of which there can be very many
+MAX_CLIENTS_PER_ITEM = 10_000
+MAX_TIMELINE = 500_000
+# Distinct observed hosts, redirect edges and blocked hosts kept (about 1 KB each): a guard against inputs
+# that name a new host on every line (hostile, or a resolver under a random-subdomain flood), which would
+# otherwise grow memory without end. Past it, a new host is kept only if `worth_keeping` says so (a
+# registry host of the knowledge base, a host the inputs reference, a redirect target of such a host), up
+# to twice the limit; the others are counted in `not_kept` and reported once as an input error.
+MAX_HOSTS = 200_000
+MAX_RAW_BLOCKED = 100_000
+TIMELINE_KINDS = frozenset({ObservationKind.TLS_SNI, ObservationKind.HTTP_HOST, ObservationKind.DNS_QUERY})
+
+
+def _keep_sample(samples: list[Source], source: Source | None) -> None:
+    if source is not None and len(samples) < MAX_SOURCES_PER_ITEM and source not in samples:
+        samples.append(source)
+
+
+def _widen(first: float | None, last: float | None, start: float | None, end: float | None
+           ) -> tuple[float | None, float | None]:
+    if start is not None:
+        first = start if first is None else min(first, start)
+    end = end if end is not None else start
+    if end is not None:
+        last = end if last is None else max(last, end)
+    return first, last
+
+
+def _with_client(held: str | set[str] | None, client: str) -> str | set[str] | None:
+    """HELD (no client, one client as a plain string, or a set of them) with CLIENT added; HELD itself when
+    the set is full (MAX_CLIENTS_PER_ITEM). One string, not a set, for the usual single client: an empty
+    set alone costs 216 bytes, and a resolver log can name hundreds of thousands of hosts."""
+    if held is None:
+        return sys.intern(client)  # the same few client addresses, held by every host: one string each
+    if type(held) is str:
+        return held if held == client else {held, client}
+    if len(held) < MAX_CLIENTS_PER_ITEM:
+        held.add(client)  # type: ignore[union-attr]
+    return held
+
+
+def _with_sample(held: Any, item: Any, limit: int) -> Any:
+    """HELD (nothing, one sample, or a list of up to LIMIT distinct ones) with ITEM added: one sample is
+    held bare, a list made only for the second (an empty list costs 56 bytes, per host)."""
+    if held is None:
+        return item
+    if type(held) is list:
+        if len(held) < limit and item not in held:
+            held.append(item)
+        return held
+    return held if held == item else [held, item]
+
+
+def _as_list(held: Any) -> list[Any]:
+    return [] if held is None else list(held) if type(held) is list else [held]
+
+
+def _as_set(held: str | set[str] | None) -> set[str]:
+    if held is None:
+        return set()
+    return {held} if type(held) is str else set(held)
+
+
+class _HeldViews:
+    """The `clients` and `sources` of an aggregate that holds them compactly (`_with_client`,
+    `_with_sample`), as copies."""
+
+    __slots__ = ()
+    held_clients: str | set[str] | None
+    held_sources: Source | list[Source] | None
+
+    @property
+    def clients(self) -> set[str]:
+        """The clients seen (at most MAX_CLIENTS_PER_ITEM)."""
+        return _as_set(self.held_clients)
+
+    @property
+    def sources(self) -> list[Source]:
+        """Where it was seen: the first few samples, the first first."""
+        return _as_list(self.held_sources)
+
+
+@dataclass(slots=True)
+class HostActivity(_HeldViews):
+    """Everything observed about one host, folded.
+
+    A resolver log or an all-DNS capture can name hundreds of thousands of hosts, so this stays small:
+    slotted, one client held as a string, rcodes only when there is one, a few source samples, no
+    per-answer detail.
+    """
+
+    host: str
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    held_clients: str | set[str] | None = None  # see `clients`; `clients_overflow`: more than it holds
+    clients_overflow: bool = False
+    kinds: dict[str, int] = field(default_factory=dict)  # plain dicts: Counter() is slow to create
+    held_rcodes: dict[str, int] | None = None  # see `rcodes`
+    registry_api_calls: int = 0  # HTTP requests with a /v2/ path
+    held_sources: Source | list[Source] | None = None  # see `sources`
+
+    @property
+    def rcodes(self) -> dict[str, int]:
+        """Responses per rcode (a copy; most hosts have none: the dict is made on the first)."""
+        return dict(self.held_rcodes or {})
+
+    def add(self, obs: Observation) -> None:
+        self.count += obs.count
+        self.first, self.last = _widen(self.first, self.last, obs.time, obs.last_time)
+        client = obs.client
+        if client and client != self.held_clients:  # the usual repeat of the one client costs one compare
+            held = self.held_clients
+            grown = _with_client(held, client)
+            if grown is held and client not in held:  # type: ignore[operator]
+                self.clients_overflow = True
+            self.held_clients = grown
+        kinds = self.kinds
+        kinds[obs.kind] = kinds.get(obs.kind, 0) + obs.count
+        if obs.rcode:
+            rcodes = self.held_rcodes
+            if rcodes is None:
+                rcodes = self.held_rcodes = {}
+            rcodes[obs.rcode] = rcodes.get(obs.rcode, 0) + obs.count
+        if obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/")):
+            self.registry_api_calls += obs.count
+        if obs.source is not None:
+            self.held_sources = _with_sample(self.held_sources, obs.source, MAX_SOURCES_PER_HOST)
+
+
+@dataclass(slots=True)
+class EdgeAggregate(_HeldViews):
+    from_host: str
+    to_host: str
+    via: EdgeVia
+    confidence: Confidence
+    count: int = 0
+    first: float | None = None
+    held_details: str | list[str] | None = None  # held as HostActivity holds its samples
+    held_clients: str | set[str] | None = None
+    held_sources: Source | list[Source] | None = None
+
+    @property
+    def details(self) -> list[str]:
+        return _as_list(self.held_details)
+
+    def edge(self) -> RedirectEdge:
+        return RedirectEdge(self.from_host, self.to_host, self.via, self.confidence,
+                            tuple(self.sources), "; ".join(self.details), self.first)
+
+
+@dataclass
+class BlockedGroup:
+    """Blocked attempts for one host: a retry storm is one group, not a thousand findings."""
+
+    host: str
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    clients: set[str] = field(default_factory=set)
+    reasons: Counter[str] = field(default_factory=Counter)
+    hours: Counter[int] = field(default_factory=Counter)  # epoch hour -> attempts, for the time profile
+    images: set[str] = field(default_factory=set)
+    details: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+    def add(self, attempt: BlockedAttempt) -> None:
+        self.count += attempt.count
+        self.first, self.last = _widen(self.first, self.last, attempt.time, attempt.last_time)
+        if attempt.client and len(self.clients) < MAX_CLIENTS_PER_ITEM:
+            self.clients.add(attempt.client)
+        self.reasons[attempt.reason.value] += attempt.count
+        if attempt.time is not None:  # a folded storm is counted in the hour it started
+            self.hours[int(attempt.time // 3600)] += attempt.count
+        if attempt.image and len(self.images) < 100:
+            self.images.add(attempt.image)
+        if attempt.detail and attempt.detail not in self.details and len(self.details) < MAX_SOURCES_PER_ITEM:
+            self.details.append(attempt.detail)
+        _keep_sample(self.sources, attempt.source)
+
+
+@dataclass
+class EvidenceStore:
+    references: list[ImageReference] = field(default_factory=list)
+    host_references: list[HostReference] = field(default_factory=list)
+    activity: dict[str, HostActivity] = field(default_factory=dict)
+    edges: dict[tuple[str, str, EdgeVia], EdgeAggregate] = field(default_factory=dict)
+    timeline: list[tuple[float, str, str, str]] = field(default_factory=list)  # (time, client, host, kind)
+    timeline_overflow: bool = False
+    blocked: list[BlockedAttempt] = field(default_factory=list)
+    blocked_total: int = 0
+    blocked_groups: dict[str, BlockedGroup] = field(default_factory=dict)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    inputs: list[InputRecord] = field(default_factory=list)
+    skipped_files: int = 0
+    # past MAX_HOSTS: whether a new host is kept all the same (set by collect: the knowledge base's hosts)
+    worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
+    not_kept: Counter[str] = field(default_factory=Counter)  # what ("observations" ...) -> records not kept
+    _kept_anyway: set[str] = field(default_factory=set, repr=False)  # referenced hosts, edge ends
+    # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
+    # twice; a Dockerfile read by compose with its build args and again on its own): the same record
+    # from the same place is one record, not two. For image references "the same" means the same
+    # resolved name at the same file and line; a Dockerfile that compose's build args resolve to
+    # another name than its defaults do keeps both.
+    _seen_static: set[object] = field(default_factory=set, repr=False)
+
+    def add(self, record: Evidence) -> None:
+        match record:
+            case Observation():
+                self._observe(record)
+            case ImageReference():
+                self._add_once(self.references, record, _reference_identity(record))
+                self._kept_anyway.update((record.endpoint, record.registry))
+            case HostReference():
+                self._add_once(self.host_references, record)
+                self._kept_anyway.add(record.host)
+            case RedirectEdge():
+                self.add_edge(record)
+            case BlockedAttempt():
+                self._block(record)
+            case Unresolved():
+                self._add_once(self.unresolved, record)
+            case InputError():
+                self._add_once(self.errors, record)
+            case _:
+                raise TypeError(f"not an evidence record: {record!r}")
+
+    def _add_once(self, bucket: list[Any], record: Evidence, identity: object = None) -> None:
+        key = record if identity is None else identity
+        if key not in self._seen_static:
+            self._seen_static.add(key)
+            bucket.append(record)
+
+    def _room(self, table: dict, hosts: tuple[str, ...], what: str, count: int, source: Source | None) -> bool:
+        """Whether TABLE may take a new entry for HOSTS; if not, COUNT is counted as not kept (the first
+        time reported as an error at SOURCE)."""
+        size = len(table)
+        if size < MAX_HOSTS:
+            return True
+        if size < 2 * MAX_HOSTS and any(self._worth_keeping(host) for host in hosts):
+            return True
+        if not self.not_kept[what]:
+            self.errors.append(InputError(
+                f"more than {MAX_HOSTS:,} distinct hosts: from here on, {what} of further hosts are counted, "
+                "not kept (registry hosts the knowledge base or the inputs name are still kept); split the "
+                "inputs to see them all", source or Source("(inputs)")))
+        self.not_kept[what] += count
+        return False
+
+    def _worth_keeping(self, host: str) -> bool:
+        if host in self._kept_anyway:
+            return True
+        return self.worth_keeping is not None and self.worth_keeping(host)
+
+    def _observe(self, obs: Observation) -> None:
+        activity = self.activity.get(obs.host)
+        if activity is None:
+            if not self._room(self.activity, (obs.host,), "observations", obs.count, obs.source):
+                return
+            activity = self.activity[obs.host] = HostActivity(obs.host)
+        activity.add(obs)
+        if obs.kind in TIMELINE_KINDS and obs.time is not None and obs.client:
+            if len(self.timeline) < MAX_TIMELINE:
+                self.timeline.append((obs.time, sys.intern(obs.client), obs.host, obs.kind.value))
+            else:
+                self.timeline_overflow = True
+
+    def add_edge(self, edge: RedirectEdge, count: int = 1) -> None:
+        key = (edge.from_host, edge.to_host, edge.via)
+        agg = self.edges.get(key)
+        if agg is None:
+            if not self._room(self.edges, (edge.from_host, edge.to_host), "redirect edges", count,
+                              edge.evidence[0] if edge.evidence else None):
+                return
+            if len(self.activity) >= MAX_HOSTS and (self._worth_keeping(edge.from_host)
+                                                    or self._worth_keeping(edge.to_host)):
+                # the host table is full: a registry host's redirect target is kept all the same
+                self._kept_anyway.update((edge.from_host, edge.to_host))
+            agg = self.edges[key] = EdgeAggregate(edge.from_host, edge.to_host, edge.via, edge.confidence)
+        agg.count += count
+        if edge.time is not None:
+            agg.first = edge.time if agg.first is None else min(agg.first, edge.time)
+        if edge.detail:
+            agg.held_details = _with_sample(agg.held_details, edge.detail, MAX_SOURCES_PER_ITEM)
+        if edge.client:
+            agg.held_clients = _with_client(agg.held_clients, edge.client)
+        for source in edge.evidence:
+            agg.held_sources = _with_sample(agg.held_sources, source, MAX_SOURCES_PER_ITEM)
+
+    def _block(self, attempt: BlockedAttempt) -> None:
+        self.blocked_total += attempt.count
+        if len(self.blocked) < MAX_RAW_BLOCKED:
+            self.blocked.append(attempt)
+        group = self.blocked_groups.get(attempt.host)
+        if group is None:
+            if not self._room(self.blocked_groups, (attempt.host,), "blocked attempts", attempt.count, attempt.source):
+                return
+            group = self.blocked_groups[attempt.host] = BlockedGroup(attempt.host)
+        group.add(attempt)
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def sorted_references(self) -> list[ImageReference]:
+        return sorted(self.references, key=_reference_order)
+
+    def sorted_activity(self) -> list[HostActivity]:
+        return [self.activity[host] for host in sorted(self.activity)]
+
+    def sorted_edges(self) -> list[EdgeAggregate]:
+        return [self.edges[key] for key in sorted(self.edges, key=lambda k: (k[0], k[1], k[2].value))]
+
+    def sorted_blocked_groups(self) -> list[BlockedGroup]:
+        return [self.blocked_groups[host] for host in sorted(self.blocked_groups)]
+
+    def time_window(self) -> tuple[float | None, float | None]:
+        """First and last timestamp of any traffic or log record: the window the evidence covers."""
+        first: float | None = None
+        last: float | None = None
+        for activity in self.activity.values():
+            first, last = _widen(first, last, activity.first, activity.last)
+        for group in self.blocked_groups.values():
+            first, last = _widen(first, last, group.first, group.last)
+        return first, last
+
+    def activity_frame(self) -> pd.DataFrame:
+        """One row per observed host, for analysis that wants columns."""
+        rows = [
+            {
+                "host": a.host,
+                "count": a.count,
+                "first": a.first,
+                "last": a.last,
+                "clients": len(a.clients),
+                "kinds": ",".join(sorted(a.kinds)),
+                "registry_api_calls": a.registry_api_calls,
+            }
+            for a in self.sorted_activity()
+        ]
+        columns = ["host", "count", "first", "last", "clients", "kinds", "registry_api_calls"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def blocked_by_reason(self, reason: BlockReason) -> list[BlockedGroup]:
+        return [g for g in self.sorted_blocked_groups() if g.reasons.get(reason.value)]
+
+
+def _source_order(source: Source | None) -> tuple[str, int, int]:
+    if source is None:
+        return ("", 0, 0)
+    return (source.path, source.line or 0, source.packet or 0)
+
+
+def _reference_identity(ref: ImageReference) -> tuple[str, str, int | None, int | None]:
+    source = ref.source
+    if source is None:
+        return (ref.canonical, "", None, None)
+    return (ref.canonical, source.path, source.line, source.packet)
+
+
+def _reference_order(ref: ImageReference) -> tuple[object, ...]:
+    return (*_source_order(ref.source), ref.context, ref.canonical)

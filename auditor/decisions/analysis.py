@@ -1,0 +1,65 @@
+"""The Analysis: everything the renderers read, computed once from the evidence.
+
+The pipeline is evidence -> redirect graph -> required hosts -> proposal; the audit stage adds the
+current allowlist and its findings to the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.core.allowlist import Allowlist, MatchMode
+from auditor.core.evidence import EvidenceStore
+from auditor.decisions.propose import DEFAULT_BUDGET, Proposal, propose
+from auditor.decisions.redirects import RedirectGraph, build_graph
+from auditor.decisions.requirements import RequiredHost, required_hosts
+from auditor.knowledge import Knowledge, load_knowledge
+
+
+@dataclass
+class Analysis:
+    store: EvidenceStore
+    knowledge: Knowledge
+    graph: RedirectGraph
+    required: list[RequiredHost]
+    proposal: Proposal
+    budget: int = DEFAULT_BUDGET
+    mode: MatchMode = MatchMode.SUFFIX
+    count_docker_hub_default: bool = False
+    allowlist: Allowlist | None = None  # the current allowlist, when auditing
+    findings: list[Any] = field(default_factory=list)  # filled by the audit stage
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def required_host(self, host: str) -> RequiredHost | None:
+        return next((r for r in self.required if r.host == host), None)
+
+
+def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMode = MatchMode.SUFFIX,
+            count_docker_hub_default: bool = False, knowledge: Knowledge | None = None,
+            allowlist: Allowlist | None = None) -> Analysis:
+    knowledge = knowledge or load_knowledge()
+    graph = build_graph(store, knowledge)
+    required = required_hosts(store, knowledge, graph)
+    proposal = propose(required, knowledge, budget=budget, mode=mode,
+                       count_docker_hub_default=count_docker_hub_default)
+    required_names = {r.host for r in required}
+    blocked = [g for g in store.sorted_blocked_groups() if g.host not in required_names]
+    if blocked:
+        examples = ", ".join(f"{g.host} ({g.count}x)" for g in blocked[:5])
+        proposal.notes.append(f"{len(blocked)} blocked host(s) are not in this proposal (e.g. {examples}): a block "
+                              "is not a need; add them only if those pulls are legitimate (see `regaudit audit`).")
+    if store.not_kept:
+        counted = ", ".join(f"{count:,} {what}" for what, count in sorted(store.not_kept.items()))
+        proposal.notes.append(f"The inputs name more distinct hosts than regaudit keeps: {counted} of "
+                              "further hosts were counted, not kept; registry hosts the knowledge base or the "
+                              "inputs name were still kept. Split the inputs to see them all.")
+    if store.timeline_overflow:
+        proposal.notes.append(f"Timing inference used only the first {len(store.timeline):,} connection starts: "
+                              "split the capture or logs to analyse the rest.")
+    if store.unresolved:
+        examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
+        proposal.notes.append(f"{len(store.unresolved)} reference(s) could not be resolved (e.g. {examples}): "
+                              "the hosts they need are not in this proposal; set the variables (--set, --env-file).")
+    return Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
+                    allowlist)

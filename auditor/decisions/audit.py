@@ -1,0 +1,572 @@
+"""Findings: what is wrong with an existing allowlist, judged against the evidence.
+
+Each finding names its kind, severity, the allowlist entries and hosts involved, the evidence (with the
+Sources it rests on) and the action that fixes it. Findings are sorted and keyed deterministically so two
+audits can be compared (`regaudit diff`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
+from auditor.core.evidence import BlockedGroup, EvidenceStore
+from auditor.core.model import BlockReason, Source
+from auditor.decisions.enforcement import Signal, scan_store_inputs
+from auditor.decisions.lookalike import Lookalike, find_lookalike
+from auditor.decisions.propose import Proposal
+from auditor.decisions.requirements import Need, RequiredHost
+from auditor.knowledge import Knowledge
+
+if TYPE_CHECKING:
+    from auditor.decisions.analysis import Analysis
+
+AUDIT_SCHEMA_ID = "regaudit/audit"  # the JSON audit document (reports/json_report.py), read back by diff
+DOCKER_HUB_REGISTRY = "docker.io"
+RETRY_STORM_ATTEMPTS = 10  # this many attempts within RETRY_STORM_SECONDS is a loop, not people
+RETRY_STORM_SECONDS = 600
+
+
+class FindingKind(StrEnum):
+    MISSING = "missing"
+    UNUSED = "unused"
+    REDUNDANT = "redundant"
+    OVER_BROAD = "over-broad"
+    OVER_LIMIT = "over-limit"
+    BLOCKED_PATTERN = "blocked-pattern"
+    LOOKALIKE = "lookalike"
+    IMAGE_ACCESS = "image-access"
+    NOT_ENFORCED = "not-enforced"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTE: 2}
+KIND_ORDER = {kind: index for index, kind in enumerate(FindingKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """One claim a finding rests on, with the places in the inputs that show it."""
+
+    text: str
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass
+class Finding:
+    kind: FindingKind
+    severity: Severity
+    title: str
+    detail: str
+    action: str
+    entries: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    evidence: tuple[EvidenceItem, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)  # kind-specific, JSON-safe
+    id: str = ""  # F001 ..., assigned once the findings are sorted
+
+    @property
+    def key(self) -> str:
+        """Stable across runs: the same problem gets the same key whatever else changed."""
+        return f"{self.kind.value}|{','.join(self.entries)}|{','.join(self.hosts)}"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    mode: MatchMode = MatchMode.SUFFIX
+    budget: int = 100
+    count_docker_hub_default: bool = False
+    orgs: tuple[str, ...] = ()
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _strings(values: Iterable[object] | None) -> list[str]:
+    return sorted({str(v) for v in values or ()})
+
+
+def _sources(values: Iterable[object] | None) -> tuple[Source, ...]:
+    found = [v for v in values or () if isinstance(v, Source)]
+    return tuple(sorted(set(found), key=lambda s: (s.path, s.line or 0, s.packet or 0)))
+
+
+def _time_window(store: EvidenceStore) -> str:
+    first, last = store.time_window()
+    if first is None:
+        return "the inputs hold no timestamps (repository files only)"
+    return f"{_iso(first)} to {_iso(last)}"
+
+
+# -- the audit --------------------------------------------------------------------------------------
+
+
+def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
+    """Every finding for ALLOWLIST against the evidence and requirements in ANALYSIS."""
+    store: EvidenceStore = analysis.store
+    knowledge = analysis.knowledge
+    required = list(analysis.required)
+    findings: list[Finding] = []
+    findings += _missing(required, allowlist, options, store, analysis.proposal)
+    findings += _unused(required, allowlist, options, store)
+    findings += _redundant(allowlist, options)
+    findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
+    findings += _over_limit(allowlist, options)
+    targets = _lookalike_targets(knowledge, allowlist)
+    findings += _blocked_patterns(store, allowlist, options, required, knowledge, targets)
+    findings += _lookalikes(store, allowlist, targets, knowledge)
+    findings += _image_access(store, options)
+    findings += _not_enforced(scan_store_inputs(store))
+    findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.key))
+    for number, finding in enumerate(findings, 1):
+        finding.id = f"F{number:03d}"
+    return findings
+
+
+def _docker_hub_host(req: RequiredHost) -> bool:
+    """Whether REQ serves Docker Hub pulls only: RAM's Docker Hub switch is what allows those."""
+    if req.host in DOCKER_HUB_NAMES:
+        return True
+    profiles = {k.profile for k in req.knowledge}
+    chains = req.chains
+    return (bool(chains) and all(chain[0] in DOCKER_HUB_NAMES for chain in chains)) or \
+        (bool(profiles) and profiles <= _HUB_PROFILES)
+
+
+_HUB_PROFILES = {"docker-hub", "docker_hub", "dockerhub", "Docker Hub"}
+
+
+def _role_words(req: RequiredHost) -> list[str]:
+    return sorted(req.roles) or ["api"]
+
+
+def _article(roles: Sequence[str]) -> str:
+    return "an" if roles and roles[0][:1] in "aeiou" else "a"
+
+
+def _is_registry_role(roles: Sequence[str]) -> bool:
+    return "api" in roles or "registry" in roles
+
+
+def _images_needing(req: RequiredHost, index: dict[str, RequiredHost]) -> list[Need]:
+    """The needs (images, host references) behind REQ: its own, and those of each chain's first host."""
+    needs = [n for n in req.needed_by if n.kind != "edge"]
+    for chain in req.chains:
+        root = index.get(chain[0])
+        if root is not None and root is not req:
+            needs += [n for n in root.needed_by if n.kind != "edge"]
+    unique: dict[str, Need] = {}
+    for need in needs:
+        unique.setdefault(need.describe(), need)
+    return [unique[k] for k in sorted(unique)]
+
+
+def _proposed_fix(host: str, proposal: Proposal | None) -> tuple[str | None, str | None]:
+    """The proposal's entry that covers HOST, or the proposal's reason it could not cover it."""
+    if proposal is None:
+        return None, None
+    for entry in proposal.entries:
+        if host in entry.covers:
+            return entry.address, None
+    for uncovered in proposal.uncovered:
+        if uncovered.requirement.host == host:
+            return None, uncovered.reason
+    return None, None
+
+
+def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
+             proposal: Proposal | None = None) -> list[Finding]:
+    findings = []
+    hub_listed = allowlist.has_docker_hub()
+    index = {r.host: r for r in required}
+    for req in sorted(required, key=lambda r: r.host):
+        host = req.host
+        if allowlist.match(host, options.mode) is not None:
+            continue
+        hub = _docker_hub_host(req)
+        if hub_listed and hub:
+            continue  # RAM's Docker Hub entry is one switch for all of Hub's hosts
+        roles = _role_words(req)
+        registries = sorted(req.registries)
+        needs = _images_needing(req, index)
+        chains = [" → ".join(chain) for chain in req.chains]
+        registry_host = _is_registry_role(roles)
+        what = "the registry itself" if registry_host else \
+            f"{_article(roles)} {'/'.join(roles)} host of {', '.join(registries) or 'a registry'}"
+        evidence = [EvidenceItem(f"{host} is required ({what}; confidence {req.confidence.value})",
+                                 _sources(req.evidence))]
+        for need in needs[:25]:
+            evidence.append(EvidenceItem(f"needed by {need.kind} {need.text}"
+                                         + (f" ({need.context})" if need.context else ""), _sources([need.source])))
+        for chain in chains[:5]:
+            evidence.append(EvidenceItem(f"redirect chain: {chain}", ()))
+        for citation in [k.citation for k in req.knowledge][:3]:
+            evidence.append(EvidenceItem(f"knowledge: {citation}", ()))
+        blocked = store.blocked_groups.get(host)
+        if blocked is not None:
+            evidence.append(EvidenceItem(f"{blocked.count} blocked attempt(s) for {host} in the logs",
+                                         tuple(blocked.sources)))
+        hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
+        wildcard = req.wildcard or "*" in host
+        fix, not_coverable = _proposed_fix(host, proposal)
+        if fix is not None:
+            action = f"Add `{fix}` to the allowlist (as the proposal does)."
+        elif not_coverable:
+            action = not_coverable.rstrip(".") + "."
+        elif wildcard:
+            action = f"`{host}` varies per client: add the concrete hosts your clients use (see a capture or DNS log)."
+        else:
+            action = f"Add `{host}` to the allowlist."
+        images = [n.text for n in needs if n.kind == "image"]
+        locations = sorted({str(n.source) for n in needs if n.source is not None})
+        findings.append(Finding(
+            FindingKind.MISSING, Severity.WARNING if hub else Severity.ERROR,
+            f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
+            f"Pulls that need {host} ({what}) will fail{hub_note}."
+            + (f" Needed by {len(images)} image reference(s) at {len(locations)} place(s)." if images else ""),
+            action, hosts=(host,), evidence=tuple(evidence),
+            data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
+                  "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
+                  "notes": req.notes[:5], "fix": fix},
+        ))
+    return _group_by_fix(findings)
+
+
+def _group_by_fix(findings: list[Finding]) -> list[Finding]:
+    """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.data.get("fix"):
+            groups[finding.data["fix"]].append(finding)
+    merged = [f for f in findings if not f.data.get("fix") or len(groups[f.data["fix"]]) == 1]
+    for fix, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        hosts = sorted(h for f in members for h in f.hosts)
+        per_host = [{"host": f.hosts[0], "roles": f.data["roles"], "registry_host": f.data["registry_host"]}
+                    for f in members]
+        others = len(hosts) - (1 if fix in hosts else 0)
+        title = (f"{fix} and {others} host(s) under it are not allowed" if fix in hosts
+                 else f"{len(hosts)} hosts under {fix} are not allowed")
+        union = {key: sorted({v for f in members for v in f.data[key]})
+                 for key in ("roles", "registries", "images", "chains", "locations")}
+        merged.append(Finding(
+            FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
+            f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
+            f"allow: {', '.join(hosts)}."
+            + (f" Needed by {len(union['images'])} image reference(s) at {len(union['locations'])} place(s)."
+               if union["images"] else ""),
+            f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
+            hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
+            data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
+                  "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
+                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5]},
+        ))
+    return merged
+
+
+def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
+            ) -> list[Finding]:
+    findings = []
+    window = _time_window(store)
+    required_hosts = [r.host for r in required]
+    for entry in allowlist:
+        if any(covers(entry.address, host, options.mode) for host in required_hosts):
+            continue
+        if entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
+            continue
+        seen = sorted(h for h in store.activity if covers(entry.address, h, options.mode))
+        evidence = [EvidenceItem(f"allowlist line {entry.line}: {entry.original}",
+                                 (Source(allowlist.path or "allowlist", entry.line, parser="allowlist"),))]
+        if seen:
+            evidence.append(EvidenceItem(
+                f"seen in traffic but never as registry activity: {', '.join(seen[:5])}",
+                tuple(s for h in seen[:5] for s in store.activity[h].sources[:1])))
+        findings.append(Finding(
+            FindingKind.UNUSED, Severity.WARNING, f"{entry.address} is not needed",
+            f"No image reference, registry redirect or observed registry activity needs {entry.address} "
+            f"(evidence window: {window}).",
+            f"Remove `{entry.address}` unless a use outside these inputs needs it.",
+            entries=(entry.address,), evidence=tuple(evidence), data={"time_window": window, "observed": seen[:20]},
+        ))
+    return findings
+
+
+def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
+    findings = []
+    for entry in allowlist:
+        wider = [o for o in allowlist if o is not entry and covers(o.address, entry.address, options.mode)]
+        if not wider:
+            continue
+        cover = min(wider, key=lambda o: (len(o.address.split(".")) * -1, o.address))
+        sources = tuple(Source(allowlist.path or "allowlist", e.line, parser="allowlist") for e in (entry, cover))
+        findings.append(Finding(
+            FindingKind.REDUNDANT, Severity.NOTE, f"{entry.address} is covered by {cover.address}",
+            f"With {options.mode.value} matching, `{cover.address}` already allows {entry.address}.",
+            f"Remove `{entry.address}` (or narrow `{cover.address}` and keep it).",
+            entries=(entry.address, cover.address),
+            evidence=(EvidenceItem(f"{entry.original} (line {entry.line}) is covered by {cover.original} "
+                                   f"(line {cover.line})", sources),),
+            data={"covered_by": cover.address, "mode": options.mode.value},
+        ))
+    return findings
+
+
+def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledge, proposal: Proposal,
+                required: list[RequiredHost]) -> list[Finding]:
+    if options.mode is not MatchMode.SUFFIX:
+        return []  # an exact entry allows one name only, however shared its domain is
+    findings = []
+    proposed = list(proposal.entries)
+    for entry in allowlist:
+        reason = knowledge.is_multi_tenant(entry.address)
+        if reason is None:
+            continue
+        narrower = sorted({p.address for p in proposed
+                           if p.address != entry.address and covers(entry.address, p.address, options.mode)})
+        if not narrower:
+            narrower = sorted({r.host for r in required
+                               if r.host != entry.address and covers(entry.address, r.host, options.mode)})
+        needed_here = sorted({r.host for r in required if covers(entry.address, r.host, options.mode)})
+        source = Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
+        evidence = [EvidenceItem(f"{entry.address}: {reason}", (source,))]
+        if needed_here:
+            evidence.append(EvidenceItem(f"what the evidence needs under it: {', '.join(needed_here[:10])}",
+                                         tuple(s for r in required if r.host in needed_here[:10]
+                                               for s in _sources(r.evidence)[:1])))
+        action = (f"Replace `{entry.address}` with {', '.join(f'`{n}`' for n in narrower)}."
+                  if narrower else f"Remove `{entry.address}`: nothing in the evidence needs it.")
+        findings.append(Finding(
+            FindingKind.OVER_BROAD, Severity.ERROR, f"{entry.address} allows other tenants' content",
+            f"`{entry.address}` is a shared domain: {reason} With suffix matching it allows every subdomain.",
+            action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
+            data={"reason": reason, "narrower": narrower, "needed_under": needed_here},
+        ))
+    return findings
+
+
+def _over_limit(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
+    count = allowlist.count(options.count_docker_hub_default)
+    if count <= options.budget:
+        return []
+    hub = " (Docker Hub's default entry counted)" if options.count_docker_hub_default \
+        and not allowlist.has_docker_hub() else ""
+    return [Finding(
+        FindingKind.OVER_LIMIT, Severity.ERROR, f"{count} entries exceed the budget of {options.budget}",
+        f"The allowlist has {count} entries{hub}; the limit is {options.budget}.",
+        f"Remove {count - options.budget} entries: start with unused and redundant ones, or use the proposal.",
+        evidence=(EvidenceItem(f"{len(allowlist)} entries in {allowlist.path or 'the allowlist'}",
+                               (Source(allowlist.path or "allowlist", parser="allowlist"),)),),
+        data={"count": count, "budget": options.budget, "docker_hub_default_counted": bool(hub)},
+    )]
+
+
+# -- blocked attempts ------------------------------------------------------------------------------
+
+
+def _lookalike_targets(knowledge: Knowledge, allowlist: Allowlist) -> frozenset[str]:
+    well_known = frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
+    approved = {e.address for e in allowlist if find_lookalike(e.address, well_known) is None
+                and knowledge.is_multi_tenant(e.address) is None}
+    return well_known | approved
+
+
+def _registry_of(host: str, required: list[RequiredHost]) -> RequiredHost | None:
+    return next((r for r in required if r.host == host), None)
+
+
+def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOptions,
+                     required: list[RequiredHost], knowledge: Knowledge, targets: frozenset[str]
+                     ) -> tuple[str, str, Lookalike | None]:
+    """(classification, explanation, lookalike) for one blocked host."""
+    if group.reasons.get(BlockReason.IAM_DENIED.value):
+        return ("image-access-denied", "Image Access Management refused the image (a Docker Hub category is off), "
+                "not the registry allowlist", None)
+    req = _registry_of(group.host, required)
+    if req is not None and not _is_registry_role(_role_words(req)):
+        registries = sorted(req.registries)
+        approved = [r for r in registries if allowlist.match(r, options.mode) is not None]
+        if approved or not registries:
+            return ("missing-domain-mapping",
+                    f"{_article(_role_words(req))} {'/'.join(_role_words(req))} host of approved registry "
+                    f"{', '.join(approved or registries)}: "
+                    "the registry is allowed but the host it sends clients to is not", None)
+    found = find_lookalike(group.host, targets)
+    if found is not None:
+        return ("lookalike", f"imitates {found.imitates} ({found.technique}: {found.explanation})", found)
+    matched = knowledge.match(group.host)
+    if matched is not None or req is not None:
+        name = matched.profile.name if matched is not None else group.host
+        return ("unapproved-registry", f"a registry ({name}) the allowlist does not approve", None)
+    return ("unapproved-host", "a host the allowlist does not approve, not known as a registry", None)
+
+
+def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: AuditOptions,
+                      required: list[RequiredHost], knowledge: Knowledge, targets: frozenset[str]) -> list[Finding]:
+    findings = []
+    for group in store.sorted_blocked_groups():
+        classification, explanation, lookalike = classify_blocked(group, allowlist, options, required, knowledge,
+                                                                  targets)
+        span = (group.last - group.first) if group.first is not None and group.last is not None else None
+        storm = group.count >= RETRY_STORM_ATTEMPTS and span is not None and span <= RETRY_STORM_SECONDS * max(
+            1, group.count // 50)
+        profile = {_iso(hour * 3600.0) or "": count for hour, count in sorted(group.hours.items())}
+        severity = Severity.ERROR if classification in ("missing-domain-mapping", "lookalike") else Severity.WARNING
+        actions = {
+            "missing-domain-mapping": f"Add `{group.host}` to the allowlist: the approved registry needs it.",
+            "lookalike": f"Do not allow `{group.host}`; find and fix the reference that names it"
+                         + (f" (it should probably be {lookalike.imitates})" if lookalike else "") + ".",
+            "unapproved-registry": f"Decide: approve `{group.host}` or move the images to an approved registry.",
+            "unapproved-host": f"Find out what contacts `{group.host}`; allow it only if a registry needs it.",
+            "image-access-denied": "Enable the Docker Hub category the image needs, add it to the repository "
+                                   "allowlist, or use an Official/Organization image instead.",
+        }
+        reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(group.reasons.items()))
+        clients = f"{len(group.clients)} client(s)" if group.clients else "an unrecorded client"
+        evidence = [EvidenceItem(f"{group.count} attempt(s) from {clients}, "
+                                 f"{_iso(group.first) or 'time unknown'} to {_iso(group.last) or 'time unknown'} "
+                                 f"({reasons})", tuple(group.sources))]
+        if group.images:
+            evidence.append(EvidenceItem(f"images: {', '.join(sorted(group.images)[:10])}", ()))
+        for detail in group.details[:3]:
+            evidence.append(EvidenceItem(f"log text: {detail}", ()))
+        findings.append(Finding(
+            FindingKind.BLOCKED_PATTERN, severity,
+            f"{group.count} blocked attempt(s) for {group.host}" + (" (retry storm)" if storm else ""),
+            f"{classification}: {explanation}." + (f" {group.count} attempts in {int(span or 0)} s look like an "
+                                                    "automated retry loop." if storm else ""),
+            actions[classification], hosts=(group.host,), evidence=tuple(evidence),
+            data={"classification": classification, "count": group.count, "clients": len(group.clients),
+                  "first": _iso(group.first), "last": _iso(group.last), "hourly": profile,
+                  "retry_storm": storm, "reasons": dict(sorted(group.reasons.items())),
+                  "images": sorted(group.images)[:20],
+                  "imitates": lookalike.imitates if lookalike else None},
+        ))
+    return findings
+
+
+# -- lookalikes, image access, enforcement gaps ----------------------------------------------------------
+
+
+def _lookalikes(store: EvidenceStore, allowlist: Allowlist, targets: frozenset[str], knowledge: Knowledge
+                ) -> list[Finding]:
+    places: dict[str, list[tuple[str, Source | None]]] = defaultdict(list)
+    for ref in store.sorted_references():
+        places[ref.registry].append((f"image {ref.original}", ref.source))
+        if ref.endpoint != ref.registry:
+            places[ref.endpoint].append((f"image {ref.original}", ref.source))
+    for host_ref in store.host_references:
+        places[host_ref.host].append((f"{host_ref.purpose.value} {host_ref.text or host_ref.host}", host_ref.source))
+    for host, activity in store.activity.items():
+        places[host].append((f"observed {activity.count}× ({', '.join(sorted(activity.kinds))})",
+                             activity.sources[0] if activity.sources else None))
+    for entry in allowlist:
+        places[entry.address].append((f"allowlist entry {entry.original}",
+                                      Source(allowlist.path or "allowlist", entry.line, parser="allowlist")))
+    well_known = frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
+    findings = []
+    for host in sorted(places):
+        in_allowlist = any(e.address == host for e in allowlist)
+        found = find_lookalike(host, well_known if in_allowlist else targets)
+        if found is None:
+            continue
+        uses = places[host]
+        evidence = [EvidenceItem(found.explanation, ())]
+        for text, count in Counter(t for t, _ in uses).most_common(10):
+            evidence.append(EvidenceItem(f"{text}" + (f" ({count}×)" if count > 1 else ""),
+                                         _sources(s for t, s in uses if t == text)))
+        findings.append(Finding(
+            FindingKind.LOOKALIKE, Severity.ERROR, f"{found.host} imitates {found.imitates}",
+            f"{found.host} looks like {found.imitates} ({found.technique}, distance {found.distance}). "
+            "Someone else may own it and serve other images under familiar names.",
+            f"Correct the reference to `{found.imitates}`" + (f" and remove `{host}` from the allowlist"
+                                                               if in_allowlist else "")
+            + "; never allow the lookalike.",
+            entries=(host,) if in_allowlist else (), hosts=(host,), evidence=tuple(evidence),
+            data={"imitates": found.imitates, "technique": found.technique, "distance": found.distance},
+        ))
+    return findings
+
+
+def _hub_namespace(repository: str) -> str:
+    return repository.split("/", 1)[0] if "/" in repository else "library"
+
+
+def _image_access(store: EvidenceStore, options: AuditOptions) -> list[Finding]:
+    by_namespace: dict[str, list[Any]] = defaultdict(list)
+    for ref in store.sorted_references():
+        if ref.registry == DOCKER_HUB_REGISTRY:
+            by_namespace[_hub_namespace(ref.repository)].append(ref)
+    orgs = {o.lower() for o in options.orgs}
+    findings = []
+    for namespace in sorted(by_namespace):
+        refs = by_namespace[namespace]
+        images = sorted({r.name for r in refs})
+        if namespace == "library":
+            category, severity = "official", Severity.NOTE
+            detail = ("Docker Official Images (`library/`): allowed while the Docker Official Images category is on.")
+            action = "Nothing to do while the Docker Official Images category stays enabled."
+        elif namespace.lower() in orgs:
+            category, severity = "organization", Severity.NOTE
+            detail = f"`{namespace}` is one of your organizations (--org): Organization images are always allowed."
+            action = "Nothing to do."
+        else:
+            category, severity = "community-or-verified", Severity.WARNING
+            detail = (f"`{namespace}/` is neither `library/` nor an organization given with --org: with Community "
+                      "images disabled (the default) these pulls are refused, unless the namespace is a Docker "
+                      "Verified Publisher — that status cannot be told from a name (it is a badge on Docker Hub).")
+            action = (f"Check `{namespace}` on Docker Hub: if it is not a Verified Publisher, enable Community "
+                      "images, add the repositories to the IAM repository allowlist, or mirror them.")
+        evidence = tuple(EvidenceItem(f"{r.original} ({r.context or 'reference'})", _sources([r.source]))
+                         for r in refs[:20])
+        findings.append(Finding(
+            FindingKind.IMAGE_ACCESS, severity, f"Docker Hub `{namespace}/`: {category.replace('-', ' ')}",
+            detail + f" {len(images)} image(s), {len(refs)} reference(s).", action,
+            hosts=(f"{DOCKER_HUB_REGISTRY}/{namespace}",),  # the key tells namespaces apart
+            evidence=evidence, data={"namespace": namespace, "category": category, "images": images},
+        ))
+    return findings
+
+
+_SIGNAL_TITLES = {
+    "buildx-kubernetes": "buildx kubernetes driver",
+    "buildx-docker-container": "buildx docker-container driver",
+    "windows-containers": "Windows containers",
+    "docker-debug": "Docker Debug",
+}
+
+
+def _not_enforced(signals: list[Signal]) -> list[Finding]:
+    by_kind: dict[str, list[Signal]] = defaultdict(list)
+    for signal in signals:
+        by_kind[signal.kind].append(signal)
+    findings = []
+    for kind in sorted(by_kind):
+        items = by_kind[kind]
+        findings.append(Finding(
+            FindingKind.NOT_ENFORCED, Severity.WARNING,
+            f"{_SIGNAL_TITLES.get(kind, kind)}: pulls RAM does not filter",
+            f"{len(items)} place(s) in the inputs use {_SIGNAL_TITLES.get(kind, kind)}: "
+            f"{items[0].explanation}. The allowlist does not protect those pulls.",
+            "Use the `docker` buildx driver on Desktop, or enforce the same allowlist at the network proxy/firewall"
+            if kind.startswith("buildx") else
+            "Turn on \"Use proxy for Windows Docker daemon\" or enforce the allowlist at the network proxy"
+            if kind == "windows-containers" else "Enforce the allowlist at the network proxy as well",
+            hosts=(f"signal:{kind}",),
+            evidence=tuple(EvidenceItem(f"{s.text}", (s.source,)) for s in items[:20]),
+            data={"signal": kind, "count": len(items)},
+        ))
+    return findings

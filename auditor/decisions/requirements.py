@@ -1,0 +1,260 @@
+"""Required hosts: every host a client must reach for the registry activity the evidence shows.
+
+A host is required when it is tied to registry activity (DESIGN.md, "Facts that shape decisions"):
+- referenced: an image's endpoint, or a host named for login/mirror/credential/registry-url/ADD <url>;
+- observed and tied: seen with a /v2/ request path, or matched by a knowledge-base profile with a
+  pattern specific enough to name one registry's host (an observed `x.blob.core.windows.net` is not:
+  every Azure customer's storage matches it);
+- reached through a followed redirect edge (knowledge, HTTP Location, probe, timing) from one of those.
+Other observed names (a resolver log holds all of a company's lookups) stay out. CNAME targets are
+recorded on the host but are not required: a hostname filter sees the name the client asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from auditor.core.allowlist import normalize_host
+from auditor.core.evidence import EvidenceStore
+from auditor.core.model import Confidence, EdgeVia, HostPurpose, Source
+from auditor.decisions.redirects import GraphEdge, RedirectGraph
+from auditor.knowledge import CONFIDENCE_ORDER, PULL_ROLES, Knowledge, KnownHost, pattern_anchor
+
+REQUIRING_PURPOSES = {
+    HostPurpose.LOGIN: "api",
+    HostPurpose.MIRROR: "api",
+    HostPurpose.CREDENTIAL: "api",
+    HostPurpose.REGISTRY_URL: "api",
+    HostPurpose.ADD_URL: "add-url",
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    """One reason a host is required: an image, a host reference, an observation or an edge."""
+
+    kind: str  # image | host-reference | observation | edge | knowledge
+    text: str  # the image reference, the host as written, the edge description ...
+    source: Source | None = None
+    context: str = ""
+
+    def describe(self) -> str:
+        where = f" at {self.source}" if self.source else ""
+        context = f" ({self.context})" if self.context else ""
+        return f"{self.kind} {self.text}{context}{where}"
+
+
+@dataclass
+class RequiredHost:
+    host: str  # a concrete host, or a pattern such as `*.data.mcr.microsoft.com` when wildcard
+    roles: set[str] = field(default_factory=set)
+    registries: set[str] = field(default_factory=set)  # registry names and knowledge-base families served
+    image_registries: set[str] = field(default_factory=set)  # registries as images name them (`docker.io`)
+    needed_by: list[Need] = field(default_factory=list)
+    chains: list[list[str]] = field(default_factory=list)
+    confidence: Confidence = Confidence.HIGH
+    knowledge: list[KnownHost] = field(default_factory=list)
+    evidence: list[Source] = field(default_factory=list)
+    wildcard: bool = False
+    unknown_chain: bool = False
+    cname_targets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        """Knowledge citations (URL, date checked, confidence) and evidence locations, as text."""
+        cited = [k.citation for k in self.knowledge]
+        return list(dict.fromkeys(cited + [str(s) for s in self.evidence]))
+
+    def add_need(self, need: Need) -> None:
+        if need not in self.needed_by:
+            self.needed_by.append(need)
+        if need.source is not None and need.source not in self.evidence and len(self.evidence) < 20:
+            self.evidence.append(need.source)
+
+    def add_chain(self, chain: list[str]) -> None:
+        if len(chain) > 1 and chain not in self.chains:
+            self.chains.append(chain)
+
+    def add_note(self, note: str) -> None:
+        if note and note not in self.notes:
+            self.notes.append(note)
+
+
+class _Builder:
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self.hosts: dict[str, RequiredHost] = {}
+        self._direct: set[str] = set()  # hosts required by evidence itself, not only via a chain
+
+    def get(self, host: str, wildcard: bool = False) -> RequiredHost:
+        required = self.hosts.get(host)
+        if required is None:
+            required = self.hosts[host] = RequiredHost(host, wildcard=wildcard)
+            required.confidence = Confidence.UNCONFIRMED if wildcard else Confidence.HIGH
+        return required
+
+    def direct(self, host: str, role: str, need: Need, registry: str = "") -> RequiredHost:
+        required = self.get(host)
+        required.roles.add(role)
+        if registry:
+            required.registries.add(registry)
+        required.add_need(need)
+        if host not in self._direct:
+            self._direct.add(host)
+            required.confidence = Confidence.HIGH
+        return required
+
+
+def _normal(host: str) -> str | None:
+    if host.startswith("*."):
+        return host.lower()
+    try:
+        return normalize_host(host)
+    except ValueError:
+        return None
+
+
+# Roles whose hosts do nothing but serve registry traffic. Token, certificate and signature hosts are
+# often general sites too (gitlab.com, sso.redhat.com, access.redhat.com): seeing them in a resolver log
+# says nothing about pulls; they become required through their registry instead.
+OBSERVATION_TIE_ROLES = frozenset({"api", "blob", "cdn", "storage", "data"})
+
+
+def _tied_by_knowledge(knowledge: Knowledge, host: str) -> KnownHost | None:
+    """The knowledge fact that ties an observed HOST to a registry, if the pattern is specific enough."""
+    found = knowledge.match(host)
+    if found is None or not set(found.roles) & PULL_ROLES & OBSERVATION_TIE_ROLES:
+        return None
+    template = found.pattern.template
+    anchor = pattern_anchor(template) if ("{" in template or "*" in template) else host
+    if template.startswith("*.") and knowledge.is_multi_tenant(anchor):
+        return None  # `*.blob.core.windows.net`: every tenant's host matches
+    if knowledge.is_multi_tenant(host):
+        return None  # `storage.googleapis.com`: used by far more than registries
+    return found.known
+
+
+def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGraph) -> list[RequiredHost]:
+    builder = _Builder(knowledge)
+    for ref in store.sorted_references():
+        host = _normal(ref.endpoint)
+        if host:
+            required = builder.direct(host, "api", Need("image", ref.original or ref.canonical, ref.source,
+                                                         ref.context), ref.registry)
+            required.image_registries.add(ref.registry)
+    for href in sorted(store.host_references, key=lambda h: (str(h.source), h.host)):
+        role = REQUIRING_PURPOSES.get(href.purpose)
+        host = _normal(href.host)
+        if role and host:
+            builder.direct(host, role, Need("host-reference", f"{href.purpose.value} {href.text or href.host}",
+                                            href.source, href.context))
+    for activity in store.sorted_activity():
+        host = _normal(activity.host)
+        if host is None:
+            continue
+        sample = activity.sources[0] if activity.sources else None
+        if activity.registry_api_calls:
+            builder.direct(host, "api", Need("observation", f"{activity.registry_api_calls} /v2/ request(s)",
+                                             sample), host)
+        known = _tied_by_knowledge(knowledge, host)
+        if known is not None:
+            required = builder.direct(host, known.role.split("+")[0],
+                                      Need("observation", f"{activity.count} contact(s), matches {known.profile} "
+                                                          f"host {known.host_or_pattern}", sample))
+            if known not in required.knowledge:
+                required.knowledge.append(known)
+            profile = knowledge.profile(known.profile)
+            required.registries.add(profile.name if profile is not None else known.profile)
+    roots = sorted(builder.hosts)
+    for root in roots:
+        _follow(builder, graph, root)
+    for required in builder.hosts.values():
+        _annotate(builder, graph, required)
+        required.registries = distinct_registries(required.registries)
+    return [builder.hosts[h] for h in sorted(builder.hosts)]
+
+
+def distinct_registries(names: set[str]) -> set[str]:
+    """One name per registry: `Quay.io` (the knowledge base's name) and `quay.io` (as images name it) are
+    one; `registry.lab.test` (an observed /v2/ host) is the `registry.lab.test:5000` images name."""
+    by_case: dict[str, str] = {}
+    for name in sorted(names):  # capitals sort first: the knowledge base's spelling wins
+        by_case.setdefault(name.casefold(), name)
+    kept = set(by_case.values())
+    return {name for name in kept if not any(other.startswith(name + ":") for other in kept)}
+
+
+def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
+    chains = graph.closure([root])
+    root_required = builder.hosts[root]
+    for host, chain in sorted(chains.items()):
+        if host == root:
+            continue
+        edges = [_edge(graph, a, b) for a, b in pairwise(chain)]
+        last = edges[-1]
+        required = builder.get(host, wildcard="*" in host)
+        required.add_chain(chain)
+        required.registries |= root_required.registries
+        role = last.knowledge.role.split("+")[0] if last.knowledge else _role_from_detail(last.detail)
+        required.roles.add(role)
+        for edge in edges:
+            if edge.knowledge is not None and edge.to_host == host and edge.knowledge not in required.knowledge:
+                required.knowledge.append(edge.knowledge)
+            for source in edge.sources:
+                if source not in required.evidence and len(required.evidence) < 20:
+                    required.evidence.append(source)
+        seen_at = last.sources[0] if last.sources else None
+        required.add_need(Need("edge", " -> ".join(chain) + f" ({', '.join(e.via.value for e in edges)})",
+                               seen_at))
+        weakest = min((e.confidence for e in edges), key=lambda c: CONFIDENCE_ORDER[c])
+        if host not in builder._direct and (
+                len(required.chains) == 1 or CONFIDENCE_ORDER[weakest] > CONFIDENCE_ORDER[required.confidence]):
+            required.confidence = weakest
+
+
+def _role_from_detail(detail: str) -> str:
+    """The role an observed edge shows: a token realm (probe), a blob redirect (`307 for /v2/x/blobs/...`)."""
+    text = detail.lower()
+    if "realm" in text or "token" in text:
+        return "auth"
+    if "blob" in text:
+        return "blob"
+    return "redirect-target"
+
+
+def _edge(graph: RedirectGraph, from_host: str, to_host: str) -> GraphEdge:
+    candidates = [e for e in graph.edges_from(from_host) if e.to_host == to_host and e.followed]
+    return max(candidates, key=lambda e: CONFIDENCE_ORDER[e.confidence])
+
+
+def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -> None:
+    knowledge = builder.knowledge
+    required.cname_targets = graph.cname_targets(required.host)
+    if "api" not in required.roles or required.wildcard:
+        return
+    found = knowledge.match_api(required.host)
+    # Evidence (not knowledge) showing where this registry sends clients: a Location, a probe, timing.
+    observed_chain = any(e.followed and e.via is not EdgeVia.KNOWLEDGE for e in graph.edges_from(required.host))
+    if found is None:
+        if not observed_chain:
+            required.unknown_chain = True
+            hint = knowledge.self_hosted_hint(required.host)
+            required.add_note(hint or ("registry not in the knowledge base: its token and blob hosts are unknown. "
+                                       "Trace or observe a pull."))
+        return
+    if found.known not in required.knowledge:
+        required.knowledge.append(found.known)
+    required.roles |= set(found.roles)  # e.g. ECR authenticates on the registry host itself: api+auth
+    required.registries.add(found.profile.name)
+    if found.profile.unknown_chain and not observed_chain:
+        required.unknown_chain = True
+        required.add_note(f"{found.profile.name}: where its blobs come from is not documented. "
+                          "Trace or observe a pull.")
+    for optional in knowledge.required_for(required.host, include_optional=True):
+        if optional.condition and optional.host_or_pattern != required.host:
+            required.add_note(f"may also need {optional.host_or_pattern} ({optional.role}) for "
+                              f"{optional.condition}: {optional.citation}")
+    for note in found.profile.notes:
+        required.add_note(note)

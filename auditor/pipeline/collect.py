@@ -1,0 +1,152 @@
+"""Collecting evidence: walk the inputs, detect each file's kind, run its parser, fold the records.
+
+A parser's failure on one file becomes an InputError naming the file; the run goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.core.evidence import EvidenceStore
+from auditor.core.model import InputError, InputRecord, Observation, Source
+from auditor.knowledge import Knowledge, load_knowledge
+from auditor.pipeline.progress import Progress
+from parsers import ParserSpec, parser_for, parser_named
+from parsers.common.inputs import InputFile, ParseContext, bulk_parsing, sha256_of
+
+# Trees that hold other people's code or generated files, not the organization's own configuration.
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", "node_modules", "vendor", "third_party", "third-party", "bower_components",
+    ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    "site-packages", ".terraform", ".idea", ".vscode",
+})
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    variables: dict[str, str]
+    env_files: tuple[Path, ...] = ()
+    hash_inputs: bool = False  # SHA-256 of every input, for the compliance section of a report
+    show_progress: bool | None = None  # None: only when stderr is a terminal
+    forced_kind: str | None = None  # parse every explicit input as this kind (--kind)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files under ROOT in a stable order, skipping vendored trees; directory symlinks are not followed."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for filename in sorted(filenames):
+            yield Path(dirpath) / filename
+
+
+def _display(path: Path) -> str:
+    text = str(path)
+    return text[2:] if text.startswith("./") else text
+
+
+def iter_inputs(inputs: Iterable[str]) -> Iterator[tuple[InputFile | None, bool, InputError | None]]:
+    """Yield (input file, named explicitly, error) for every file named or found under a directory."""
+    for name in inputs:
+        if name == "-":
+            try:
+                yield InputFile.from_stdin(), True, None
+            except OSError as exc:
+                yield None, True, InputError(f"cannot read standard input: {exc}", Source("<stdin>"))
+            continue
+        path = Path(name)
+        if path.is_dir():
+            for file_path in _walk(path):
+                if file_path.is_symlink() and not file_path.exists():
+                    continue
+                yield from _open_one(file_path, explicit=False, root=path)
+        else:
+            yield from _open_one(path, explicit=True, root=None)
+
+
+def _open_one(path: Path, explicit: bool, root: Path | None
+              ) -> Iterator[tuple[InputFile | None, bool, InputError | None]]:
+    display = _display(path)
+    try:
+        if not path.exists():
+            raise FileNotFoundError("no such file or directory")
+        if not path.is_file():
+            if explicit:
+                yield None, explicit, InputError("not a regular file", Source(display))
+            return
+        yield InputFile.from_path(path, display=display, root=root), explicit, None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        yield None, explicit, InputError(f"cannot read: {reason}", Source(display))
+
+
+def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore | None = None
+            ) -> EvidenceStore:
+    store = store or EvidenceStore()
+    if store.worth_keeping is None:
+        store.worth_keeping = _known_registry_host
+    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
+    forced: ParserSpec | None = parser_named(options.forced_kind) if options.forced_kind else None
+    with bulk_parsing():
+        for inp, explicit, error in iter_inputs(inputs):
+            if error is not None:
+                store.add(error)
+                continue
+            assert inp is not None
+            spec = forced if (forced is not None and explicit) else parser_for(inp)
+            if spec is None:
+                if explicit:
+                    store.add(inp.error("unrecognized input kind (not a known file, capture or log format)"))
+                else:
+                    store.skipped_files += 1
+                continue
+            _parse_one(inp, spec, ctx, options, store)
+    return store
+
+
+@functools.cache
+def _knowledge() -> Knowledge:
+    return load_knowledge()
+
+
+def _known_registry_host(host: str) -> bool:
+    """Whether the knowledge base knows HOST (a registry, auth, storage or CDN host of a profile, or one
+    that looks self-hosted): asked only past the evidence store's host limit, so loaded only then."""
+    knowledge = _knowledge()
+    return knowledge.match(host) is not None or knowledge.self_hosted_hint(host) is not None
+
+
+def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: CollectOptions,
+               store: EvidenceStore) -> None:
+    record = InputRecord(path=inp.display, kind=spec.name, size=inp.size, sha256="")
+    if options.hash_inputs:
+        try:
+            record.sha256 = sha256_of(inp.path)
+        except OSError as exc:
+            store.add(inp.error(f"cannot hash: {exc.strerror or exc}"))
+    with Progress(label=inp.display, total=inp.size, enabled=options.show_progress) as progress:
+        ctx.advance = progress.advance
+        try:
+            for item in spec.parse(inp, ctx):
+                record.records += 1
+                if isinstance(item, InputError):
+                    record.errors += 1
+                elif isinstance(item, Observation) and item.time is not None:
+                    end = item.last_time if item.last_time is not None else item.time
+                    record.first_time = item.time if record.first_time is None else min(record.first_time, item.time)
+                    record.last_time = end if record.last_time is None else max(record.last_time, end)
+                store.add(item)
+        except Exception as exc:  # one bad file must not lose the rest of the run
+            record.errors += 1
+            store.add(inp.error(f"{spec.name} parser failed: {type(exc).__name__}: {exc}", parser=spec.name))
+        finally:
+            ctx.advance = lambda _n: None
+    store.inputs.append(record)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

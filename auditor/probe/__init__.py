@@ -1,0 +1,1 @@
+"""The live probe (`regaudit trace`): the only code that opens network connections to registries."""

@@ -1,0 +1,101 @@
+"""Squid `access.log`, native format and common log format (`logformat common` / emulate_httpd_log).
+
+    1286536309.450    154 192.168.0.68 TCP_DENIED/403 3617 CONNECT registry-1.docker.io:443 - HIER_NONE/- text/html
+    192.168.0.68 - - [08/Oct/2010:10:31:49 +0000] "CONNECT ghcr.io:443 HTTP/1.1" 403 3617 TCP_DENIED:HIER_NONE
+`TCP_DENIED/403` (and TCP_DENIED_REPLY/403) is the proxy refusing by policy -> a blocked attempt
+(proxy-denied) for the host of the URL or the CONNECT target. A 407 is an authentication challenge, not a
+policy decision: ignored. Every other request is an http-host observation of the host, with the path as
+detail (so registry API calls under /v2/ are visible when TLS is bumped); CONNECT carries no path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from auditor.core.model import BlockReason, Evidence, ObservationKind
+from parsers.common.inputs import InputFile, ParseContext
+from parsers.logs.line_reader import LineParser, LineStats, head_lines, is_ip, preview, strip_port
+
+NAME = "squid"
+
+_NATIVE = re.compile(
+    r"(?P<ts>\d+(?:\.\d+)?) +(?P<elapsed>-?\d+) (?P<client>\S+) (?P<code>[A-Z_]+)/(?P<status>\d{3}) "
+    r"(?P<bytes>-?\d+) (?P<method>\S+) (?P<url>\S+)")
+_COMMON = re.compile(
+    r"(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] \"(?P<method>[A-Z_]+) (?P<url>\S+)(?: [^\"]*)?\" "
+    r"(?P<status>\d{3}) (?P<bytes>-|\d+) (?P<code>[A-Z_]+):\S+")
+
+
+def detect(inp: InputFile) -> bool:
+    return any(_NATIVE.match(line) or _COMMON.match(line) for line in head_lines(inp, 10))
+
+
+def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
+    return scan(inp, ctx, LineStats())
+
+
+def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Evidence]:
+    return _SquidParser(inp, ctx, stats).run()
+
+
+def target_of(method: str, url: str) -> tuple[str, str]:
+    """(host, path) of a request: CONNECT's `host:port`, or an absolute URL; ('', '') if neither."""
+    if method == "CONNECT":
+        return strip_port(url), ""
+    if "://" not in url:
+        return "", ""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "", parts.path or "/")
+    except ValueError:
+        return "", ""
+
+
+class _SquidParser(LineParser):
+    NAME = NAME
+
+    def __init__(self, inp: InputFile, ctx: ParseContext, stats: LineStats) -> None:
+        super().__init__(inp, ctx, stats)
+        self.common_times: dict[str, float | None] = {}
+
+    def line(self, text: str, number: int) -> None:
+        match = _NATIVE.match(text)
+        if match is not None:
+            try:
+                time: float | None = float(match["ts"])
+            except ValueError:
+                time = None
+        else:
+            match = _COMMON.match(text)
+            if match is None:
+                self.malformed(number, f"not a Squid access.log line: {preview(text)}")
+                return
+            time = self.common_time(match["time"])
+        code, status, method, url = match["code"], match["status"], match["method"], match["url"]
+        if status == "407":
+            self.stats.ignore("proxy authentication challenge (407)")
+            return
+        raw_host, path = target_of(method, url)
+        if not raw_host:
+            self.stats.ignore("request without a host (error or internal entry)")
+            return
+        host = raw_host if is_ip(raw_host) else self.host(raw_host, number, "request host")
+        if host is None:
+            return
+        self.stats.parsed += 1
+        client = match["client"]
+        if code.startswith("TCP_DENIED") and status == "403":
+            self.batch.block(host, BlockReason.PROXY_DENIED, number, time, client, f"squid {code}/{status} {method}")
+        else:
+            self.batch.observe(host, ObservationKind.HTTP_HOST, number, time, client, None, None, path)
+
+    def common_time(self, text: str) -> float | None:
+        if text not in self.common_times:
+            try:
+                self.common_times[text] = datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+            except ValueError:
+                self.common_times[text] = None
+        return self.common_times[text]

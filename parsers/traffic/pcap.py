@@ -1,0 +1,198 @@
+"""Packet captures (pcap and pcapng, any byte order, optionally compressed): DNS, TLS SNI, HTTP Host/Location.
+
+The capture is streamed in big buffers (parsers/traffic/capture/reader.py); only frames whose headers say they may
+carry DNS, a ClientHello or an HTTP head are decoded (parsers/traffic/capture/scanner.py). Identical observations
+are folded into one record with a count and first/last time, flushed in first-seen order whenever the table
+reaches its bound, so memory stays flat whatever the capture's size.
+"""
+
+from __future__ import annotations
+
+import lzma
+import zlib
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from auditor.core.model import (
+    Confidence,
+    EdgeVia,
+    Evidence,
+    Observation,
+    ObservationKind,
+    RedirectEdge,
+    Source,
+)
+from parsers.common.inputs import InputFile, ParseContext
+from parsers.traffic.capture import dns, http, reader
+from parsers.traffic.capture.scanner import Event, Scanner
+from parsers.traffic.capture.tls import ClientHello
+
+NAME = "pcap"
+SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+MAX_ERRORS = 100  # per file; beyond this only a count is reported
+MAX_FOLDED = 20_000  # distinct observations held before they are flushed
+MAX_EDGE_SOURCES = 5
+MAX_DETAIL = 200
+
+
+def detect(inp: InputFile) -> bool:
+    return reader.is_capture(inp.head) or inp.name.lower().endswith(SUFFIXES)
+
+
+class _Folder:
+    """Folds identical observations and edges, keeping first-seen order, first source and time range."""
+
+    def __init__(self, inp: InputFile) -> None:
+        self.inp = inp
+        self.observations: dict[tuple, list] = {}
+        self.edges: dict[tuple, list] = {}
+
+    def source(self, frame: int) -> Source:
+        return self.inp.source(packet=frame, parser=NAME)
+
+    def observe(self, event: Event, kind: ObservationKind, host: str, client: str | None, server: str | None,
+                detail: str = "", rcode: str | None = None) -> None:
+        key = (kind, host, client, server, rcode, detail[:MAX_DETAIL])
+        slot = self.observations.get(key)
+        if slot is None:
+            self.observations[key] = [event.frame, event.time, event.time, 1]
+            return
+        slot[3] += 1
+        if event.time is not None:
+            slot[1] = event.time if slot[1] is None else min(slot[1], event.time)
+            slot[2] = event.time if slot[2] is None else max(slot[2], event.time)
+
+    def edge(self, event: Event, from_host: str, to_host: str, via: EdgeVia, confidence: Confidence,
+             detail: str, client: str | None) -> None:
+        if not from_host or not to_host or from_host == to_host:
+            return
+        key = (from_host, to_host, via, confidence, detail[:MAX_DETAIL])
+        slot = self.edges.get(key)
+        if slot is None:
+            self.edges[key] = [[event.frame], event.time, client]
+        elif len(slot[0]) < MAX_EDGE_SOURCES:
+            slot[0].append(event.frame)
+
+    def full(self) -> bool:
+        return len(self.observations) + len(self.edges) >= MAX_FOLDED
+
+    def drain(self) -> Iterator[Evidence]:
+        for (kind, host, client, server, rcode, detail), (frame, first, last, count) in self.observations.items():
+            yield Observation(host=host, kind=kind, time=first, client=client, server=server, rcode=rcode,
+                              detail=detail, source=self.source(frame), count=count,
+                              last_time=last if count > 1 else None)
+        for (from_host, to_host, via, confidence, detail), (frames, time, client) in self.edges.items():
+            yield RedirectEdge(from_host=from_host, to_host=to_host, via=via, confidence=confidence,
+                               evidence=tuple(self.source(f) for f in frames), detail=detail, time=time,
+                               client=client)
+        self.observations.clear()
+        self.edges.clear()
+
+
+def _host(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+def _fold_dns(folder: _Folder, event: Event) -> None:
+    msg: dns.DnsMessage = event.data  # type: ignore[assignment]
+    if not msg.is_response:
+        for name, qtype in msg.questions:
+            folder.observe(event, ObservationKind.DNS_QUERY, _host(name), event.src, event.dst,
+                           dns.QTYPES.get(qtype, f"TYPE{qtype}"))
+        return
+    client, server = event.dst, event.src  # a response travels back to the client that asked
+    asked = _host(msg.qname) if msg.qname else ""
+    rcode = msg.rcode_name
+    answers = [r for r in msg.records if r.section == "answer"]
+    if asked and (msg.rcode != 0 or not answers):
+        folder.observe(event, ObservationKind.DNS_ANSWER, asked, client, server, "", rcode)
+    for record in answers:
+        owner = _host(record.owner)
+        if record.rtype in (dns.TYPE_A, dns.TYPE_AAAA):
+            folder.observe(event, ObservationKind.DNS_ANSWER, owner, client, server, record.value, rcode)
+        elif record.rtype == dns.TYPE_CNAME:
+            target = _host(record.value)
+            folder.observe(event, ObservationKind.CNAME, owner, client, server,
+                           f"CNAME {target}; asked for {asked}", rcode)
+            folder.edge(event, owner, target, EdgeVia.DNS_CNAME, Confidence.HIGH, f"CNAME; asked for {asked}",
+                        client)
+        elif record.value not in ("<Root>", ""):  # HTTPS/SVCB in alias or service form naming another host
+            target = _host(record.value)
+            kind = dns.QTYPES.get(record.rtype, str(record.rtype))
+            folder.observe(event, ObservationKind.DNS_ANSWER, owner, client, server, f"{kind} target {target}",
+                           rcode)
+            folder.edge(event, owner, target, EdgeVia.DNS_CNAME, Confidence.MEDIUM,
+                        f"{kind} TargetName; asked for {asked}", client)
+
+
+def _fold_tls(folder: _Folder, event: Event) -> None:
+    hello: ClientHello = event.data  # type: ignore[assignment]
+    detail = ",".join(hello.alpn)
+    if hello.partial:
+        detail = f"{detail} (partial ClientHello)".lstrip()
+    for name in hello.server_names:
+        folder.observe(event, ObservationKind.TLS_SNI, _host(name), event.src, event.dst, detail)
+
+
+def _path_only(path: str) -> str:
+    # Query strings carry tokens and signatures: never copy them into evidence.
+    return path.split("?", 1)[0].split("#", 1)[0]
+
+
+def _fold_http(folder: _Folder, event: Event) -> None:
+    if event.kind == "http-request":
+        request: http.Request = event.data  # type: ignore[assignment]
+        if request.host:
+            folder.observe(event, ObservationKind.HTTP_HOST, http.host_without_port(request.host), event.src,
+                           event.dst, _path_only(request.path))
+        return
+    response: http.Response = event.data  # type: ignore[assignment]
+    if not (300 <= response.status < 400 and response.location):
+        return
+    request = event.request
+    from_host = http.host_without_port(request.host) if request and request.host else ""
+    to_host = http.location_host(response.location, request.host if request else None)
+    if not to_host:
+        return
+    parts = urlsplit(response.location.strip())
+    where = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+    path = _path_only(request.path) if request else "?"
+    folder.observe(event, ObservationKind.HTTP_REDIRECT, to_host, event.dst, event.src,
+                   f"{response.status} {where} (from {from_host or '?'}{path})")
+    folder.edge(event, from_host, to_host, EdgeVia.HTTP_LOCATION, Confidence.HIGH,
+                f"{response.status} for {path}", event.dst)
+
+
+_FOLDERS = {"dns": _fold_dns, "tls": _fold_tls, "http-request": _fold_http, "http-response": _fold_http}
+
+
+def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
+    scanner = Scanner()
+    folder = _Folder(inp)
+    errors = 0
+
+    def drain() -> Iterator[Evidence]:
+        nonlocal errors
+        for event in scanner.events:
+            if event.kind == "error":
+                errors += 1
+                if errors <= MAX_ERRORS:
+                    where = f"packet {event.frame}: " if event.frame else ""
+                    yield inp.error(f"{where}{event.data}", packet=event.frame or None, parser=NAME)
+            else:
+                _FOLDERS[event.kind](folder, event)
+        scanner.events.clear()
+        if folder.full():
+            yield from folder.drain()
+
+    try:
+        with inp.open() as stream:
+            for _ in reader.scan(stream, scanner, ctx.advance):
+                yield from drain()
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        scanner.error(0, f"cannot read the rest of the file: {exc}")
+    scanner.flush()
+    yield from drain()
+    yield from folder.drain()
+    if errors > MAX_ERRORS:
+        yield inp.error(f"{errors - MAX_ERRORS} more packet errors not listed", parser=NAME)

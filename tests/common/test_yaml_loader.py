@@ -1,0 +1,42 @@
+"""The shared YAML loader: line numbers survive, unsafe tags are refused, alias bombs are stopped."""
+
+import pytest
+import yaml
+
+from parsers.common.yaml_loader import LineDict, LineStr, YamlBomb, load_documents, yaml_error_line
+
+
+def test_lines_of_strings_and_keys() -> None:
+    text = "services:\n  web:\n    image: nginx:1.25\n---\n- alpine\n"
+    first, second = list(load_documents(text))
+    image = first["services"]["web"]["image"]
+    assert isinstance(image, LineStr) and image.line == 3
+    assert isinstance(first["services"], LineDict) and first["services"].line_of("web") == 2
+    assert second[0].line == 5
+
+
+def test_merge_keys_and_anchors() -> None:
+    text = "base: &b\n  image: busybox\njob:\n  <<: *b\n  script: x\n"
+    (doc,) = load_documents(text)
+    assert doc["job"]["image"] == "busybox"
+    assert doc["job"]["image"].line == 2  # the line of the anchored value, where the text really is
+
+
+def test_python_tags_are_refused() -> None:
+    with pytest.raises(yaml.YAMLError):
+        list(load_documents("x: !!python/object/apply:os.system ['true']\n"))
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(YamlBomb, match="alias bomb"):
+        list(load_documents("\n".join(lines) + "\n"))
+
+
+def test_syntax_error_has_a_line() -> None:
+    with pytest.raises(yaml.YAMLError) as info:
+        list(load_documents("a: 1\nb: [unclosed\nc: 2\n"))
+    assert yaml_error_line(info.value) is not None
