@@ -89,10 +89,13 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return total
 
 
-# libyaml composes nested nodes recursively in C: some 30,000 nested `[`/`{` overflow the C stack and kill the
-# process (SIGSEGV) before any Python error can be raised, so such input is refused before libyaml composes it.
-# Block nesting needs growing indentation, so within MAX_CONFIG_BYTES it stays far below the crash depth.
-MAX_FLOW_DEPTH = 5_000
+# Older libyaml builds compose nested nodes recursively in C: some 30,000 nested `[`/`{` overflow the C stack and
+# kill the process (SIGSEGV) before any Python error can be raised; newer ones (PyYAML 6.0.4's) refuse 1,000 levels
+# with a scanner error of their own. Either way the depth is counted here, on the tokens of PyYAML's
+# pure-Python scanner (which has no nesting limit), and refused below both, so the message and the outcome do not
+# depend on the library's build. Block nesting needs growing indentation, so within MAX_CONFIG_BYTES it stays far
+# below the crash depth.
+MAX_FLOW_DEPTH = 500
 
 
 def _flow_depth_exceeds(text: str, limit: int) -> bool:
@@ -101,7 +104,7 @@ def _flow_depth_exceeds(text: str, limit: int) -> bool:
         return False  # cannot nest deeper than there are openers; the common case costs two counts
     depth = 0
     try:
-        for token in yaml.scan(text, Loader=_BaseLoader):
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)):
                 depth += 1
                 if depth > limit:

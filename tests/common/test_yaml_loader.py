@@ -40,3 +40,15 @@ def test_syntax_error_has_a_line() -> None:
     with pytest.raises(yaml.YAMLError) as info:
         list(load_documents("a: 1\nb: [unclosed\nc: 2\n"))
     assert yaml_error_line(info.value) is not None
+
+
+def test_flow_depth_is_counted_by_regaudit_below_any_library_limit() -> None:
+    """600 levels: under the 1,000 that some libyaml builds refuse with their own wording, over regaudit's 500.
+    The refusal is regaudit's own, whatever the YAML library's build says."""
+    from parsers.common.yaml_loader import MAX_FLOW_DEPTH
+
+    text = "a: " + "[" * 600 + "]" * 600 + "\n"
+    with pytest.raises(YamlBomb, match=f"nested deeper than {MAX_FLOW_DEPTH} levels"):
+        list(load_documents(text))
+    (shallow,) = load_documents("a: " + "[" * 400 + "]" * 400 + "\n")
+    assert shallow["a"] is not None
