@@ -47,7 +47,8 @@ def render_table(store: EvidenceStore) -> str:
     doc = evidence_dict(store)
     out: list[str] = []
     out += _table("Image references", ["REGISTRY", "ENDPOINT", "REPOSITORY", "TAG", "DIGEST", "KIND", "LOCATION"], [
-        (r["registry"], r["endpoint"], r["repository"], r["tag"] or "", _short_digest(r["digest"]), r["kind"],
+        (r["registry"], r["endpoint"], r["repository"], r["tag"] or ("(unresolved)" if r["unresolved"] else ""),
+         _short_digest(r["digest"]), r["kind"],
          r["location"]) for r in doc["references"]])  # type: ignore[index, union-attr]
     out += _table("Hosts named directly", ["HOST", "PURPOSE", "KIND", "LOCATION"], [
         (r["host"], r["purpose"], r["kind"], r["location"]) for r in doc["host_references"]])  # type: ignore[index, union-attr]

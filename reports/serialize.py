@@ -27,6 +27,7 @@ def reference_dict(ref: ImageReference) -> dict[str, object]:
         "tag": ref.tag,
         "digest": ref.digest,
         "canonical": ref.canonical,
+        "unresolved": ref.unresolved or None,
         "kind": ref.source.parser if ref.source else "",
         "context": ref.context,
         "location": str(ref.source) if ref.source else None,

@@ -9,6 +9,7 @@ that number is bounded too (MAX_HOSTS, past which only registry-related hosts ar
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from auditor.core.model import (
     Source,
     Unresolved,
 )
+from auditor.core.reference import partial_reference
 
 MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per edge or blocked group
 MAX_SOURCES_PER_HOST = 3  # and per observed host, of which there can be very many
@@ -257,7 +259,11 @@ class EvidenceStore:
             case BlockedAttempt():
                 self._block(record)
             case Unresolved():
-                self._add_once(self.unresolved, record)
+                partial = partial_reference(record.text, record.reason)
+                if partial is None:
+                    self._add_once(self.unresolved, record)
+                else:  # the host is certain: the pull needs it whatever the tag turns out to be
+                    self.add(dataclasses.replace(partial, source=record.source, context=record.context))
             case InputError():
                 self._add_once(self.errors, record)
             case _:

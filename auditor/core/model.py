@@ -47,6 +47,10 @@ class ImageReference:
     digest: str | None = None
     source: Source | None = None
     context: str = ""
+    # Set when the registry host is certain but the tag, digest or path holds an expression no input resolves
+    # (`ghcr.io/acme/api:${{ github.sha }}`): the reason, as an Unresolved would give it. Such a reference needs its
+    # hosts like any other; only its tag (or path) is unknown.
+    unresolved: str = ""
 
     @property
     def name(self) -> str:

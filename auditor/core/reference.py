@@ -192,6 +192,65 @@ def parse_reference(text: str) -> ImageReference:
     )
 
 
+# Where an input's own expressions begin: shell/compose/CI variables ($X, ${X}), GitHub and Go templates ({{ }}),
+# template files' %%VAR%% placeholders.
+_PLACEHOLDER_RE = re.compile(r"\$|\{\{|%%")
+
+
+def partial_reference(text: str, reason: str) -> ImageReference | None:
+    """An image text that holds unresolved expressions, as a reference with a certain registry host, or None.
+
+    The host is certain when the text before the first expression already decides it by the engine's own rule
+    (splitDockerDomain): a complete first path component (`harbor.corp.example/app:${TAG}`,
+    `acme/api:${TAG}` -> Docker Hub), a registry whose port is the expression (`registry.corp:${PORT}/app`), or a
+    one-component name whose tag or digest is the expression (`nginx:${TAG}` -> docker.io/library/nginx). Anything
+    else (`${REGISTRY}/app`, `acme${SUFFIX}/api`) stays unresolved: the host would be a guess.
+    """
+    placeholder = _PLACEHOLDER_RE.search(text)
+    if placeholder is None or placeholder.start() == 0:
+        return None
+    name = _certain_name(text[: placeholder.start()], text[placeholder.start():])
+    if name is None:
+        return None
+    domain, repository, complete = name
+    try:
+        registry = parse_reference(f"{domain}/{repository if complete else 'x'}").registry
+    except InvalidReference:
+        return None
+    return ImageReference(original=text, registry=registry, endpoint=endpoint_host(registry),
+                          repository=repository, tag=None, digest=None, unresolved=reason)
+
+
+def _certain_name(literal: str, rest: str) -> tuple[str, str, bool] | None:
+    """(registry domain, repository, whether that repository is complete) when LITERAL, the text before the first
+    expression, decides the registry; REST is the text from the expression on."""
+    if "/" in literal:
+        domain, remainder = split_docker_domain(literal + "x")
+        return (domain, *_repository(remainder[:-1], rest))
+    if literal.endswith(":") and "/" in rest:  # `host:${PORT}/path`: the port is unknown, the host is not
+        domain = literal[:-1]
+        if "." not in domain and domain != "localhost":
+            return None
+        path = rest[rest.index("/") + 1:].partition("@")[0]
+        if path.rfind(":") > path.rfind("/"):
+            path = path[: path.rfind(":")]
+        return domain, path, "$" not in path and "{{" not in path
+    if literal.endswith((":", "@")) and len(literal) > 1:  # `nginx:${TAG}`, `alpine@${DIGEST}`
+        domain, remainder = split_docker_domain(literal[:-1])
+        return domain, remainder, True
+    return None
+
+
+def _repository(remainder: str, rest: str) -> tuple[str, bool]:
+    """The repository path of REMAINDER (the literal text after the domain): complete when a tag or digest
+    separator follows its last component, else the path with its expression, as written."""
+    last_slash = remainder.rfind("/")
+    separators = [i for i in (remainder.rfind(":"), remainder.find("@")) if i > last_slash]
+    if separators:
+        return remainder[: min(separators)], True
+    return remainder + rest, False
+
+
 def normalize_registry_host(text: str) -> str:
     """Normalize a registry as written in a login/mirror/credential setting to the host contacted.
 

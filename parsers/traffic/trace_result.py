@@ -15,7 +15,7 @@ from auditor.core.model import Evidence
 from auditor.core.trace_record import TRACE_SCHEMA, Hop, TraceResult, trace_evidence
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
 
-NAME = "trace-result"
+NAME = "trace_result"
 _MARKER = re.compile(rb'^\s*\{[^{]{0,200}?"schema"\s*:\s*"' + re.escape(TRACE_SCHEMA.encode()) + rb'"')
 _HOP_TEXT = ("role", "method", "scheme", "host", "path")
 _HOP_OPTIONAL_TEXT = ("location", "error", "proxy")

@@ -20,6 +20,7 @@ from auditor.core.reference import (
     endpoint_host,
     normalize_registry_host,
     parse_reference,
+    partial_reference,
     split_docker_domain,
     validate_digest,
 )
@@ -701,3 +702,36 @@ def test_validate_digest(digest: str, reason: str | None) -> None:
 
 def test_table_is_large() -> None:
     assert len(VALID) + len(LENGTH_VALID) + len(INVALID) >= 300
+
+
+# --- references whose host is certain though their tag or path is an expression ------------------------------------
+
+@pytest.mark.parametrize(("text", "registry", "endpoint", "repository"), [
+    ("harbor.corp.example/app/api:${{ github.sha }}", "harbor.corp.example", "harbor.corp.example", "app/api"),
+    ("ghcr.io/${{ github.repository }}:latest", "ghcr.io", "ghcr.io", "${{ github.repository }}:latest"),
+    ("nginx:${TAG}", "docker.io", "registry-1.docker.io", "library/nginx"),
+    ("acme/api:$CI_COMMIT_SHA", "docker.io", "registry-1.docker.io", "acme/api"),
+    ("alpine@${DIGEST}", "docker.io", "registry-1.docker.io", "library/alpine"),
+    ("registry.corp:${PORT}/team/app:1", "registry.corp", "registry.corp", "team/app"),
+    ("gcr.io/proj/img:${TAG}@sha256:abc", "gcr.io", "gcr.io", "proj/img"),
+    ("ghcr.io/acme/api:v${VERSION}", "ghcr.io", "ghcr.io", "acme/api"),
+    ("docker.io/library/alpine:%%TAG%%", "docker.io", "registry-1.docker.io", "library/alpine"),
+])
+def test_partial_reference_keeps_a_certain_host(text: str, registry: str, endpoint: str, repository: str) -> None:
+    ref = partial_reference(text, "unresolved: the tag")
+    assert ref is not None
+    assert (ref.registry, ref.endpoint, ref.repository, ref.tag, ref.digest) == (registry, endpoint, repository,
+                                                                                None, None)
+    assert ref.unresolved == "unresolved: the tag" and ref.original == text
+
+
+@pytest.mark.parametrize("text", [
+    "${REGISTRY}/app:1",  # the host is the expression
+    "acme${SUFFIX}/api",  # the first component is not complete: it may or may not be a host
+    "reg:${PORT}/app",  # `reg` without a dot is not a host unless it is localhost
+    "%%BASE%%",
+    "ghcr.io/Acme/api:${X}",  # the engine refuses the uppercase path whatever the tag is
+    "nginx:1.27",  # no expression: not a partial reference
+])
+def test_partial_reference_refuses_to_guess(text: str) -> None:
+    assert partial_reference(text, "why") is None

@@ -413,7 +413,7 @@ def test_trace_json_is_read_back_as_probe_evidence() -> None:
     assert all(h.kind == ObservationKind.PROBE_HOP for h in hops)
     assert [h.host for h in hops][:2] == ["registry.lab.test", "auth.lab.test"]
     assert any(h.rcode == "error" and "DNS lookup failed" in h.detail for h in hops)
-    assert all(r.source.parser == "trace-result" for r in records if hasattr(r, "source") and r.source)
+    assert all(r.source.parser == "trace_result" for r in records if hasattr(r, "source") and r.source)
 
 
 def test_discover_shows_the_probe_edge(tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ class _Workflow:
             if isinstance(run, str):
                 lookup = mapping_lookup(self.overrides, step_env)
                 yield from scan_scripts(self.loaded, run, f"{here}.run", lookup,
-                                        rewrite=lambda text, e=step_env: _substitute_env(text, e))
+                                        rewrite=lambda text, e=step_env: _substitute_env(text, e, self.overrides))
 
     def image(self, value: Any, context: str, env: dict[str, str], matrix: dict[str, list[str]],
               key_line: int | None = None) -> Iterator[Evidence]:
@@ -134,7 +134,8 @@ class _Workflow:
         line = line_of(value, key_line)
         text = value.removeprefix("docker://")
         for variant in _matrix_variants(text, matrix):
-            yield image_value(self.loaded, text, context, lambda t, v=variant, e=env: _expand(t, e, v), line=line)
+            yield image_value(self.loaded, text, context,
+                              lambda t, v=variant, e=env: _expand(t, e, v, self.overrides), line=line)
 
     def login(self, with_: dict[str, Any], line: int | None, context: str, env: dict[str, str]
               ) -> Iterator[Evidence]:
@@ -144,7 +145,7 @@ class _Workflow:
                                 self.loaded.source(line), f"{context} (no registry: Docker Hub)")
             return
         text = str(registry).strip()
-        expanded, missing = _expand(text, env, {})
+        expanded, missing = _expand(text, env, {}, self.overrides)
         where = self.loaded.source(line_of(registry, line))
         if missing or not normalize_registry_host(expanded):
             yield Unresolved(text, f"unresolved: {', '.join(missing) or 'empty registry'}", where, context)
@@ -166,15 +167,21 @@ class _Workflow:
                 for tag in line.split(","):
                     tag = tag.strip()
                     if tag:
-                        yield image_value(self.loaded, tag, context, lambda text, e=env: _expand(text, e, {}),
+                        yield image_value(self.loaded, tag, context,
+                                          lambda text, e=env: _expand(text, e, {}, self.overrides),
                                           line=base + offset + number)
 
 
-def _expand(text: str, env: dict[str, str], matrix: dict[str, str]) -> tuple[str, list[str]]:
+def _expand(text: str, env: dict[str, str], matrix: dict[str, str], given: dict[str, str]
+            ) -> tuple[str, list[str]]:
+    """TEXT with the `${{ }}` expressions it can know replaced: one given with --set (`github.sha=abc`,
+    `env.REGISTRY=...`, exactly as written inside the braces) first, then literal `env:` values and matrix values."""
     missing: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         expression = match.group(1)
+        if expression in given:
+            return given[expression]
         if env_match := _ENV_EXPR_RE.match(expression):
             value = env.get(env_match.group(1))
             if value is not None and "${{" not in value:
@@ -189,10 +196,13 @@ def _expand(text: str, env: dict[str, str], matrix: dict[str, str]) -> tuple[str
     return _EXPRESSION_RE.sub(replace, text), missing
 
 
-def _substitute_env(text: str, env: dict[str, str]) -> str:
-    """Replace the `${{ env.X }}` GitHub resolves before the shell runs; the rest stays for the shell to report."""
+def _substitute_env(text: str, env: dict[str, str], given: dict[str, str]) -> str:
+    """Replace the `${{ }}` expressions GitHub resolves before the shell runs that are known (given with --set, or
+    `env.X` from literal `env:` values); the rest stays for the shell to report."""
 
     def replace(match: re.Match[str]) -> str:
+        if match.group(1) in given and "\n" not in given[match.group(1)]:
+            return given[match.group(1)]
         env_match = _ENV_EXPR_RE.match(match.group(1))
         if env_match and env_match.group(1) in env and "\n" not in env[env_match.group(1)]:
             return env[env_match.group(1)]
