@@ -1,100 +1,203 @@
 """The command line. Thin: it parses options, calls the auditor, hands results to a renderer.
 
-Exit codes (the contract CI jobs rely on):
-  0  done
-  1  policy failure: a finding kind named in --fail-on was found
-  2  usage error; or, with --strict, an input could not be read fully or a reference stayed unresolved;
-     for `trace`, an image could not be traced (the others are still traced and printed)
+Exit codes (the contract CI jobs rely on) are listed in EXIT_CODES_HELP, shown by `regaudit --help`.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from auditor import __version__
-from auditor.core.evidence import EvidenceStore
-from auditor.pipeline.collect import CollectOptions, collect
 
 EXIT_OK = 0
-EXIT_POLICY = 1
-EXIT_USAGE_OR_STRICT = 2
+EXIT_POLICY = 1  # only --fail-on (and diff --fail-on-new): a policy the findings break
+EXIT_USAGE_OR_STRICT = 2  # usage, unusable input or output; --strict: partial input or an unknown host
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  done
+  1  policy failure: a finding named by --fail-on (kind or severity) that is not
+     accepted was found (diff: a new finding named by --fail-on-new)
+  2  usage error; a named input that is missing, unreadable or of no known kind;
+     a directory holding no input of a known kind; an allowlist that is missing,
+     binary or has no valid entry; a config file or baseline that cannot be used;
+     an output that cannot be written; with --strict, an input read only in part,
+     an allowlist line not understood or a reference whose host is unknown;
+     trace: an image that could not be traced
+"""
 
 
-def _parse_assignments(values: tuple[str, ...]) -> dict[str, str]:
-    variables: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected VAR=VALUE, got {item!r}", param_hint="--set")
-        variables[name] = value
-    return variables
+class _Abort(Exception):
+    """A problem that ends the command with exit 2 after one `regaudit: error:` line."""
 
 
-def evidence_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by every command that reads inputs."""
-    func = click.option("--strict", is_flag=True,
-                        help="Exit 2 if any input could not be read fully or any reference stayed unresolved.")(func)
-    func = click.option("--kind", "forced_kind", metavar="KIND",
-                        help="Parse every file named on the command line as KIND (e.g. dnsmasq for '-').")(func)
-    func = click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                        help="A .env file whose variables feed compose and Dockerfile interpolation.")(func)
-    func = click.option("--set", "assignments", multiple=True, metavar="VAR=VALUE",
-                        help="Set a variable for interpolation (like --build-arg); repeatable.")(func)
-    func = click.argument("inputs", nargs=-1, required=True)(func)
-    return func
+def _fail(message: str) -> NoReturn:
+    raise _Abort(message)
 
 
-def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
-                  forced_kind: str | None, hash_inputs: bool = False) -> EvidenceStore:
-    from parsers import parser_named
+@contextmanager
+def _exits() -> Iterator[None]:
+    """Turns the pipeline's own errors (config, output, allowlist ...) into one line and exit 2, never a traceback."""
+    from auditor.pipeline.config import ConfigError
+    from auditor.pipeline.outputs import OutputError
 
-    if forced_kind and parser_named(forced_kind) is None:
-        raise click.BadParameter(f"unknown kind {forced_kind!r}", param_hint="--kind")
-    options = CollectOptions(variables=_parse_assignments(assignments), env_files=env_files,
-                             hash_inputs=hash_inputs, forced_kind=forced_kind)
-    store = collect(inputs, options)
-    for error in sorted(store.errors, key=lambda e: (e.source.path, e.source.line or 0, e.source.packet or 0)):
-        click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
-    return store
+    try:
+        yield
+    except (_Abort, ConfigError, OutputError) as exc:
+        click.echo(f"regaudit: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_USAGE_OR_STRICT)
 
 
 def _one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def strict_exit_code(store: EvidenceStore, strict: bool) -> int:
+# --- options shared by the commands ---------------------------------------------------------------------------------
+
+class _KindOption(click.Option):
+    """--kind, whose help lists the registered kinds; the list is read only when help is shown, so start-up
+    does not import every parser."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        return record[0], f"{record[1]} Kinds: {', '.join(known_kinds())}."
+
+
+def known_kinds() -> list[str]:
+    from parsers import PARSERS
+
+    return [spec.name for spec in PARSERS]
+
+
+def _parse_assignments(values: tuple[str, ...]) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise click.BadParameter(f"expected VAR=VALUE, got {item!r}", param_hint="--set")
+        variables[name] = value
+    return variables
+
+
+def output_option(*names: str, help: str) -> Callable[..., Any]:
+    return click.option(*names, type=click.Path(dir_okay=False, allow_dash=True), default=None,
+                        help=f"{help} `-` for standard output.")
+
+
+def quiet_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--no-progress", is_flag=True, help="No progress bars (they are shown on a terminal only).")(
+        func)
+    func = click.option("-q", "--quiet", is_flag=True,
+                        help="Print only errors: no summary, no progress bars.")(func)
+    return func
+
+
+def evidence_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads inputs."""
+    func = quiet_options(func)
+    func = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="The config file (default: .regaudit.yaml in the current directory, if there).")(func)
+    func = click.option("--strict", is_flag=True,
+                        help="Exit 2 if any input could not be read fully or any reference's host stayed unknown.")(
+        func)
+    func = click.option("--kind", "forced_kind", metavar="KIND", cls=_KindOption,
+                        help="Parse every file named on the command line as KIND (e.g. dnsmasq for '-').")(func)
+    func = click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                        help="A .env file whose variables feed compose and Dockerfile interpolation.")(func)
+    func = click.option("--set", "assignments", multiple=True, metavar="VAR=VALUE",
+                        help="Set a variable for interpolation (like --build-arg), a CI variable (CI_COMMIT_SHA=...) "
+                             "or a GitHub expression as written in ${{ }} (github.sha=..., env.REGISTRY=...); "
+                             "repeatable.")(func)
+    func = click.argument("inputs", nargs=-1, required=True)(func)
+    return func
+
+
+def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+                  forced_kind: str | None, hash_inputs: bool = False, progress: bool = True) -> Any:
+    """Collect the evidence of INPUTS; print each input error on one line. The store's `unusable` list says
+    which named inputs gave nothing (they fail the run with exit 2 once the rest is done)."""
+    from auditor.pipeline.collect import CollectOptions, collect
+    from parsers import parser_named
+
+    if forced_kind and parser_named(forced_kind) is None:
+        raise click.BadParameter(f"unknown kind {forced_kind!r} (known: {', '.join(known_kinds())})",
+                                 param_hint="--kind")
+    options = CollectOptions(variables=_parse_assignments(assignments), env_files=env_files,
+                             hash_inputs=hash_inputs, forced_kind=forced_kind,
+                             show_progress=None if progress else False)
+    store = collect(inputs, options)
+    for error in sorted(store.errors, key=lambda e: (e.source.path, e.source.line or 0, e.source.packet or 0)):
+        click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
+    return store
+
+
+def input_exit_code(store: Any, strict: bool) -> int:
+    """2 when a named input gave nothing (always), or with --strict when anything was read only in part or a
+    reference's host stayed unknown; else 0."""
+    if store.unusable:
+        return EXIT_USAGE_OR_STRICT
     if strict and (store.errors or store.unresolved):
         return EXIT_USAGE_OR_STRICT
     return EXIT_OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="regaudit")
+strict_exit_code = input_exit_code  # the name earlier callers used
+
+
+def _config(path: Path | None) -> Any:
+    from auditor.pipeline.config import find_config, load_config
+
+    return load_config(find_config(path))
+
+
+def _setting(ctx: click.Context, name: str, value: Any, config: Any, key: str, default: Any) -> Any:
+    """VALUE when given on the command line, else the config file's KEY, else DEFAULT."""
+    if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+        return value
+    return config.option(key, default)
+
+
+# --- the commands ------------------------------------------------------------------------------------------------
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "-V", "--version", prog_name="regaudit")
 def main() -> None:
-    """Find the registries and domains an organization needs; propose and audit allowlists."""
+    """Find the registries and domains an organization needs; propose and audit allowlists.
+
+    Output is plain text (no colour, whatever NO_COLOR says); progress bars go to standard error on a terminal
+    only.
+    """
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_HELP)
 @evidence_options
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+@output_option("-o", "--output", help="Write to a file, not stdout.")
 def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
-             forced_kind: str | None, strict: bool, output_format: str, output: Path | None) -> None:
+             forced_kind: str | None, strict: bool, config_path: Path | None, quiet: bool, no_progress: bool,
+             output_format: str, output: str | None) -> None:
     """What the inputs reference, observe, redirect to and were blocked from."""
+    from auditor.pipeline.outputs import write_output
     from reports.discover import render_json, render_table
 
-    store = load_evidence(inputs, assignments, env_files, forced_kind)
-    text = render_json(store) if output_format == "json" else render_table(store)
-    _write(text, output)
-    sys.exit(strict_exit_code(store, strict))
+    with _exits():
+        _config(config_path)  # a broken config file is an error here too
+        store = load_evidence(inputs, assignments, env_files, forced_kind, progress=not (quiet or no_progress))
+        text = render_json(store) if output_format == "json" else render_table(store)
+        write_output(text, output, "discover output")
+    sys.exit(input_exit_code(store, strict))
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_HELP)
 @evidence_options
 @click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
               help="Maximum number of entries (Docker Desktop RAM: 100).")
@@ -104,26 +207,33 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
               help="Count RAM's built-in Docker Hub entry toward the budget (undocumented either way).")
 @click.option("--format", "output_format", type=click.Choice(["text", "csv", "json", "squid", "hadolint"]),
               default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
-def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
-            forced_kind: str | None, strict: bool, budget: int, match_mode: str, count_docker_hub_default: bool,
-            output_format: str, output: Path | None) -> None:
+@output_option("-o", "--output", help="Write to a file, not stdout.")
+@click.pass_context
+def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+            forced_kind: str | None, strict: bool, config_path: Path | None, quiet: bool, no_progress: bool,
+            budget: int, match_mode: str, count_docker_hub_default: bool, output_format: str,
+            output: str | None) -> None:
     """Propose the fewest, narrowest allowlist entries covering every required host."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.analysis import analyse
+    from auditor.pipeline.outputs import write_output
     from reports.proposal import RENDERERS
 
-    store = load_evidence(inputs, assignments, env_files, forced_kind)
-    analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
-                       count_docker_hub_default=count_docker_hub_default)
-    _write(RENDERERS[output_format](analysis.proposal), output)
-    sys.exit(strict_exit_code(store, strict))
+    with _exits():
+        config = _config(config_path)
+        budget = _setting(ctx, "budget", budget, config, "budget", 100)
+        match_mode = _setting(ctx, "match_mode", match_mode, config, "match", "suffix")
+        store = load_evidence(inputs, assignments, env_files, forced_kind, progress=not (quiet or no_progress))
+        analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
+                           count_docker_hub_default=count_docker_hub_default)
+        write_output(RENDERERS[output_format](analysis.proposal), output, "proposal")
+    sys.exit(input_exit_code(store, strict))
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_HELP)
 @evidence_options
-@click.option("--allowlist", "allowlist_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The allowlist to audit: one host a line, CSV, JSON or Squid acl lines.")
+@click.option("--allowlist", "allowlist_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="The allowlist to audit: one host a line, CSV, JSON or Squid acl lines; `-` for standard input.")
 @click.option("--org", "orgs", multiple=True, metavar="NAME",
               help="A Docker Hub namespace of your organization (Image Access Management); repeatable.")
 @click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
@@ -132,68 +242,153 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
               help="suffix: an entry also allows its subdomains; exact: only that name.")
 @click.option("--count-docker-hub-default", is_flag=True,
               help="Count RAM's built-in Docker Hub entry toward the budget.")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write findings as CSV.")
-@click.option("--sarif", "sarif_out", type=click.Path(dir_okay=False, path_type=Path), help="Write SARIF 2.1.0.")
-@click.option("--md", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "md"]), default="text",
+              show_default=True, help="What to print on standard output (text: the summary).")
+@output_option("--html", "html_out", help="Write the HTML report.")
+@output_option("--json", "json_out", help="Write the JSON report.")
+@output_option("--csv", "csv_out", help="Write findings as CSV.")
+@output_option("--sarif", "sarif_out", help="Write SARIF 2.1.0.")
+@output_option("--md", "md_out", help="Write a Markdown summary.")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
-              help="Exit 1 when a finding of these kinds is found: comma-separated (missing,over-broad,...) or any.")
-def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
-          forced_kind: str | None, strict: bool, allowlist_path: Path, orgs: tuple[str, ...], budget: int,
-          match_mode: str, count_docker_hub_default: bool, html_out: Path | None, json_out: Path | None,
-          csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None) -> None:
+              help="Exit 1 when a finding of these kinds or severities is found and not accepted: comma-separated "
+                   "(missing,over-broad,... or error,warning,note) or any.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A previous `audit --json` report: its findings are accepted (by key), so --fail-on counts only "
+                   "new ones.")
+@click.pass_context
+def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
+          forced_kind: str | None, strict: bool, config_path: Path | None, quiet: bool, no_progress: bool,
+          allowlist_path: str, orgs: tuple[str, ...], budget: int, match_mode: str, count_docker_hub_default: bool,
+          output_format: str, html_out: str | None, json_out: str | None, csv_out: str | None,
+          sarif_out: str | None, md_out: str | None, fail_on: str | None, baseline_path: Path | None) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
     from auditor.core.allowlist import MatchMode
+    from auditor.decisions.acceptance import failing
     from auditor.decisions.audit import AuditOptions
-    from auditor.pipeline.audit_run import command_line, parse_fail_on, run_audit, summary_text, write_reports
+    from auditor.pipeline.audit_run import (
+        Acceptances,
+        command_line,
+        parse_fail_on,
+        run_audit,
+        summary_text,
+        write_reports,
+    )
+
+    with _exits():
+        config = _config(config_path)
+        budget = _setting(ctx, "budget", budget, config, "budget", 100)
+        match_mode = _setting(ctx, "match_mode", match_mode, config, "match", "suffix")
+        orgs = _setting(ctx, "orgs", orgs, config, "org", ())
+        fail_on = _setting(ctx, "fail_on", fail_on, config, "fail-on", None)
+        try:
+            fail = parse_fail_on(fail_on)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fail-on") from None
+        outputs = {"html": html_out, "json": json_out, "csv": csv_out, "sarif": sarif_out, "md": md_out}
+        if output_format != "text":
+            outputs[output_format] = outputs[output_format] or "-"
+        if sum(1 for target in outputs.values() if target == "-") > 1:
+            raise click.UsageError("only one report can go to standard output ('-')")
+        allowlist, allowlist_errors, allowlist_sha = _read_allowlist(allowlist_path)
+        acceptances = Acceptances(rules=config.ignore, **_baseline(baseline_path))
+        options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs))
+        extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
+        extra += ["--kind", forced_kind] if forced_kind else []
+        extra += ["--baseline", str(baseline_path)] if baseline_path else []
+        store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True,
+                              progress=not (quiet or no_progress))
+        result = run_audit(store, allowlist, allowlist_errors, allowlist_sha, options,
+                           command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra), acceptances)
+        for error in allowlist_errors:
+            click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
+        result.outputs = write_reports(result.document, outputs)
+    if not quiet:
+        # the summary goes to stderr when a report takes standard output
+        click.echo(summary_text(result), nl=False, err="-" in outputs.values())
+    code = input_exit_code(store, strict)
+    if code == EXIT_OK and strict and allowlist_errors:
+        code = EXIT_USAGE_OR_STRICT
+    if code == EXIT_OK and failing(result.findings, fail.kinds, fail.severities):
+        code = EXIT_POLICY
+    sys.exit(code)
+
+
+def _read_allowlist(name: str) -> tuple[Any, list[Any], str]:
+    """The allowlist from NAME (`-`: standard input), its line errors and its SHA-256; _Abort when it cannot
+    be audited at all (missing, unreadable, binary, no valid entry)."""
+    import hashlib
+
+    from auditor.core.allowlist import MAX_ALLOWLIST_BYTES, read_allowlist_bytes
+
+    if name == "-":
+        raw, display, suffix = sys.stdin.buffer.read(MAX_ALLOWLIST_BYTES + 1), "<stdin>", ""
+    else:
+        path = Path(name)
+        if not path.exists():
+            _fail(f"{name}: allowlist not found")
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_ALLOWLIST_BYTES + 1)
+        except OSError as exc:
+            _fail(f"{name}: cannot read the allowlist: {exc.strerror or exc}")
+        display, suffix = name, path.suffix.lower()
+    allowlist, errors = read_allowlist_bytes(raw, display, suffix)
+    if not allowlist.entries:
+        if not errors:
+            _fail(f"{display}: the allowlist has no entry")
+        if len(errors) == 1:
+            _fail(str(errors[0]))
+        _fail(f"{display}: the allowlist has no valid entry ({len(errors)} problems; the first: {errors[0]})")
+    return allowlist, errors, hashlib.sha256(raw[:MAX_ALLOWLIST_BYTES]).hexdigest()
+
+
+def _baseline(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    from auditor.decisions.diff import DiffError, load_audit
 
     try:
-        fail_kinds = parse_fail_on(fail_on)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--fail-on") from None
-    if not allowlist_path.is_file():
-        raise click.BadParameter(f"{allowlist_path}: no such file", param_hint="--allowlist")
-    options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs))
-    outputs = {"html": html_out, "json": json_out, "csv": csv_out, "sarif": sarif_out, "md": md_out}
-    extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
-    extra += ["--kind", forced_kind] if forced_kind else []
-    store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True)
-    result = run_audit(store, allowlist_path,
-                       options, command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra))
-    for error in result.allowlist_errors:
-        click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
-    result.outputs = write_reports(result.document, outputs)
-    click.echo(summary_text(result), nl=False)
-    if strict and (store.errors or store.unresolved or result.allowlist_errors):
-        sys.exit(EXIT_USAGE_OR_STRICT)
-    if any(f.kind in fail_kinds for f in result.findings):
-        sys.exit(EXIT_POLICY)
-    sys.exit(EXIT_OK)
+        document = load_audit(path)
+    except DiffError as exc:
+        _fail(f"--baseline {exc}")
+    keys = frozenset(str(f["key"]) for f in document["findings"] if isinstance(f, dict) and "key" in f)
+    return {"baseline": keys, "baseline_name": str(path)}
 
 
-@main.command("diff")
+@main.command("diff", epilog=EXIT_CODES_HELP)
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
-def diff_command(old: Path, new: Path, output_format: str, output: Path | None) -> None:
+@output_option("-o", "--output", help="Write to a file, not stdout.")
+@click.option("--fail-on-new", "fail_on_new", metavar="KINDS",
+              help="Exit 1 when NEW has findings of these kinds or severities that OLD had not: comma-separated "
+                   "(missing,... or error,warning,note) or any.")
+def diff_command(old: Path, new: Path, output_format: str, output: str | None, fail_on_new: str | None) -> None:
     """What changed between two `audit --json` reports: entries added/removed, findings new/resolved."""
     import json
 
     from auditor.decisions.diff import DiffError, diff_audits, diff_dict, load_audit, render_text
+    from auditor.pipeline.audit_run import parse_fail_on
+    from auditor.pipeline.outputs import write_output
 
     try:
-        diff = diff_audits(load_audit(old), load_audit(new), str(old), str(new))
-    except DiffError as exc:
-        raise click.UsageError(str(exc)) from None
-    text = json.dumps(diff_dict(diff), indent=2, ensure_ascii=False) + "\n" if output_format == "json" \
-        else render_text(diff)
-    _write(text, output)
-    sys.exit(EXIT_OK)
+        fail = parse_fail_on(fail_on_new)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fail-on-new") from None
+    with _exits():
+        try:
+            diff = diff_audits(load_audit(old), load_audit(new), str(old), str(new))
+        except DiffError as exc:
+            _fail(str(exc))
+        text = json.dumps(diff_dict(diff), indent=2, ensure_ascii=False) + "\n" if output_format == "json" \
+            else render_text(diff)
+        write_output(text, output, "diff")
+    new_failing = [f for f in diff.findings_new
+                   if not f.get("accepted") and (f.get("kind") in fail.kinds or f.get("severity") in fail.severities)]
+    sys.exit(EXIT_POLICY if new_failing else EXIT_OK)
 
 
-@main.command("trace")
+@main.command("trace", epilog=EXIT_CODES_HELP)
 @click.argument("images", nargs=-1, required=True)
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds per request (connect and each read).")
@@ -203,15 +398,16 @@ def diff_command(old: Path, new: Path, output_format: str, output: Path | None) 
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--plain-http", is_flag=True, help="Talk to the registries over http://, not https://.")
 @click.option("--max-redirects", type=click.IntRange(1, 20), default=5, show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+@output_option("-o", "--output", help="Write to a file, not stdout.")
 def trace_command(images: tuple[str, ...], timeout: float, output_format: str, ca_file: Path | None, insecure: bool,
-                  plain_http: bool, max_redirects: int, output: Path | None) -> None:
+                  plain_http: bool, max_redirects: int, output: str | None) -> None:
     """Live probe: the hosts a pull of each IMAGE really contacts (API, token realm, blob redirects).
 
     Reads headers only: no blob body is downloaded. Proxy settings (HTTPS_PROXY, NO_PROXY) are honoured.
     Exit code 0 if every image was traced, 2 if any failed (each failure is reported; the others still run).
     `--format json` output can be given back to discover/propose/audit as an input.
     """
+    from auditor.pipeline.outputs import write_output
     from auditor.probe.trace import TraceOptions, trace_image
     from reports.trace import render_json, render_text
 
@@ -221,15 +417,10 @@ def trace_command(images: tuple[str, ...], timeout: float, output_format: str, c
     for result in results:
         if result.error:
             click.echo(f"regaudit: trace {_one_line(result.image)}: {_one_line(result.error)}", err=True)
-    _write(render_json(results) if output_format == "json" else render_text(results), output)
+    with _exits():
+        write_output(render_json(results) if output_format == "json" else render_text(results), output,
+                     "trace output")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_USAGE_OR_STRICT)
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover

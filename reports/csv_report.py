@@ -12,7 +12,7 @@ import io
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ["id", "key", "kind", "severity", "title", "entries", "hosts", "detail", "action", "locations"]
+COLUMNS = ["id", "key", "kind", "severity", "title", "entries", "hosts", "detail", "action", "locations", "accepted"]
 
 
 def neutralize(value: object) -> str:
@@ -32,6 +32,14 @@ def render_csv(document: dict[str, Any]) -> str:
         locations = sorted({s["location"] for item in finding["evidence"] for s in item["sources"]})
         row = [finding["id"], finding["key"], finding["kind"], finding["severity"], finding["title"],
                " ".join(finding["entries"]), " ".join(finding["hosts"]), finding["detail"], finding["action"],
-               " ".join(locations)]
+               " ".join(locations), _accepted(finding.get("accepted"))]
         writer.writerow([neutralize(cell) for cell in row])
     return buffer.getvalue()
+
+
+def _accepted(acceptance: dict[str, Any] | None) -> str:
+    """`reason (by FILE:LINE, until DATE)`, or empty when the finding is not accepted."""
+    if not acceptance:
+        return ""
+    until = f", until {acceptance['expires']}" if acceptance.get("expires") else ""
+    return f"{acceptance['reason']} (by {acceptance['by']}{until})"

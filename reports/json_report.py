@@ -70,6 +70,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "hosts": list(finding.hosts),
         "evidence": [{"text": item.text, "sources": [_source(s) for s in item.sources]} for item in finding.evidence],
         "data": finding.data,
+        "accepted": finding.accepted.to_dict() if finding.accepted else None,
     }
 
 
@@ -164,6 +165,7 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
                     "count_docker_hub_default": options.count_docker_hub_default, "orgs": list(options.orgs)},
         "summary": {
             "findings": len(findings),
+            "accepted": sum(1 for f in findings if f.accepted),
             "by_kind": {k.value: by_kind.get(k.value, 0) for k in FindingKind},
             "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
             "allowlist_entries": len(allowlist),

@@ -49,7 +49,8 @@ def render_markdown(document: dict[str, Any]) -> str:
         lines += ["| | Kind | Finding | Action |", "|---|---|---|---|"]
         for finding in findings[:MAX_ROWS]:
             lines.append(f"| {_SEVERITY_MARK.get(finding['severity'], escape(finding['severity']))} "
-                         f"| {escape(finding['kind'])} | {escape(finding['title'])} | {escape(finding['action'])} |")
+                         f"| {escape(finding['kind'])} | {escape(finding['title'])}{_accepted(finding)} "
+                         f"| {escape(finding['action'])} |")
         if len(findings) > MAX_ROWS:
             lines += ["", f"…and {len(findings) - MAX_ROWS} more findings in the full report."]
     else:
@@ -60,3 +61,10 @@ def render_markdown(document: dict[str, Any]) -> str:
                   + ", ".join([f"add {escape(a)}" for a in diff["add"][:15]]
                               + [f"remove {escape(r)}" for r in diff["remove"][:15]])]
     return "\n".join(lines) + "\n"
+
+
+def _accepted(finding: dict[str, Any]) -> str:
+    acceptance = finding.get("accepted")
+    if not acceptance:
+        return ""
+    return f" (accepted: {escape(acceptance['reason'])}, by {escape(acceptance['by'])})"

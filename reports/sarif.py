@@ -29,8 +29,27 @@ RULES: dict[str, tuple[str, str]] = {
                                      "Docker Hub references by Image Access Management category."),
     FindingKind.NOT_ENFORCED.value: ("Pull path outside Registry Access Management",
                                      "Inputs use a build or container path that RAM does not filter."),
+    FindingKind.EXPIRED_IGNORE.value: ("Ignore rule expired",
+                                       "An ignore rule of the config file is past its expiry date and no longer "
+                                       "accepts anything."),
 }
-RULE_IDS = {kind: f"RA{index:03d}" for index, kind in enumerate(RULES, 1)}
+# Code-scanning services rank results by this (GitHub: 9.0+ critical, 7.0+ high, 4.0+ medium, else low): what an
+# attacker gains from the finding, or how many pulls it breaks.
+SECURITY_SEVERITY = {
+    FindingKind.LOOKALIKE.value: "9.0", FindingKind.OVER_BROAD.value: "8.0", FindingKind.NOT_ENFORCED.value: "7.5",
+    FindingKind.MISSING.value: "7.0", FindingKind.BLOCKED_PATTERN.value: "5.0", FindingKind.OVER_LIMIT.value: "5.0",
+    FindingKind.EXPIRED_IGNORE.value: "4.0", FindingKind.UNUSED.value: "3.0", FindingKind.IMAGE_ACCESS.value: "3.0",
+    FindingKind.REDUNDANT.value: "1.0",
+}
+DEFAULT_SECURITY_SEVERITY = "5.0"
+# Where each rule is explained (docs/audit.md). `.invalid` as in the schema ids, until the docs have a published home.
+HELP_URI = "https://regaudit.invalid/docs/audit.md#finding-kinds"
+
+
+def _rules() -> dict[str, tuple[str, str]]:
+    """Every finding kind's rule, in FindingKind order; a kind without its own text gets a plain one."""
+    return {kind.value: RULES.get(kind.value, (kind.value.replace("-", " ").capitalize(), f"A {kind.value} finding."))
+            for kind in FindingKind}
 
 
 def _uri(path: str) -> str:
@@ -61,9 +80,10 @@ def _result(finding: dict[str, Any], allowlist_path: str) -> dict[str, Any]:
             locations.append(_location(source))
     if not locations:  # SARIF viewers need a place: the allowlist is what the finding is about
         locations.append({"physicalLocation": {"artifactLocation": {"uri": _uri(allowlist_path)}}})
-    return {
-        "ruleId": RULE_IDS[finding["kind"]],
-        "ruleIndex": list(RULES).index(finding["kind"]),
+    kinds = list(_rules())
+    result: dict[str, Any] = {
+        "ruleId": _rule_id(finding["kind"]),
+        "ruleIndex": kinds.index(finding["kind"]),
         "level": finding["severity"],
         "message": {"text": f"{finding['title']}. {finding['detail']} Action: {finding['action']}"},
         "locations": locations[:1],
@@ -72,16 +92,32 @@ def _result(finding: dict[str, Any], allowlist_path: str) -> dict[str, Any]:
         "properties": {"kind": finding["kind"], "entries": finding["entries"], "hosts": finding["hosts"],
                        "findingId": finding["id"]},
     }
+    accepted = finding.get("accepted")
+    if accepted:  # code scanning shows it as dismissed, with the justification, instead of as an open alert
+        justification = f"{accepted['reason']} ({accepted['by']}"
+        justification += f", until {accepted['expires']})" if accepted.get("expires") else ")"
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": justification}]
+    return result
+
+
+def _rule_id(kind: str) -> str:
+    return f"RA{list(_rules()).index(kind) + 1:03d}"
 
 
 def sarif_document(document: dict[str, Any]) -> dict[str, Any]:
     rules = [{
-        "id": RULE_IDS[kind],
+        "id": _rule_id(kind),
         "name": "".join(word.capitalize() for word in kind.split("-")),
         "shortDescription": {"text": short},
         "fullDescription": {"text": full},
-        "properties": {"kind": kind},
-    } for kind, (short, full) in RULES.items()]
+        "helpUri": HELP_URI,
+        "help": {"text": f"{full} See docs/audit.md, finding kind `{kind}`, for what it means, the evidence it "
+                         "carries and how to act on it.",
+                 "markdown": f"{full}\n\nSee [docs/audit.md]({HELP_URI}), finding kind `{kind}`: what it means, "
+                             "the evidence it carries and how to act on it."},
+        "properties": {"kind": kind, "security-severity": SECURITY_SEVERITY.get(kind, DEFAULT_SECURITY_SEVERITY),
+                       "tags": ["security", "container-registry"]},
+    } for kind, (short, full) in _rules().items()]
     artifacts = []
     for item in document["inputs"]:
         artifact: dict[str, Any] = {"location": {"uri": _uri(item["path"])}, "length": int(item["size"])}

@@ -175,6 +175,11 @@ def read_allowlist(path: Path) -> tuple[Allowlist, list[InputError]]:
             raw = handle.read(MAX_ALLOWLIST_BYTES + 1)
     except OSError as exc:
         return Allowlist([], display), [InputError(f"cannot read allowlist: {exc.strerror or exc}", Source(display))]
+    return read_allowlist_bytes(raw, display, path.suffix.lower())
+
+
+def read_allowlist_bytes(raw: bytes, display: str, suffix: str = "") -> tuple[Allowlist, list[InputError]]:
+    """The same from RAW, the first MAX_ALLOWLIST_BYTES + 1 bytes of a file or of standard input."""
     errors: list[InputError] = []
     if len(raw) > MAX_ALLOWLIST_BYTES:
         errors.append(InputError(f"allowlist larger than {MAX_ALLOWLIST_BYTES} bytes: the rest is ignored",
@@ -184,7 +189,7 @@ def read_allowlist(path: Path) -> tuple[Allowlist, list[InputError]]:
     if b"\0" in raw[:8192]:
         return Allowlist([], display), [InputError("allowlist is a binary file", Source(display))]
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-    entries = list(parse_allowlist_text(text, display, path.suffix.lower(), errors))
+    entries = list(parse_allowlist_text(text, display, suffix, errors))
     return Allowlist(_dedupe(entries), display), errors
 
 

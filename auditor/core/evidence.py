@@ -230,6 +230,9 @@ class EvidenceStore:
     blocked_total: int = 0
     blocked_groups: dict[str, BlockedGroup] = field(default_factory=dict)
     unresolved: list[Unresolved] = field(default_factory=list)
+    # Inputs named on the command line that gave nothing at all (missing, unreadable, of no known kind, a directory
+    # holding no known input): also in `errors`; they fail the run with exit 2 whatever --strict says.
+    unusable: list[InputError] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     inputs: list[InputRecord] = field(default_factory=list)
     skipped_files: int = 0

@@ -42,6 +42,7 @@ class FindingKind(StrEnum):
     LOOKALIKE = "lookalike"
     IMAGE_ACCESS = "image-access"
     NOT_ENFORCED = "not-enforced"
+    EXPIRED_IGNORE = "expired-ignore"  # an ignore rule of the config file past its expiry date
 
 
 class Severity(StrEnum):
@@ -62,6 +63,18 @@ class EvidenceItem:
     sources: tuple[Source, ...] = ()
 
 
+@dataclass(frozen=True)
+class Acceptance:
+    """Why a finding does not fail the run: an ignore rule (its FILE:LINE) or the baseline (its file)."""
+
+    reason: str
+    by: str
+    expires: str | None = None  # ISO date
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"reason": self.reason, "by": self.by, "expires": self.expires}
+
+
 @dataclass
 class Finding:
     kind: FindingKind
@@ -74,6 +87,7 @@ class Finding:
     evidence: tuple[EvidenceItem, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)  # kind-specific, JSON-safe
     id: str = ""  # F001 ..., assigned once the findings are sorted
+    accepted: Acceptance | None = None  # stays in every report; only stops counting toward --fail-on
 
     @property
     def key(self) -> str:
@@ -130,6 +144,11 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
     findings += _not_enforced(scan_store_inputs(store))
+    return number_findings(findings)
+
+
+def number_findings(findings: list[Finding]) -> list[Finding]:
+    """FINDINGS in report order (severity, kind, key), numbered F001 ..."""
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.key))
     for number, finding in enumerate(findings, 1):
         finding.id = f"F{number:03d}"

@@ -78,7 +78,7 @@ def diff_audits(old: dict[str, Any], new: dict[str, Any], old_path: str = "OLD",
 
 def _brief(finding: dict[str, Any]) -> dict[str, Any]:
     return {"key": finding["key"], "kind": finding.get("kind", ""), "severity": finding.get("severity", ""),
-            "title": finding.get("title", "")}
+            "title": finding.get("title", ""), "accepted": finding.get("accepted")}
 
 
 def diff_dict(diff: AuditDiff) -> dict[str, Any]:

@@ -8,37 +8,51 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
-from auditor.core.allowlist import Allowlist, MatchMode, read_allowlist
+from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import InputError
+from auditor.decisions.acceptance import IgnoreRule, accept
 from auditor.decisions.analysis import Analysis, analyse
-from auditor.decisions.audit import AuditOptions, Finding, FindingKind, audit
-from reports.json_report import RunInfo, audit_document, file_sha256, render_json
+from auditor.decisions.audit import AuditOptions, Finding, FindingKind, Severity, audit
+from auditor.pipeline.outputs import write_output
+from reports.json_report import RunInfo, audit_document, render_json
 
 FAIL_ON_ANY = "any"
 
 
-def parse_fail_on(text: str | None) -> frozenset[FindingKind]:
-    """`missing,over-broad` or `any` -> the kinds that fail the run; ValueError names an unknown kind."""
+@dataclass(frozen=True)
+class FailOn:
+    """What fails the run (exit 1): finding kinds and severities, from --fail-on or the config file."""
+
+    kinds: frozenset[str] = frozenset()
+    severities: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds or self.severities)
+
+
+def parse_fail_on(text: str | None) -> FailOn:
+    """`missing,over-broad`, `error,warning` (severities), a mix, or `any`; ValueError names an unknown word."""
     if not text:
-        return frozenset()
-    kinds: set[FindingKind] = set()
+        return FailOn()
+    kinds: set[str] = set()
+    severities: set[str] = set()
     for word in (w.strip().lower() for w in text.split(",")):
         if not word:
             continue
         if word == FAIL_ON_ANY:
-            kinds |= set(FindingKind)
-            continue
-        try:
-            kinds.add(FindingKind(word))
-        except ValueError:
-            known = ", ".join([FAIL_ON_ANY, *(k.value for k in FindingKind)])
-            raise ValueError(f"unknown finding kind {word!r} (known: {known})") from None
-    return frozenset(kinds)
+            kinds |= {k.value for k in FindingKind}
+        elif word in {s.value for s in Severity}:
+            severities.add(word)
+        elif word in {k.value for k in FindingKind}:
+            kinds.add(word)
+        else:
+            known = ", ".join([FAIL_ON_ANY, *(s.value for s in Severity), *(k.value for k in FindingKind)])
+            raise ValueError(f"unknown finding kind or severity {word!r} (known: {known})")
+    return FailOn(frozenset(kinds), frozenset(severities))
 
 
 def generation_time() -> str:
@@ -55,18 +69,29 @@ class AuditResult:
     allowlist_errors: list[InputError]
     findings: list[Finding]
     document: dict[str, Any]
-    outputs: dict[str, Path] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
-def run_audit(store: EvidenceStore, allowlist_path: Path, options: AuditOptions, command_line: list[str]
+@dataclass(frozen=True)
+class Acceptances:
+    """Ignore rules of the config file and the keys of a baseline audit."""
+
+    rules: tuple[IgnoreRule, ...] = ()
+    baseline: frozenset[str] | None = None
+    baseline_name: str = ""
+    today: date | None = None  # None: today, in UTC
+
+
+def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputError], allowlist_sha256: str,
+              options: AuditOptions, command_line: list[str], acceptances: Acceptances | None = None
               ) -> AuditResult:
-    allowlist, errors = read_allowlist(allowlist_path)
     analysis = analyse(store, budget=options.budget, mode=options.mode,
                        count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist)
-    findings = audit(analysis, allowlist, options)
+    acceptances = acceptances or Acceptances()
+    findings = accept(audit(analysis, allowlist, options), acceptances.rules, acceptances.baseline,
+                      acceptances.baseline_name, acceptances.today or datetime.now(UTC).date())
     analysis.findings = findings
-    run = RunInfo(tuple(command_line), generation_time(), allowlist.path or str(allowlist_path),
-                  file_sha256(allowlist_path), tuple(errors))
+    run = RunInfo(tuple(command_line), generation_time(), allowlist.path, allowlist_sha256, tuple(errors))
     document = audit_document(analysis, allowlist, findings, options, run)
     return AuditResult(analysis, allowlist, errors, findings, document)
 
@@ -81,17 +106,15 @@ def renderers() -> dict[str, Callable[[dict[str, Any]], str]]:
             "md": render_markdown}
 
 
-def write_reports(document: dict[str, Any], targets: dict[str, Path | None]) -> dict[str, Path]:
+def write_reports(document: dict[str, Any], targets: dict[str, str | None]) -> dict[str, str]:
+    """Render and write each requested report (`-`: standard output); OutputError names the one that failed."""
     written = {}
     available = renderers()
-    for name, path in targets.items():
-        if path is None:
+    for name, target in targets.items():
+        if target is None:
             continue
-        text = available[name](document)
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written[name] = path
+        write_output(available[name](document), target, f"{name} report")
+        written[name] = target
     return written
 
 
@@ -112,21 +135,25 @@ def summary_text(result: AuditResult, limit: int = 40) -> str:
         f"{summary['observed_hosts']} observed hosts, {summary['blocked_attempts']} blocked attempts"
         + (f", {window['first']} to {window['last']}" if window["first"] else "") + ".",
         f"{summary['findings']} findings: {severity['error']} errors, {severity['warning']} warnings, "
-        f"{severity['note']} notes.",
+        f"{severity['note']} notes"
+        + (f"; {summary['accepted']} of them accepted." if summary.get("accepted") else "."),
     ]
     for finding in doc["findings"][:limit]:
-        lines.append(f"  {finding['id']} {finding['severity']:<7} {finding['kind']:<15} {_safe(finding['title'])}")
+        mark = " (accepted)" if finding.get("accepted") else ""
+        lines.append(f"  {finding['id']} {finding['severity']:<7} {finding['kind']:<15} {_safe(finding['title'])}"
+                     f"{mark}")
     if len(doc["findings"]) > limit:
         lines.append(f"  ... {len(doc['findings']) - limit} more (see the reports)")
     for name, path in sorted(result.outputs.items()):
-        lines.append(f"wrote {name}: {_safe(path)}")
+        if path != "-":
+            lines.append(f"wrote {name}: {_safe(path)}")
     return "\n".join(lines) + "\n"
 
 
-def command_line(inputs: tuple[str, ...], allowlist: Path, options: AuditOptions, outputs: dict[str, Path | None],
+def command_line(inputs: tuple[str, ...], allowlist: str, options: AuditOptions, outputs: dict[str, str | None],
                  fail_on: str | None, strict: bool, extra: list[str]) -> list[str]:
     """The command as it would be typed, rebuilt from the parsed options (stable, no shell quoting games)."""
-    words = ["regaudit", "audit", *inputs, "--allowlist", str(allowlist), *extra]
+    words = ["regaudit", "audit", *inputs, "--allowlist", allowlist, *extra]
     if options.mode is not MatchMode.SUFFIX:
         words += ["--match", options.mode.value]
     if options.budget != 100:
@@ -137,7 +164,7 @@ def command_line(inputs: tuple[str, ...], allowlist: Path, options: AuditOptions
         words += ["--org", org]
     for name, path in outputs.items():
         if path is not None:
-            words += [f"--{name}", str(path)]
+            words += [f"--{name}", path]
     if fail_on:
         words += ["--fail-on", fail_on]
     if strict:

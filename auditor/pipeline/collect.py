@@ -91,21 +91,41 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
         store.worth_keeping = _known_registry_host
     ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
     forced: ParserSpec | None = parser_named(options.forced_kind) if options.forced_kind else None
+    walked: dict[str, list[int]] = {}  # named directory -> [files read, files skipped]
     with bulk_parsing():
         for inp, explicit, error in iter_inputs(inputs):
             if error is not None:
-                store.add(error)
+                if explicit:
+                    _unusable(store, error)
+                else:  # one unreadable file of a walked tree: the rest of the tree still counts
+                    store.add(error)
                 continue
             assert inp is not None
+            tally = walked.setdefault(str(inp.root), [0, 0]) if inp.root is not None else None
             spec = forced if (forced is not None and explicit) else parser_for(inp)
             if spec is None:
                 if explicit:
-                    store.add(inp.error("unrecognized input kind (not a known file, capture or log format)"))
+                    _unusable(store, inp.error("unrecognized input kind (not a known file, capture or log format; "
+                                               "name it with --kind)"))
                 else:
                     store.skipped_files += 1
+                    if tally is not None:
+                        tally[1] += 1
                 continue
+            if tally is not None:
+                tally[0] += 1
             _parse_one(inp, spec, ctx, options, store)
+    for name in inputs:
+        if name != "-" and Path(name).is_dir() and not walked.get(str(Path(name)), [0])[0]:
+            skipped = walked.get(str(Path(name)), [0, 0])[1]
+            _unusable(store, InputError(f"no input of a known kind in this directory ({skipped} files skipped)",
+                                        Source(_display(Path(name)))))
     return store
+
+
+def _unusable(store: EvidenceStore, error: InputError) -> None:
+    store.add(error)
+    store.unusable.append(error)
 
 
 @functools.cache

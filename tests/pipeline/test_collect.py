@@ -47,7 +47,7 @@ def test_walk_skips_vendored_trees_and_unknown_files(tmp_path: Path) -> None:
 def test_missing_file_is_one_error_and_the_rest_is_still_read(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     result = _run("discover", str(tmp_path / "nope.yaml"), str(root), "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # a named input that is not there fails, strict or not
     doc = json.loads(result.stdout)
     jsonschema.validate(doc, SCHEMA)
     assert [r["canonical"] for r in doc["references"]] == ["docker.io/library/python:3.12-slim"]

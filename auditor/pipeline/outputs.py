@@ -1,0 +1,27 @@
+"""Writing what a command produces: to a file, or to standard output for `-`, with one clear error on failure."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+STDIO = "-"
+
+
+class OutputError(Exception):
+    """An output could not be written; the message names it and the path, for a person."""
+
+
+def write_output(text: str, target: str | Path | None, what: str = "output") -> None:
+    """TEXT to TARGET: a path (parent directories made), or standard output when TARGET is None or `-`."""
+    if target is None or str(target) == STDIO:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
