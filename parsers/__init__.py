@@ -20,7 +20,7 @@ from parsers.common.inputs import InputFile, ParseFunction
 from parsers.logs import docker_log, squid
 from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
 from parsers.machine import docker_config, docker_daemon, docker_images
-from parsers.repo import compose, dockerfile, helm_values, kubernetes, shell
+from parsers.repo import cloudbuild, compose, devcontainer, dockerfile, helm_values, kubernetes, quadlet, shell
 from parsers.repo.ci import (
     azure_pipelines,
     bitbucket_pipelines,
@@ -59,6 +59,9 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
         azure_pipelines,
         bitbucket_pipelines,
         drone,
+        devcontainer,
+        cloudbuild,
+        quadlet,
         # by content
         trace_result,
         kubernetes,

@@ -5,6 +5,8 @@ Pod specs are looked for where the API puts them: `spec` of a Pod, `template.spe
 other kind that embeds a pod template (Argo Rollout, Knative Service ...), `spec.jobTemplate.spec.template.spec`
 of a CronJob; `kind: List` (and `*List`) items are walked. In each pod spec, `containers`, `initContainers`
 and `ephemeralContainers` give the images, and so do image volumes (`volumes[].image.reference`).
+Tekton resources (apiVersion `tekton.dev/*`, `triggers.tekton.dev/*`) are read by parsers/repo/tekton.py: step
+and sidecar images and OCI bundles anywhere in the object.
 A `Kustomization`'s `images` overrides name the images kustomize substitutes (`newName`, `newTag`, `digest`):
 those are what the cluster pulls, so they are reported; the names they replace are not.
 """
@@ -20,6 +22,7 @@ from auditor.core.model import Evidence, ImageReference
 from parsers.common.image_text import image_record, scalar_text
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
 from parsers.common.yaml_stream import YamlProblem, iter_documents
+from parsers.repo import tekton
 
 NAME = "kubernetes"
 
@@ -105,6 +108,9 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
     metadata = obj.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     label = f"{prefix}{kind}/{name if isinstance(name, str) and name else '?'}"
+    if tekton.is_tekton(obj):
+        yield from tekton.object_images(inp, ctx, obj, label, parser=NAME)
+        return
     for path in _POD_SPEC_PATHS.get(kind, _GENERIC_PATHS):
         pod_spec = _at(obj, path)
         if isinstance(pod_spec, dict):
