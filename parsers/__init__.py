@@ -4,6 +4,9 @@ Each module has the same small face:
     NAME: str                                         the kind's name, shown in output
     detect(inp: InputFile) -> bool                    cheap: by file name and the decompressed head
     parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]
+and optionally
+    detect_content(inp: InputFile) -> bool            for a file named on the command line under a name no
+                                                      detect() accepts: read by content
 parse() never raises for bad content: it yields InputError records naming the line or packet and goes
 on. Registration order matters: the first module whose detect() accepts a file parses it, so
 specific kinds (by magic or by name) come before kinds recognized by content alone.
@@ -38,10 +41,12 @@ class ParserSpec:
     name: str
     detect: Callable[[InputFile], bool]
     parse: ParseFunction
+    detect_content: Callable[[InputFile], bool] | None = None
 
 
 def _spec(module: ModuleType) -> ParserSpec:
-    return ParserSpec(name=module.NAME, detect=module.detect, parse=module.parse)
+    return ParserSpec(name=module.NAME, detect=module.detect, parse=module.parse,
+                      detect_content=getattr(module, "detect_content", None))
 
 
 PARSERS: tuple[ParserSpec, ...] = tuple(
@@ -83,14 +88,22 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
 )
 
 
-def parser_for(inp: InputFile) -> ParserSpec | None:
-    """The first registered parser that accepts INP, or None."""
+def parser_for(inp: InputFile, explicit: bool = False) -> ParserSpec | None:
+    """The first registered parser that accepts INP, or None. A file named EXPLICITly that no parser accepts by
+    name is then offered to the content detectors, in the same order: the user said it is an input."""
     for spec in PARSERS:
         try:
             if spec.detect(inp):
                 return spec
         except Exception:  # a detector's bug must not stop the run; try the next kind
             continue
+    if explicit:
+        for spec in PARSERS:
+            try:
+                if spec.detect_content is not None and spec.detect_content(inp):
+                    return spec
+            except Exception:
+                continue
     return None
 
 

@@ -97,7 +97,7 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
                 store.add(error)
                 continue
             assert inp is not None
-            spec = forced if (forced is not None and explicit) else parser_for(inp)
+            spec = forced if (forced is not None and explicit) else parser_for(inp, explicit=explicit)
             if spec is None:
                 if explicit:
                     store.add(inp.error("unrecognized input kind (not a known file, capture or log format)"))

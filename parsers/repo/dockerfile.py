@@ -43,15 +43,23 @@ from parsers.repo.dockerfile_lexer import Instruction, LexResult, RawLine
 NAME = "dockerfile"
 LAST_STAGE = "\x00last-stage"  # target meaning "the last stage", as `docker build` without --target
 
+# Renovate's default patterns: `Dockerfile`, `Dockerfile.*`, `Dockerfile-chroot`, `Dockerfile_alpine`, `x.Dockerfile`.
 _NAME_RE = re.compile(
-    r"^(?:dockerfile|containerfile)(?:\..+)?$|^.+\.(?:dockerfile|containerfile)$", re.IGNORECASE
+    r"^(?:dockerfile|containerfile)(?:[._-].+)?$|^.+\.(?:dockerfile|containerfile)$", re.IGNORECASE
 )
+# Read by content only when a file is named on the command line under another name: the first instruction (after
+# comments, parser directives and blank lines) is FROM or ARG, as BuildKit requires.
+_CONTENT_RE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*(?:FROM|ARG)[ \t]+\S", re.IGNORECASE)
 # Names that match the patterns above but are documentation, templates or backups, not build files.
 _NOT_BUILD_FILES = frozenset({
     "md", "rst", "txt", "html", "adoc", "orig", "rej", "bak", "swp", "tmpl", "tpl", "j2", "jinja", "jinja2",
     "template", "in", "erb", "sh", "py", "json", "yml", "yaml", "toml", "lock", "sum", "patch", "diff",
     "dockerignore",
 })
+# `Dockerfile.template` placeholders (balena, resin.io): filled in by a tool before any build, never guessed here
+_TEMPLATE_PLACEHOLDER_RE = re.compile(r"%%[A-Za-z_][A-Za-z0-9_]*%%")
+_TEMPLATE_REASON = "a template placeholder (%%NAME%%): the file is a template, filled in before it is built"
+_DOCUMENTS = frozenset({"md", "rst", "txt", "html", "adoc"})
 _COMPRESSED = (".gz", ".bz2", ".xz")
 _INSTRUCTIONS = frozenset({
     "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label", "maintainer",
@@ -75,9 +83,16 @@ def detect(inp: InputFile) -> bool:
     if not _NAME_RE.match(name):
         return False
     lower = name.lower()
-    if lower.startswith(("dockerfile.", "containerfile.")):
+    if lower.startswith(("dockerfile", "containerfile")) and "." in lower:
         return lower.rsplit(".", 1)[-1] not in _NOT_BUILD_FILES
     return True
+
+
+def detect_content(inp: InputFile) -> bool:
+    """A file named explicitly under an unusual name (`build/web.df`) is a Dockerfile when it reads like one."""
+    if inp.name.lower().rsplit(".", 1)[-1] in _DOCUMENTS:
+        return False  # a README that starts with a FROM example is still a README
+    return not inp.looks_binary and bool(_CONTENT_RE.match(inp.head))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
@@ -343,6 +358,9 @@ class _Extractor:
             return
         name = expanded.text if expanded is not None else text
         if name in self.named_contexts:
+            return
+        if _TEMPLATE_PLACEHOLDER_RE.search(name):
+            self.add(Unresolved(name, _TEMPLATE_REASON, self.source(line), context))
             return
         try:
             ref = parse_reference(name)

@@ -27,7 +27,8 @@ from parsers.common.yaml_stream import YamlProblem, iter_documents
 
 NAME = "helm_values"
 
-_NAME_RE = re.compile(r"^values[\w.-]*\.ya?ml$", re.IGNORECASE)
+# `values.yaml`, `values-prod.yaml`; chart-testing's `ci/NAME-values.yaml`; `NAME.helm.values.yaml`, `NAME.values.yaml`
+_NAME_RE = re.compile(r"^values[\w.-]*\.ya?ml$|^[\w.-]+[._-]values\.ya?ml$", re.IGNORECASE)
 _CONTENT_RE = re.compile(rb"^[ \t-]*[\w-]*(?:image|repository)[\w-]*[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _TEMPLATE_HINT = "a Go template expression in a values file (rendered by the chart with `tpl`): render it first"
 _NO_TAG = "no tag: the chart falls back to its appVersion (Chart.yaml), which a values file does not hold"
@@ -36,6 +37,11 @@ _NO_TAG = "no tag: the chart falls back to its appVersion (Chart.yaml), which a 
 def detect(inp: InputFile) -> bool:
     # NUL bytes do not disqualify a values file: its clean documents are still read, the junk is reported.
     return bool(_NAME_RE.match(inp.name)) and bool(_CONTENT_RE.search(inp.head))
+
+
+def detect_content(inp: InputFile) -> bool:
+    """Named explicitly under another name: a YAML file with image or repository keys is read as values."""
+    return inp.name.lower().endswith((".yaml", ".yml")) and bool(_CONTENT_RE.search(inp.head))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:

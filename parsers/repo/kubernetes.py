@@ -62,6 +62,13 @@ def detect(inp: InputFile) -> bool:
     return bool(_YAML_API_VERSION.search(head) and _YAML_KIND.search(head))
 
 
+def detect_content(inp: InputFile) -> bool:
+    """Named explicitly without a .yaml/.json suffix (`manifest.k8s`, `deploy.txt`): apiVersion and kind say so."""
+    head = inp.head
+    return bool((_YAML_API_VERSION.search(head) and _YAML_KIND.search(head))
+                or (_JSON_API_VERSION.search(head) and _JSON_KIND.search(head)))
+
+
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     text, errors = read_config_text(inp, NAME, keep_binary=True)
     yield from errors
