@@ -23,7 +23,17 @@ from parsers.common.inputs import InputFile, ParseFunction
 from parsers.logs import docker_log, squid
 from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
 from parsers.machine import docker_config, docker_daemon, docker_images
-from parsers.repo import cloudbuild, compose, devcontainer, dockerfile, helm_values, kubernetes, quadlet, shell
+from parsers.repo import (
+    cloudbuild,
+    compose,
+    devcontainer,
+    dockerfile,
+    helm_chart,
+    helm_values,
+    kubernetes,
+    quadlet,
+    shell,
+)
 from parsers.repo.ci import (
     azure_pipelines,
     bitbucket_pipelines,
@@ -54,7 +64,8 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
     for module in (
         # by magic number
         pcap,
-        # by file name
+        # by file name (a chart's templates/ first: by where they are)
+        helm_chart,
         dockerfile,
         compose,
         github_actions,

@@ -125,6 +125,11 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
             yield from _volume_images(inp, ctx, pod_spec, label, ".".join(path))
 
 
+def object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefix: str = "") -> Iterator[Evidence]:
+    """The images of one loaded object (for renderers of templates: parsers/repo/helm_chart.py)."""
+    return _object_images(inp, ctx, obj, prefix)
+
+
 def _kustomize_images(inp: InputFile, ctx: ParseContext, kustomization: dict[Any, Any],
                       lines: list[str]) -> Iterator[Evidence]:
     images = kustomization.get("images")
