@@ -31,6 +31,7 @@ from parsers.repo import (
     helm_chart,
     helm_values,
     kubernetes,
+    oci_charts,
     quadlet,
     shell,
 )
@@ -78,6 +79,7 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
         devcontainer,
         cloudbuild,
         quadlet,
+        oci_charts,
         # by content
         trace_result,
         kubernetes,

@@ -7,6 +7,7 @@ of a CronJob; `kind: List` (and `*List`) items are walked. In each pod spec, `co
 and `ephemeralContainers` give the images, and so do image volumes (`volumes[].image.reference`).
 Tekton resources (apiVersion `tekton.dev/*`, `triggers.tekton.dev/*`) are read by parsers/repo/tekton.py: step
 and sidecar images and OCI bundles anywhere in the object.
+Argo CD and Flux sources that pull charts or artifacts from OCI registries are read by parsers/repo/oci_charts.py.
 A `Kustomization`'s `images` overrides name the images kustomize substitutes (`newName`, `newTag`, `digest`):
 those are what the cluster pulls, so they are reported; the names they replace are not.
 """
@@ -22,7 +23,7 @@ from auditor.core.model import Evidence, ImageReference
 from parsers.common.image_text import image_record, scalar_text
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
 from parsers.common.yaml_stream import YamlProblem, iter_documents
-from parsers.repo import tekton
+from parsers.repo import oci_charts, tekton
 
 NAME = "kubernetes"
 
@@ -117,6 +118,9 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
     label = f"{prefix}{kind}/{name if isinstance(name, str) and name else '?'}"
     if tekton.is_tekton(obj):
         yield from tekton.object_images(inp, ctx, obj, label, parser=NAME)
+        return
+    if oci_charts.is_oci_source_object(obj):
+        yield from oci_charts.object_references(inp, ctx, obj, label, parser=NAME)
         return
     for path in _POD_SPEC_PATHS.get(kind, _GENERIC_PATHS):
         pod_spec = _at(obj, path)
