@@ -8,6 +8,8 @@ and `ephemeralContainers` give the images, and so do image volumes (`volumes[].i
 Tekton resources (apiVersion `tekton.dev/*`, `triggers.tekton.dev/*`) are read by parsers/repo/tekton.py: step
 and sidecar images and OCI bundles anywhere in the object.
 Argo CD and Flux sources that pull charts or artifacts from OCI registries are read by parsers/repo/oci_charts.py.
+Custom resources of well-known operators (Prometheus, Elastic, CloudNativePG, Strimzi, Argo Workflows ...) name
+images in fields of their own: parsers/repo/operator_crds.py reads them from a sourced table.
 A `Kustomization`'s `images` overrides name the images kustomize substitutes (`newName`, `newTag`, `digest`):
 those are what the cluster pulls, so they are reported; the names they replace are not.
 """
@@ -23,7 +25,7 @@ from auditor.core.model import Evidence, ImageReference
 from parsers.common.image_text import image_record, scalar_text
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
 from parsers.common.yaml_stream import YamlProblem, iter_documents
-from parsers.repo import oci_charts, tekton
+from parsers.repo import oci_charts, operator_crds, tekton
 
 NAME = "kubernetes"
 
@@ -122,6 +124,9 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
     if oci_charts.is_oci_source_object(obj):
         yield from oci_charts.object_references(inp, ctx, obj, label, parser=NAME)
         return
+    crd_paths = operator_crds.paths_for(obj)
+    if crd_paths:
+        yield from operator_crds.object_images(inp, ctx, obj, label, crd_paths, parser=NAME)
     for path in _POD_SPEC_PATHS.get(kind, _GENERIC_PATHS):
         pod_spec = _at(obj, path)
         if isinstance(pod_spec, dict):

@@ -138,8 +138,12 @@ def chart_reference(name: str, version: Any, source: Source, context: str, ctx: 
 # -- objects read by the Kubernetes parser ---------------------------------------------------------------------
 
 def is_oci_source_object(obj: dict[Any, Any]) -> bool:
-    api = obj.get("apiVersion")
-    return isinstance(api, str) and (api.startswith(_ARGO_GROUP) or api.startswith(_FLUX_SOURCE_GROUP))
+    api, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api, str):
+        return False
+    if api.startswith(_ARGO_GROUP):
+        return kind in ("Application", "ApplicationSet")  # Argo Workflows share the group: operator_crds reads them
+    return api.startswith(_FLUX_SOURCE_GROUP)
 
 
 def object_references(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], label: str,
