@@ -24,6 +24,7 @@ from parsers.logs import docker_log, squid
 from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
 from parsers.machine import docker_config, docker_daemon, docker_images
 from parsers.repo import (
+    bake,
     cloudbuild,
     compose,
     devcontainer,
@@ -80,6 +81,7 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
         cloudbuild,
         quadlet,
         oci_charts,
+        bake,
         # by content
         trace_result,
         kubernetes,

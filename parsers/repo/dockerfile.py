@@ -17,6 +17,8 @@ A value that stays unknown (no default, an automatic platform ARG, an undeclared
 Unresolved, naming the variable: never guessed. An ARG without default counts as unknown, not as empty.
 Stages: without a target every stage's images are reported (CI builds any `--target`); with a target (compose
 `build.target`, or LAST_STAGE for compose's default) only the stages BuildKit reaches from it are.
+A name that a docker-bake file beside the Dockerfile (or up to three folders above) gives it as a named context
+(`contexts = { base = "docker-image://..." }`) is that context, not an image, as `docker buildx bake` builds it.
 Duplicates: a Dockerfile found by a directory walk is read on its own here (parser `dockerfile`, ARG defaults
 and `--set` only) and again through every compose service that builds it (parser `compose`, with the service's
 build args and target). Both records carry the same file and line; they differ in parser and context, and when
@@ -37,6 +39,7 @@ from auditor.core.model import Evidence, HostPurpose, HostReference, ImageRefere
 from auditor.core.reference import InvalidReference, parse_reference
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.interpolate import Interpolated, Lookup, interpolate
+from parsers.repo import bake_file
 from parsers.repo import dockerfile_lexer as lexer
 from parsers.repo.dockerfile_lexer import Instruction, LexResult, RawLine
 
@@ -101,7 +104,9 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         return
     with inp.open() as stream:
         lines = lexer.lines_from_stream(stream, ctx.advance)
-        yield from _extract(lines, inp.display, dict(ctx.variables), None, NAME, "")
+        # a bake target's named contexts replace the images of those names for this Dockerfile (as bake builds it)
+        named = bake_file.named_contexts_for(inp.path, inp.root) if inp.display != "<stdin>" else frozenset()
+        yield from _extract(lines, inp.display, dict(ctx.variables), None, NAME, "", named_contexts=named)
 
 
 def extract_dockerfile(text: str, display_path: str, build_args: dict[str, str] | None = None,
