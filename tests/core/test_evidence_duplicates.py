@@ -1,0 +1,44 @@
+"""A Dockerfile read through compose and on its own: one reference with both contexts, in either order."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from auditor.core.evidence import EvidenceStore
+from auditor.core.model import Source, Unresolved
+from auditor.core.reference import parse_reference
+
+RESOLVED = dataclasses.replace(parse_reference("ubi9:9.4"), source=Source("svc/Containerfile", 2, parser="compose"),
+                               context="services.api.build FROM")
+ALONE = Unresolved("ubi9:${TAG}", "unresolved variable TAG", Source("svc/Containerfile", 2, parser="dockerfile"),
+                   "FROM")
+
+
+def test_either_order_gives_one_reference_naming_both_contexts() -> None:
+    for records in ((RESOLVED, ALONE), (ALONE, RESOLVED)):
+        store = EvidenceStore()
+        for record in records:
+            store.add(record)
+        assert store.unresolved == []
+        [ref] = store.references
+        assert ref.context == "services.api.build FROM | FROM (dockerfile alone: unresolved variable TAG)"
+
+
+def test_other_unresolved_records_on_the_line_are_kept() -> None:
+    store = EvidenceStore()
+    store.add(RESOLVED)
+    same_parser = dataclasses.replace(ALONE, source=Source("svc/Containerfile", 2, parser="compose"))
+    other_context = dataclasses.replace(ALONE, context="COPY --from")
+    other_line = dataclasses.replace(ALONE, source=Source("svc/Containerfile", 3, parser="dockerfile"))
+    for record in (same_parser, other_context, other_line):
+        store.add(record)
+    assert store.unresolved == [same_parser, other_context, other_line]
+
+
+def test_the_same_reference_read_twice_keeps_each_context_once() -> None:
+    store = EvidenceStore()
+    alone = dataclasses.replace(RESOLVED, source=Source("svc/Containerfile", 2, parser="dockerfile"), context="FROM")
+    for record in (RESOLVED, alone, alone, RESOLVED):
+        store.add(record)
+    [ref] = store.references
+    assert ref.context == "services.api.build FROM | FROM"
