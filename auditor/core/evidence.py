@@ -9,11 +9,10 @@ that number is bounded too (MAX_HOSTS, past which only registry-related hosts ar
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -246,13 +245,22 @@ class EvidenceStore:
     # resolved name at the same file and line; a Dockerfile that compose's build args resolve to
     # another name than its defaults do keeps both.
     _seen_static: set[object] = field(default_factory=set, repr=False)
+    # A Dockerfile read through compose or bake (its build args resolve a name) and again on its own (the same
+    # FROM unresolved for want of them) is one reference: the resolved record keeps both contexts, the
+    # unresolved one is dropped. Indexed by (path, line), so the check costs nothing for other records.
+    _reference_index: dict[object, int] = field(default_factory=dict, repr=False)
+    _references_at: dict[tuple[str, int], list[int]] = field(default_factory=dict, repr=False)
+    _unresolved_at: dict[tuple[str, int], list[Unresolved]] = field(default_factory=dict, repr=False)
+    # references made from an Unresolved whose host is certain, by place: a resolved read of the same line
+    # (compose's build args) takes such a reference's place instead of standing beside it
+    _partials_at: dict[tuple[str, int], list[tuple[int, Unresolved]]] = field(default_factory=dict, repr=False)
 
     def add(self, record: Evidence) -> None:
         match record:
             case Observation():
                 self._observe(record)
             case ImageReference():
-                self._add_once(self.references, record, _reference_identity(record))
+                self._add_reference(record)
                 self._kept_anyway.update((record.endpoint, record.registry))
             case HostReference():
                 self._add_once(self.host_references, record)
@@ -262,15 +270,77 @@ class EvidenceStore:
             case BlockedAttempt():
                 self._block(record)
             case Unresolved():
-                partial = partial_reference(record.text, record.reason)
-                if partial is None:
-                    self._add_once(self.unresolved, record)
-                else:  # the host is certain: the pull needs it whatever the tag turns out to be
-                    self.add(dataclasses.replace(partial, source=record.source, context=record.context))
+                self._add_unresolved(record)
             case InputError():
                 self._add_once(self.errors, record)
             case _:
                 raise TypeError(f"not an evidence record: {record!r}")
+
+    def _add_reference(self, ref: ImageReference) -> None:
+        identity = _reference_identity(ref)
+        held = self._reference_index.get(identity)
+        if held is not None:  # the same pull from the same place: one record, naming every context it was read in
+            kept = self.references[held]
+            if ref.context and ref.context not in kept.context.split(" | "):
+                self.references[held] = replace(kept, context=f"{kept.context} | {ref.context}")
+            return
+        place = _place(ref.source)
+        if place is not None and self._takes_partials_place(ref, identity, place):
+            return
+        self._seen_static.add(identity)
+        self._reference_index[identity] = len(self.references)
+        self.references.append(ref)
+        if place is None:
+            return
+        self._references_at.setdefault(place, []).append(len(self.references) - 1)
+        for unresolved in list(self._unresolved_at.get(place, ())):
+            if _resolves(ref, unresolved):
+                self.unresolved.remove(unresolved)
+                self._unresolved_at[place].remove(unresolved)
+                self._note_context(len(self.references) - 1, unresolved)
+
+    def _add_unresolved(self, record: Unresolved) -> None:
+        place = _place(record.source)
+        if place is not None:
+            for position in self._references_at.get(place, ()):
+                if _resolves(self.references[position], record):
+                    if record not in self._seen_static:
+                        self._seen_static.add(record)
+                        self._note_context(position, record)
+                    return
+        if record not in self._seen_static:
+            self._seen_static.add(record)
+            partial = partial_reference(record.text, record.reason)
+            if partial is not None:  # the host is certain: the pull needs it whatever the tag turns out to be
+                self._add_reference(replace(partial, source=record.source, context=record.context))
+                if place is not None and self.references[-1].unresolved:
+                    self._partials_at.setdefault(place, []).append((len(self.references) - 1, record))
+                return
+            self.unresolved.append(record)
+            if place is not None:
+                self._unresolved_at.setdefault(place, []).append(record)
+
+    def _takes_partials_place(self, ref: ImageReference, identity: object, place: tuple[str, int]) -> bool:
+        """Whether REF, a resolved read of a line that an unresolved read already made a partial reference of,
+        replaces that reference (keeping its context as a note)."""
+        for entry in self._partials_at.get(place, ()):
+            position, unresolved = entry
+            if _resolves(ref, unresolved):
+                del self._reference_index[_reference_identity(self.references[position])]
+                self._seen_static.add(identity)
+                self._reference_index[identity] = position
+                self.references[position] = ref
+                self._partials_at[place].remove(entry)
+                self._note_context(position, unresolved)
+                return True
+        return False
+
+    def _note_context(self, position: int, unresolved: Unresolved) -> None:
+        kept = self.references[position]
+        parser = unresolved.source.parser if unresolved.source else ""
+        note = f"{unresolved.context} ({parser} alone: {unresolved.reason})" if parser else unresolved.context
+        if note not in kept.context.split(" | "):
+            self.references[position] = replace(kept, context=f"{kept.context} | {note}")
 
     def _add_once(self, bucket: list[Any], record: Evidence, identity: object = None) -> None:
         key = record if identity is None else identity
@@ -394,6 +464,20 @@ def _source_order(source: Source | None) -> tuple[str, int, int]:
     if source is None:
         return ("", 0, 0)
     return (source.path, source.line or 0, source.packet or 0)
+
+
+def _place(source: Source | None) -> tuple[str, int] | None:
+    if source is None or source.line is None:
+        return None
+    return (source.path, source.line)
+
+
+def _resolves(ref: ImageReference, unresolved: Unresolved) -> bool:
+    """Whether REF is UNRESOLVED's reference resolved by another reader of the same line: the Dockerfile's own
+    read (`FROM`, its ARG unset) and compose's or bake's read with build args (`services.web.build FROM`)."""
+    if ref.source is None or unresolved.source is None or ref.source.parser == unresolved.source.parser:
+        return False
+    return bool(unresolved.context) and ref.context.split(" | ")[0].endswith(" " + unresolved.context)
 
 
 def _reference_identity(ref: ImageReference) -> tuple[str, str, int | None, int | None]:

@@ -192,9 +192,10 @@ def parse_reference(text: str) -> ImageReference:
     )
 
 
-# Where an input's own expressions begin: shell/compose/CI variables ($X, ${X}), GitHub and Go templates ({{ }}),
-# template files' %%VAR%% placeholders.
-_PLACEHOLDER_RE = re.compile(r"\$|\{\{|%%")
+# Where an input's own expressions begin: shell/compose/CI variables ($X, ${X}), GitHub and Go templates ({{ }}).
+# Template files' %%VAR%% placeholders are not among them: such a file is rendered by a tool of its own, which may
+# rewrite any part of it, so its references stay unresolved.
+_PLACEHOLDER_RE = re.compile(r"\$|\{\{")
 
 
 def partial_reference(text: str, reason: str) -> ImageReference | None:
@@ -207,7 +208,7 @@ def partial_reference(text: str, reason: str) -> ImageReference | None:
     else (`${REGISTRY}/app`, `acme${SUFFIX}/api`) stays unresolved: the host would be a guess.
     """
     placeholder = _PLACEHOLDER_RE.search(text)
-    if placeholder is None or placeholder.start() == 0:
+    if placeholder is None or placeholder.start() == 0 or "%%" in text:
         return None
     name = _certain_name(text[: placeholder.start()], text[placeholder.start():])
     if name is None:

@@ -102,7 +102,7 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
                 continue
             assert inp is not None
             tally = walked.setdefault(str(inp.root), [0, 0]) if inp.root is not None else None
-            spec = forced if (forced is not None and explicit) else parser_for(inp)
+            spec = forced if (forced is not None and explicit) else parser_for(inp, explicit=explicit)
             if spec is None:
                 if explicit:
                     _unusable(store, inp.error("unrecognized input kind (not a known file, capture or log format; "

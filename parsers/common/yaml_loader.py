@@ -68,6 +68,60 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Itera
 
 _LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+# YAML 1.2 has no `!!value` type: PyYAML resolves a plain `=` to it (a YAML 1.1 leftover) and then has no
+# constructor for it, so `key: =` is a string, as every YAML 1.2 reader sees it.
+_LineLoader.add_constructor("tag:yaml.org,2002:value", _construct_str)
+
+
+class _RedefiningComposer(yaml.composer.Composer):
+    """PyYAML's composer, except that an anchor name defined again names the later node (YAML 1.2: an alias
+    refers to the most recent preceding node with that anchor) instead of failing the whole file.
+
+    libyaml's composer lives in C and cannot be changed, so a document is composed here only after the fast
+    loader refused it for a duplicate anchor: the common case keeps libyaml's speed."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)
+        anchor = getattr(self.peek_event(), "anchor", None)
+        if anchor is not None:
+            self.anchors.pop(anchor, None)  # forget the earlier node: the later definition wins
+        return super().compose_node(parent, index)
+
+
+try:
+    from yaml.cyaml import CParser as _FastEvents
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    class _FastEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+
+
+class _RedefiningLoader(_FastEvents, _RedefiningComposer, yaml.constructor.SafeConstructor,  # type: ignore[misc]
+                        yaml.resolver.Resolver):
+    """libyaml's scanner and parser (events), composed in Python so that anchors may be redefined."""
+
+    def __init__(self, stream: str) -> None:
+        _FastEvents.__init__(self, stream)
+        _RedefiningComposer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    # the pure-Python composer's state lives in attributes the C parser does not set up
+    def get_node(self) -> yaml.Node | None:
+        if not self.check_event(yaml.StreamEndEvent):
+            return self.compose_document()
+        return None
+
+    def check_node(self) -> bool:
+        if self.check_event(yaml.StreamStartEvent):
+            self.get_event()
+        return not self.check_event(yaml.StreamEndEvent)
+
+
+_RedefiningLoader.yaml_constructors = _LineLoader.yaml_constructors
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -121,7 +175,25 @@ def load_documents(text: str) -> Iterator[Any]:
     if _flow_depth_exceeds(text, MAX_FLOW_DEPTH):
         raise YamlBomb(f"YAML nested deeper than {MAX_FLOW_DEPTH} levels of [ or {{ (refused: it would crash the "
                        "YAML library)")
-    loader = _LineLoader(text)
+    done = 0
+    try:
+        for document in _load_with(_LineLoader, text):
+            done += 1
+            yield document
+    except yaml.composer.ComposerError as exc:
+        if "found duplicate anchor" not in str(exc):
+            raise
+        # valid YAML 1.2 that libyaml's composer refuses: compose again in Python, skipping what was yielded
+        try:
+            for position, document in enumerate(_load_with(_RedefiningLoader, text)):
+                if position >= done:
+                    yield document
+        except RecursionError:
+            raise YamlBomb("YAML nested too deeply to compose") from None
+
+
+def _load_with(loader_class: type, text: str) -> Iterator[Any]:
+    loader = loader_class(text)
     try:
         while loader.check_node():
             node = loader.get_node()

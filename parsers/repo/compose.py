@@ -48,9 +48,17 @@ from parsers.repo.dockerfile import LAST_STAGE, extract_dockerfile
 
 NAME = "compose"
 
+# Renovate's default pattern `(^|/)(?:docker-)?compose[^/]*\.ya?ml$`, plus `NAME.docker-compose.yml`.
 _NAME_RE = re.compile(
-    r"^(?:docker-)?compose(?:\.[^/]+)?\.ya?ml$|^.+[.-]docker-compose(?:\.[^/]+)?\.ya?ml$", re.IGNORECASE
+    r"^(?:docker-)?compose(?:[._-][^/]*)?\.ya?ml$|^.+[._-]docker-compose(?:[._-][^/]*)?\.ya?ml$", re.IGNORECASE
 )
+_YAML_SUFFIXES = (".yml", ".yaml")
+# By content, for any other YAML name (`stack.yml`, `integration/compose/db.yml`): every top-level key is one of
+# compose's, `services:` opens a mapping, and some service has `image:` or `build:`.
+_TOP_KEY_RE = re.compile(rb"^([A-Za-z_][\w.-]*)[ \t]*:", re.MULTILINE)
+_SERVICES_MAPPING_RE = re.compile(
+    rb"^services[ \t]*:[ \t]*(?:#[^\n]*)?\r?\n(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]+[\w\"'.-]", re.MULTILINE)
+_SERVICE_FIELD_RE = re.compile(rb"^[ \t]+(?:image|build)[ \t]*:", re.MULTILINE)
 MAX_DEPTH = 10  # nested include / extends levels
 MAX_FILES = 64  # compose, env and Dockerfiles read for one input
 _REMOTE_CONTEXT_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IGNORECASE)
@@ -64,7 +72,18 @@ _TOP_LEVEL_KEYS = frozenset({"version", "name", "services", "networks", "volumes
 
 
 def detect(inp: InputFile) -> bool:
-    return bool(_NAME_RE.match(inp.name))
+    if _NAME_RE.match(inp.name):
+        return True
+    return inp.name.lower().endswith(_YAML_SUFFIXES) and detect_content(inp)
+
+
+def detect_content(inp: InputFile) -> bool:
+    """A compose file under any name: compose's top-level keys only, and services with an image or a build."""
+    head = inp.head
+    if inp.looks_binary or not _SERVICES_MAPPING_RE.search(head) or not _SERVICE_FIELD_RE.search(head):
+        return False
+    keys = {match.group(1).decode() for match in _TOP_KEY_RE.finditer(head)}
+    return all(key in _TOP_LEVEL_KEYS or key.startswith("x-") for key in keys)
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:

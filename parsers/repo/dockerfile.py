@@ -17,6 +17,8 @@ A value that stays unknown (no default, an automatic platform ARG, an undeclared
 Unresolved, naming the variable: never guessed. An ARG without default counts as unknown, not as empty.
 Stages: without a target every stage's images are reported (CI builds any `--target`); with a target (compose
 `build.target`, or LAST_STAGE for compose's default) only the stages BuildKit reaches from it are.
+A name that a docker-bake file beside the Dockerfile (or up to three folders above) gives it as a named context
+(`contexts = { base = "docker-image://..." }`) is that context, not an image, as `docker buildx bake` builds it.
 Duplicates: a Dockerfile found by a directory walk is read on its own here (parser `dockerfile`, ARG defaults
 and `--set` only) and again through every compose service that builds it (parser `compose`, with the service's
 build args and target). Both records carry the same file and line; they differ in parser and context, and when
@@ -37,21 +39,30 @@ from auditor.core.model import Evidence, HostPurpose, HostReference, ImageRefere
 from auditor.core.reference import InvalidReference, parse_reference
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.interpolate import Interpolated, Lookup, interpolate
+from parsers.repo import bake_file
 from parsers.repo import dockerfile_lexer as lexer
 from parsers.repo.dockerfile_lexer import Instruction, LexResult, RawLine
 
 NAME = "dockerfile"
 LAST_STAGE = "\x00last-stage"  # target meaning "the last stage", as `docker build` without --target
 
+# Renovate's default patterns: `Dockerfile`, `Dockerfile.*`, `Dockerfile-chroot`, `Dockerfile_alpine`, `x.Dockerfile`.
 _NAME_RE = re.compile(
-    r"^(?:dockerfile|containerfile)(?:\..+)?$|^.+\.(?:dockerfile|containerfile)$", re.IGNORECASE
+    r"^(?:dockerfile|containerfile)(?:[._-].+)?$|^.+\.(?:dockerfile|containerfile)$", re.IGNORECASE
 )
+# Read by content only when a file is named on the command line under another name: the first instruction (after
+# comments, parser directives and blank lines) is FROM or ARG, as BuildKit requires.
+_CONTENT_RE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*(?:FROM|ARG)[ \t]+\S", re.IGNORECASE)
 # Names that match the patterns above but are documentation, templates or backups, not build files.
 _NOT_BUILD_FILES = frozenset({
     "md", "rst", "txt", "html", "adoc", "orig", "rej", "bak", "swp", "tmpl", "tpl", "j2", "jinja", "jinja2",
     "template", "in", "erb", "sh", "py", "json", "yml", "yaml", "toml", "lock", "sum", "patch", "diff",
     "dockerignore",
 })
+# `Dockerfile.template` placeholders (balena, resin.io): filled in by a tool before any build, never guessed here
+_TEMPLATE_PLACEHOLDER_RE = re.compile(r"%%[A-Za-z_][A-Za-z0-9_]*%%")
+_TEMPLATE_REASON = "a template placeholder (%%NAME%%): the file is a template, filled in before it is built"
+_DOCUMENTS = frozenset({"md", "rst", "txt", "html", "adoc"})
 _COMPRESSED = (".gz", ".bz2", ".xz")
 _INSTRUCTIONS = frozenset({
     "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label", "maintainer",
@@ -75,9 +86,16 @@ def detect(inp: InputFile) -> bool:
     if not _NAME_RE.match(name):
         return False
     lower = name.lower()
-    if lower.startswith(("dockerfile.", "containerfile.")):
+    if lower.startswith(("dockerfile", "containerfile")) and "." in lower:
         return lower.rsplit(".", 1)[-1] not in _NOT_BUILD_FILES
     return True
+
+
+def detect_content(inp: InputFile) -> bool:
+    """A file named explicitly under an unusual name (`build/web.df`) is a Dockerfile when it reads like one."""
+    if inp.name.lower().rsplit(".", 1)[-1] in _DOCUMENTS:
+        return False  # a README that starts with a FROM example is still a README
+    return not inp.looks_binary and bool(_CONTENT_RE.match(inp.head))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
@@ -86,7 +104,9 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         return
     with inp.open() as stream:
         lines = lexer.lines_from_stream(stream, ctx.advance)
-        yield from _extract(lines, inp.display, dict(ctx.variables), None, NAME, "")
+        # a bake target's named contexts replace the images of those names for this Dockerfile (as bake builds it)
+        named = bake_file.named_contexts_for(inp.path, inp.root) if inp.display != "<stdin>" else frozenset()
+        yield from _extract(lines, inp.display, dict(ctx.variables), None, NAME, "", named_contexts=named)
 
 
 def extract_dockerfile(text: str, display_path: str, build_args: dict[str, str] | None = None,
@@ -343,6 +363,9 @@ class _Extractor:
             return
         name = expanded.text if expanded is not None else text
         if name in self.named_contexts:
+            return
+        if _TEMPLATE_PLACEHOLDER_RE.search(name):
+            self.add(Unresolved(name, _TEMPLATE_REASON, self.source(line), context))
             return
         try:
             ref = parse_reference(name)

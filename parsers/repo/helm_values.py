@@ -4,7 +4,10 @@ Shapes recognised anywhere in the tree (`sidecars.proxy.image`, `extraContainers
 - a mapping under a key ending in `image` (`image`, `coreImage`, `inline_image`), or any mapping with both
   `repository` and `tag`: `{registry, repository, tag, digest}` as Bitnami charts write it, `{repository, tag}`,
   Harbor's `{registry, repository, version}`;
-- a string under such a key: `image: "nginx:1.25"`.
+- a string under such a key: `image: "nginx:1.25"`;
+- ingress-nginx's `{registry, image, tag, digest}` under such a key (`controller.image.image:
+  ingress-nginx/controller`), the registry falling back to `global.image.registry` as the chart's
+  `merge .Values.controller.image .Values.global.image` does.
 `global.imageRegistry` replaces every mapping's `registry`, as the Bitnami common chart's `common.images.image`
 does. A digest is kept beside the tag (Bitnami renders only the digest; the host is the same either way).
 
@@ -27,7 +30,8 @@ from parsers.common.yaml_stream import YamlProblem, iter_documents
 
 NAME = "helm_values"
 
-_NAME_RE = re.compile(r"^values[\w.-]*\.ya?ml$", re.IGNORECASE)
+# `values.yaml`, `values-prod.yaml`; chart-testing's `ci/NAME-values.yaml`; `NAME.helm.values.yaml`, `NAME.values.yaml`
+_NAME_RE = re.compile(r"^values[\w.-]*\.ya?ml$|^[\w.-]+[._-]values\.ya?ml$", re.IGNORECASE)
 _CONTENT_RE = re.compile(rb"^[ \t-]*[\w-]*(?:image|repository)[\w-]*[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _TEMPLATE_HINT = "a Go template expression in a values file (rendered by the chart with `tpl`): render it first"
 _NO_TAG = "no tag: the chart falls back to its appVersion (Chart.yaml), which a values file does not hold"
@@ -36,6 +40,11 @@ _NO_TAG = "no tag: the chart falls back to its appVersion (Chart.yaml), which a 
 def detect(inp: InputFile) -> bool:
     # NUL bytes do not disqualify a values file: its clean documents are still read, the junk is reported.
     return bool(_NAME_RE.match(inp.name)) and bool(_CONTENT_RE.search(inp.head))
+
+
+def detect_content(inp: InputFile) -> bool:
+    """Named explicitly under another name: a YAML file with image or repository keys is read as values."""
+    return inp.name.lower().endswith((".yaml", ".yml")) and bool(_CONTENT_RE.search(inp.head))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
@@ -52,7 +61,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
             continue
         if not isinstance(item.value, dict):
             continue  # a values document that is not a mapping holds no settings
-        walker = _Walker(inp, ctx, lines, _global_registry(item.value))
+        walker = _Walker(inp, ctx, lines, _global_registry(item.value), _global_image_registry(item.value))
         yield from walker.walk(item.value, "")
 
 
@@ -62,16 +71,28 @@ def _global_registry(values: dict[Any, Any]) -> str:
     return registry.strip() if isinstance(registry, str) else ""
 
 
+def _global_image_registry(values: dict[Any, Any]) -> str:
+    glob = values.get("global")
+    image = glob.get("image") if isinstance(glob, dict) else None
+    registry = image.get("registry") if isinstance(image, dict) else None
+    return registry.strip() if isinstance(registry, str) else ""
+
+
+_NAME_SIBLINGS = frozenset({"tag", "digest", "registry"})
+
+
 def _is_image_key(key: Any) -> bool:
     return isinstance(key, str) and key.lower().endswith("image")
 
 
 class _Walker:
-    def __init__(self, inp: InputFile, ctx: ParseContext, lines: list[str], global_registry: str) -> None:
+    def __init__(self, inp: InputFile, ctx: ParseContext, lines: list[str], global_registry: str,
+                 global_image_registry: str = "") -> None:
         self.inp = inp
         self.ctx = ctx
         self.lines = lines
         self.global_registry = global_registry
+        self.global_image_registry = global_image_registry
 
     def walk(self, root: Any, root_path: str) -> Iterator[Evidence]:
         """Depth first, in file order; iterative, so a hostile nesting depth cannot exhaust the call stack."""
@@ -81,6 +102,9 @@ class _Walker:
             if isinstance(value, dict):
                 if isinstance(value.get("repository"), str) and (_is_image_key(key) or "tag" in value):
                     yield self._mapping_image(value, path)
+                    continue
+                if _is_image_key(key) and isinstance(value.get("image"), str) and _NAME_SIBLINGS & value.keys():
+                    yield self._split_image(value, path)
                     continue
                 children = [(child, f"{path}.{child_key}" if path else str(child_key), child_key)
                             for child_key, child in value.items()]
@@ -103,6 +127,24 @@ class _Walker:
         source = self.inp.source(line=line, parser=NAME)
         if not repository:
             return Unresolved(text, "empty repository", source, path)
+        if not tag and not digest:
+            return Unresolved(name, _NO_TAG, source, path)
+        return image_record(text, source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
+
+    def _split_image(self, image: dict[Any, Any], path: str) -> Evidence:
+        """ingress-nginx's shape: `{registry, image, tag, digest}`, rendered as
+        `{{ .registry }}/{{ .image }}:{{ .tag }}@{{ .digest }}` after `merge .Values.X.image .Values.global.image`
+        (sprig's merge keeps the block's own keys first, so its registry wins over global.image.registry)."""
+        repository = image["image"].strip()
+        registry = self._text(image, "registry") or self.global_image_registry
+        tag = self._text(image, "tag")
+        digest = self._text(image, "digest")
+        name = f"{registry}/{repository}" if registry else repository
+        text = name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+        line = getattr(image["image"], "line", None) or image.line_of("image")
+        source = self.inp.source(line=line, parser=NAME)
+        if not repository:
+            return Unresolved(text, "empty image", source, path)
         if not tag and not digest:
             return Unresolved(name, _NO_TAG, source, path)
         return image_record(text, source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)

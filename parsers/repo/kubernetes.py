@@ -5,6 +5,11 @@ Pod specs are looked for where the API puts them: `spec` of a Pod, `template.spe
 other kind that embeds a pod template (Argo Rollout, Knative Service ...), `spec.jobTemplate.spec.template.spec`
 of a CronJob; `kind: List` (and `*List`) items are walked. In each pod spec, `containers`, `initContainers`
 and `ephemeralContainers` give the images, and so do image volumes (`volumes[].image.reference`).
+Tekton resources (apiVersion `tekton.dev/*`, `triggers.tekton.dev/*`) are read by parsers/repo/tekton.py: step
+and sidecar images and OCI bundles anywhere in the object.
+Argo CD and Flux sources that pull charts or artifacts from OCI registries are read by parsers/repo/oci_charts.py.
+Custom resources of well-known operators (Prometheus, Elastic, CloudNativePG, Strimzi, Argo Workflows ...) name
+images in fields of their own: parsers/repo/operator_crds.py reads them from a sourced table.
 A `Kustomization`'s `images` overrides name the images kustomize substitutes (`newName`, `newTag`, `digest`):
 those are what the cluster pulls, so they are reported; the names they replace are not.
 """
@@ -20,6 +25,7 @@ from auditor.core.model import Evidence, ImageReference
 from parsers.common.image_text import image_record, scalar_text
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
 from parsers.common.yaml_stream import YamlProblem, iter_documents
+from parsers.repo import oci_charts, operator_crds, tekton
 
 NAME = "kubernetes"
 
@@ -57,6 +63,13 @@ def detect(inp: InputFile) -> bool:
     if inp.name.lower().endswith(".json"):
         return bool(_JSON_API_VERSION.search(head) and _JSON_KIND.search(head))
     return bool(_YAML_API_VERSION.search(head) and _YAML_KIND.search(head))
+
+
+def detect_content(inp: InputFile) -> bool:
+    """Named explicitly without a .yaml/.json suffix (`manifest.k8s`, `deploy.txt`): apiVersion and kind say so."""
+    head = inp.head
+    return bool((_YAML_API_VERSION.search(head) and _YAML_KIND.search(head))
+                or (_JSON_API_VERSION.search(head) and _JSON_KIND.search(head)))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
@@ -105,11 +118,25 @@ def _object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefi
     metadata = obj.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     label = f"{prefix}{kind}/{name if isinstance(name, str) and name else '?'}"
+    if tekton.is_tekton(obj):
+        yield from tekton.object_images(inp, ctx, obj, label, parser=NAME)
+        return
+    if oci_charts.is_oci_source_object(obj):
+        yield from oci_charts.object_references(inp, ctx, obj, label, parser=NAME)
+        return
+    crd_paths = operator_crds.paths_for(obj)
+    if crd_paths:
+        yield from operator_crds.object_images(inp, ctx, obj, label, crd_paths, parser=NAME)
     for path in _POD_SPEC_PATHS.get(kind, _GENERIC_PATHS):
         pod_spec = _at(obj, path)
         if isinstance(pod_spec, dict):
             yield from _pod_spec_images(inp, ctx, pod_spec, label, ".".join(path))
             yield from _volume_images(inp, ctx, pod_spec, label, ".".join(path))
+
+
+def object_images(inp: InputFile, ctx: ParseContext, obj: dict[Any, Any], prefix: str = "") -> Iterator[Evidence]:
+    """The images of one loaded object (for renderers of templates: parsers/repo/helm_chart.py)."""
+    return _object_images(inp, ctx, obj, prefix)
 
 
 def _kustomize_images(inp: InputFile, ctx: ParseContext, kustomization: dict[Any, Any],

@@ -39,6 +39,7 @@ _PLAIN_QUOTED_RE = re.compile(r"[^\"\\$`<]+")
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "done", "fi"})
 _LOOP_PLACEHOLDER_RE = re.compile(r"\x00([A-Za-z_][A-Za-z0-9_]*)\x00")
 _MAX_LOOP_VALUES = 64
+_MAX_SUBSTITUTION_DEPTH = 8
 _PROGRAMS_RE = re.compile(r"docker|podman|nerdctl|finch|buildah|skopeo|gcloud|\baz\b")
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 
@@ -95,6 +96,7 @@ class _Tokenizer:
         self.opaque = opaque
         self.pending_heredocs: list[tuple[str, bool]] = []
         self.errors: list[tuple[str, int]] = []
+        self.substitutions: list[tuple[str, int]] = []  # `$( )` and backquoted commands: scanned on their own
 
     def commands(self) -> Iterator[Command]:
         words: list[Word] = []
@@ -220,12 +222,13 @@ class _Tokenizer:
                 self._double_quoted(out, word)
                 continue
             if ch == "$":
-                out.append(self._dollar(word))
+                out.append(self._dollar(word, quoted=False))
                 continue
             if ch == "`":
                 end = text.find("`", self.pos + 1)
                 end = len(text) if end < 0 else end
                 raw = text[self.pos:end + 1]
+                self.substitutions.append((text[self.pos + 1:end], self.line))
                 word.missing.append(raw)
                 out.append(raw)
                 self._advance_to(end + 1)
@@ -271,6 +274,7 @@ class _Tokenizer:
             if ch == "`":
                 end = text.find("`", self.pos + 1)
                 end = len(text) if end < 0 else end
+                self.substitutions.append((text[self.pos + 1:end], self.line))
                 word.missing.append(text[self.pos:end + 1])
                 out.append(text[self.pos:end + 1])
                 self._advance_to(end + 1)
@@ -279,8 +283,9 @@ class _Tokenizer:
             self._advance_to(self.pos + 1)
         self.errors.append(('unterminated " quote: the rest of the script is one word', word.line))
 
-    def _dollar(self, word: Word) -> str:
-        """Expand the `$...` at pos; unknown parts are recorded in word.missing and kept as written."""
+    def _dollar(self, word: Word, quoted: bool = True) -> str:
+        """Expand the `$...` at pos; unknown parts are recorded in word.missing and kept as written.
+        Outside double quotes, the word of `${V:-word}` has its quotes removed, as a shell does."""
         text = self.text
         start = self.pos
         nxt = text[start + 1:start + 2]
@@ -291,6 +296,8 @@ class _Tokenizer:
         if nxt == "{":
             end = _matching(text, start + 1, "{", "}")
             inner = text[start + 2:end - 1]
+            if not quoted:
+                inner = _unquote_operand(inner)
             if _SIMPLE_BRACED_RE.match(inner):
                 result = interpolate("${" + inner + "}", self.lookup, dialect="shell")
                 if result.complete:
@@ -299,6 +306,8 @@ class _Tokenizer:
             return self._opaque(word, start, end)
         if nxt == "(":
             end = _matching(text, start + 1, "(", ")")
+            if not text.startswith("((", start + 1):  # `$(( ))` is arithmetic, not a command
+                self.substitutions.append((text[start + 2:end - 1], self.line))
             return self._opaque(word, start, end)
         if nxt and (nxt in "_" or nxt.isalpha()) and nxt.isascii():
             end = start + 1
@@ -322,7 +331,8 @@ class _Tokenizer:
 
 
 def _matching(text: str, open_pos: int, opener: str, closer: str) -> int:
-    """Index just past the CLOSER matching the OPENER at OPEN_POS (or the end of TEXT)."""
+    """Index just past the CLOSER matching the OPENER at OPEN_POS (or the end of TEXT). Quoted text is skipped
+    whole, so a jq program (`$(jq -r '.[] | select(.a == ")")')`) or a quoted `)` does not end the match."""
     depth = 0
     pos = open_pos
     while pos < len(text):
@@ -335,8 +345,28 @@ def _matching(text: str, open_pos: int, opener: str, closer: str) -> int:
                 return pos + 1
         elif ch == "\\":
             pos += 1
+        elif ch == "'":
+            end = text.find("'", pos + 1)
+            pos = len(text) if end < 0 else end
+        elif ch == '"':
+            pos += 1
+            while pos < len(text) and text[pos] != '"':
+                pos += 2 if text[pos] == "\\" else 1
         pos += 1
     return len(text)
+
+
+_OPERAND_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(:?[-+=?])(.*)$", re.DOTALL)
+_QUOTED_PART_RE = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")
+
+
+def _unquote_operand(inner: str) -> str:
+    """`V:-'latest'` -> `V:-latest`: the word after the operator loses its quotes (outside double quotes)."""
+    match = _OPERAND_RE.match(inner)
+    if match is None or not any(q in match.group(3) for q in "'\""):
+        return inner
+    operand = _QUOTED_PART_RE.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), match.group(3))
+    return match.group(1) + match.group(2) + operand
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -408,7 +438,8 @@ def _positionals(args: list[Word], valued: frozenset[str] | None, boolean: froze
             for rest in args[index + 1:]:
                 yield rest, None, None
             return
-        if text.startswith("-") and len(text) > 1 and word.resolved:
+        # a flag whose value holds a variable (`--name="mint-${MODE}"`) is still a flag: its name is literal
+        if text.startswith("-") and len(text) > 1 and (word.resolved or word.raw.lstrip("\"'").startswith("-")):
             flag, has_eq, inline = text.partition("=")
             if has_eq:
                 yield word, flag, Word(inline, inline, word.line, list(word.missing))
@@ -538,7 +569,9 @@ def container_mentions(words: list[Word]) -> Iterator[ImageMention]:
             if flag is None:
                 yield ImageMention(_strip_transport(word), label)
     elif sub in ("run", "create"):
-        for word, flag, _value in _positionals(rest, None, _RUN_BOOLEAN, stop_at_first=True):
+        for word, flag, value in _positionals(rest, None, _RUN_BOOLEAN, stop_at_first=True):
+            if flag == "--pull" and value is not None and value.text == "never":
+                return  # the image must already be local: no registry is contacted
             if flag is None:
                 yield ImageMention(word, label)
     elif sub == "tag":
@@ -663,7 +696,7 @@ def _skopeo(args: list[Word]) -> Iterator[ImageMention]:
 
 def scan_script(text: str, first_line: int, source_for: Callable[[int], Source],
                 lookup: Lookup, context: str = "", opaque: re.Pattern[str] | None = None,
-                assigned: dict[str, str | None] | None = None) -> Iterator[Evidence]:
+                assigned: dict[str, str | None] | None = None, depth: int = 0) -> Iterator[Evidence]:
     """Evidence for every container command in the shell TEXT that starts at FIRST_LINE of its file.
 
     `lookup` gives the variables the caller knows (CI env blocks); simple assignments in the script
@@ -691,11 +724,17 @@ def scan_script(text: str, first_line: int, source_for: Callable[[int], Source],
         for message, line in tokenizer.errors:
             yield InputError(message, source_for(line))
         tokenizer.errors.clear()
+        substitutions, tokenizer.substitutions = tokenizer.substitutions, []
+        if depth < _MAX_SUBSTITUTION_DEPTH:
+            for inner, line in substitutions:  # `ID=$(docker run -d redis)`: the inner command runs too
+                yield from scan_script(inner, line, source_for, current, context, opaque, dict(assigned), depth + 1)
         words = _strip_keywords(command.words)
         if len(words) >= 3 and words[0].text == "for" and words[2].text == "in" and _NAME_RE.match(words[1].text):
             # `for IMAGE in a b c`: the body's `$IMAGE` stands for each word in turn.
             name = words[1].text
-            values = [w.text for w in words[3:]]
+            values = []
+            for w in words[3:]:  # an unquoted expansion splits into words, as the shell splits it
+                values.extend(w.text.split() if "$" in w.raw and not any(q in w.raw for q in "'\"") else [w.text])
             resolved = all(w.resolved for w in words[3:]) and len(values) > 0
             loops[name] = values[:_MAX_LOOP_VALUES] if resolved else []
             assigned[name] = f"\x00{name}\x00" if resolved else None

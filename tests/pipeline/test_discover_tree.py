@@ -55,9 +55,8 @@ EXPECTED_REFERENCES = [
     ("europe-docker.pkg.dev/acme-prod/tools/report@sha256:"
      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "k8s/deploy.yaml:27"),
     ("harbor.corp.example/platform/checker:2.1", "scripts/pull.sh:4"),
-    # the Containerfile read on its own: TAG has no default, but the registry host is certain
-    ("registry.access.redhat.com/ubi9/ubi-minimal", "services/api/Containerfile:2"),
-    # the same Containerfile through compose's build.args (TAG=9.4)
+    # the Containerfile through compose's build.args (TAG=9.4); read on its own by the walk, TAG has no value:
+    # one reference naming both contexts (see test_a_dockerfile_read_twice_is_one_reference_with_both_contexts)
     ("registry.access.redhat.com/ubi9/ubi-minimal:9.4", "services/api/Containerfile:2"),
 ]
 EXPECTED_HOSTS = [
@@ -118,6 +117,14 @@ def test_discover_tree_matches_the_reviewed_document() -> None:
     # vendored and VCS trees are skipped; README.md is the one file of no known kind
     assert doc["skipped_files"] == 1
     assert not any("not-read" in r["original"] or "should" in r["original"] for r in doc["references"])
+
+
+def test_a_dockerfile_read_twice_is_one_reference_with_both_contexts() -> None:
+    doc = _discover()
+    [ref] = [r for r in doc["references"] if r["location"].endswith("services/api/Containerfile:2")]
+    assert ref["canonical"] == "registry.access.redhat.com/ubi9/ubi-minimal:9.4"
+    assert ref["context"].startswith("services.api.build FROM | FROM (dockerfile alone: unresolved variable TAG")
+    assert not [u for u in doc["unresolved"] if u["location"].endswith("services/api/Containerfile:2")]
 
 
 def test_secrets_in_docker_config_never_reach_the_output() -> None:

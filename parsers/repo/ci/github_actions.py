@@ -1,7 +1,9 @@
 """GitHub Actions workflows (`.github/workflows/*.yml`, also Gitea/Forgejo) and `action.yml` actions.
 
 Images come from `jobs.*.container`, `jobs.*.services.*`, `uses: docker://IMAGE`, a Docker action's
-`runs.image`, `docker/build-push-action` tags, `docker/login-action` registries and `run:` lines.
+`runs.image`, `docker/build-push-action` tags, `docker/login-action` registries and `run:` lines, and the images
+well-known actions pull on their own (parsers/repo/ci/implicit_actions.py: setup-qemu's binfmt, setup-buildx's
+BuildKit), at the `uses:` line.
 `${{ env.X }}` resolves from literal `env:` values (workflow, job, step); `${{ matrix.k }}` expands to each
 literal value of the job's matrix; any other expression is evaluated only by GitHub, so it stays unresolved.
 """
@@ -27,6 +29,7 @@ from parsers.repo.ci.ci_yaml import (
     recovered_images,
     scan_scripts,
 )
+from parsers.repo.ci.implicit_actions import implicit_pull
 
 NAME = "github_actions"
 
@@ -120,6 +123,10 @@ class _Workflow:
                     yield from self.login(with_, line_of(uses), f"{here} docker/login-action", step_env)
                 elif action == "docker/build-push-action":
                     yield from self.tags(with_.get("tags"), f"{here} docker/build-push-action tags", step_env)
+                pull = implicit_pull(action, with_)
+                if pull is not None:
+                    yield from self.image(pull.image, f"{here} {action} (pulls it: {pull.note})", step_env, {},
+                                          key_line=pull.line or line_of(uses))
             run = step.get("run")
             if isinstance(run, str):
                 lookup = mapping_lookup(self.overrides, step_env)

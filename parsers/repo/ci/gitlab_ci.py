@@ -5,12 +5,14 @@ jobs, after `extends:` (multi-level, deep-merged like GitLab) and `!reference [.
 `before_script`/`script`/`after_script` lines. `$VAR`/`${VAR}` expand from `variables:` (global and job,
 string or `{value:}`), `--set` values overriding. Local `include:` files (wildcards too) are read from the
 repository; remote, template, project and component includes cannot be read offline: each is reported
-unresolved with reason "remote include not fetched". Child pipelines (`trigger: include:`) from local files are
-read as pipelines of their own.
+unresolved with reason "remote include not fetched". A local include that a directory walk also finds is not
+read again on its own: it is part of the pipeline that includes it (alone it would lack the jobs it extends).
+Child pipelines (`trigger: include:`) from local files are read as pipelines of their own.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -54,7 +56,42 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     ctx.advance(inp.size)
     if text is None:
         return
+    if _included_by_the_root_pipeline(inp):
+        return  # an `include: local:` file is evaluated as part of the pipeline that includes it, not alone
     yield from _pipeline_evidence(inp, text, ctx.variables, seen={inp.display})
+
+
+def _included_by_the_root_pipeline(inp: InputFile) -> bool:
+    """Whether INP, found by a directory walk, is a local include of the repository's `.gitlab-ci.yml`. Read on
+    its own it lacks the jobs it `extends:` and the variables it uses, and would report them as errors. A file
+    named on the command line is always read (the user asked for it)."""
+    if inp.root is None or inp.display == "<stdin>":
+        return False
+    if inp.name.lower().endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
+        return False
+    probe = _Pipeline(inp, {})
+    root = probe._repository_root(inp.path)
+    if root is None:
+        return False
+    for name in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
+        pipeline_file = root / name
+        if pipeline_file.is_file():
+            return os.path.normcase(os.path.abspath(inp.path)) in _local_includes(str(pipeline_file.resolve()))
+    return False
+
+
+@functools.lru_cache(maxsize=16)
+def _local_includes(pipeline_file: str) -> frozenset[str]:
+    """The absolute paths of every local file the pipeline at PIPELINE_FILE includes (transitively)."""
+    path = Path(pipeline_file)
+    inp = InputFile.from_path(path, display=pipeline_file, root=path.parent)
+    text, _errors = read_config_text(inp, NAME)
+    if text is None:
+        return frozenset()
+    pipeline = _Pipeline(inp, {})
+    main = pipeline.load(text, pipeline_file)
+    pipeline.read_includes(main.config, pipeline_file, path)
+    return frozenset(os.path.normcase(os.path.abspath(name)) for name in pipeline.files if name != pipeline_file)
 
 
 def _pipeline_evidence(inp: InputFile, text: str, overrides: dict[str, str], seen: set[str]) -> Iterator[Evidence]:
