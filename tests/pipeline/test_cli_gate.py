@@ -308,3 +308,36 @@ def test_diff_fails_on_new_findings_and_its_json_follows_its_schema(repo: Path, 
     assert regaudit("diff", str(old), str(old), "--fail-on-new", "any").returncode == 0
     broken = regaudit("diff", str(old), str(write(tmp_path / "x.json", "{")))
     assert broken.returncode == 2 and len(error_lines(broken)) == 1
+
+
+# --- discoverable kinds: standard input by content ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind", "canonical"), [
+    ("FROM alpine:3.20\nRUN true\n", "dockerfile", "docker.io/library/alpine:3.20"),
+    ("services:\n  web:\n    image: nginx:1.27\n", "compose", "docker.io/library/nginx:1.27"),
+    ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    container: node:20\n    steps: [{run: make}]\n",
+     "github_actions", "docker.io/library/node:20"),
+    ("stages: [build]\nbuild:\n  image: python:3.12\n  script: [make]\n", "gitlab_ci", "docker.io/library/python:3.12"),
+])
+def test_standard_input_is_read_by_content(text: str, kind: str, canonical: str) -> None:
+    result = regaudit("discover", "-", "--format", "json", stdin=text.encode())
+    assert result.returncode == 0, result.stderr
+    [ref] = json.loads(result.stdout)["references"]
+    assert (ref["kind"], ref["canonical"]) == (kind, canonical)
+
+
+def test_content_detectors_are_linear_on_hostile_heads(tmp_path: Path) -> None:
+    """The workflow and pipeline detectors see the head of every explicitly named file: a 64 KiB line built to
+    make a backtracking pattern explode is decided at once (each detector runs ten times on each such head well
+    inside the test's time limit; a quadratic pattern would need hours)."""
+    from parsers.common.inputs import InputFile
+    from parsers.repo.ci import github_actions, gitlab_ci
+
+    for hostile in (b"on" + b" " * 65_000 + b"x", b"jobs:" + b"\t" * 65_000, b" " * 65_000 + b"script",
+                    b"stages" + b" \t" * 30_000):
+        path = tmp_path / "hostile.yml"
+        path.write_bytes(hostile)
+        inp = InputFile.from_path(path)
+        for _ in range(10):
+            assert not github_actions.detect_content(inp)
+            assert not gitlab_ci.detect_content(inp)

@@ -51,6 +51,19 @@ def detect(inp: InputFile) -> bool:
     return name in _ACTION_NAMES and b"runs:" in inp.head
 
 
+# A workflow by content (standard input, an unusual name): the top-level `on:` and `jobs:` keys, and a job key only
+# workflows have. Each pattern is anchored to a line start and has no nested quantifiers: linear on any line.
+_ON_KEY_RE = re.compile(rb"^(?:on|\"on\"|'on'|true)[ \t]*:", re.MULTILINE)
+_JOBS_KEY_RE = re.compile(rb"^jobs[ \t]*:", re.MULTILINE)
+_JOB_FIELD_RE = re.compile(rb"^[ \t]+(?:runs-on|uses|steps)[ \t]*:", re.MULTILINE)
+
+
+def detect_content(inp: InputFile) -> bool:
+    head = inp.head
+    return (not inp.looks_binary and bool(_ON_KEY_RE.search(head)) and bool(_JOBS_KEY_RE.search(head))
+            and bool(_JOB_FIELD_RE.search(head)))
+
+
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     loaded = load_yaml(inp, NAME)
     ctx.advance(inp.size)

@@ -50,6 +50,16 @@ def detect(inp: InputFile) -> bool:
     return "/.gitlab/" in path and not inp.looks_binary
 
 
+# A pipeline by content: GitLab's own top-level `stages:` beside a job with a `script:`. Anchored, linear patterns.
+_STAGES_KEY_RE = re.compile(rb"^stages[ \t]*:", re.MULTILINE)
+_SCRIPT_KEY_RE = re.compile(rb"^[ \t]+script[ \t]*:", re.MULTILINE)
+
+
+def detect_content(inp: InputFile) -> bool:
+    head = inp.head
+    return not inp.looks_binary and bool(_STAGES_KEY_RE.search(head)) and bool(_SCRIPT_KEY_RE.search(head))
+
+
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     text, errors = read_config_text(inp, NAME)
     yield from errors
