@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor import __version__
-from auditor.core.evidence import EvidenceStore
-from auditor.pipeline.collect import CollectOptions, collect
+
+if TYPE_CHECKING:  # the pipeline and its parsers load when a command reads inputs: `--version` starts fast
+    from auditor.core.evidence import EvidenceStore
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -51,6 +52,7 @@ def evidence_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
                   forced_kind: str | None, hash_inputs: bool = False) -> EvidenceStore:
+    from auditor.pipeline.collect import CollectOptions, collect
     from parsers import parser_named
 
     if forced_kind and parser_named(forced_kind) is None:

@@ -7,30 +7,20 @@ Each module has the same small face:
 parse() never raises for bad content: it yields InputError records naming the line or packet and goes
 on. Registration order matters: the first module whose detect() accepts a file parses it, so
 specific kinds (by magic or by name) come before kinds recognized by content alone.
-A new format is one module, its fixtures, and one line below.
+A new format is one module, its fixtures, and one line below (its module path, imported on first use).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-from parsers.common.inputs import InputFile, ParseFunction
-from parsers.logs import docker_log, squid
-from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
-from parsers.machine import docker_config, docker_daemon, docker_images
-from parsers.repo import compose, dockerfile, helm_values, kubernetes, shell
-from parsers.repo.ci import (
-    azure_pipelines,
-    bitbucket_pipelines,
-    circleci,
-    drone,
-    github_actions,
-    gitlab_ci,
-    jenkinsfile,
-)
-from parsers.traffic import pcap, trace_result
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from parsers.common.inputs import InputFile, ParseFunction
 
 
 @dataclass(frozen=True)
@@ -40,47 +30,78 @@ class ParserSpec:
     parse: ParseFunction
 
 
-def _spec(module: ModuleType) -> ParserSpec:
-    return ParserSpec(name=module.NAME, detect=module.detect, parse=module.parse)
+class _Registered:
+    """A registered parser whose module is imported when first asked for: a run that reads one Dockerfile
+    imports the few parsers tried before it, not all of them (start-up time)."""
+
+    __slots__ = ("_module", "module_name")
+
+    def __init__(self, module_name: str) -> None:
+        self.module_name = module_name
+        self._module: ModuleType | None = None
+
+    @property
+    def module(self) -> ModuleType:
+        if self._module is None:
+            self._module = importlib.import_module(self.module_name)
+        return self._module
+
+    @property
+    def name(self) -> str:
+        return str(self.module.NAME)
+
+    def detect(self, inp: InputFile) -> bool:
+        return bool(self.module.detect(inp))
+
+    @property
+    def parse(self) -> ParseFunction:
+        return self.module.parse  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<parser {self.module_name}>"
 
 
-PARSERS: tuple[ParserSpec, ...] = tuple(
+def _spec(module_name: str) -> _Registered:
+    return _Registered(f"parsers.{module_name}")
+
+
+PARSERS: tuple[ParserSpec | _Registered, ...] = tuple(
     _spec(module)
     for module in (
         # by magic number
-        pcap,
+        "traffic.pcap",
         # by file name
-        dockerfile,
-        compose,
-        github_actions,
-        gitlab_ci,
-        jenkinsfile,
-        circleci,
-        azure_pipelines,
-        bitbucket_pipelines,
-        drone,
+        "repo.dockerfile",
+        "repo.compose",
+        "repo.ci.github_actions",
+        "repo.ci.gitlab_ci",
+        "repo.ci.jenkinsfile",
+        "repo.ci.circleci",
+        "repo.ci.azure_pipelines",
+        "repo.ci.bitbucket_pipelines",
+        "repo.ci.drone",
         # by content
-        trace_result,
-        kubernetes,
-        helm_values,
-        docker_daemon,
-        docker_config,
-        docker_images,
-        zeek,
-        bind9,
-        dnsmasq,
-        unbound,
-        coredns,
-        route53,
-        windows_dns,
-        squid,
-        docker_log,
-        shell,
+        "traffic.trace_result",
+        "repo.kubernetes",
+        "repo.helm_values",
+        "machine.docker_daemon",
+        "machine.docker_config",
+        "machine.docker_images",
+        "logs.dns.zeek",
+        "logs.dns.bind9",
+        "logs.dns.dnsmasq",
+        "logs.dns.unbound",
+        "logs.dns.coredns",
+        "logs.dns.route53",
+        "logs.dns.windows_dns",
+        "logs.squid",
+        "logs.docker_log",
+        "repo.shell",
     )
 )
 
 
-def parser_for(inp: InputFile) -> ParserSpec | None:
+def parser_for(inp: InputFile) -> ParserSpec | _Registered | None:
     """The first registered parser that accepts INP, or None."""
     for spec in PARSERS:
         try:
@@ -91,5 +112,5 @@ def parser_for(inp: InputFile) -> ParserSpec | None:
     return None
 
 
-def parser_named(name: str) -> ParserSpec | None:
+def parser_named(name: str) -> ParserSpec | _Registered | None:
     return next((spec for spec in PARSERS if spec.name == name), None)
