@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
+from auditor.decisions.failed_evidence import split_failed
 from auditor.decisions.propose import DEFAULT_BUDGET, Proposal, propose
 from auditor.decisions.redirects import RedirectGraph, build_graph
 from auditor.decisions.requirements import RequiredHost, required_hosts
@@ -29,6 +30,7 @@ class Analysis:
     count_docker_hub_default: bool = False
     allowlist: Allowlist | None = None  # the current allowlist, when auditing
     findings: list[Any] = field(default_factory=list)  # filled by the audit stage
+    recommendation: Any = None  # auditor/decisions/recommend.Recommendation, set by the audit stage
     options: dict[str, Any] = field(default_factory=dict)
 
     def required_host(self, host: str) -> RequiredHost | None:
@@ -40,9 +42,10 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
             allowlist: Allowlist | None = None) -> Analysis:
     knowledge = knowledge or load_knowledge()
     graph = build_graph(store, knowledge)
-    required = required_hosts(store, knowledge, graph)
+    required, failed_notes = split_failed(required_hosts(store, knowledge, graph), store)
     proposal = propose(required, knowledge, budget=budget, mode=mode,
                        count_docker_hub_default=count_docker_hub_default)
+    proposal.notes.extend(failed_notes)
     required_names = {r.host for r in required}
     blocked = [g for g in store.sorted_blocked_groups() if g.host not in required_names]
     if blocked:

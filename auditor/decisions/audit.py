@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
+from auditor.decisions.actions import align_actions
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
 from auditor.decisions.propose import Proposal
+from auditor.decisions.recommend import Recommendation, recommend
+from auditor.decisions.recommend import serves_docker_hub as _docker_hub_host
 from auditor.decisions.requirements import Need, RequiredHost
 from auditor.knowledge import Knowledge
 
@@ -130,23 +133,19 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
     findings += _not_enforced(scan_store_inputs(store))
+    analysis.recommendation = recommendation(analysis, allowlist, options, findings)
+    align_actions(findings, analysis.recommendation, analysis.proposal, options.mode, store)
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.key))
     for number, finding in enumerate(findings, 1):
         finding.id = f"F{number:03d}"
     return findings
 
 
-def _docker_hub_host(req: RequiredHost) -> bool:
-    """Whether REQ serves Docker Hub pulls only: RAM's Docker Hub switch is what allows those."""
-    if req.host in DOCKER_HUB_NAMES:
-        return True
-    profiles = {k.profile for k in req.knowledge}
-    chains = req.chains
-    return (bool(chains) and all(chain[0] in DOCKER_HUB_NAMES for chain in chains)) or \
-        (bool(profiles) and profiles <= _HUB_PROFILES)
-
-
-_HUB_PROFILES = {"docker-hub", "docker_hub", "dockerhub", "Docker Hub"}
+def recommendation(analysis: Analysis, allowlist: Allowlist, options: AuditOptions, findings: list[Finding]
+                   ) -> Recommendation:
+    """The one decision both the findings' actions and the reports' difference are read from."""
+    never_allow = {f.hosts[0]: f.data["imitates"] for f in findings if f.kind is FindingKind.LOOKALIKE}
+    return recommend(allowlist, analysis.proposal, options.mode, never_allow)
 
 
 def _role_words(req: RequiredHost) -> list[str]:

@@ -168,7 +168,7 @@ def test_lookalike_reference_is_reported_with_its_line(tmp_path: Path) -> None:
     _, document, _ = run_audit(tmp_path, "lookalike")
     [finding] = of_kind(document, "lookalike")
     assert finding["hosts"] == ["ghrc.io"] and finding["entries"] == []
-    assert finding["data"] == {"imitates": "ghcr.io", "technique": "edit-distance", "distance": 1}
+    assert finding["data"] == {"imitates": "ghcr.io", "technique": "edit-distance", "distance": 1, "changes": []}
     assert any(loc.endswith("lookalike/repo/Dockerfile:2") for loc in locations(finding))
 
 
