@@ -46,7 +46,7 @@ def align_actions(findings: list[Finding], rec: Recommendation, proposal: Propos
         if handler is not None:
             finding.data["changes"] = []
             handler(finding, rec, proposal, mode)
-        if hub_mirrors and _touches_docker_hub(finding):
+        if hub_mirrors and (_touches_docker_hub(finding) or set(finding.hosts) & set(hub_mirrors)):
             finding.detail = f"{finding.detail} {mirror_note(hub_mirrors)}"
             finding.data["mirrors"] = hub_mirrors
 
