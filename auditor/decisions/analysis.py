@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
+from auditor.core.words import plural
 from auditor.decisions.failed_evidence import split_failed
 from auditor.decisions.propose import DEFAULT_BUDGET, Proposal, propose
 from auditor.decisions.redirects import RedirectGraph, build_graph
@@ -50,8 +51,10 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
     blocked = [g for g in store.sorted_blocked_groups() if g.host not in required_names]
     if blocked:
         examples = ", ".join(f"{g.host} ({g.count}x)" for g in blocked[:5])
-        proposal.notes.append(f"{len(blocked)} blocked host(s) are not in this proposal (e.g. {examples}): a block "
-                              "is not a need; add them only if those pulls are legitimate (see `regaudit audit`).")
+        are = "is" if len(blocked) == 1 else "are"
+        proposal.notes.append(f"{plural(len(blocked), 'blocked host')} {are} not in this proposal (e.g. {examples}): "
+                              "a block is not a need; add them only if those pulls are legitimate "
+                              "(see `regaudit audit`).")
     if store.not_kept:
         counted = ", ".join(f"{count:,} {what}" for what, count in sorted(store.not_kept.items()))
         proposal.notes.append(f"The inputs name more distinct hosts than regaudit keeps: {counted} of "
@@ -62,7 +65,7 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
                               "split the capture or logs to analyse the rest.")
     if store.unresolved:
         examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
-        proposal.notes.append(f"{len(store.unresolved)} reference(s) could not be resolved (e.g. {examples}): "
+        proposal.notes.append(f"{plural(len(store.unresolved), 'reference')} could not be resolved (e.g. {examples}): "
                               "the hosts they need are not in this proposal; set the variables (--set, --env-file).")
     return Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
                     allowlist)

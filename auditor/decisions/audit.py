@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
+from auditor.core.words import plural
 from auditor.decisions.actions import align_actions
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
@@ -216,7 +217,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             evidence.append(EvidenceItem(f"knowledge: {citation}", ()))
         blocked = store.blocked_groups.get(host)
         if blocked is not None:
-            evidence.append(EvidenceItem(f"{blocked.count} blocked attempt(s) for {host} in the logs",
+            evidence.append(EvidenceItem(f"{plural(blocked.count, 'blocked attempt')} for {host} in the logs",
                                          tuple(blocked.sources)))
         hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
         wildcard = req.wildcard or "*" in host
@@ -235,7 +236,8 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             FindingKind.MISSING, Severity.WARNING if hub else Severity.ERROR,
             f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
             f"Pulls that need {host} ({what}) will fail{hub_note}."
-            + (f" Needed by {len(images)} image reference(s) at {len(locations)} place(s)." if images else ""),
+            + (f" Needed by {plural(len(images), 'image reference')} at {plural(len(locations), 'place')}."
+               if images else ""),
             action, hosts=(host,), evidence=tuple(evidence),
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
@@ -258,7 +260,7 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
         per_host = [{"host": f.hosts[0], "roles": f.data["roles"], "registry_host": f.data["registry_host"]}
                     for f in members]
         others = len(hosts) - (1 if fix in hosts else 0)
-        title = (f"{fix} and {others} host(s) under it are not allowed" if fix in hosts
+        title = (f"{fix} and {plural(others, 'host')} under it are not allowed" if fix in hosts
                  else f"{len(hosts)} hosts under {fix} are not allowed")
         union = {key: sorted({v for f in members for v in f.data[key]})
                  for key in ("roles", "registries", "images", "chains", "locations")}
@@ -266,8 +268,8 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
             FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
             f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
             f"allow: {', '.join(hosts)}."
-            + (f" Needed by {len(union['images'])} image reference(s) at {len(union['locations'])} place(s)."
-               if union["images"] else ""),
+            + (f" Needed by {plural(len(union['images']), 'image reference')} at "
+               f"{plural(len(union['locations']), 'place')}." if union["images"] else ""),
             f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
             data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
@@ -434,8 +436,8 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
                                    "allowlist, or use an Official/Organization image instead.",
         }
         reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(group.reasons.items()))
-        clients = f"{len(group.clients)} client(s)" if group.clients else "an unrecorded client"
-        evidence = [EvidenceItem(f"{group.count} attempt(s) from {clients}, "
+        clients = plural(len(group.clients), "client") if group.clients else "an unrecorded client"
+        evidence = [EvidenceItem(f"{plural(group.count, 'attempt')} from {clients}, "
                                  f"{_iso(group.first) or 'time unknown'} to {_iso(group.last) or 'time unknown'} "
                                  f"({reasons})", tuple(group.sources))]
         if group.images:
@@ -444,7 +446,7 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
             evidence.append(EvidenceItem(f"log text: {detail}", ()))
         findings.append(Finding(
             FindingKind.BLOCKED_PATTERN, severity,
-            f"{group.count} blocked attempt(s) for {group.host}" + (" (retry storm)" if storm else ""),
+            f"{plural(group.count, 'blocked attempt')} for {group.host}" + (" (retry storm)" if storm else ""),
             f"{classification}: {explanation}." + (f" {group.count} attempts in {int(span or 0)} s look like an "
                                                     "automated retry loop." if storm else ""),
             actions[classification], hosts=(group.host,), evidence=tuple(evidence),
@@ -533,7 +535,7 @@ def _image_access(store: EvidenceStore, options: AuditOptions) -> list[Finding]:
                          for r in refs[:20])
         findings.append(Finding(
             FindingKind.IMAGE_ACCESS, severity, f"Docker Hub `{namespace}/`: {category.replace('-', ' ')}",
-            detail + f" {len(images)} image(s), {len(refs)} reference(s).", action,
+            detail + f" {plural(len(images), 'image')}, {plural(len(refs), 'reference')}.", action,
             hosts=(f"{DOCKER_HUB_REGISTRY}/{namespace}",),  # the key tells namespaces apart
             evidence=evidence, data={"namespace": namespace, "category": category, "images": images},
         ))
@@ -558,7 +560,7 @@ def _not_enforced(signals: list[Signal]) -> list[Finding]:
         findings.append(Finding(
             FindingKind.NOT_ENFORCED, Severity.WARNING,
             f"{_SIGNAL_TITLES.get(kind, kind)}: pulls RAM does not filter",
-            f"{len(items)} place(s) in the inputs use {_SIGNAL_TITLES.get(kind, kind)}: "
+            f"{plural(len(items), 'place')} in the inputs use {_SIGNAL_TITLES.get(kind, kind)}: "
             f"{items[0].explanation}. The allowlist does not protect those pulls.",
             "Use the `docker` buildx driver on Desktop, or enforce the same allowlist at the network proxy/firewall"
             if kind.startswith("buildx") else

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.core.evidence import EvidenceStore
-from auditor.core.model import InputError, InputRecord, Observation, Source
+from auditor.core.model import BlockedAttempt, InputError, InputRecord, Observation, Source
 from auditor.knowledge import Knowledge, load_knowledge
 from auditor.pipeline.progress import Progress
 from parsers import ParserSpec, parser_for, parser_named
@@ -135,7 +135,7 @@ def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: Col
                 record.records += 1
                 if isinstance(item, InputError):
                     record.errors += 1
-                elif isinstance(item, Observation) and item.time is not None:
+                elif isinstance(item, Observation | BlockedAttempt) and item.time is not None:
                     end = item.last_time if item.last_time is not None else item.time
                     record.first_time = item.time if record.first_time is None else min(record.first_time, item.time)
                     record.last_time = end if record.last_time is None else max(record.last_time, end)

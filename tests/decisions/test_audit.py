@@ -296,7 +296,7 @@ def test_missing_hosts_fixed_by_one_entry_are_one_finding(tmp_path: Path) -> Non
     assert quay["data"]["fix"] == "quay.io" and quay["data"]["registry_host"] is True
     assert len(quay["hosts"]) > 1 and all(h.endswith(".quay.io") for h in quay["hosts"] if h != "quay.io")
     assert {h["host"] for h in quay["data"]["hosts"]} == set(quay["hosts"])
-    assert quay["title"] == f"quay.io and {len(quay['hosts']) - 1} host(s) under it are not allowed"
+    assert quay["title"] == f"quay.io and {len(quay['hosts']) - 1} hosts under it are not allowed"
     assert "`quay.io`" in quay["action"]
 
 
