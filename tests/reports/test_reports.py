@@ -63,7 +63,7 @@ def document(tmp_path: Path) -> dict[str, Any]:
 def hostile(document: dict[str, Any]) -> dict[str, Any]:
     bad = poison(copy.deepcopy(document))
     bad["allowlist"]["entries"].append({"address": HOSTILE, "original": HOSTILE, "line": 9, "status": ["ok"],
-                                        "findings": []})
+                                        "findings": [], "nickname": HOSTILE})
     return bad
 
 
