@@ -81,6 +81,7 @@ class ChangeLine:
     address: str
     reason: str
     findings: tuple[str, ...]
+    nickname: str | None = None  # the current entry's nickname (RAM console CSV), shown beside it
 
 
 def change_lines(document: dict[str, Any]) -> list[ChangeLine]:
@@ -89,7 +90,7 @@ def change_lines(document: dict[str, Any]) -> list[ChangeLine]:
     changes = diff.get("changes") or (
         [{"address": a, "op": "add", "reason": "", "findings": []} for a in diff["add"]]
         + [{"address": r, "op": "remove", "reason": "", "findings": []} for r in diff["remove"]])
-    return [ChangeLine(c["op"], c["address"], c["reason"], tuple(c["findings"]))
+    return [ChangeLine(c["op"], c["address"], c["reason"], tuple(c["findings"]), c.get("nickname"))
             for c in changes if c["op"] in ("add", "remove")]
 
 

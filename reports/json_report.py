@@ -126,14 +126,15 @@ def difference(allowlist: Allowlist, proposal: dict[str, Any], recommendation: R
             ids = cited.setdefault(change["address"], [])
             if finding.id not in ids:
                 ids.append(finding.id)
+    nicknames = {e.address: getattr(e, "nickname", None) or None for e in allowlist}
     order = {Op.ADD: 0, Op.REMOVE: 1, Op.KEEP: 2}
     changes = sorted(recommendation.changes.values(), key=lambda c: (order[c.op], c.address))
     return {
         "add": recommendation.addresses(Op.ADD),
         "remove": recommendation.addresses(Op.REMOVE),
         "keep": recommendation.addresses(Op.KEEP),
-        "changes": [{"address": c.address, "op": c.op.value, "reason": c.reason, "findings": cited.get(c.address, [])}
-                    for c in changes],
+        "changes": [{"address": c.address, "op": c.op.value, "reason": c.reason, "findings": cited.get(c.address, []),
+                     "nickname": nicknames.get(c.address)} for c in changes],
         "withheld": [{"address": a, "reason": r} for a, r in sorted(recommendation.withheld.items())],
     }
 

@@ -111,7 +111,9 @@ def summary_text(result: AuditResult, limit: int = 40) -> str:
     lines.append(_safe(change_sentence(doc)))
     for change in change_lines(doc):
         cited = f" ({', '.join(change.findings)})" if change.findings else ""
-        lines.append(f"  {'+' if change.op == 'add' else '-'} {_safe(change.address)}: {_safe(change.reason)}{cited}")
+        nickname = f" \"{_safe(change.nickname)}\"" if change.nickname else ""
+        lines.append(f"  {'+' if change.op == 'add' else '-'} {_safe(change.address)}{nickname}: "
+                     f"{_safe(change.reason)}{cited}")
     lines += [
         "",
         f"Allowlist {_safe(doc['allowlist']['path'])}: {plural(summary['allowlist_count'], 'entry', 'entries')} "
