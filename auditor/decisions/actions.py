@@ -9,7 +9,7 @@ here the same way for every finding that touches them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.core.allowlist import DOCKER_HUB_NAMES, MatchMode
 from auditor.core.model import HostPurpose
@@ -18,7 +18,17 @@ from auditor.decisions.recommend import Op, Recommendation, entry_for, mentioned
 
 if TYPE_CHECKING:
     from auditor.core.evidence import EvidenceStore
-    from auditor.decisions.audit import Finding
+
+
+class Finding(Protocol):
+    """What this module reads and rewrites of auditor.decisions.audit.Finding (which imports this module)."""
+
+    kind: Any
+    entries: tuple[str, ...]
+    hosts: tuple[str, ...]
+    data: dict[str, Any]
+    action: str
+    detail: str
 
 HUB_SWITCH = ("RAM's Docker Hub switch (its built-in `docker.io` entry) allows all of Hub's hosts; proxies and "
               "firewalls need the Hub hosts listed")
