@@ -6,7 +6,9 @@ On the shipped example (the README's command): the answer comes first, hosts and
 
 from __future__ import annotations
 
+import csv
 import html as html_module
+import io
 import json
 import re
 from pathlib import Path
@@ -86,3 +88,11 @@ def test_nicknames_are_shown_beside_entries(tmp_path: Path) -> None:
     assert "- ➖ remove `registry.gitlab.com` (old GitLab)" in text
     assert "| `ghcr.io` | GitHub packages | keep |" in text
     assert '- registry.gitlab.com "old GitLab": nothing in the evidence needs it' in result.output
+    from reports.csv_report import render_csv
+
+    rows = list(csv.DictReader(io.StringIO(render_csv(document))))
+    assert [r["entry_nicknames"] for r in rows if r["kind"] == "unused"] == ["old GitLab"]
+    from reports.html import render_html
+
+    page = render_html(document)
+    assert '<span class="nick">old GitLab</span>' in page and '<span class="nick">GitHub packages</span>' in page
