@@ -30,10 +30,21 @@ def _named(items: list[str]) -> str:
     return text
 
 
+def _needs_hub_switch(finding: dict[str, Any]) -> bool:
+    """A Docker Hub host the allowlist leaves to RAM's built-in Docker Hub entry (a warning, not an error)."""
+    return finding["severity"] == "warning" and bool({"docker.io", "Docker Hub"} & set(finding["data"]["registries"]))
+
+
 def _missing_sentence(findings: list[dict[str, Any]]) -> str:
-    missing = [f for f in findings if f["kind"] == "missing"]
+    missing = [f for f in findings if f["kind"] == "missing" and not _needs_hub_switch(f)]
+    hub = [f for f in findings if f["kind"] == "missing" and _needs_hub_switch(f)]
+    hub_hosts = _named([f"`{f['hosts'][0]}`" for f in hub])
+    hub_clause = (f" {plural(len(hub), 'Docker Hub host')} ({hub_hosts}) "
+                  f"{'is' if len(hub) == 1 else 'are'} allowed only while RAM's built-in Docker Hub entry stays on."
+                  if hub else "")
     if not missing:
-        return "No pull in the evidence will fail when this allowlist is enforced: every required host is allowed."
+        return ("No pull in the evidence will fail when this allowlist is enforced: every required host is "
+                "allowed." + hub_clause)
     images = {image for f in missing for image in f["data"].get("images", ())}
     parts = []
     for finding in sorted(missing, key=lambda f: (-len(f["data"].get("images", ())), f["hosts"])):
@@ -48,7 +59,7 @@ def _missing_sentence(findings: list[dict[str, Any]]) -> str:
             parts.append(f"{label} (seen in traffic)")
     pulls = plural(len(images), "image pull") if images else plural(len(missing), "kind of pull")
     verb = "fails" if len(images) == 1 and images else "fail"
-    return f"{pulls} {verb} when this allowlist is enforced: {_named(parts)}."
+    return f"{pulls} {verb} when this allowlist is enforced: {_named(parts)}.{hub_clause}"
 
 
 def _unused_sentence(findings: list[dict[str, Any]], document: dict[str, Any]) -> str | None:

@@ -121,7 +121,6 @@ def _over_broad(finding: Finding, rec: Recommendation, proposal: Proposal, mode:
                       "mirror the images or narrow the inputs to drop it.", [(Op.KEEP, address)])
         return
     narrower = narrower_entries(address, rec, mode)
-    finding.hosts = tuple(narrower)
     if not narrower:
         _set(finding, f"Remove `{address}`: nothing in the evidence needs it.", [(Op.REMOVE, address)])
         return

@@ -330,3 +330,18 @@ def test_hostile_inputs_end_to_end(tmp_path: Path) -> None:
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
     markdown = outputs["md"].read_text(encoding="utf-8")
     assert "<script" not in markdown and "\x1b" not in markdown
+
+
+def test_html_blocked_table_counts_the_clients(document: dict[str, Any]) -> None:
+    html = render_html(document)
+    section = html[html.index('<section id="blocked"'):html.index("</section>", html.index('<section id="blocked"'))]
+    rows = {re.sub(r"<[^>]+>", "", m.group(1)): m.group(2) for m in re.finditer(
+        r'<tr><td><code class="host">(.*?)</code></td>.*?<td class="num">\d+</td><td class="num">([^<]*)</td>',
+        section, re.S)}
+    assert rows["quay.io"] == "2" and rows["docker-io.com"] == "1"  # the Pi-hole log names the clients
+
+
+def test_html_long_evidence_lists_collapse(tmp_path: Path) -> None:
+    html = render_html(audit_document(tmp_path, "blocked"))
+    assert "<details><summary>" in html and "more</summary>" in html
+    assert "<script" not in html
