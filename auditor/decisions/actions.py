@@ -30,7 +30,7 @@ class Finding(Protocol):
     action: str
     detail: str
 
-HUB_SWITCH = ("RAM's Docker Hub switch (its built-in `docker.io` entry) allows all of Hub's hosts; proxies and "
+HUB_SWITCH = ("RAM's built-in Docker Hub entry (`docker.io`, one switch) allows all of Hub's hosts; proxies and "
               "firewalls need the Hub hosts listed")
 
 
@@ -157,7 +157,20 @@ def _blocked(finding: Finding, rec: Recommendation, proposal: Proposal, mode: Ma
         finding.data["changes"] = []
 
 
+def _duplicate(finding: Finding, rec: Recommendation, proposal: Proposal, mode: MatchMode) -> None:
+    """An entry listed twice (the allowlist reader's `duplicate` finding): one copy goes, the entry's fate is
+    the recommendation's like any other's."""
+    if not finding.entries:
+        return
+    address = finding.entries[0]
+    if rec.op(address) is Op.REMOVE:
+        _set(finding, f"Remove `{address}` (every copy): {rec.changes[address].reason}.", [(Op.REMOVE, address)])
+    else:
+        _set(finding, f"Keep `{address}` once and delete its repeated lines.", [(Op.KEEP, address)])
+
+
 _HANDLERS: dict[str, Any] = {
+    "duplicate": _duplicate,  # the kind the allowlist-reading work adds; a no-op until it exists
     "missing": _missing,
     "unused": _unused,
     "redundant": _redundant,

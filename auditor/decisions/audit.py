@@ -219,7 +219,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
         if blocked is not None:
             evidence.append(EvidenceItem(f"{plural(blocked.count, 'blocked attempt')} for {host} in the logs",
                                          tuple(blocked.sources)))
-        hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
+        hub_note = " (allowed only while RAM's built-in Docker Hub entry stays on)" if hub else ""
         wildcard = req.wildcard or "*" in host
         fix, not_coverable = _proposed_fix(host, proposal)
         if fix is not None:

@@ -81,8 +81,8 @@ def recommend(allowlist: Allowlist, proposal: Proposal, mode: MatchMode,
         elif address in proposed:
             rec.changes[address] = Change(address, Op.KEEP, _why_listed(proposed[address]))
         elif address in DOCKER_HUB_NAMES and hub_needed:
-            rec.changes[address] = Change(address, Op.KEEP, "RAM's Docker Hub switch: the evidence pulls from "
-                                                            "Docker Hub")
+            rec.changes[address] = Change(address, Op.KEEP, "RAM's built-in Docker Hub entry: the evidence pulls "
+                                                            "from Docker Hub")
         else:
             rec.changes[address] = Change(address, Op.REMOVE, _why_removed(address, proposal, mode))
     switch_on = any(rec.op(a) is Op.KEEP for a in DOCKER_HUB_NAMES)
@@ -94,7 +94,7 @@ def recommend(allowlist: Allowlist, proposal: Proposal, mode: MatchMode,
             continue
         reason = _why_listed(entry)
         if switch_on and entry.registries and set(entry.registries) <= _HUB_REGISTRIES:
-            reason += "; RAM's Docker Hub switch already allows it, proxies and firewalls need it listed"
+            reason += "; RAM's built-in Docker Hub entry already allows it, proxies and firewalls need it listed"
         rec.changes[address] = Change(address, Op.ADD, reason)
     return rec
 

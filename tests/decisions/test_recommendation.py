@@ -110,3 +110,48 @@ def test_a_docker_hub_mirror_is_required_and_explained(tmp_path: Path) -> None:
     # without the daemon.json, nothing mentions a mirror
     _, plain, _ = run_audit(tmp_path, "mirror", inputs=(str(AUDIT / "mirror" / "repo"),))
     assert not [f for f in plain["findings"] if "mirror" in f["detail"]]
+
+
+def test_the_docker_hub_entry_goes_when_nothing_pulls_from_hub(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "Dockerfile").write_text("FROM ghcr.io/acme/app:1\n")
+    (tmp_path / "allow.txt").write_text("docker.io\nghcr.io\npkg-containers.githubusercontent.com\n")
+    out = tmp_path / "a.json"
+    CliRunner().invoke(main, ["audit", str(tmp_path / "repo"), "--allowlist", str(tmp_path / "allow.txt"),
+                              "--json", str(out)])
+    import json
+
+    document = json.loads(out.read_text())
+    _check(document, "no-hub")
+    assert document["difference"]["remove"] == ["docker.io"]
+    [unused] = [f for f in document["findings"] if f["kind"] == "unused"]
+    assert unused["action"].startswith("Remove `docker.io`")
+
+
+def test_a_duplicate_entry_is_phrased_from_the_recommendation(tmp_path: Path) -> None:
+    """The allowlist reader's `duplicate` finding (another change adds the kind) keeps or removes the entry as
+    the difference does."""
+    from types import SimpleNamespace
+
+    from auditor.core.allowlist import Allowlist, AllowlistEntry, MatchMode
+    from auditor.decisions.actions import _HANDLERS
+    from auditor.decisions.analysis import analyse
+    from auditor.decisions.recommend import recommend
+    from auditor.pipeline.collect import CollectOptions, collect
+
+    (tmp_path / "Dockerfile").write_text("FROM ghcr.io/acme/app:1\n")
+    analysis = analyse(collect((str(tmp_path / "Dockerfile"),), CollectOptions({})))
+    allowlist = Allowlist([AllowlistEntry("ghcr.io", "ghcr.io", line=1), AllowlistEntry("ghcr.io", "ghcr.io", line=2),
+                           AllowlistEntry("old.example", "old.example", line=3)])
+    rec = recommend(allowlist, analysis.proposal, MatchMode.SUFFIX)
+    for address, verb, op in (("ghcr.io", "Keep", "keep"), ("old.example", "Remove", "remove")):
+        finding = SimpleNamespace(kind=SimpleNamespace(value="duplicate"), entries=(address,), hosts=(), data={},
+                                  action="", detail="")
+        _HANDLERS["duplicate"](finding, rec, analysis.proposal, MatchMode.SUFFIX)
+        assert finding.action.startswith(f"{verb} `{address}`") and finding.data["changes"] == [
+            {"op": op, "address": address}]
+        assert rec.op(address).value == op
