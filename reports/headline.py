@@ -9,6 +9,7 @@ counts what the findings and the difference already say.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,11 @@ from auditor.core.words import plural
 MAX_NAMED = 5  # hosts named in one sentence; the rest are counted
 
 
+_PLACE_SUFFIX = re.compile(r"(?::\d+|#\d+)$")  # `path:line` or `path#packet`, as Source prints them
+
+
 def _files(locations: list[str]) -> int:
-    return len({location.rsplit(":", 1)[0] if location.rsplit(":", 1)[-1].isdigit() else location
-                for location in locations})
+    return len({_PLACE_SUFFIX.sub("", location) for location in locations})
 
 
 def _named(items: list[str]) -> str:
