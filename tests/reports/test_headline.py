@@ -45,3 +45,14 @@ def test_chain_box_labels_keep_both_ends() -> None:
     label = box_label(host, 40)
     assert len(label) == 40 and label.startswith("prod-registry-k8s-i") and label.endswith("amazonaws.com")
     assert box_label("ghcr.io", 40) == "ghcr.io"
+
+
+def test_files_are_counted_once_whatever_the_line_or_packet() -> None:
+    from reports.headline import sentences
+
+    finding = {"kind": "missing", "severity": "error", "hosts": ["registry.example"], "id": "F001",
+               "data": {"images": ["registry.example/a:1", "registry.example/b:2"], "registries": ["registry.example"],
+                        "locations": ["cap.pcap#1", "cap.pcap#9", "repo/Dockerfile:1", "repo/Dockerfile:7"]}}
+    document = {"findings": [finding], "time_window": {"first": None, "last": None}}
+    assert sentences(document) == ["2 image pulls fail when this allowlist is enforced: `registry.example` "
+                                   "(needed by 2 images in 2 files)."]
