@@ -155,3 +155,19 @@ def test_a_duplicate_entry_is_phrased_from_the_recommendation(tmp_path: Path) ->
         assert finding.action.startswith(f"{verb} `{address}`") and finding.data["changes"] == [
             {"op": op, "address": address}]
         assert rec.op(address).value == op
+
+
+def test_failed_evidence_alone_is_a_note_but_a_reference_still_needs_the_host(tmp_path: Path) -> None:
+    from auditor.decisions.analysis import analyse
+    from auditor.pipeline.collect import CollectOptions, collect
+
+    failed = (str(REPO_ROOT / "sample_pcaps/lab-trace-tls.json"), str(REPO_ROOT / "sample_pcaps/lab-dnsmasq.log"))
+    alone = analyse(collect(failed, CollectOptions({})))
+    assert alone.required_host("missing.lab.test") is None
+    assert alone.required_host("registry.lab.test") is not None  # the trace that worked still counts
+    [note] = [n for n in alone.proposal.notes if n.startswith("missing.lab.test")]
+    assert "2 NXDOMAIN answers" in note and "1 failed probe" in note
+    (tmp_path / "Dockerfile").write_text("FROM missing.lab.test/lab/hello:1\n")
+    named = analyse(collect((*failed, str(tmp_path / "Dockerfile")), CollectOptions({})))
+    assert named.required_host("missing.lab.test") is not None  # a Dockerfile names it: a need, even unresolved
+    assert not [n for n in named.proposal.notes if n.startswith("missing.lab.test")]
