@@ -10,42 +10,20 @@ and optionally
 parse() never raises for bad content: it yields InputError records naming the line or packet and goes
 on. Registration order matters: the first module whose detect() accepts a file parses it, so
 specific kinds (by magic or by name) come before kinds recognized by content alone.
-A new format is one module, its fixtures, and one line below.
+A new format is one module, its fixtures, and one line below (its module path, imported on first use).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-from parsers.common.inputs import InputFile, ParseFunction
-from parsers.logs import docker_log, squid
-from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
-from parsers.machine import docker_config, docker_daemon, docker_images
-from parsers.repo import (
-    bake,
-    cloudbuild,
-    compose,
-    devcontainer,
-    dockerfile,
-    helm_chart,
-    helm_values,
-    kubernetes,
-    oci_charts,
-    quadlet,
-    shell,
-)
-from parsers.repo.ci import (
-    azure_pipelines,
-    bitbucket_pipelines,
-    circleci,
-    drone,
-    github_actions,
-    gitlab_ci,
-    jenkinsfile,
-)
-from parsers.traffic import pcap, trace_result
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from parsers.common.inputs import InputFile, ParseFunction
 
 
 @dataclass(frozen=True)
@@ -56,54 +34,88 @@ class ParserSpec:
     detect_content: Callable[[InputFile], bool] | None = None
 
 
-def _spec(module: ModuleType) -> ParserSpec:
-    return ParserSpec(name=module.NAME, detect=module.detect, parse=module.parse,
-                      detect_content=getattr(module, "detect_content", None))
+class _Registered:
+    """A registered parser whose module is imported when first asked for: a run that reads one Dockerfile
+    imports the few parsers tried before it, not all of them (start-up time)."""
+
+    __slots__ = ("_module", "module_name")
+
+    def __init__(self, module_name: str) -> None:
+        self.module_name = module_name
+        self._module: ModuleType | None = None
+
+    @property
+    def module(self) -> ModuleType:
+        if self._module is None:
+            self._module = importlib.import_module(self.module_name)
+        return self._module
+
+    @property
+    def name(self) -> str:
+        return str(self.module.NAME)
+
+    def detect(self, inp: InputFile) -> bool:
+        return bool(self.module.detect(inp))
+
+    @property
+    def detect_content(self) -> Callable[[InputFile], bool] | None:
+        return getattr(self.module, "detect_content", None)
+
+    @property
+    def parse(self) -> ParseFunction:
+        return self.module.parse  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<parser {self.module_name}>"
 
 
-PARSERS: tuple[ParserSpec, ...] = tuple(
+def _spec(module_name: str) -> _Registered:
+    return _Registered(f"parsers.{module_name}")
+
+
+PARSERS: tuple[ParserSpec | _Registered, ...] = tuple(
     _spec(module)
     for module in (
         # by magic number
-        pcap,
+        "traffic.pcap",
         # by file name (a chart's templates/ first: by where they are)
-        helm_chart,
-        dockerfile,
-        compose,
-        github_actions,
-        gitlab_ci,
-        jenkinsfile,
-        circleci,
-        azure_pipelines,
-        bitbucket_pipelines,
-        drone,
-        devcontainer,
-        cloudbuild,
-        quadlet,
-        oci_charts,
-        bake,
+        "repo.helm_chart",
+        "repo.dockerfile",
+        "repo.compose",
+        "repo.ci.github_actions",
+        "repo.ci.gitlab_ci",
+        "repo.ci.jenkinsfile",
+        "repo.ci.circleci",
+        "repo.ci.azure_pipelines",
+        "repo.ci.bitbucket_pipelines",
+        "repo.ci.drone",
+        "repo.devcontainer",
+        "repo.cloudbuild",
+        "repo.quadlet",
+        "repo.oci_charts",
+        "repo.bake",
         # by content
-        trace_result,
-        kubernetes,
-        helm_values,
-        docker_daemon,
-        docker_config,
-        docker_images,
-        zeek,
-        bind9,
-        dnsmasq,
-        unbound,
-        coredns,
-        route53,
-        windows_dns,
-        squid,
-        docker_log,
-        shell,
+        "traffic.trace_result",
+        "repo.kubernetes",
+        "repo.helm_values",
+        "machine.docker_daemon",
+        "machine.docker_config",
+        "machine.docker_images",
+        "logs.dns.zeek",
+        "logs.dns.bind9",
+        "logs.dns.dnsmasq",
+        "logs.dns.unbound",
+        "logs.dns.coredns",
+        "logs.dns.route53",
+        "logs.dns.windows_dns",
+        "logs.squid",
+        "logs.docker_log",
+        "repo.shell",
     )
 )
 
 
-def parser_for(inp: InputFile, explicit: bool = False) -> ParserSpec | None:
+def parser_for(inp: InputFile, explicit: bool = False) -> ParserSpec | _Registered | None:
     """The first registered parser that accepts INP, or None. A file named EXPLICITly that no parser accepts by
     name is then offered to the content detectors, in the same order: the user said it is an input."""
     for spec in PARSERS:
@@ -122,5 +134,5 @@ def parser_for(inp: InputFile, explicit: bool = False) -> ParserSpec | None:
     return None
 
 
-def parser_named(name: str) -> ParserSpec | None:
+def parser_named(name: str) -> ParserSpec | _Registered | None:
     return next((spec for spec in PARSERS if spec.name == name), None)

@@ -12,7 +12,8 @@ import io
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ["id", "key", "kind", "severity", "title", "entries", "hosts", "detail", "action", "locations", "accepted"]
+COLUMNS = ["id", "key", "kind", "severity", "title", "entries", "hosts", "detail", "action", "locations",
+           "entry_nicknames", "accepted"]
 
 
 def neutralize(value: object) -> str:
@@ -28,11 +29,15 @@ def render_csv(document: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
+    nicknames = {e["address"]: e.get("nickname") for e in document["allowlist"]["entries"]}
     for finding in document["findings"]:
         locations = sorted({s["location"] for item in finding["evidence"] for s in item["sources"]})
         row = [finding["id"], finding["key"], finding["kind"], finding["severity"], finding["title"],
                " ".join(finding["entries"]), " ".join(finding["hosts"]), finding["detail"], finding["action"],
-               " ".join(locations), _accepted(finding.get("accepted"))]
+               " ".join(locations),
+               # the RAM console's nickname of each entry, in the order of `entries` (empty when it has none)
+               " | ".join(nicknames.get(entry) or "" for entry in finding["entries"]).strip(" |"),
+               _accepted(finding.get("accepted"))]
         writer.writerow([neutralize(cell) for cell in row])
     return buffer.getvalue()
 

@@ -17,9 +17,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from reports.headline import change_lines, change_sentence, sentences
+
 TEMPLATES = Path(__file__).parent / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 MAX_TIMELINE_BARS = 24 * 14
+EVIDENCE_SHOWN = 4  # evidence items shown per finding; the rest behind a <details>
 SEVERITY_LABEL = {"error": "Error", "warning": "Warning", "note": "Note"}
 
 
@@ -40,6 +43,9 @@ def _environment() -> Environment:
     env.filters["size"] = human_size
     env.filters["short"] = short
     env.filters["code"] = code_spans
+    env.filters["host"] = host_breaks
+    env.filters["noun"] = lambda word, count: word if count == 1 else (word[:-1] + "ies" if word.endswith("y")
+                                                                         else word + "s")
     return env
 
 
@@ -49,7 +55,13 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 def code_spans(value: object) -> Markup:
     """Text with `backticked` parts set as <code>: escaped first, so input can never add markup."""
     text = escape(visible(value) if isinstance(value, str) else str(value))
-    return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(text)))
+    return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1).replace('.', '.<wbr>')}</code>", str(text)))
+
+
+def host_breaks(value: object) -> Markup:
+    """A host name that may wrap after its dots only (<wbr>), never one character per line."""
+    text = escape(visible(value) if isinstance(value, str) else str(value))
+    return Markup(str(text).replace(".", ".<wbr>"))
 
 
 def human_size(value: int) -> str:
@@ -151,8 +163,9 @@ def _hour_epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-BOX_W, BOX_H, GAP_X, GAP_Y = 310, 34, 46, 14
-BOX_CHARS = 39  # 12px monospace in a BOX_W box
+BOX_H, GAP_X, GAP_Y = 34, 46, 14
+CHAR_W, BOX_PAD = 7.3, 20  # 12px monospace; the box's inner margins
+BOX_MIN_CHARS, BOX_MAX_CHARS = 24, 64
 
 
 def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -170,29 +183,40 @@ def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
     for start in sorted(by_start):
         paths = sorted(p for p in by_start[start] if not any(o != p and o[: len(p)] == p for o in by_start[start]))
         depth = max(len(p) for p in paths)
+        chars = min(BOX_MAX_CHARS, max(BOX_MIN_CHARS, *(len(h) for p in paths for h in p)))
+        box_w = round(chars * CHAR_W + BOX_PAD)
         height = len(paths) * (BOX_H + GAP_Y) - GAP_Y + 24
         boxes, arrows = [], []
         start_y = (height - BOX_H) / 2
-        boxes.append(_box(start, 0, start_y, allowed, True))
+        boxes.append(_box(start, 0, start_y, allowed, True, box_w, chars))
         for row, path in enumerate(paths):
             y = 12 + row * (BOX_H + GAP_Y)
-            prev_x, prev_y = BOX_W, start_y + BOX_H / 2
+            prev_x, prev_y = box_w, start_y + BOX_H / 2
             for col, host in enumerate(path[1:], 1):
-                x = col * (BOX_W + GAP_X)
-                boxes.append(_box(host, x, y, allowed, False))
+                x = col * (box_w + GAP_X)
+                boxes.append(_box(host, x, y, allowed, False, box_w, chars))
                 arrows.append({"x1": prev_x, "y1": prev_y, "x2": x - 6, "y2": y + BOX_H / 2,
                                "via": via.get((path[col - 1], host), "")})
-                prev_x, prev_y = x + BOX_W, y + BOX_H / 2
-        diagrams.append({"start": start, "width": depth * (BOX_W + GAP_X) - GAP_X + 4, "height": height,
+                prev_x, prev_y = x + box_w, y + BOX_H / 2
+        diagrams.append({"start": start, "width": depth * (box_w + GAP_X) - GAP_X + 4, "height": height,
                          "boxes": boxes, "arrows": arrows})
     return diagrams
 
 
-def _box(host: str, x: float, y: float, allowed: dict[str, str | None], start: bool) -> dict[str, Any]:
+def box_label(host: str, chars: int) -> str:
+    """HOST in CHARS characters: cut in the middle, so both the first label and the domain stay readable."""
+    if len(host) <= chars:
+        return host
+    head = (chars - 1) // 2
+    return host[:head] + "…" + host[-(chars - 1 - head):]
+
+
+def _box(host: str, x: float, y: float, allowed: dict[str, str | None], start: bool, width: int, chars: int
+         ) -> dict[str, Any]:
     entry = allowed.get(host)
     state = "start" if start and entry else ("allowed" if entry else "missing")
-    label = host if len(host) <= BOX_CHARS else "…" + host[-(BOX_CHARS - 1):]
-    return {"x": x, "y": round(y, 2), "w": BOX_W, "h": BOX_H, "host": host, "label": label, "state": state,
+    label = box_label(host, chars)
+    return {"x": x, "y": round(y, 2), "w": width, "h": BOX_H, "host": host, "label": label, "state": state,
             "entry": entry}
 
 
@@ -206,7 +230,8 @@ def render_html(document: dict[str, Any]) -> str:
     for finding in document["findings"]:
         by_kind.setdefault(finding["kind"], []).append(finding)
     return template.render(
-        doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,
+        headline=sentences(document), change_sentence=change_sentence(document), changes=change_lines(document),
+        evidence_shown=EVIDENCE_SHOWN, doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,
         timeline=timeline_chart(document), diagrams=chain_diagrams(document),
         severity_label=SEVERITY_LABEL,
         findings_for={row["address"]: row["findings"] for row in document["allowlist"]["entries"]},

@@ -21,6 +21,7 @@ from auditor.core.model import InputError, Source
 from auditor.decisions.analysis import Analysis
 from auditor.decisions.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, FindingKind, Severity
 from auditor.decisions.propose import Proposal
+from auditor.decisions.recommend import Op, Recommendation
 from auditor.decisions.requirements import RequiredHost
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
 
@@ -112,14 +113,35 @@ def proposal_dict(proposal: Proposal | None) -> dict[str, Any]:
     return {"entries": sorted(entries, key=lambda e: e["address"]), "count": len(entries), "notes": notes}
 
 
-def difference(allowlist: Allowlist, proposal: dict[str, Any]) -> dict[str, list[str]]:
-    current = {e.address for e in allowlist}
-    proposed = {e["address"] for e in proposal["entries"]}
-    return {"add": sorted(proposed - current), "remove": sorted(current - proposed),
-            "keep": sorted(current & proposed)}
+def difference(allowlist: Allowlist, proposal: dict[str, Any], recommendation: Recommendation | None = None,
+               findings: list[Finding] = ()) -> dict[str, Any]:
+    """The proposed change, as the recommendation decided it (the findings' actions read the same decision)."""
+    if recommendation is None:  # a proposal without an audit: the plain set difference
+        current = {e.address for e in allowlist}
+        proposed = {e["address"] for e in proposal["entries"]}
+        return {"add": sorted(proposed - current), "remove": sorted(current - proposed),
+                "keep": sorted(current & proposed), "changes": [], "withheld": []}
+    cited: dict[str, list[str]] = {}
+    for finding in findings:
+        for change in finding.data.get("changes", ()):
+            ids = cited.setdefault(change["address"], [])
+            if finding.id not in ids:
+                ids.append(finding.id)
+    nicknames = {e.address: getattr(e, "nickname", None) or None for e in allowlist}
+    order = {Op.ADD: 0, Op.REMOVE: 1, Op.KEEP: 2}
+    changes = sorted(recommendation.changes.values(), key=lambda c: (order[c.op], c.address))
+    return {
+        "add": recommendation.addresses(Op.ADD),
+        "remove": recommendation.addresses(Op.REMOVE),
+        "keep": recommendation.addresses(Op.KEEP),
+        "changes": [{"address": c.address, "op": c.op.value, "reason": c.reason, "findings": cited.get(c.address, []),
+                     "nickname": nicknames.get(c.address)} for c in changes],
+        "withheld": [{"address": a, "reason": r} for a, r in sorted(recommendation.withheld.items())],
+    }
 
 
-def _entry_rows(allowlist: Allowlist, findings: list[Finding]) -> list[dict[str, Any]]:
+def _entry_rows(allowlist: Allowlist, findings: list[Finding], recommendation: Recommendation | None
+                ) -> list[dict[str, Any]]:
     rows = []
     for entry in allowlist:
         related = [f for f in findings if entry.address in f.entries]
@@ -128,8 +150,11 @@ def _entry_rows(allowlist: Allowlist, findings: list[Finding]) -> list[dict[str,
         rows.append({
             "address": entry.address,
             "original": entry.original,
+            # the console's nickname column (RAM CSV); read with getattr so older allowlist readers work too
+            "nickname": getattr(entry, "nickname", None) or None,
             "line": entry.line,
             "status": sorted({f.kind.value for f in about}) or ["ok"],
+            "change": (recommendation.op(entry.address) or Op.KEEP).value if recommendation else None,
             "findings": [f.id for f in related],
         })
     return rows
@@ -184,11 +209,11 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
         "allowlist": {
             "path": run.allowlist_path,
             "sha256": run.allowlist_sha256,
-            "entries": _entry_rows(allowlist, findings),
+            "entries": _entry_rows(allowlist, findings, analysis.recommendation),
             "errors": [error_dict(e) for e in run.allowlist_errors],
         },
         "proposal": proposal,
-        "difference": difference(allowlist, proposal),
+        "difference": difference(allowlist, proposal, analysis.recommendation, findings),
         "findings": [finding_dict(f) for f in findings],
         "required": required,
         "redirect_edges": _edges(store),

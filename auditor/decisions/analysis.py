@@ -11,6 +11,8 @@ from typing import Any
 
 from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
+from auditor.core.words import plural
+from auditor.decisions.failed_evidence import split_failed
 from auditor.decisions.propose import DEFAULT_BUDGET, Proposal, propose
 from auditor.decisions.redirects import RedirectGraph, build_graph
 from auditor.decisions.requirements import RequiredHost, required_hosts
@@ -29,6 +31,7 @@ class Analysis:
     count_docker_hub_default: bool = False
     allowlist: Allowlist | None = None  # the current allowlist, when auditing
     findings: list[Any] = field(default_factory=list)  # filled by the audit stage
+    recommendation: Any = None  # auditor/decisions/recommend.Recommendation, set by the audit stage
     options: dict[str, Any] = field(default_factory=dict)
 
     def required_host(self, host: str) -> RequiredHost | None:
@@ -40,15 +43,18 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
             allowlist: Allowlist | None = None) -> Analysis:
     knowledge = knowledge or load_knowledge()
     graph = build_graph(store, knowledge)
-    required = required_hosts(store, knowledge, graph)
+    required, failed_notes = split_failed(required_hosts(store, knowledge, graph), store)
     proposal = propose(required, knowledge, budget=budget, mode=mode,
                        count_docker_hub_default=count_docker_hub_default)
+    proposal.notes.extend(failed_notes)
     required_names = {r.host for r in required}
     blocked = [g for g in store.sorted_blocked_groups() if g.host not in required_names]
     if blocked:
         examples = ", ".join(f"{g.host} ({g.count}x)" for g in blocked[:5])
-        proposal.notes.append(f"{len(blocked)} blocked host(s) are not in this proposal (e.g. {examples}): a block "
-                              "is not a need; add them only if those pulls are legitimate (see `regaudit audit`).")
+        are = "is" if len(blocked) == 1 else "are"
+        proposal.notes.append(f"{plural(len(blocked), 'blocked host')} {are} not in this proposal (e.g. {examples}): "
+                              "a block is not a need; add them only if those pulls are legitimate "
+                              "(see `regaudit audit`).")
     if store.not_kept:
         counted = ", ".join(f"{count:,} {what}" for what, count in sorted(store.not_kept.items()))
         proposal.notes.append(f"The inputs name more distinct hosts than regaudit keeps: {counted} of "
@@ -59,7 +65,7 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
                               "split the capture or logs to analyse the rest.")
     if store.unresolved:
         examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
-        proposal.notes.append(f"{len(store.unresolved)} reference(s) could not be resolved (e.g. {examples}): "
+        proposal.notes.append(f"{plural(len(store.unresolved), 'reference')} could not be resolved (e.g. {examples}): "
                               "the hosts they need are not in this proposal; set the variables (--set, --env-file).")
     return Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
                     allowlist)

@@ -17,9 +17,13 @@ from typing import TYPE_CHECKING, Any
 from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
+from auditor.core.words import plural
+from auditor.decisions.actions import align_actions
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
 from auditor.decisions.propose import Proposal
+from auditor.decisions.recommend import Recommendation, recommend
+from auditor.decisions.recommend import serves_docker_hub as _docker_hub_host
 from auditor.decisions.requirements import Need, RequiredHost
 from auditor.knowledge import Knowledge
 
@@ -144,6 +148,8 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
     findings += _not_enforced(scan_store_inputs(store))
+    analysis.recommendation = recommendation(analysis, allowlist, options, findings)
+    align_actions(findings, analysis.recommendation, analysis.proposal, options.mode, store)
     return number_findings(findings)
 
 
@@ -155,17 +161,11 @@ def number_findings(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
-def _docker_hub_host(req: RequiredHost) -> bool:
-    """Whether REQ serves Docker Hub pulls only: RAM's Docker Hub switch is what allows those."""
-    if req.host in DOCKER_HUB_NAMES:
-        return True
-    profiles = {k.profile for k in req.knowledge}
-    chains = req.chains
-    return (bool(chains) and all(chain[0] in DOCKER_HUB_NAMES for chain in chains)) or \
-        (bool(profiles) and profiles <= _HUB_PROFILES)
-
-
-_HUB_PROFILES = {"docker-hub", "docker_hub", "dockerhub", "Docker Hub"}
+def recommendation(analysis: Analysis, allowlist: Allowlist, options: AuditOptions, findings: list[Finding]
+                   ) -> Recommendation:
+    """The one decision both the findings' actions and the reports' difference are read from."""
+    never_allow = {f.hosts[0]: f.data["imitates"] for f in findings if f.kind is FindingKind.LOOKALIKE}
+    return recommend(allowlist, analysis.proposal, options.mode, never_allow)
 
 
 def _role_words(req: RequiredHost) -> list[str]:
@@ -236,9 +236,9 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             evidence.append(EvidenceItem(f"knowledge: {citation}", ()))
         blocked = store.blocked_groups.get(host)
         if blocked is not None:
-            evidence.append(EvidenceItem(f"{blocked.count} blocked attempt(s) for {host} in the logs",
+            evidence.append(EvidenceItem(f"{plural(blocked.count, 'blocked attempt')} for {host} in the logs",
                                          tuple(blocked.sources)))
-        hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
+        hub_note = " (allowed only while RAM's built-in Docker Hub entry stays on)" if hub else ""
         wildcard = req.wildcard or "*" in host
         fix, not_coverable = _proposed_fix(host, proposal)
         if fix is not None:
@@ -255,7 +255,8 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             FindingKind.MISSING, Severity.WARNING if hub else Severity.ERROR,
             f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
             f"Pulls that need {host} ({what}) will fail{hub_note}."
-            + (f" Needed by {len(images)} image reference(s) at {len(locations)} place(s)." if images else ""),
+            + (f" Needed by {plural(len(images), 'image reference')} at {plural(len(locations), 'place')}."
+               if images else ""),
             action, hosts=(host,), evidence=tuple(evidence),
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
@@ -278,7 +279,7 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
         per_host = [{"host": f.hosts[0], "roles": f.data["roles"], "registry_host": f.data["registry_host"]}
                     for f in members]
         others = len(hosts) - (1 if fix in hosts else 0)
-        title = (f"{fix} and {others} host(s) under it are not allowed" if fix in hosts
+        title = (f"{fix} and {plural(others, 'host')} under it are not allowed" if fix in hosts
                  else f"{len(hosts)} hosts under {fix} are not allowed")
         union = {key: sorted({v for f in members for v in f.data[key]})
                  for key in ("roles", "registries", "images", "chains", "locations")}
@@ -286,8 +287,8 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
             FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
             f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
             f"allow: {', '.join(hosts)}."
-            + (f" Needed by {len(union['images'])} image reference(s) at {len(union['locations'])} place(s)."
-               if union["images"] else ""),
+            + (f" Needed by {plural(len(union['images']), 'image reference')} at "
+               f"{plural(len(union['locations']), 'place')}." if union["images"] else ""),
             f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
             data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
@@ -454,8 +455,8 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
                                    "allowlist, or use an Official/Organization image instead.",
         }
         reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(group.reasons.items()))
-        clients = f"{len(group.clients)} client(s)" if group.clients else "an unrecorded client"
-        evidence = [EvidenceItem(f"{group.count} attempt(s) from {clients}, "
+        clients = plural(len(group.clients), "client") if group.clients else "an unrecorded client"
+        evidence = [EvidenceItem(f"{plural(group.count, 'attempt')} from {clients}, "
                                  f"{_iso(group.first) or 'time unknown'} to {_iso(group.last) or 'time unknown'} "
                                  f"({reasons})", tuple(group.sources))]
         if group.images:
@@ -464,7 +465,7 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
             evidence.append(EvidenceItem(f"log text: {detail}", ()))
         findings.append(Finding(
             FindingKind.BLOCKED_PATTERN, severity,
-            f"{group.count} blocked attempt(s) for {group.host}" + (" (retry storm)" if storm else ""),
+            f"{plural(group.count, 'blocked attempt')} for {group.host}" + (" (retry storm)" if storm else ""),
             f"{classification}: {explanation}." + (f" {group.count} attempts in {int(span or 0)} s look like an "
                                                     "automated retry loop." if storm else ""),
             actions[classification], hosts=(group.host,), evidence=tuple(evidence),
@@ -553,7 +554,7 @@ def _image_access(store: EvidenceStore, options: AuditOptions) -> list[Finding]:
                          for r in refs[:20])
         findings.append(Finding(
             FindingKind.IMAGE_ACCESS, severity, f"Docker Hub `{namespace}/`: {category.replace('-', ' ')}",
-            detail + f" {len(images)} image(s), {len(refs)} reference(s).", action,
+            detail + f" {plural(len(images), 'image')}, {plural(len(refs), 'reference')}.", action,
             hosts=(f"{DOCKER_HUB_REGISTRY}/{namespace}",),  # the key tells namespaces apart
             evidence=evidence, data={"namespace": namespace, "category": category, "images": images},
         ))
@@ -578,7 +579,7 @@ def _not_enforced(signals: list[Signal]) -> list[Finding]:
         findings.append(Finding(
             FindingKind.NOT_ENFORCED, Severity.WARNING,
             f"{_SIGNAL_TITLES.get(kind, kind)}: pulls RAM does not filter",
-            f"{len(items)} place(s) in the inputs use {_SIGNAL_TITLES.get(kind, kind)}: "
+            f"{plural(len(items), 'place')} in the inputs use {_SIGNAL_TITLES.get(kind, kind)}: "
             f"{items[0].explanation}. The allowlist does not protect those pulls.",
             "Use the `docker` buildx driver on Desktop, or enforce the same allowlist at the network proxy/firewall"
             if kind.startswith("buildx") else

@@ -182,7 +182,7 @@ def _compare(host: str, shown: str, own: _Name, target: _Name) -> Lookalike | No
     distance = edit_distance(own.label, target.label, limit)
     if distance <= limit:
         return Lookalike(host, target.host, "edit-distance", distance,
-                         f"{own.domain!r} is {distance} edit(s) from {target.domain!r}")
+                         f"{own.domain!r} is {distance} edit{'' if distance == 1 else 's'} from {target.domain!r}")
     return None
 
 

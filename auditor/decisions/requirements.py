@@ -18,6 +18,7 @@ from itertools import pairwise
 from auditor.core.allowlist import normalize_host
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import Confidence, EdgeVia, HostPurpose, Source
+from auditor.core.words import plural
 from auditor.decisions.redirects import GraphEdge, RedirectGraph
 from auditor.knowledge import CONFIDENCE_ORDER, PULL_ROLES, Knowledge, KnownHost, pattern_anchor
 
@@ -156,13 +157,13 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
             continue
         sample = activity.sources[0] if activity.sources else None
         if activity.registry_api_calls:
-            builder.direct(host, "api", Need("observation", f"{activity.registry_api_calls} /v2/ request(s)",
+            builder.direct(host, "api", Need("observation", f"{plural(activity.registry_api_calls, '/v2/ request')}",
                                              sample), host)
         known = _tied_by_knowledge(knowledge, host)
         if known is not None:
             required = builder.direct(host, known.role.split("+")[0],
-                                      Need("observation", f"{activity.count} contact(s), matches {known.profile} "
-                                                          f"host {known.host_or_pattern}", sample))
+                                      Need("observation", f"{plural(activity.count, 'contact')}, matches "
+                                                          f"{known.profile} host {known.host_or_pattern}", sample))
             if known not in required.knowledge:
                 required.knowledge.append(known)
             profile = knowledge.profile(known.profile)

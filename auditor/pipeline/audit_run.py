@@ -14,6 +14,7 @@ from typing import Any
 from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import InputError
+from auditor.core.words import plural
 from auditor.decisions.acceptance import IgnoreRule, accept
 from auditor.decisions.analysis import Analysis, analyse
 from auditor.decisions.audit import AuditOptions, Finding, FindingKind, Severity, audit
@@ -123,19 +124,30 @@ def _safe(text: object) -> str:
 
 
 def summary_text(result: AuditResult, limit: int = 40) -> str:
+    from reports.headline import change_lines, change_sentence, sentences
+
     doc = result.document
     summary = doc["summary"]
     severity = summary["by_severity"]
     window = doc["time_window"]
-    lines = [
-        f"Allowlist {_safe(doc['allowlist']['path'])}: {summary['allowlist_count']} entries "
+    lines = [_safe(sentence) for sentence in sentences(doc)]
+    lines.append(_safe(change_sentence(doc)))
+    for change in change_lines(doc):
+        cited = f" ({', '.join(change.findings)})" if change.findings else ""
+        nickname = f" \"{_safe(change.nickname)}\"" if change.nickname else ""
+        lines.append(f"  {'+' if change.op == 'add' else '-'} {_safe(change.address)}{nickname}: "
+                     f"{_safe(change.reason)}{cited}")
+    lines += [
+        "",
+        f"Allowlist {_safe(doc['allowlist']['path'])}: {plural(summary['allowlist_count'], 'entry', 'entries')} "
         f"(budget {doc['options']['budget']}, {doc['options']['match']} matching); "
-        f"proposal: {summary['proposal_entries']} entries.",
-        f"Evidence: {summary['inputs']} inputs, {summary['references']} image references, "
-        f"{summary['observed_hosts']} observed hosts, {summary['blocked_attempts']} blocked attempts"
+        f"proposal: {plural(summary['proposal_entries'], 'entry', 'entries')}.",
+        f"Evidence: {plural(summary['inputs'], 'input')}, {plural(summary['references'], 'image reference')}, "
+        f"{plural(summary['observed_hosts'], 'observed host')}, "
+        f"{plural(summary['blocked_attempts'], 'blocked attempt')}"
         + (f", {window['first']} to {window['last']}" if window["first"] else "") + ".",
-        f"{summary['findings']} findings: {severity['error']} errors, {severity['warning']} warnings, "
-        f"{severity['note']} notes"
+        f"{plural(summary['findings'], 'finding')}: {plural(severity['error'], 'error')}, "
+        f"{plural(severity['warning'], 'warning')}, {plural(severity['note'], 'note')}"
         + (f"; {summary['accepted']} of them accepted." if summary.get("accepted") else "."),
     ]
     for finding in doc["findings"][:limit]:

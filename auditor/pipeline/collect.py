@@ -11,13 +11,16 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.core.evidence import EvidenceStore
-from auditor.core.model import InputError, InputRecord, Observation, Source
-from auditor.knowledge import Knowledge, load_knowledge
+from auditor.core.model import BlockedAttempt, InputError, InputRecord, Observation, Source
 from auditor.pipeline.progress import Progress
 from parsers import ParserSpec, parser_for, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing, sha256_of
+
+if TYPE_CHECKING:
+    from auditor.knowledge import Knowledge
 
 # Trees that hold other people's code or generated files, not the organization's own configuration.
 SKIP_DIRS = frozenset({
@@ -130,6 +133,8 @@ def _unusable(store: EvidenceStore, error: InputError) -> None:
 
 @functools.cache
 def _knowledge() -> Knowledge:
+    from auditor.knowledge import load_knowledge  # the YAML knowledge base: only past the host limit
+
     return load_knowledge()
 
 
@@ -155,7 +160,7 @@ def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: Col
                 record.records += 1
                 if isinstance(item, InputError):
                     record.errors += 1
-                elif isinstance(item, Observation) and item.time is not None:
+                elif isinstance(item, Observation | BlockedAttempt) and item.time is not None:
                     end = item.last_time if item.last_time is not None else item.time
                     record.first_time = item.time if record.first_time is None else min(record.first_time, item.time)
                     record.last_time = end if record.last_time is None else max(record.last_time, end)

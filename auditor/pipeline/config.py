@@ -11,13 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from auditor.decisions.acceptance import IgnoreRule
-from auditor.decisions.audit import FindingKind
-from parsers.common.yaml_loader import YamlBomb, load_documents, yaml_error_line
+if TYPE_CHECKING:  # the decisions load only when a config file holds ignore rules: start-up stays fast
+    from auditor.decisions.acceptance import IgnoreRule
 
 CONFIG_NAME = ".regaudit.yaml"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
@@ -51,6 +48,10 @@ def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
+    import yaml  # only when there is a config file: a run without one does not pay for the YAML loader
+
+    from parsers.common.yaml_loader import YamlBomb, load_documents, yaml_error_line
+
     display = str(path)
     try:
         raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
@@ -117,6 +118,9 @@ def _option(key: str, value: Any, where: str) -> Any:
 
 
 def _rule(rule: Any, display: str, fallback: str) -> IgnoreRule:
+    from auditor.decisions.acceptance import IgnoreRule
+    from auditor.decisions.audit import FindingKind
+
     line = getattr(rule, "line", None)
     where = f"{display}:{line}" if line else fallback
     if not isinstance(rule, dict):

@@ -31,7 +31,6 @@ from operator import itemgetter
 from typing import BinaryIO
 
 import idna
-import numpy as np
 
 from auditor.core.model import (
     BlockedAttempt,
@@ -46,6 +45,9 @@ from auditor.core.model import (
     Source,
 )
 from parsers.common.inputs import InputFile, ParseContext
+from parsers.common.lazy import lazy_module
+
+np = lazy_module("numpy")  # imported on first use: start-up stays fast
 
 # Lines are read and parsed in blocks of about this size: large enough that per-block costs vanish, small
 # enough that the block, its decoded text and what a parser builds from it (polars' columns for Zeek) stay

@@ -11,6 +11,7 @@ from __future__ import annotations
 import lzma
 import zlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from auditor.core.model import (
@@ -23,9 +24,17 @@ from auditor.core.model import (
     Source,
 )
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.traffic.capture import dns, http, reader
-from parsers.traffic.capture.scanner import Event, Scanner
-from parsers.traffic.capture.tls import ClientHello
+from parsers.common.lazy import lazy_module
+from parsers.traffic.capture.magic import is_capture
+
+if TYPE_CHECKING:
+    from parsers.traffic.capture.scanner import Event
+    from parsers.traffic.capture.tls import ClientHello
+
+# the decoders load when a capture is read: detection, which every input goes through, needs only the magic
+dns = lazy_module("parsers.traffic.capture.dns")
+http = lazy_module("parsers.traffic.capture.http")
+reader = lazy_module("parsers.traffic.capture.reader")
 
 NAME = "pcap"
 SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
@@ -36,7 +45,7 @@ MAX_DETAIL = 200
 
 
 def detect(inp: InputFile) -> bool:
-    return reader.is_capture(inp.head) or inp.name.lower().endswith(SUFFIXES)
+    return is_capture(inp.head) or inp.name.lower().endswith(SUFFIXES)
 
 
 class _Folder:
@@ -167,6 +176,8 @@ _FOLDERS = {"dns": _fold_dns, "tls": _fold_tls, "http-request": _fold_http, "htt
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
+    from parsers.traffic.capture.scanner import Scanner
+
     scanner = Scanner()
     folder = _Folder(inp)
     errors = 0

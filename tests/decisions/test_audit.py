@@ -169,7 +169,7 @@ def test_lookalike_reference_is_reported_with_its_line(tmp_path: Path) -> None:
     _, document, _ = run_audit(tmp_path, "lookalike")
     [finding] = of_kind(document, "lookalike")
     assert finding["hosts"] == ["ghrc.io"] and finding["entries"] == []
-    assert finding["data"] == {"imitates": "ghcr.io", "technique": "edit-distance", "distance": 1}
+    assert finding["data"] == {"imitates": "ghcr.io", "technique": "edit-distance", "distance": 1, "changes": []}
     assert any(loc.endswith("lookalike/repo/Dockerfile:2") for loc in locations(finding))
 
 
@@ -297,7 +297,7 @@ def test_missing_hosts_fixed_by_one_entry_are_one_finding(tmp_path: Path) -> Non
     assert quay["data"]["fix"] == "quay.io" and quay["data"]["registry_host"] is True
     assert len(quay["hosts"]) > 1 and all(h.endswith(".quay.io") for h in quay["hosts"] if h != "quay.io")
     assert {h["host"] for h in quay["data"]["hosts"]} == set(quay["hosts"])
-    assert quay["title"] == f"quay.io and {len(quay['hosts']) - 1} host(s) under it are not allowed"
+    assert quay["title"] == f"quay.io and {len(quay['hosts']) - 1} hosts under it are not allowed"
     assert "`quay.io`" in quay["action"]
 
 

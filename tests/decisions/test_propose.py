@@ -381,7 +381,7 @@ def test_blocked_hosts_are_mentioned_not_proposed() -> None:
                              image="quay.io/prometheus/node-exporter:v1"))
     proposal = analyse(store).proposal
     assert proposal.entries == []
-    assert any(n.startswith("1 blocked host(s) are not in this proposal (e.g. quay.io (1x))") for n in proposal.notes)
+    assert any(n.startswith("1 blocked host is not in this proposal (e.g. quay.io (1x))") for n in proposal.notes)
 
 
 def _squid_parse(tmp_path: Path, acl_text: str) -> str:

@@ -91,7 +91,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.chdir(EXAMPLES.parent)
     try:
         result = CliRunner().invoke(main, ["audit", *inputs, "--allowlist", "examples/allowlist.txt",
-                                           "--org", "acme", "--html", str(out)])
+                                           "--org", "acme", "--html", str(out),
+                                           "--json", str(out.with_suffix(".json"))])
     finally:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
@@ -102,7 +103,7 @@ def test_report_renders_without_console_messages_or_requests(report: Path, tmp_p
     dom, console, requests = chromium(tmp_path, report, "--dump-dom", name="dom")
     assert console == ""
     assert requests == []
-    for section in ("summary", "allowlist", "findings", "blocked", "chains", "evidence", "compliance"):
+    for section in ("answer", "summary", "allowlist", "findings", "blocked", "chains", "evidence", "compliance"):
         assert f'<section id="{section}"' in dom
     assert "Registry allowlist audit" in dom
     assert "pkg-containers.githubusercontent.com is not allowed" in dom
@@ -133,8 +134,8 @@ def test_report_prints_to_several_pages(report: Path, tmp_path: Path) -> None:
     assert pages >= 3
 
 
-SECTION_HEADINGS = ("Summary", "Current allowlist beside the proposal", "Findings (", "Blocked attempts (",
-                    "Redirect chains", "Evidence appendix", "Compliance record")
+SECTION_HEADINGS = ("The answer", "Summary", "Current allowlist beside the proposal", "Findings (",
+                    "Blocked attempts (", "Redirect chains", "Evidence appendix", "Compliance record")
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed")
@@ -148,6 +149,14 @@ def test_main_sections_are_laid_out_visibly(report: Path, tmp_path: Path) -> Non
     assert all(p >= 0 for p in positions), dict(zip(SECTION_HEADINGS, positions, strict=True))
     assert positions == sorted(positions)
     assert "pkg-containers.githubusercontent.com" in text
+    # printing opens the collapsed lists: an evidence line past the first few of its finding is on paper too
+    collapsed = [item["text"] for f in json.loads(report.with_suffix(".json").read_text())["findings"]
+                 for item in f["evidence"][4:]]
+    assert collapsed
+    reading_order = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True,
+                                   timeout=60).stdout  # without -layout: table cells are not interleaved
+    flat = " ".join(reading_order.split())
+    assert all(" ".join(line[:30].split()) in flat for line in collapsed[:10])
 
 
 def test_canaries_prove_the_detectors_fire(tmp_path: Path) -> None:

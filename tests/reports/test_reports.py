@@ -63,7 +63,7 @@ def document(tmp_path: Path) -> dict[str, Any]:
 def hostile(document: dict[str, Any]) -> dict[str, Any]:
     bad = poison(copy.deepcopy(document))
     bad["allowlist"]["entries"].append({"address": HOSTILE, "original": HOSTILE, "line": 9, "status": ["ok"],
-                                        "findings": []})
+                                        "findings": [], "nickname": HOSTILE})
     return bad
 
 
@@ -173,14 +173,19 @@ def test_markdown_escapes_table_breakers() -> None:
 
 
 def test_markdown_from_hostile_input_keeps_its_table(hostile: dict[str, Any]) -> None:
+    from markdown_it import MarkdownIt
+
     text = render_markdown(hostile)
-    assert "<script" not in text and "\x1b" not in text and "\x00" not in text
+    assert "\x1b" not in text and "\x00" not in text
+    assert "<script" not in re.sub(r"`[^`]*`", "", text)  # only inside code spans, where Markdown shows it literally
     rows = [line for line in text.splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + min(len(hostile["findings"]), 25)
-    for row in rows:
-        unescaped_pipes = len(re.findall(r"(?<!\\)\|", row))
-        assert unescaped_pipes == 5, row
-        assert "`" not in row.replace("\\`", "")
+    assert len(rows) == 2 + len(hostile["findings"]) + len(hostile["allowlist"]["entries"])  # two header rows
+    # rendered as GitHub would (raw HTML allowed, tables on): every row keeps its cells, no tag from input
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<script" not in html and "<img" not in html and "<a " not in html
+    table = html[html.index("<table>"):html.index("</table>")]
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]:
+        assert len(re.findall(r"<td[ >]", row)) == 5, row
     assert len(text) < 65536  # GitHub's comment limit
 
 
@@ -325,3 +330,18 @@ def test_hostile_inputs_end_to_end(tmp_path: Path) -> None:
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
     markdown = outputs["md"].read_text(encoding="utf-8")
     assert "<script" not in markdown and "\x1b" not in markdown
+
+
+def test_html_blocked_table_counts_the_clients(document: dict[str, Any]) -> None:
+    html = render_html(document)
+    section = html[html.index('<section id="blocked"'):html.index("</section>", html.index('<section id="blocked"'))]
+    rows = {re.sub(r"<[^>]+>", "", m.group(1)): m.group(2) for m in re.finditer(
+        r'<tr><td><code class="host">(.*?)</code></td>.*?<td class="num">\d+</td><td class="num">([^<]*)</td>',
+        section, re.S)}
+    assert rows["quay.io"] == "2" and rows["docker-io.com"] == "1"  # the Pi-hole log names the clients
+
+
+def test_html_long_evidence_lists_collapse(tmp_path: Path) -> None:
+    html = render_html(audit_document(tmp_path, "blocked"))
+    assert "<details><summary>" in html and "more</summary>" in html
+    assert "<script" not in html

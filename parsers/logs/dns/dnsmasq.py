@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
 
-import numpy as np
-
 from auditor.core.model import BlockReason, Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
+from parsers.common.lazy import lazy_module
 from parsers.logs.line_reader import (
     Batch,
     Clock,
@@ -49,6 +48,8 @@ from parsers.logs.line_reader import (
     is_ip,
     preview,
 )
+
+np = lazy_module("numpy")  # imported on first use: start-up stays fast
 
 NAME = "dnsmasq"
 

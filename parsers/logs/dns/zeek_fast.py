@@ -31,10 +31,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from auditor.core.model import ObservationKind
+from parsers.common.lazy import lazy_module
 from parsers.logs.line_reader import host_name, is_ip
+
+np = lazy_module("numpy")  # imported on first use: start-up stays fast
 
 if TYPE_CHECKING:
     import polars as pl

@@ -12,17 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from parsers.traffic.capture import http
+from parsers.traffic.capture.magic import PCAP_MAGICS, PCAPNG_MAGIC
 from parsers.traffic.capture.scanner import ETH_IPV4, ETH_IPV6, LINK_ETHERNET, VLAN_TAGS, Scanner
 
 CHUNK_BYTES = 4 * 1024 * 1024
 # Real link layers stay under 256 KiB per frame (tshark's own limit); a bigger record is a corrupt header.
 MAX_CAPLEN = 1024 * 1024
 MAX_BLOCK_BYTES = 16 * 1024 * 1024
-PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
-}
-PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 BLOCK_SHB, BLOCK_IDB, BLOCK_PB, BLOCK_SPB, BLOCK_EPB = 0x0A0D0D0A, 1, 2, 3, 6
 # Blocks that carry no packet but that tshark still numbers as frames (custom blocks, systemd journal
 # entries): counted too, so packet numbers in messages match what tshark/Wireshark show.
@@ -31,10 +27,6 @@ OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 9, 14
 
 # First payload bytes that can start a ClientHello record (0x16) or an HTTP request/response head.
 _WORTH_A_LOOK = bytes(1 if b == 0x16 or b in http.FIRST_BYTES else 0 for b in range(256))
-
-
-def is_capture(head: bytes) -> bool:
-    return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
 
 
 def scan(stream: BinaryIO, scanner: Scanner, advance: Callable[[int], None], filter_bulk: bool = True
