@@ -22,7 +22,9 @@ def test_terminal_summary_opens_with_the_answer() -> None:
     result = CliRunner().invoke(main, ["audit", *inputs, "--allowlist", str(REPO_ROOT / "examples/allowlist.txt"),
                                        "--org", "acme"])
     lines = result.output.splitlines()
-    assert lines[0].startswith("7 image pulls fail when this allowlist is enforced: `*-docker.pkg.dev` (needed by")
+    # the GHCR image tagged ${{ github.sha }} counts: its host is certain (it needs GHCR's blob host too)
+    assert lines[0].startswith("8 image pulls fail when this allowlist is enforced: "
+                               "`pkg-containers.githubusercontent.com` (needed by 3 images in 3 files)")
     assert lines[1] == ("1 entry is unused over 2026-11-20T09:14:02.000Z to 2026-11-24T05:25:46.548Z: "
                         "`registry.gitlab.com`.")
     assert lines[2].startswith("Blocked most: `ghrc.io` (36 attempts, clients not recorded, a retry loop): imitates")
