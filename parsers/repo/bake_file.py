@@ -25,6 +25,7 @@ _TOKEN_RE = re.compile(r"""
   | (?P<string>"(?:[^"\\\n$]|\\.|\$(?!\{)|\$\{(?:[^{}"]|"(?:[^"\\\n]|\\.)*")*\})*")
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
+  | (?P<op>!=|==|<=|>=|&&|\|\||=>|\.\.\.|[!<>+\-*/%])
   | (?P<punct>[{}\[\](),=:?.])
 """, re.VERBOSE)
 
@@ -245,12 +246,14 @@ class Value:
     text: str | None  # None: not known
     why: str
     line: int
+    null: bool = False  # HCL null: bake treats the attribute (a build arg) as not set
 
 
 def evaluate(expr: Expr, variables: dict[str, Expr | str], depth: int = 0) -> Value:
     if expr.kind == "literal":
-        return Value("" if expr.value is None else str(expr.value).lower() if isinstance(expr.value, bool)
-                      else str(expr.value), "", expr.line)
+        if expr.value is None:
+            return Value("", "", expr.line, null=True)
+        return Value(str(expr.value).lower() if isinstance(expr.value, bool) else str(expr.value), "", expr.line)
     if expr.kind == "variable":
         return _variable(expr.value, variables, expr.line, depth)
     if expr.kind == "template":
