@@ -16,11 +16,12 @@ from parsers.common.inputs import MAX_CONFIG_BYTES, decode_text
 _MAX_INHERIT_DEPTH = 16
 BAKE_NAME_RE = re.compile(r"^(?:docker-bake(?:\.[\w-]+)?|[\w.-]+\.bake)\.(?:hcl|json)$", re.IGNORECASE)
 _MAX_PARENT_LEVELS = 3
+_MAX_NESTING = 64
 
 _TOKEN_RE = re.compile(r"""
     (?P<space>[ \t\r]+|\\\n)
   | (?P<newline>\n)
-  | (?P<comment>\#[^\n]*|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
+  | (?P<comment>\#[^\n]*|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/|\Z))
   | (?P<heredoc><<-?(?P<tag>[A-Za-z_][A-Za-z0-9_]*)[ \t]*\n)
   | (?P<string>"(?:[^"\\\n$]|\\.|\$(?!\{)|\$\{(?:[^{}"]|"(?:[^"\\\n]|\\.)*")*\})*")
   | (?P<number>-?\d+(?:\.\d+)?)
@@ -87,6 +88,12 @@ class _HclParser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.position = 0
+        self.depth = 0  # nesting of blocks, lists and objects: bounded, so hostile nesting cannot exhaust the stack
+
+    def nest(self, line: int) -> None:
+        self.depth += 1
+        if self.depth > _MAX_NESTING:
+            raise HclError(f"nested deeper than {_MAX_NESTING} levels", line)
 
     def peek(self, skip_newlines: bool = True) -> tuple[str, str, int]:
         if skip_newlines:
@@ -125,7 +132,9 @@ class _HclParser:
                 raise HclError(f"expected '{{' after block {raw}", self.peek()[2])
             self.take()
             block = Block(raw, labels, line)
+            self.nest(line)
             self.body("}", block, done)
+            self.depth -= 1
             into.blocks.append(block)
             if closing is None:
                 done.append(block)
@@ -142,6 +151,7 @@ class _HclParser:
         elif kind == "ident" and raw in ("true", "false", "null"):
             value = Expr("literal", {"true": True, "false": False, "null": None}[raw], line)
         elif raw == "[":
+            self.nest(line)
             items = []
             while self.peek()[1] != "]":
                 items.append(self.expression())
@@ -150,8 +160,10 @@ class _HclParser:
                 elif self.peek()[1] != "]":
                     raise HclError("expected ',' or ']' in a list", self.peek()[2])
             self.take()
+            self.depth -= 1
             value = Expr("list", items, line)
         elif raw == "{":
+            self.nest(line)
             entries: dict[str, Expr] = {}
             while self.peek()[1] != "}":
                 key_kind, key, key_line = self.take()
@@ -165,6 +177,7 @@ class _HclParser:
                 if self.peek()[1] == ",":
                     self.take()
             self.take()
+            self.depth -= 1
             value = Expr("object", entries, line)
         elif kind == "ident":
             value = Expr("unsupported", raw, line)  # a variable, a function call, a traversal

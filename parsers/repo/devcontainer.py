@@ -33,7 +33,7 @@ NAME = "devcontainer"
 _NAME_RE = re.compile(r"^\.?devcontainer\.json$", re.IGNORECASE)
 # One pass over the text: a string is kept whole, a comment blanked, a comma before a closing bracket dropped.
 # Every alternative consumes what it matched (an unterminated comment runs to the end), so the scan is linear.
-_JSONC_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|,(?=\s*[}\]])')
+_JSONC_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|,(?=\s*[}\]])')
 _SHORT_FEATURE = ("a feature id without a registry (deprecated short form): the devcontainer CLI maps it from "
                   "its own table; write the OCI reference (ghcr.io/devcontainers/features/NAME:VERSION)")
 
