@@ -157,6 +157,15 @@ def _lex(text: str) -> Iterator[tuple[str, str, int]]:
     yield "text", rest.lstrip() if trim_next else rest, line
 
 
+_KEYWORD_RE = re.compile(r"^([a-z]+)(?![A-Za-z0-9_])\s*(.*)$", re.DOTALL)
+
+
+def _keyword(source: str) -> tuple[str, str]:
+    """(leading word, the rest): Go's lexer ends a keyword at any non-identifier character (`with.Values.x`)."""
+    match = _KEYWORD_RE.match(source)
+    return (match.group(1), match.group(2).strip()) if match else ("", source)
+
+
 def parse_template(text: str) -> tuple[list[Any], dict[str, list[Any]]]:
     """The node tree of TEXT and the templates it defines."""
     root: list[Any] = []
@@ -176,8 +185,7 @@ def parse_template(text: str) -> tuple[list[Any], dict[str, list[Any]]]:
             if value:
                 body().append(_Text(value, line))
             continue
-        word, _, rest = value.partition(" ")
-        rest = rest.strip()
+        word, rest = _keyword(value)
         if word in ("if", "with", "range", "define", "block"):
             if len(stack) >= MAX_BLOCK_DEPTH:
                 raise TemplateError(f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels", line)
@@ -186,7 +194,7 @@ def parse_template(text: str) -> tuple[list[Any], dict[str, list[Any]]]:
             if not stack or stack[-1].keyword == "define":
                 raise TemplateError("else without if/with/range", line)
             block = stack[-1]
-            sub, _, cond = rest.partition(" ")
+            sub, cond = _keyword(rest)
             if sub in ("if", "with"):
                 block.branches.append((sub, cond.strip(), []))
             else:
@@ -499,7 +507,7 @@ class Renderer:
         if assign:
             variables[assign.group(1)] = self._pipeline(assign.group(3), dot, variables)
             return None
-        word, _, rest = source.partition(" ")
+        word, rest = _keyword(source)
         if word == "template":
             return self._include(rest.strip(), dot, variables)
         return self._pipeline(source, dot, variables)

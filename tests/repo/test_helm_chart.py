@@ -149,3 +149,8 @@ def test_hostile_templates_are_refused_or_read_in_linear_time(text: str) -> None
     except TemplateError:
         pass
     assert time.monotonic() - started < 5
+
+
+def test_a_keyword_may_touch_its_pipeline() -> None:
+    # `{{- with.Values.x }}` is valid Go template syntax (seen in prometheus-community charts)
+    assert _render("{{- with.Values.a }}x: {{ .b }}{{ end }}", {"a": {"b": 1}})[0] == "x: 1"

@@ -20,3 +20,11 @@ def test_ingress_nginx_split_image_takes_global_registry_tag_and_digest() -> Non
     assert not any(r.registry == "docker.io" for r in records if isinstance(r, ImageReference))
     [no_tag] = [r for r in records if isinstance(r, Unresolved)]
     assert no_tag.text == "registry.k8s.io/defaultbackend-amd64" and "appVersion" in no_tag.reason
+
+
+def test_a_missing_tag_is_the_charts_app_version_when_its_templates_default_to_it() -> None:
+    records = run_parser(helm_values.parse, FIXTURES / "repo/helm_chart/webapp/values.yaml")
+    [app] = [r for r in records if isinstance(r, ImageReference) and r.repository == "example/webapp"]
+    assert app.canonical == "ghcr.io/example/webapp:1.16.0" and "appVersion" in app.context
+    assert not [r for r in records if isinstance(r, Unresolved)]
+    # without a chart around it, the same shape stays Unresolved (see the ingress-nginx test's defaultBackend)
