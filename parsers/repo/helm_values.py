@@ -14,23 +14,18 @@ does. A digest is kept beside the tag (Bitnami renders only the digest; the host
 A tag YAML reads as a number (`tag: 1.10` is the float 1.1) is reported as written in the file: that is the
 image the author meant, and the registry host does not depend on it. (Helm itself would render 1.1; a chart
 that does so has a bug worth fixing by quoting the tag.) An empty or missing tag means the chart falls back
-to its `appVersion`: when the values file belongs to a chart (`Chart.yaml` beside it, or above its `ci/` folder)
-whose templates use `.Chart.AppVersion`, that version is the tag (the context says so); otherwise the image is
-Unresolved, never guessed.
+to its `appVersion`, which a values file does not hold: that image is Unresolved, never guessed.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from auditor.core.model import Evidence, Unresolved
 from parsers.common.image_text import image_record, scalar_text
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
-from parsers.common.yaml_loader import load_documents
 from parsers.common.yaml_stream import YamlProblem, iter_documents
 
 NAME = "helm_values"
@@ -59,7 +54,6 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         return
     ctx.advance(inp.size)
     lines = text.splitlines()
-    app_version = chart_app_version(inp.path) if inp.display != "<stdin>" else ""
     for item in iter_documents(text):
         if isinstance(item, YamlProblem):
             yield inp.error(f"{item.message} (in document {item.number}, starting at line {item.start}; "
@@ -68,40 +62,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         if not isinstance(item.value, dict):
             continue  # a values document that is not a mapping holds no settings
         walker = _Walker(inp, ctx, lines, _global_registry(item.value), _global_image_registry(item.value))
-        walker.app_version = app_version
         yield from walker.walk(item.value, "")
-
-
-_MAX_TEMPLATES_READ = 200
-
-
-def chart_app_version(values_path: Path) -> str:
-    """The chart's `appVersion` when VALUES_PATH belongs to a chart (its `values*.yaml`, or chart-testing's
-    `ci/*-values.yaml`) whose templates default an image tag to it (`.Chart.AppVersion`); else ""."""
-    folder = values_path.parent
-    if not (folder / "Chart.yaml").is_file() and folder.name == "ci":
-        folder = folder.parent
-    return _app_version_of(str(folder.resolve())) if (folder / "Chart.yaml").is_file() else ""
-
-
-@functools.lru_cache(maxsize=32)
-def _app_version_of(chart_dir: str) -> str:
-    base = Path(chart_dir)
-    try:
-        [chart] = list(load_documents((base / "Chart.yaml").read_text(encoding="utf-8", errors="replace")))[:1]
-    except Exception:  # a broken Chart.yaml is reported by its own parser
-        return ""
-    version = chart.get("appVersion") if isinstance(chart, dict) else None
-    if not isinstance(version, (str, int, float)) or isinstance(version, bool) or not str(version).strip():
-        return ""
-    templates = sorted(p for p in (base / "templates").glob("**/*") if p.is_file())[:_MAX_TEMPLATES_READ]
-    for template in templates:
-        try:
-            if template.stat().st_size <= 1024 * 1024 and "AppVersion" in template.read_text(errors="replace"):
-                return str(version).strip()
-        except OSError:
-            continue
-    return ""
 
 
 def _global_registry(values: dict[Any, Any]) -> str:
@@ -132,7 +93,6 @@ class _Walker:
         self.lines = lines
         self.global_registry = global_registry
         self.global_image_registry = global_image_registry
-        self.app_version = ""  # the chart's appVersion, when its templates default a missing tag to it
 
     def walk(self, root: Any, root_path: str) -> Iterator[Evidence]:
         """Depth first, in file order; iterative, so a hostile nesting depth cannot exhaust the call stack."""
@@ -168,7 +128,7 @@ class _Walker:
         if not repository:
             return Unresolved(text, "empty repository", source, path)
         if not tag and not digest:
-            return self._app_version_image(name, source, path)
+            return Unresolved(name, _NO_TAG, source, path)
         return image_record(text, source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
 
     def _split_image(self, image: dict[Any, Any], path: str) -> Evidence:
@@ -186,16 +146,8 @@ class _Walker:
         if not repository:
             return Unresolved(text, "empty image", source, path)
         if not tag and not digest:
-            return self._app_version_image(name, source, path)
-        return image_record(text, source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
-
-    def _app_version_image(self, name: str, source: Any, path: str) -> Evidence:
-        """No tag: the chart's appVersion when its templates default tags to it, else Unresolved."""
-        if not self.app_version:
             return Unresolved(name, _NO_TAG, source, path)
-        return image_record(f"{name}:{self.app_version}", source,
-                            f"{path} (tag: the chart's appVersion, as its templates default it)", self.ctx.variables,
-                            template_hint=_TEMPLATE_HINT)
+        return image_record(text, source, path, self.ctx.variables, template_hint=_TEMPLATE_HINT)
 
     def _text(self, mapping: Any, key: str) -> str:
         return scalar_text(mapping, key, self.lines)
