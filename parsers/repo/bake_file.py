@@ -398,6 +398,15 @@ def _contexts_by_dockerfile(bake_path: str) -> dict[str, frozenset[str]]:
     return {key: frozenset(names) for key, names in found.items()}
 
 
+@functools.lru_cache(maxsize=256)
+def _bake_files_in(folder: str) -> tuple[str, ...]:
+    """The bake files directly in FOLDER (cached: every Dockerfile of a walk asks about its folders)."""
+    try:
+        return tuple(sorted(str(p) for p in Path(folder).iterdir() if BAKE_NAME_RE.match(p.name) and p.is_file()))
+    except OSError:
+        return ()
+
+
 def named_contexts_for(dockerfile: Path, root: Path | None) -> frozenset[str]:
     """The named contexts that bake files beside DOCKERFILE or above it (up to ROOT, at most a few levels) give
     it: a build through bake resolves `FROM NAME` / `COPY --from=NAME` to them."""
@@ -409,12 +418,8 @@ def named_contexts_for(dockerfile: Path, root: Path | None) -> frozenset[str]:
     except OSError:
         return frozenset()
     for _ in range(_MAX_PARENT_LEVELS + 1):
-        try:
-            candidates = sorted(p for p in folder.iterdir() if p.is_file() and BAKE_NAME_RE.match(p.name))
-        except OSError:
-            candidates = []
-        for candidate in candidates:
-            names.update(_contexts_by_dockerfile(str(candidate)).get(str(resolved), frozenset()))
+        for candidate in _bake_files_in(str(folder)):
+            names.update(_contexts_by_dockerfile(candidate).get(str(resolved), frozenset()))
         if folder == stop or folder.parent == folder:
             break
         folder = folder.parent
