@@ -252,6 +252,7 @@ class EvidenceStore:
     _reference_index: dict[object, int] = field(default_factory=dict, repr=False)
     _references_at: dict[tuple[str, int], list[int]] = field(default_factory=dict, repr=False)
     _unresolved_at: dict[tuple[str, int], list[Unresolved]] = field(default_factory=dict, repr=False)
+    _unresolved_index: dict[object, int] = field(default_factory=dict, repr=False)
     # references made from an Unresolved whose host is certain, by place: a resolved read of the same line
     # (compose's build args) takes such a reference's place instead of standing beside it
     _partials_at: dict[tuple[str, int], list[tuple[int, Unresolved]]] = field(default_factory=dict, repr=False)
@@ -282,8 +283,7 @@ class EvidenceStore:
         held = self._reference_index.get(identity)
         if held is not None:  # the same pull from the same place: one record, naming every context it was read in
             kept = self.references[held]
-            if ref.context and ref.context not in kept.context.split(" | "):
-                self.references[held] = replace(kept, context=f"{kept.context} | {ref.context}")
+            self.references[held] = replace(kept, context=_with_context(kept.context, ref.context))
             return
         place = _place(ref.source)
         if place is not None and self._takes_partials_place(ref, identity, place):
@@ -298,6 +298,8 @@ class EvidenceStore:
             if _resolves(ref, unresolved):
                 self.unresolved.remove(unresolved)
                 self._unresolved_at[place].remove(unresolved)
+                self._unresolved_index = {key: position for position, key in enumerate(
+                    (u.text, u.reason, _place(u.source)) for u in self.unresolved)}
                 self._note_context(len(self.references) - 1, unresolved)
 
     def _add_unresolved(self, record: Unresolved) -> None:
@@ -309,17 +311,33 @@ class EvidenceStore:
                         self._seen_static.add(record)
                         self._note_context(position, record)
                     return
+        identity = (record.text, record.reason, place)
+        held = self._unresolved_index.get(identity) if place is not None else None
+        if held is not None:  # the same unresolved text read again (another bake target, job ...): one record
+            kept = self.unresolved[held]
+            merged = replace(kept, context=_with_context(kept.context, record.context))
+            if merged != kept:
+                self.unresolved[held] = merged
+                self._unresolved_at[place] = [merged if u is kept else u for u in self._unresolved_at[place]]
+            return
         if record not in self._seen_static:
             self._seen_static.add(record)
             partial = partial_reference(record.text, record.reason)
             if partial is not None:  # the host is certain: the pull needs it whatever the tag turns out to be
-                self._add_reference(replace(partial, source=record.source, context=record.context))
-                if place is not None and self.references[-1].unresolved:
-                    self._partials_at.setdefault(place, []).append((len(self.references) - 1, record))
+                self._add_partial(replace(partial, source=record.source, context=record.context), record, place)
                 return
-            self.unresolved.append(record)
             if place is not None:
+                self._unresolved_index[identity] = len(self.unresolved)
                 self._unresolved_at.setdefault(place, []).append(record)
+            self.unresolved.append(record)
+
+    def _add_partial(self, ref: ImageReference, record: Unresolved, place: tuple[str, int] | None) -> None:
+        identity = _reference_identity(ref)
+        fresh = identity not in self._reference_index
+        self._add_reference(ref)
+        position = self._reference_index.get(identity)
+        if fresh and place is not None and position is not None:
+            self._partials_at.setdefault(place, []).append((position, record))
 
     def _takes_partials_place(self, ref: ImageReference, identity: object, place: tuple[str, int]) -> bool:
         """Whether REF, a resolved read of a line that an unresolved read already made a partial reference of,
@@ -340,8 +358,7 @@ class EvidenceStore:
         kept = self.references[position]
         parser = unresolved.source.parser if unresolved.source else ""
         note = f"{unresolved.context} ({parser} alone: {unresolved.reason})" if parser else unresolved.context
-        if note not in kept.context.split(" | "):
-            self.references[position] = replace(kept, context=f"{kept.context} | {note}")
+        self.references[position] = replace(kept, context=_with_context(kept.context, note))
 
     def _add_once(self, bucket: list[Any], record: Evidence, identity: object = None) -> None:
         key = record if identity is None else identity
@@ -467,6 +484,26 @@ def _source_order(source: Source | None) -> tuple[str, int, int]:
     if source is None:
         return ("", 0, 0)
     return (source.path, source.line or 0, source.packet or 0)
+
+
+MAX_CONTEXTS = 4  # contexts named on one merged record; more are counted, not listed
+
+
+def _with_context(held: str, context: str) -> str:
+    """HELD (`A | B`) with CONTEXT added once; past MAX_CONTEXTS the rest are only counted (`| +3 more`)."""
+    if not context:
+        return held
+    parts = held.split(" | ") if held else []
+    more = 0
+    if parts and parts[-1].startswith("+") and parts[-1].endswith(" more"):
+        more = int(parts.pop()[1:-5])
+    if context in parts:
+        return held
+    if len(parts) < MAX_CONTEXTS:
+        parts.append(context)
+    else:
+        more += 1
+    return " | ".join(parts + ([f"+{more} more"] if more else []))
 
 
 def _place(source: Source | None) -> tuple[str, int] | None:

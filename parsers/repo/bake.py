@@ -12,7 +12,9 @@ What is a reference (context in brackets), for every target (CI may bake any of 
 `inherits` is followed (parents first, the target's own attributes last; maps merged, lists replaced). Variables
 come from `variable "X" { default = ... }`, overridden by `--set X=VALUE` (bake reads them from the environment),
 and are interpolated in strings (`"${REGISTRY}/app:${TAG}"`). Functions, conditionals and other expressions are
-not evaluated: a reference using one is Unresolved. The HCL reader here covers what bake files use (blocks,
+not evaluated: a reference using one is Unresolved; a build arg whose value is such an expression is not passed
+to the Dockerfile (its ARG default then applies: a limit of this reader), and `ARG = null` is not passed either,
+as bake does. The HCL reader here covers what bake files use (blocks,
 attributes, strings with `${}`, lists, objects, comments, heredocs); a syntax error is an InputError naming its
 line, and the blocks read before it are still used.
 """
@@ -116,14 +118,13 @@ class _Bake:
 
     def dockerfile(self, label: str, attributes: dict[str, Expr], named: list[str]) -> Iterator[Evidence]:
         args: dict[str, str] = {}
-        unknown_args: list[str] = []
         raw_args = attributes.get("args")
         if raw_args is not None and raw_args.kind == "object":
             for key, value in raw_args.value.items():
                 resolved = evaluate(value, self.variables)
-                if resolved.text is None:
-                    unknown_args.append(key)
-                else:
+                if resolved.null:
+                    continue  # `ARG = null`: not passed, the Dockerfile's default applies
+                if resolved.text is not None:  # an arg bake computes is not passed (known limit: see above)
                     args[key] = resolved.text
         stage = attributes.get("target")
         stage_name = evaluate(stage, self.variables).text if stage is not None else None

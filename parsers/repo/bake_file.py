@@ -16,15 +16,17 @@ from parsers.common.inputs import MAX_CONFIG_BYTES, decode_text
 _MAX_INHERIT_DEPTH = 16
 BAKE_NAME_RE = re.compile(r"^(?:docker-bake(?:\.[\w-]+)?|[\w.-]+\.bake)\.(?:hcl|json)$", re.IGNORECASE)
 _MAX_PARENT_LEVELS = 3
+_MAX_NESTING = 64
 
 _TOKEN_RE = re.compile(r"""
     (?P<space>[ \t\r]+|\\\n)
   | (?P<newline>\n)
-  | (?P<comment>\#[^\n]*|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
+  | (?P<comment>\#[^\n]*|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/|\Z))
   | (?P<heredoc><<-?(?P<tag>[A-Za-z_][A-Za-z0-9_]*)[ \t]*\n)
   | (?P<string>"(?:[^"\\\n$]|\\.|\$(?!\{)|\$\{(?:[^{}"]|"(?:[^"\\\n]|\\.)*")*\})*")
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
+  | (?P<op>!=|==|<=|>=|&&|\|\||=>|\.\.\.|[!<>+\-*/%])
   | (?P<punct>[{}\[\](),=:?.])
 """, re.VERBOSE)
 
@@ -86,6 +88,12 @@ class _HclParser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.position = 0
+        self.depth = 0  # nesting of blocks, lists and objects: bounded, so hostile nesting cannot exhaust the stack
+
+    def nest(self, line: int) -> None:
+        self.depth += 1
+        if self.depth > _MAX_NESTING:
+            raise HclError(f"nested deeper than {_MAX_NESTING} levels", line)
 
     def peek(self, skip_newlines: bool = True) -> tuple[str, str, int]:
         if skip_newlines:
@@ -124,7 +132,9 @@ class _HclParser:
                 raise HclError(f"expected '{{' after block {raw}", self.peek()[2])
             self.take()
             block = Block(raw, labels, line)
+            self.nest(line)
             self.body("}", block, done)
+            self.depth -= 1
             into.blocks.append(block)
             if closing is None:
                 done.append(block)
@@ -141,6 +151,7 @@ class _HclParser:
         elif kind == "ident" and raw in ("true", "false", "null"):
             value = Expr("literal", {"true": True, "false": False, "null": None}[raw], line)
         elif raw == "[":
+            self.nest(line)
             items = []
             while self.peek()[1] != "]":
                 items.append(self.expression())
@@ -149,8 +160,10 @@ class _HclParser:
                 elif self.peek()[1] != "]":
                     raise HclError("expected ',' or ']' in a list", self.peek()[2])
             self.take()
+            self.depth -= 1
             value = Expr("list", items, line)
         elif raw == "{":
+            self.nest(line)
             entries: dict[str, Expr] = {}
             while self.peek()[1] != "}":
                 key_kind, key, key_line = self.take()
@@ -164,6 +177,7 @@ class _HclParser:
                 if self.peek()[1] == ",":
                     self.take()
             self.take()
+            self.depth -= 1
             value = Expr("object", entries, line)
         elif kind == "ident":
             value = Expr("unsupported", raw, line)  # a variable, a function call, a traversal
@@ -245,12 +259,14 @@ class Value:
     text: str | None  # None: not known
     why: str
     line: int
+    null: bool = False  # HCL null: bake treats the attribute (a build arg) as not set
 
 
 def evaluate(expr: Expr, variables: dict[str, Expr | str], depth: int = 0) -> Value:
     if expr.kind == "literal":
-        return Value("" if expr.value is None else str(expr.value).lower() if isinstance(expr.value, bool)
-                      else str(expr.value), "", expr.line)
+        if expr.value is None:
+            return Value("", "", expr.line, null=True)
+        return Value(str(expr.value).lower() if isinstance(expr.value, bool) else str(expr.value), "", expr.line)
     if expr.kind == "variable":
         return _variable(expr.value, variables, expr.line, depth)
     if expr.kind == "template":
@@ -382,6 +398,15 @@ def _contexts_by_dockerfile(bake_path: str) -> dict[str, frozenset[str]]:
     return {key: frozenset(names) for key, names in found.items()}
 
 
+@functools.lru_cache(maxsize=256)
+def _bake_files_in(folder: str) -> tuple[str, ...]:
+    """The bake files directly in FOLDER (cached: every Dockerfile of a walk asks about its folders)."""
+    try:
+        return tuple(sorted(str(p) for p in Path(folder).iterdir() if BAKE_NAME_RE.match(p.name) and p.is_file()))
+    except OSError:
+        return ()
+
+
 def named_contexts_for(dockerfile: Path, root: Path | None) -> frozenset[str]:
     """The named contexts that bake files beside DOCKERFILE or above it (up to ROOT, at most a few levels) give
     it: a build through bake resolves `FROM NAME` / `COPY --from=NAME` to them."""
@@ -393,12 +418,8 @@ def named_contexts_for(dockerfile: Path, root: Path | None) -> frozenset[str]:
     except OSError:
         return frozenset()
     for _ in range(_MAX_PARENT_LEVELS + 1):
-        try:
-            candidates = sorted(p for p in folder.iterdir() if p.is_file() and BAKE_NAME_RE.match(p.name))
-        except OSError:
-            candidates = []
-        for candidate in candidates:
-            names.update(_contexts_by_dockerfile(str(candidate)).get(str(resolved), frozenset()))
+        for candidate in _bake_files_in(str(folder)):
+            names.update(_contexts_by_dockerfile(candidate).get(str(resolved), frozenset()))
         if folder == stop or folder.parent == folder:
             break
         folder = folder.parent

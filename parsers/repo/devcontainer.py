@@ -8,6 +8,9 @@ What is a reference (context in brackets):
   is a local folder, and one starting with `https://` a tarball download (a HostReference to its host, as for
   `ADD <url>`); a key without a registry (`docker-in-docker`, the deprecated short form) is Unresolved:
   the CLI maps it from a table of its own.
+Variables: `${localEnv:NAME}` (and `${localEnv:NAME:default}`) come from `--set NAME=VALUE`, never from the
+process environment; `${templateOption:X}` (a dev container template) and the runtime variables leave the
+reference Unresolved.
 `build.dockerfile` and `dockerComposeFile` name files the directory walk reads with their own parsers.
 The file is JSON with comments (JSONC): `//` and `/* */` comments and trailing commas are accepted, the way the
 devcontainer CLI reads it. A syntax error is an InputError naming its line; what was read before it is used.
@@ -30,7 +33,7 @@ NAME = "devcontainer"
 _NAME_RE = re.compile(r"^\.?devcontainer\.json$", re.IGNORECASE)
 # One pass over the text: a string is kept whole, a comment blanked, a comma before a closing bracket dropped.
 # Every alternative consumes what it matched (an unterminated comment runs to the end), so the scan is linear.
-_JSONC_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|,(?=\s*[}\]])')
+_JSONC_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|,(?=\s*[}\]])')
 _SHORT_FEATURE = ("a feature id without a registry (deprecated short form): the devcontainer CLI maps it from "
                   "its own table; write the OCI reference (ghcr.io/devcontainers/features/NAME:VERSION)")
 
@@ -73,6 +76,39 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     yield from _features(inp, ctx, config)
 
 
+_VARIABLE_RE = re.compile(r"\$\{([A-Za-z]+)(?::([^}:]*))?(?::([^}]*))?\}")
+
+
+def _expanded(text: str, ctx: ParseContext) -> tuple[str | None, str]:
+    """TEXT with the spec's variables: `${localEnv:NAME}` / `${localEnv:NAME:default}` from `--set NAME=VALUE`
+    (the process environment is never read); `${templateOption:X}` is filled in only when a template is applied,
+    and the other variables only when the container runs: (None, why) for those."""
+    problems: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        kind, name, default = match.group(1), match.group(2) or "", match.group(3)
+        if kind == "localEnv" and name:
+            value = ctx.variables.get(name, default)
+            if value is not None:
+                return value
+            problems.append(f"unset local environment variable {name} (give it with --set {name}=VALUE)")
+        elif kind == "templateOption":
+            problems.append(f"a dev container template option ({name}), filled in when the template is applied")
+        else:
+            problems.append(f"${{{kind}}} is only known when the dev container runs")
+        return match.group(0)
+
+    result = _VARIABLE_RE.sub(replace, text)
+    return (None, "; ".join(problems)) if problems else (result, "")
+
+
+def _record(text: str, source: Any, context: str, ctx: ParseContext) -> Evidence:
+    expanded, why = _expanded(text, ctx)
+    if expanded is None:
+        return Unresolved(text, why, source, context)
+    return image_record(expanded, source, context)
+
+
 def _image(inp: InputFile, ctx: ParseContext, config: dict[str, Any]) -> Iterator[Evidence]:
     image = config.get("image")
     if image is None:
@@ -81,7 +117,7 @@ def _image(inp: InputFile, ctx: ParseContext, config: dict[str, Any]) -> Iterato
     if not isinstance(image, str) or not image.strip():
         yield inp.error(f"image is not an image name ({image!r})", line=line, parser=NAME)
         return
-    yield image_record(image.strip(), inp.source(line=line, parser=NAME), "image", ctx.variables)
+    yield _record(image.strip(), inp.source(line=line, parser=NAME), "image", ctx)
 
 
 def _features(inp: InputFile, ctx: ParseContext, config: dict[str, Any]) -> Iterator[Evidence]:
@@ -110,4 +146,4 @@ def _features(inp: InputFile, ctx: ParseContext, config: dict[str, Any]) -> Iter
         if not rest or not ("." in first or ":" in first or first == "localhost"):
             yield Unresolved(feature, _SHORT_FEATURE, source, context)
             continue
-        yield image_record(feature, source, context, ctx.variables)
+        yield _record(feature, source, context, ctx)

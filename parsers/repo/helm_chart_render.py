@@ -23,7 +23,17 @@ NAME = "helm_chart"
 
 _MAX_TEMPLATE_FILES = 500
 _RENDER_HINT = "render the chart (`helm template`) and read its output for this image"
-_IMAGE_LINE = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(\S.*?)\s*(?:\s#.*)?$")
+_IMAGE_KEY = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(\S.*)$")  # no lazy quantifier: linear on any line
+
+
+def _image_value(line: str) -> str | None:
+    """The value of an `image:` line, its trailing comment and blanks removed; None for other lines."""
+    match = _IMAGE_KEY.match(line)
+    if match is None:
+        return None
+    value = match.group(1)
+    comment = value.find(" #")
+    return (value if comment < 0 else value[:comment]).strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,8 +171,7 @@ class _LineMap:
         """The `image:` value as the template writes it on LINE, to name an unresolved image by its source."""
         if line is None or not 0 < line <= len(self.template_lines):
             return None
-        match = _IMAGE_LINE.match(self.template_lines[line - 1])
-        return match.group(1).strip() if match else None
+        return _image_value(self.template_lines[line - 1])
 
 
 def _mapped(record: Evidence, line_map: _LineMap, unknowns: list[str], extra: list[str]) -> Evidence:
@@ -190,10 +199,10 @@ def _rendered_lines(inp: InputFile, ctx: ParseContext, text: str, start: int, li
                     unknowns: list[str], extra: list[str]) -> Iterator[Evidence]:
     """A rendered document that is still not YAML (an unknown value broke its structure): its image lines."""
     for offset, raw in enumerate(text.splitlines()):
-        match = _IMAGE_LINE.match(raw)
-        if match is None:
+        value = _image_value(raw)
+        if value is None:
             continue
-        value = match.group(1).strip().strip("\"'")
+        value = value.strip("\"'")
         if not value or value.startswith(("{", "[", "|", ">")):
             continue
         line = line_map.template_line(start + offset)
@@ -207,10 +216,10 @@ def _rendered_lines(inp: InputFile, ctx: ParseContext, text: str, start: int, li
 
 def _literal_lines(inp: InputFile, ctx: ParseContext, text: str) -> Iterator[Evidence]:
     for number, raw in enumerate(text.splitlines(), start=1):
-        match = _IMAGE_LINE.match(raw)
-        if match is None:
+        value = _image_value(raw)
+        if value is None:
             continue
-        value = match.group(1).strip().strip("\"'")
+        value = value.strip("\"'")
         if not value or (value.startswith(("{", "[", "|", ">")) and not value.startswith("{{")):
             continue
         source = inp.source(line=number, parser=NAME)

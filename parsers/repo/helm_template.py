@@ -30,15 +30,11 @@ import yaml
 MAX_OUTPUT = 4 * 1024 * 1024
 MAX_INCLUDE_DEPTH = 24
 MAX_STEPS = 200_000
+MAX_BLOCK_DEPTH = 100
+MAX_PAREN_DEPTH = 32
 MARKER = "REGAUDIT-UNRESOLVED-"
 MARKER_RE = re.compile(re.escape(MARKER) + r"(\d+)")
 
-# An action is bounded in length (8 KiB): every attempt at a `{{` then costs at most that much, so the scan stays
-# linear however the text is crafted (an unterminated string or comment cannot make each attempt run to the end).
-_ACTION_RE = re.compile(
-    r"\{\{(-?)(?:\s*/\*(?:[^*]|\*(?!/)){0,8192}\*/\s*(-?)|"
-    r"((?:[^}\"`']|\"(?:[^\"\\]|\\.){0,8192}\"|`[^`]{0,8192}`|'[^']{0,8}'|\}(?!\})){0,8192}))\}\}",
-    re.DOTALL)
 _TOKEN_RE = re.compile(r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*"|`[^`]*`)
   | (?P<char>'(?:[^'\\]|\\.)')
@@ -93,32 +89,81 @@ class _Block:
     otherwise: list[Any] | None = None
 
 
+def _action_end(text: str, start: int) -> int:
+    """Index of the `}}` closing the action whose content starts at START, skipping quoted strings and comments;
+    -1 when there is none. One forward pass: the scan of the whole text stays linear."""
+    position = start
+    length = len(text)
+    while position < length:
+        ch = text[position]
+        if ch == "}" and text.startswith("}}", position):
+            return position
+        if ch == "/" and text.startswith("/*", position):
+            end = text.find("*/", position + 2)
+            if end < 0:
+                return -1
+            position = end + 2
+            continue
+        if ch == '"':
+            position += 1
+            while position < length and text[position] not in '"\n':
+                position += 2 if text[position] == "\\" else 1
+            position += 1
+            continue
+        if ch in "`'":
+            end = text.find(ch, position + 1)
+            if end < 0:
+                return -1
+            position = end + 1
+            continue
+        position += 1
+    return -1
+
+
 def _lex(text: str) -> Iterator[tuple[str, str, int]]:
     """('text', chunk, line) and ('action', source, line), with trim markers applied to the text around."""
     pos = 0
     line = 1
     trim_next = False
-    for match in _ACTION_RE.finditer(text):
-        chunk = text[pos:match.start()]
+    while True:
+        start = text.find("{{", pos)
+        if start < 0:
+            break
+        content = start + 2
+        trim_before = text.startswith("-", content) and text[content + 1:content + 2] in (" ", "\t", "\n", "\r")
+        if trim_before:
+            content += 1
+        end = _action_end(text, content)
+        if end < 0:
+            raise TemplateError("an action {{ without its closing }}", line + text.count("\n", pos, start))
+        chunk = text[pos:start]
         if trim_next:
             chunk = chunk.lstrip()
-        if match.group(1):
+        if trim_before:
             chunk = chunk.rstrip()
         yield "text", chunk, line
-        line += text.count("\n", pos, match.start())
-        source = match.group(3)
-        if source is None:  # a comment
-            trim_next = bool(match.group(2))
-        else:
-            stripped = source.rstrip()
-            trim_next = stripped == "-" or stripped.endswith((" -", "\t-", "\n-"))
-            if trim_next:
-                stripped = stripped[:-1]
-            yield "action", stripped.strip(), line
-        line += text.count("\n", match.start(), match.end())
-        pos = match.end()
+        line += text.count("\n", pos, start)
+        source = text[content:end]
+        stripped = source.rstrip()
+        trim_next = stripped == "-" or stripped.endswith((" -", "\t-", "\n-"))
+        if trim_next:
+            stripped = stripped[:-1]
+        stripped = stripped.strip()
+        if not (stripped.startswith("/*") and stripped.endswith("*/")):
+            yield "action", stripped, line
+        line += text.count("\n", start, end + 2)
+        pos = end + 2
     rest = text[pos:]
     yield "text", rest.lstrip() if trim_next else rest, line
+
+
+_KEYWORD_RE = re.compile(r"^([a-z]+)(?![A-Za-z0-9_])\s*(.*)$", re.DOTALL)
+
+
+def _keyword(source: str) -> tuple[str, str]:
+    """(leading word, the rest): Go's lexer ends a keyword at any non-identifier character (`with.Values.x`)."""
+    match = _KEYWORD_RE.match(source)
+    return (match.group(1), match.group(2).strip()) if match else ("", source)
 
 
 def parse_template(text: str) -> tuple[list[Any], dict[str, list[Any]]]:
@@ -140,15 +185,16 @@ def parse_template(text: str) -> tuple[list[Any], dict[str, list[Any]]]:
             if value:
                 body().append(_Text(value, line))
             continue
-        word, _, rest = value.partition(" ")
-        rest = rest.strip()
+        word, rest = _keyword(value)
         if word in ("if", "with", "range", "define", "block"):
+            if len(stack) >= MAX_BLOCK_DEPTH:
+                raise TemplateError(f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels", line)
             stack.append(_Block(word, rest, line))
         elif word == "else":
             if not stack or stack[-1].keyword == "define":
                 raise TemplateError("else without if/with/range", line)
             block = stack[-1]
-            sub, _, cond = rest.partition(" ")
+            sub, cond = _keyword(rest)
             if sub in ("if", "with"):
                 block.branches.append((sub, cond.strip(), []))
             else:
@@ -375,6 +421,8 @@ class Renderer:
             self._run(nodes, self.root, {"$": self.root}, out, lines)
         except _Budget as exc:
             out.append(f"\n# {self.marker(Unknown(str(exc)))}\n")
+        except RecursionError:  # includes of deeply nested blocks: stop here, what was rendered is kept
+            out.append(f"\n# {self.marker(Unknown('templates nested too deeply to evaluate'))}\n")
         return "".join(out), lines
 
     def _emit(self, text: str, line: int, out: list[str], lines: list[tuple[int, int]]) -> None:
@@ -459,7 +507,7 @@ class Renderer:
         if assign:
             variables[assign.group(1)] = self._pipeline(assign.group(3), dot, variables)
             return None
-        word, _, rest = source.partition(" ")
+        word, rest = _keyword(source)
         if word == "template":
             return self._include(rest.strip(), dot, variables)
         return self._pipeline(source, dot, variables)
@@ -493,6 +541,8 @@ class Renderer:
         return self._pipeline_tokens(_tokens(source), dot, variables)
 
     def _pipeline_tokens(self, tokens: list[tuple[str, str]], dot: Any, variables: dict[str, Any]) -> Any:
+        if sum(1 for token in tokens if token == ("punct", "(")) > MAX_PAREN_DEPTH:
+            return Unknown(f"an expression with more than {MAX_PAREN_DEPTH} parentheses")
         commands: list[list[tuple[str, str]]] = [[]]
         depth = 0
         for token in tokens:

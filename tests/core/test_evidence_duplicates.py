@@ -33,7 +33,16 @@ def test_other_unresolved_records_on_the_line_are_kept() -> None:
     other_line = dataclasses.replace(unknown_host, source=Source("svc/Containerfile", 3, parser="dockerfile"))
     for record in (same_parser, other_context, other_line):
         store.add(record)
-    assert store.unresolved == [same_parser, other_context, other_line]
+    # kept, not resolved by RESOLVED; the same unresolved text at one place is one record naming both contexts
+    assert store.unresolved == [dataclasses.replace(same_parser, context="FROM | COPY --from"), other_line]
+
+
+def test_merged_contexts_are_capped() -> None:
+    store = EvidenceStore()
+    for number in range(7):
+        store.add(dataclasses.replace(RESOLVED, context=f"target.t{number} FROM"))
+    [ref] = store.references
+    assert ref.context == "target.t0 FROM | target.t1 FROM | target.t2 FROM | target.t3 FROM | +3 more"
 
 
 def test_the_same_reference_read_twice_keeps_each_context_once() -> None:

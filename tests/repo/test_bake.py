@@ -67,3 +67,11 @@ def test_hcl_reader_comments_heredocs_and_objects() -> None:
     [block] = blocks
     assert block.labels == ["a"] and set(block.attributes["args"].value) == {"A", "B"}
     assert block.attributes["x"].kind == "template"
+
+
+def test_hostile_hcl_is_read_in_linear_time() -> None:
+    import time
+    for text in ("/* " * 300_000, 'target "a" { x = "' + "${" * 200_000, "a = " + "[" * 100_000):
+        started = time.monotonic()
+        _blocks, _error = parse_hcl(text)
+        assert time.monotonic() - started < 5

@@ -134,3 +134,23 @@ def test_a_repository_with_charts_has_no_template_errors() -> None:
     assert kinds["webapp/templates/_helpers.tpl"] == "helm_chart"
     assert kinds["webapp/templates/NOTES.txt"] == "helm_chart"
     assert kinds["webapp/values.yaml"] == "helm_values"
+
+
+@pytest.mark.parametrize("text", ["{{ x " * 200_000, '{{ "' * 200_000, "a}} {{ /* " * 100_000,
+                                  "{{ .a }}" * 100_000 + "{{", "{{ if 1 }}" * 5_000 + "{{ end }}" * 5_000,
+                                  "{{ " + "(" * 5_000 + "1" + ")" * 5_000 + " }}",
+                                  '{{ define "d" }}' + "{{ if 1 }}" * 99 + '{{ include "d" . }}' + "{{ end }}" * 99
+                                  + '{{ end }}{{ include "d" . }}'])
+def test_hostile_templates_are_refused_or_read_in_linear_time(text: str) -> None:
+    started = time.monotonic()
+    try:
+        nodes, _defines = parse_template(text)
+        Renderer({}, {"Values": {}}).render(nodes)
+    except TemplateError:
+        pass
+    assert time.monotonic() - started < 5
+
+
+def test_a_keyword_may_touch_its_pipeline() -> None:
+    # `{{- with.Values.x }}` is valid Go template syntax (seen in prometheus-community charts)
+    assert _render("{{- with.Values.a }}x: {{ .b }}{{ end }}", {"a": {"b": 1}})[0] == "x: 1"

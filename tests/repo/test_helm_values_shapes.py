@@ -20,3 +20,11 @@ def test_ingress_nginx_split_image_takes_global_registry_tag_and_digest() -> Non
     assert not any(r.registry == "docker.io" for r in records if isinstance(r, ImageReference))
     [no_tag] = [r for r in records if isinstance(r, Unresolved)]
     assert no_tag.text == "registry.k8s.io/defaultbackend-amd64" and "appVersion" in no_tag.reason
+
+
+def test_a_missing_tag_stays_unresolved_even_beside_a_chart() -> None:
+    # Charts default a tag in different ways (`default .Chart.AppVersion`, `printf "v%s" .Chart.AppVersion`, the
+    # cluster's version): the values file cannot tell which, so the chart's templates give the tag instead.
+    records = run_parser(helm_values.parse, FIXTURES / "repo/helm_chart/webapp/values.yaml")
+    [app] = [r for r in records if isinstance(r, Unresolved)]
+    assert app.text == "ghcr.io/example/webapp" and "appVersion" in app.reason

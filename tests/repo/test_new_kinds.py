@@ -150,3 +150,13 @@ def test_tekton_malformed_values_and_yaml() -> None:
     records = run_parser(kubernetes.parse, REPO / "kubernetes/tekton/broken.yaml")
     assert [e.source.line for e in records if isinstance(e, InputError)] == [8, 11, 17]
     assert [ref for ref, _, _ in _refs(records)] == ["docker.io/library/alpine:3.20"]
+
+
+def test_devcontainer_variables() -> None:
+    path = REPO / "devcontainer/variables.devcontainer.json"
+    records = run_parser(devcontainer.parse, path)
+    [template] = [r for r in records if isinstance(r, Unresolved)]
+    assert template.source.line == 2 and "template option (imageVariant)" in template.reason
+    assert [ref for ref, _, _ in _refs(records)] == ["ghcr.io/devcontainers/features/node:1"]  # localEnv default
+    overridden = run_parser(devcontainer.parse, path, {"FEATURE_REGISTRY": "mirror.example.com"})
+    assert [ref for ref, _, _ in _refs(overridden)] == ["mirror.example.com/devcontainers/features/node:1"]
