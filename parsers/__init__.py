@@ -19,7 +19,23 @@ from types import ModuleType
 from parsers.common.inputs import InputFile, ParseFunction
 from parsers.logs import docker_log, squid
 from parsers.logs.dns import bind9, coredns, dnsmasq, route53, unbound, windows_dns, zeek
-from parsers.machine import docker_config, docker_daemon, docker_images
+from parsers.machine import (
+    admin_settings,
+    buildx_ls,
+    config_profile,
+    desktop_plist,
+    desktop_registry_json,
+    desktop_settings,
+    docker_config,
+    docker_context,
+    docker_daemon,
+    docker_images,
+    docker_info,
+    docker_version,
+    hosts_file,
+    machine_manifest,
+    policy_registry,
+)
 from parsers.repo import compose, dockerfile, helm_values, kubernetes, shell
 from parsers.repo.ci import (
     azure_pipelines,
@@ -59,6 +75,19 @@ PARSERS: tuple[ParserSpec, ...] = tuple(
         azure_pipelines,
         bitbucket_pipelines,
         drone,
+        # machine bundles (Docker Desktop readiness): by name, then by content
+        desktop_registry_json,
+        admin_settings,
+        desktop_settings,
+        machine_manifest,
+        desktop_plist,
+        config_profile,
+        policy_registry,
+        hosts_file,
+        docker_version,
+        docker_info,
+        buildx_ls,
+        docker_context,
         # by content
         trace_result,
         kubernetes,

@@ -225,4 +225,6 @@ KIND_TITLES = {
     "image-access": "Docker Hub image access",
     "unused": "Unused entries",
     "redundant": "Redundant entries",
+    "sign-in": "Docker Desktop sign-in",
+    "bypass": "Ways around RAM on machines",
 }

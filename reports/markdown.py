@@ -41,6 +41,7 @@ def render_markdown(document: dict[str, Any]) -> str:
         + (f", {escape(window['first'])} to {escape(window['last'])}" if window["first"] else "") + ".",
         "",
     ]
+    lines += _machines(document.get("machines") or {})
     counts = [f"{kind} {n}" for kind, n in summary["by_kind"].items() if n]
     if counts:
         lines += ["By kind: " + ", ".join(counts), ""]
@@ -60,3 +61,12 @@ def render_markdown(document: dict[str, Any]) -> str:
                   + ", ".join([f"add {escape(a)}" for a in diff["add"][:15]]
                               + [f"remove {escape(r)}" for r in diff["remove"][:15]])]
     return "\n".join(lines) + "\n"
+
+
+def _machines(machines: dict[str, Any]) -> list[str]:
+    """One line on the machine bundles: how many would enforce the allowlist today, and what stops the rest."""
+    if not machines.get("total"):
+        return []
+    stopped = ", ".join(f"{escape(rule)} ({count})" for rule, count in machines["stopped_by"].items())
+    return [f"**Machines:** {machines['enforcing']} of {machines['total']} would enforce the allowlist today"
+            + (f"; stopped by {stopped}" if stopped else "") + ".", ""]

@@ -29,6 +29,10 @@ RULES: dict[str, tuple[str, str]] = {
                                      "Docker Hub references by Image Access Management category."),
     FindingKind.NOT_ENFORCED.value: ("Pull path outside Registry Access Management",
                                      "Inputs use a build or container path that RAM does not filter."),
+    FindingKind.SIGN_IN.value: ("Docker Desktop sign-in not enforced or misconfigured",
+                                "Without sign-in enforced to the right org, RAM does not apply on the machine."),
+    FindingKind.BYPASS.value: ("Way around Registry Access Management on a machine",
+                               "Hosts file, local proxy, unlocked settings, insecure registries, docker load."),
 }
 RULE_IDS = {kind: f"RA{index:03d}" for index, kind in enumerate(RULES, 1)}
 

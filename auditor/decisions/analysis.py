@@ -29,6 +29,7 @@ class Analysis:
     count_docker_hub_default: bool = False
     allowlist: Allowlist | None = None  # the current allowlist, when auditing
     findings: list[Any] = field(default_factory=list)  # filled by the audit stage
+    fleet: Any = None  # auditor.decisions.desktop.Fleet, filled by the audit stage when machine bundles are read
     options: dict[str, Any] = field(default_factory=dict)
 
     def required_host(self, host: str) -> RequiredHost | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
+from auditor.decisions.desktop import MachineFinding, review_machines
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
 from auditor.decisions.propose import Proposal
@@ -42,6 +43,8 @@ class FindingKind(StrEnum):
     LOOKALIKE = "lookalike"
     IMAGE_ACCESS = "image-access"
     NOT_ENFORCED = "not-enforced"
+    SIGN_IN = "sign-in"  # Docker Desktop machine bundles (auditor/decisions/desktop.py)
+    BYPASS = "bypass"
 
 
 class Severity(StrEnum):
@@ -130,6 +133,9 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
     findings += _not_enforced(scan_store_inputs(store))
+    machines = review_machines(store, allowlist, options.mode, knowledge)  # Docker Desktop machine bundles
+    findings += [_machine_finding(m) for m in machines.findings]
+    analysis.fleet = machines.fleet
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.key))
     for number, finding in enumerate(findings, 1):
         finding.id = f"F{number:03d}"
@@ -570,3 +576,9 @@ def _not_enforced(signals: list[Signal]) -> list[Finding]:
             data={"signal": kind, "count": len(items)},
         ))
     return findings
+
+
+def _machine_finding(found: MachineFinding) -> Finding:
+    return Finding(FindingKind(found.kind), Severity(found.severity), found.title, found.detail, found.action,
+                   hosts=found.key_hosts, data=found.as_data(),
+                   evidence=tuple(EvidenceItem(text, sources) for text, sources in found.evidence))
