@@ -343,9 +343,9 @@ class _Checker:
                 "desktop.md §2.3 [S1] (H order); fall-back UNCONFIRMED")
         if winner == "admin-settings.json":
             any_setting = next(iter(self.m.settings["admin-settings.json"].values()))
-            yield self.finding(
-                SIGN_IN, "error", CERTAIN, "sign-in/any-account", "sign-in enforced for any Docker account, not "
-                "for your organization",
+            yield self.finding(  # certain unless it only applies because a higher method was ignored
+                SIGN_IN, "error", REVIEW if ignored else CERTAIN, "sign-in/any-account",
+                "sign-in enforced for any Docker account, not for your organization",
                 "Only admin-settings.json enforces sign-in here: its presence requires signing in with any "
                 "account, and its settings apply only to members of a Docker Business organization. A user "
                 "signed in with a personal account is not under the organization's RAM policy.",
@@ -588,21 +588,19 @@ class _Checker:
 
     def _other_engine(self) -> Iterator[MachineFinding]:
         platform = self.m.get("docker-version", "server.platform.name")
-        if platform is not None and platform.value:
-            if not str(platform.value).startswith("Docker Desktop"):
-                yield self.finding(
-                    NOT_ENFORCED, "error", CERTAIN, "engine/not-desktop", f"the CLI talks to `{platform.value}`, "
-                    "not Docker Desktop's engine",
-                    "`docker version` reports a server that is not Docker Desktop: Docker Desktop's filter is not "
-                    "in the path of these pulls.", "Point the CLI at Desktop (`docker context use desktop-linux`), "
-                    "or enforce the allowlist at the network proxy for that engine.",
-                    "desktop.md §8.3 (H), §11 A8 (Derived)", [_ev(f"{_where(platform)} = {platform.value!r}",
-                                                                  platform)])
-            return
+        if platform is not None and platform.value and not str(platform.value).startswith("Docker Desktop"):
+            yield self.finding(
+                NOT_ENFORCED, "error", CERTAIN, "engine/not-desktop", f"the CLI talks to `{platform.value}`, "
+                "not Docker Desktop's engine",
+                "`docker version` reports a server that is not Docker Desktop: Docker Desktop's filter is not "
+                "in the path of these pulls.", "Point the CLI at Desktop (`docker context use desktop-linux`), "
+                "or enforce the allowlist at the network proxy for that engine.",
+                "desktop.md §8.3 (H), §11 A8 (Derived)", [_ev(f"{_where(platform)} = {platform.value!r}",
+                                                              platform)])
         name = self.m.get("docker-info", "name")
         system = self.m.get("docker-info", "operatingsystem")
         odd = [s for s in (name, system) if s is not None and str(s.value) not in ("docker-desktop", "Docker Desktop")]
-        if odd:
+        if odd and not (platform is not None and platform.value):  # docker version's platform name is the better word
             yield self.finding(
                 NOT_ENFORCED, "error", REVIEW, "engine/not-desktop-info", "the engine does not look like Docker "
                 "Desktop's", "`docker info` names another engine (Docker Desktop's shows Name `docker-desktop`, "
@@ -683,9 +681,10 @@ class _Checker:
             if host is None or not _is_loopback(host) or setting.value.strip().endswith(DESKTOP_PROXY):
                 continue
             yield self.finding(
-                BYPASS, "warning", CERTAIN, "bypass/local-proxy", f"proxy set to {setting.value.strip()} on this "
-                "machine", f"{_where(setting)} points at a proxy on the machine itself: a local proxy can answer "
-                "for registry names and is a documented way around RAM.",
+                BYPASS, "warning", CERTAIN, "bypass/local-proxy", f"{setting.key_text} points at "
+                f"{setting.value.strip()} on this machine",
+                f"{_where(setting)} points at a proxy on the machine itself: a local proxy can answer for registry "
+                "names and is a documented way around RAM.",
                 "Point the proxy at the corporate proxy, and lock it in admin-settings.json.",
                 "desktop.md §3 (Bypass), §11 A14 [S7] (H risk; Derived rule)",
                 [_ev(f"{_where(setting)} = {setting.value!r}", setting, mode)],
