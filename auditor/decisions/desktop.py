@@ -609,6 +609,16 @@ class _Checker:
                 "desktop.md §8.2 (M values), §11 A8 (Derived)", [_ev(f"{_where(s)} = {s.value!r}", s) for s in odd])
         for context in self.m.contexts:
             scheme = context.endpoint.split("://", 1)[0].lower() if "://" in context.endpoint else ""
+            if context.current and self.platform == "linux" and scheme == "unix" \
+                    and "/.docker/desktop/" not in context.endpoint:
+                yield self.finding(
+                    NOT_ENFORCED, "warning", REVIEW, "engine/linux-socket", f"current context `{context.name}` is "
+                    f"{context.endpoint}, not Docker Desktop's socket",
+                    "On Linux, Docker Desktop's engine listens under ~/.docker/desktop/; another socket is usually "
+                    "a separately installed Docker Engine, which Docker Desktop does not filter (the socket path is "
+                    "observed, not documented).", "Use Desktop's context (`docker context use desktop-linux`) for "
+                    "pulls that must be filtered.", "desktop.md §8.4 (M endpoints), §11 A8 (Derived)",
+                    [_ev(f"{context.name}: {context.endpoint}", context)], subject=context.name)
             if context.current and scheme in ("tcp", "ssh", "http", "https"):
                 yield self.finding(
                     NOT_ENFORCED, "warning", REVIEW, "engine/remote-context", f"current context `{context.name}` "
