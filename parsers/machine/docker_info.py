@@ -22,6 +22,7 @@ from parsers.machine.bundle import head_text, machine_of, read_machine_json, rea
 
 NAME = "docker_info"
 ORIGIN = "docker-info"
+MAX_LINE = 8192
 _TOP = ("Name", "OperatingSystem", "OSType", "KernelVersion", "ServerVersion", "HttpProxy", "HttpsProxy",
         "NoProxy", "Labels", "ServerErrors", "IndexServerAddress")
 _TEXT_LABELS = {"name": "name", "operating system": "operatingsystem", "ostype": "ostype",
@@ -95,6 +96,9 @@ def _text(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:
     list_line = 0
     items: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_LINE:
+            yield inp.error(f"line longer than {MAX_LINE} characters; skipped", line=number, parser=NAME)
+            continue
         if re.match(r"^(Client|Server)\s*:", line):
             section = line.split(":", 1)[0].lower()
         if list_key is not None:
@@ -104,11 +108,12 @@ def _text(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:
                 continue
             yield from _setting(inp, machine, list_key, items, list_line, list_key)
             list_key, items = None, []
-        field = re.match(r"^\s+([A-Za-z][A-Za-z ]*?):\s*(.*?)\s*$", line)
+        field = re.match(r"^\s+([A-Za-z][A-Za-z ]*?):(.*)$", line)  # value stripped below: no overlapping tail
         if field is None:
             continue
         label = field.group(1).lower()
-        if label in _TEXT_LISTS and not field.group(2):
+        value = field.group(2).strip()
+        if label in _TEXT_LISTS and not value:
             list_key, list_line, items = _TEXT_LISTS[label], number, []
             continue
         key = _TEXT_LABELS.get(label)
@@ -116,6 +121,6 @@ def _text(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:
             continue
         if key == "name" and section != "server":
             continue
-        yield from _setting(inp, machine, key, field.group(2), number, field.group(1))
+        yield from _setting(inp, machine, key, value, number, field.group(1))
     if list_key is not None:
         yield from _setting(inp, machine, list_key, items, list_line, list_key)

@@ -20,6 +20,8 @@ from parsers.machine.bundle import head_text, machine_of, read_machine_json, rea
 NAME = "docker_version"
 ORIGIN = "docker-version"
 DESKTOP_PLATFORM = re.compile(r"^Docker Desktop (\d+)\.(\d+)\.(\d+)(?: \((\d+)\))?\s*$")
+MAX_LINE = 8192
+_FIELD = re.compile(r"^\s+([A-Za-z/][A-Za-z/ ]*?):(.*)$")  # the value is stripped after: no overlapping tail
 _TEXT_FIELDS = {"version": "version", "api version": "apiversion", "os/arch": "os/arch", "context": "context",
                 "kernel version": "kernelversion", "go version": "goversion"}
 
@@ -66,18 +68,22 @@ def _text(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        top = re.match(r"^(Client|Server)\s*:\s*(.*?)\s*$", line)
+        if len(line) > MAX_LINE:
+            yield inp.error(f"line longer than {MAX_LINE} characters; skipped", line=number, parser=NAME)
+            continue
+        top = re.match(r"^(Client|Server)\s*:(.*)$", line)
         if top:
             section = top.group(1).lower()
-            if section == "server" and top.group(2):
-                yield MachineSetting(machine, ORIGIN, "server.platform.name", top.group(2),
+            rest = top.group(2).strip()
+            if section == "server" and rest:
+                yield MachineSetting(machine, ORIGIN, "server.platform.name", rest,
                                      inp.source(line=number, parser=NAME), "Server", "string")
-                yield from _desktop_version(inp, machine, top.group(2), number)
-            elif section == "client" and top.group(2):
-                yield MachineSetting(machine, ORIGIN, "client.platform.name", top.group(2),
+                yield from _desktop_version(inp, machine, rest, number)
+            elif section == "client" and rest:
+                yield MachineSetting(machine, ORIGIN, "client.platform.name", rest,
                                      inp.source(line=number, parser=NAME), "Client", "string")
             continue
-        field = re.match(r"^\s+([A-Za-z/ ]+?):\s*(.*?)\s*$", line)
+        field = _FIELD.match(line)
         if field is None or not section:
             if line.startswith(("Cannot connect", "error during connect", "Error response")):
                 yield MachineSetting(machine, ORIGIN, "server.error", line.strip()[:200],
@@ -85,19 +91,20 @@ def _text(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:
             continue
         label = field.group(1).strip().lower()
         key = _TEXT_FIELDS.get(label)
-        if key is None or not field.group(2):
+        value = field.group(2).strip()
+        if key is None or not value:
             continue
         source = inp.source(line=number, parser=NAME)
         if key == "os/arch":
-            os_name = field.group(2).split("/", 1)[0]
+            os_name = value.split("/", 1)[0]
             yield MachineSetting(machine, ORIGIN, f"{section}.os", os_name, source, f"{section} OS/Arch", "string")
             continue
         if section == "server" and key == "kernelversion":
-            yield MachineSetting(machine, ORIGIN, "server.kernelversion", field.group(2), source,
+            yield MachineSetting(machine, ORIGIN, "server.kernelversion", value, source,
                                  "Server Kernel Version", "string")
             continue
         if section == "server" and key == "version":
             key = "version"
         full = f"{section}.{key}"
-        yield MachineSetting(machine, ORIGIN, full, field.group(2), source, f"{section} {field.group(1).strip()}",
+        yield MachineSetting(machine, ORIGIN, full, value, source, f"{section} {field.group(1).strip()}",
                              "string")

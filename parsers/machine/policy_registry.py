@@ -24,7 +24,8 @@ ORIGIN = "registry-key"
 _KEY_PATH = re.compile(r"^\[?-?(?:HKEY_LOCAL_MACHINE|HKLM)\\SOFTWARE\\Policies\\Docker\\Docker Desktop\]?\s*$",
                        re.IGNORECASE)
 _ANY_KEY = re.compile(r"^\[?-?(?:HKEY_[A-Z_]+|HK[A-Z]{2})\\", re.IGNORECASE)
-_QUERY_VALUE = re.compile(r"^\s+(.+?)\s+(REG_[A-Z0-9_]+)(?:\s+(.*?))?\s*$")
+MAX_LINE = 256 * 1024  # a .reg value's hex lines joined: an org list is far shorter
+_QUERY_TYPE = re.compile(r"\s(REG_[A-Z0-9_]+)(?=\s|$)")  # searched, not matched with the name: linear
 _REG_VALUE = re.compile(r'^"((?:[^"\\]|\\.)*)"\s*=\s*(.*)$')
 _REG_TYPES = {"hex(7)": "REG_MULTI_SZ", "hex(2)": "REG_EXPAND_SZ", "hex(1)": "REG_SZ", "hex(b)": "REG_QWORD",
               "hex": "REG_BINARY"}
@@ -57,6 +58,9 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
             inside = False  # another key (a subkey): not the policy's values
             continue
         if not inside:
+            continue
+        if len(line) > MAX_LINE:
+            yield inp.error(f"line longer than {MAX_LINE} characters; skipped", line=number, parser=NAME)
             continue
         parsed = reader(line)
         if parsed is None:
@@ -101,10 +105,10 @@ def _logical_lines(text: str, joined: bool) -> Iterator[tuple[int, str]]:
 
 
 def _query_values(line: str) -> tuple[str, str, MachineValue, str] | None:
-    match = _QUERY_VALUE.match(line)
-    if match is None:
+    match = _QUERY_TYPE.search(line)
+    if match is None or not line[:1].isspace() or not line[: match.start()].strip():
         return None
-    name, reg_type, raw = match.group(1), match.group(2).upper(), match.group(3) or ""
+    name, reg_type, raw = line[: match.start()].strip(), match.group(1), line[match.end():].strip()
     if reg_type == "REG_MULTI_SZ":
         return name, reg_type, tuple(part for part in raw.split("\\0")) if raw else (), ""
     if reg_type in ("REG_DWORD", "REG_QWORD"):
