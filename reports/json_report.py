@@ -155,6 +155,7 @@ def machines_dict(fleet: Any, findings: list[Finding]) -> dict[str, Any]:
     for machine in fleet.machines if fleet is not None else ():
         reasons = [{"finding": ids.get((r.kind, r.key_hosts)), "kind": r.kind, "rule": r.rule,
                     "severity": r.severity, "certainty": r.certainty, "title": r.title} for r in machine.reasons]
+        reasons.sort(key=lambda r: r["finding"] or "")  # in report order
         if machine.state in ("not-enforced", "review"):
             stopped_by.update({r["rule"] for r in reasons if r["severity"] == "error"})
         rows.append({"name": machine.name, "platform": machine.platform, "desktop_version": machine.desktop_version,

@@ -125,6 +125,8 @@ class _Machine:
     builders: list[BuildxBuilder] = field(default_factory=list)
     contexts: list[DockerContext] = field(default_factory=list)
     insecure: list[tuple[str, Source]] = field(default_factory=list)
+    anchor: Source | None = None  # the bundle's manifest, else its first record read
+
 
     def get(self, origin: str, key: str) -> MachineSetting | None:
         return self.settings.get(origin, {}).get(key)
@@ -145,6 +147,9 @@ def _machines(store: EvidenceStore) -> dict[str, _Machine]:
     machines: dict[str, _Machine] = {}
     for record in store.machine_records:
         machine = machines.setdefault(record.machine, _Machine(record.machine))
+        if machine.anchor is None or (isinstance(record, MachineSetting) and record.origin == "bundle"
+                                      and machine.anchor.parser != "machine_manifest"):
+            machine.anchor = Source(record.source.path, parser=record.source.parser)
         if isinstance(record, MachineSetting):
             machine.settings[record.origin].setdefault(record.key, record)  # the first one read wins
         elif isinstance(record, HostsEntry):
@@ -268,6 +273,10 @@ class _Checker:
                 fact: str, evidence: Iterable[tuple[str, tuple[Source, ...]]] = (), subject: str = "",
                 hosts: tuple[str, ...] = (), **data: Any) -> MachineFinding:
         shown = f"{self.m.name}: {title}" + (" (review)" if certainty == REVIEW else "")
+        evidence = list(evidence)
+        if not any(sources for _text, sources in evidence) and self.m.anchor is not None:
+            # a finding about what is absent still points into the machine's bundle (SARIF needs a place)
+            evidence.append((f"machine bundle {self.m.name}", (self.m.anchor,)))
         return MachineFinding(kind, severity, certainty, rule, self.m.name, shown, detail, action, fact,
                               tuple(evidence), subject, hosts, {"platform": self.platform,
                                                                  "desktop_version": self.version_text, **data})

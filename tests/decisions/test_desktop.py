@@ -167,3 +167,18 @@ def test_bundle_beside_repository_files_keeps_both(tmp_path: Path) -> None:
     assert [(f["kind"], f["hosts"]) for f in document["findings"] if f["kind"] not in MACHINE_KINDS] == \
         [("missing", ["registry.acme.example"])]
     assert document["summary"]["references"] == 1
+
+
+def test_a_finding_about_something_absent_points_into_the_bundle(tmp_path: Path) -> None:
+    bundle = build_bundle("mac-none", tmp_path / "bundles")
+    _, document = audit(tmp_path, bundle)
+    [finding] = [f for f in document["findings"] if f["data"]["rule"] == "sign-in/none"]
+    sources = [s["path"] for item in finding["evidence"] for s in item["sources"]]
+    assert sources == [str(bundle / "regaudit-machine.json")]
+
+
+def test_the_command_summary_counts_machines(tmp_path: Path) -> None:
+    bundle = build_bundle("mac-none", tmp_path / "bundles")
+    result = CliRunner().invoke(main, ["audit", str(bundle), str(BUNDLES / "linux-clean"), "--allowlist",
+                                       str(ALLOWLIST)])
+    assert "Machines: 1 of 2 would enforce the allowlist today; enforced 1; not-enforced 1." in result.output
