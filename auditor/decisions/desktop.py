@@ -158,6 +158,8 @@ def _machines(store: EvidenceStore) -> dict[str, _Machine]:
             machine.builders.append(record)
         elif isinstance(record, DockerContext):
             machine.contexts.append(record)
+    # a folder holding only a hosts file is a repository's test data, not a machine bundle
+    machines = {name: m for name, m in machines.items() if m.settings or m.builders or m.contexts}
     for ref in store.host_references:  # daemon.json's insecure-registries, when it sits in a bundle
         if ref.purpose is HostPurpose.INSECURE and ref.source is not None:
             folder = PurePath(ref.source.path.replace("\\", "/")).parent.name

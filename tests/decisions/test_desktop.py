@@ -182,3 +182,12 @@ def test_the_command_summary_counts_machines(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["audit", str(bundle), str(BUNDLES / "linux-clean"), "--allowlist",
                                        str(ALLOWLIST)])
     assert "Machines: 1 of 2 would enforce the allowlist today; enforced 1; not-enforced 1." in result.output
+
+
+def test_a_lone_hosts_file_in_a_repository_is_not_a_machine(tmp_path: Path) -> None:
+    repo = tmp_path / "repo" / "testdata"
+    repo.mkdir(parents=True)
+    (repo / "hosts").write_text("127.0.0.1 localhost\n10.1.2.3 registry-1.docker.io\n")
+    _, document = audit(tmp_path, tmp_path / "repo")
+    assert document["machines"]["total"] == 0
+    assert [f for f in document["findings"] if f["kind"] in MACHINE_KINDS] == []
