@@ -330,8 +330,9 @@ class _Checker:
                     "not documented.", "Fix the configuration profile (see the other finding).",
                     "desktop.md §2.1, §2.3 [S1] (H); fall-back UNCONFIRMED")
                 return
-            yield self.finding(
-                SIGN_IN, "error", CERTAIN, "sign-in/none", "sign-in is not enforced",
+            unreadable = [o for o in ALL_METHODS if self.m.get(o, "file.invalid") is not None]
+            yield self.finding(  # an unreadable registry.json may still count for Docker Desktop: then review
+                SIGN_IN, "error", REVIEW if unreadable else CERTAIN, "sign-in/none", "sign-in is not enforced",
                 "No registry key, configuration profile, desktop.plist, registry.json or admin-settings.json in the "
                 "bundle: a user who signs out of Docker Desktop is no longer subject to the organization's Registry "
                 "Access Management policy.",

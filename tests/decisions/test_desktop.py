@@ -58,6 +58,9 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     # Linux
     "linux-invalid": {("sign-in", "sign-in/file-invalid", R, "error")},
     "linux-not-desktop-info": {("not-enforced", "engine/not-desktop-info", R, "error")},
+    "linux-unreadable": {("sign-in", "sign-in/file-invalid", R, "error"), ("sign-in", "sign-in/none", R, "error"),
+                         ("bypass", "bypass/unlocked-settings", C, "warning"),
+                         ("bypass", "bypass/docker-load", C, "warning")},  # on in settings-store, not locked
     "linux-native-engine": {("not-enforced", "engine/linux-socket", R, "warning")},
     "linux-several-unknown": {("sign-in", "sign-in/several-orgs-version", R, "error"),
                               ("sign-in", "sign-in/first-org", C, "note")},
