@@ -32,10 +32,12 @@ param(
 $ErrorActionPreference = "Stop"
 $CollectorVersion = 1
 if (-not $Name -or $Name -match '[\\/]' -or $Name -eq "." -or $Name -eq "..") {
-    Write-Error "collect-machine: invalid machine name: $Name"; exit 2
+    [Console]::Error.WriteLine("collect-machine: invalid machine name: $Name"); exit 2
 }
 $Bundle = Join-Path $OutDir $Name
 New-Item -ItemType Directory -Force -Path $Bundle | Out-Null
+# .NET file calls resolve relative paths against the process directory, not PowerShell's location: use full paths
+$Bundle = (Resolve-Path -LiteralPath $Bundle).ProviderPath
 $Utf8 = New-Object System.Text.UTF8Encoding $false
 $Collected = New-Object System.Collections.Generic.List[string]
 $Missing = New-Object System.Collections.Generic.List[string]
@@ -51,7 +53,8 @@ function Write-BundleFile([string]$Target, [string]$Text) {
 function Copy-Text([string]$Source, [string]$Target) {  # a text file, scrubbed, re-encoded as UTF-8 (no BOM)
     if ($Source -and (Test-Path -LiteralPath $Source -PathType Leaf)) {
         try {
-            Write-BundleFile $Target (Scrub ([System.IO.File]::ReadAllText($Source)))
+            $Full = (Resolve-Path -LiteralPath $Source).ProviderPath
+            Write-BundleFile $Target (Scrub ([System.IO.File]::ReadAllText($Full)))
             $Collected.Add($Target); return $true
         } catch { }
     }
@@ -97,7 +100,7 @@ Copy-Text (Join-Path $ProgramData "Docker\config\daemon.json") "windows-daemon.j
 $ConfigPath = Join-Path $DockerDir "config.json"
 if (Test-Path -LiteralPath $ConfigPath -PathType Leaf) {
     try {
-        $Config = [System.IO.File]::ReadAllText($ConfigPath) | ConvertFrom-Json
+        $Config = [System.IO.File]::ReadAllText((Resolve-Path -LiteralPath $ConfigPath).ProviderPath) | ConvertFrom-Json
         $Kept = [ordered]@{}
         if ($Config.auths) {
             $Auths = [ordered]@{}
@@ -130,8 +133,10 @@ if (Test-Path -LiteralPath $ConfigPath -PathType Leaf) {
 function Invoke-Docker([string]$Target, [string[]]$Arguments) {
     # keep the output when there is any (`docker version` exits 1 without an engine but prints the client half)
     $ErrorActionPreference = "Continue"  # a native command's stderr must not end the run (Windows PowerShell 5.1)
+    $Saved = $env:DOCKER_CONFIG
     $env:DOCKER_CONFIG = $DockerDir
     try { $Output = (& $Docker @Arguments 2>$null) -join "`n" } catch { $Output = "" }
+    finally { $env:DOCKER_CONFIG = $Saved }
     if ($Output.Trim()) { Write-BundleFile $Target (Scrub $Output); $Collected.Add($Target); return $true }
     return $false
 }
@@ -156,7 +161,7 @@ if (-not $DesktopVersion) {
 }
 $DesktopVersion = ($DesktopVersion -replace '[^0-9A-Za-z.+~-]', '')
 
-if (-not $Now) { $Now = (Get-Date).ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ") }
+if (-not $Now) { $Now = (Get-Date).ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") }
 $Manifest = [ordered]@{
     regaudit_machine_bundle = 1
     collector = "collect-machine.ps1 $CollectorVersion"
