@@ -36,6 +36,7 @@ class BypassRules(MachineContext):
         yield from self._insecure()
         yield from self._docker_load()
         yield from self._tcp_api()
+        yield from self._raw_socket()
 
     def _pinned(self, name: str) -> str | None:
         if name in _LOOPBACK_NAMES or name.endswith(".docker.internal"):
@@ -192,6 +193,17 @@ class BypassRules(MachineContext):
                     "Turn it off and lock it (`exposeDockerAPIOnTCP2375` `{\"locked\": true, \"value\": false}`).",
                     "desktop.md §5.3, §6.2 [S14][S16] (H)", [ev(f"{where(setting)} = {setting.value!r}", setting)])
                 return
+
+    def _raw_socket(self) -> Iterator[MachineFinding]:
+        if self.version is None or self.version >= (4, 17, 0):
+            return
+        yield self.finding(
+            BYPASS, "warning", REVIEW, "bypass/raw-socket-cve-2023-0629", f"Docker Desktop {self.version_text} "
+            "(< 4.17.0) exposes the raw engine socket", "Before 4.17.0, containers could reach the engine through "
+            "`docker.raw.sock` / `docker_engine_linux` past Enhanced Container Isolation (CVE-2023-0629); what that "
+            "means for RAM is not documented.", "Upgrade Docker Desktop.",
+            "desktop.md §11 A18 [S38] (H CVE; effect on RAM UNCONFIRMED)",
+            [ev(f"Docker Desktop {self.version_text}", self.version_source)])
 
 
 def _proxy_host(value: str) -> str | None:

@@ -61,6 +61,16 @@ class EngineRules(MachineContext):
         port_setting = self.m.get("admin-settings.json", "proxy.windowsdockerdport") or \
             self.m.user_setting("overridewindowsdockerdport")
         port = as_int(port_setting.value) if port_setting is not None else -1  # default -1: off (H)
+        if port is None and port_setting is not None:
+            yield self.finding(
+                NOT_ENFORCED, "error", REVIEW, "engine/windows-containers-port", "Windows containers; the daemon "
+                f"proxy setting {port_setting.value!r} is not a port number",
+                "Docker Desktop runs Windows containers, and whether \"Use proxy for Windows Docker daemon\" is on "
+                "cannot be told from this value (-1 off, 0 random port, >0 a port; the reference also calls the "
+                "field a string).", "Set `proxy.windowsDockerdPort` to 0 or a port number, locked.",
+                "desktop.md §5.3 [S14][S15] (H semantics; type UNCONFIRMED)",
+                [ev(where(port_setting) + f" = {port_setting.value!r}", port_setting)])
+            return
         if port is None or port >= 0:
             return
         shown = [s for s in (ostype, user, port_setting) if s is not None]

@@ -111,6 +111,7 @@ class SignInRules(MachineContext):
         yield from self._minparse_version(winner, setting)
         orgs = yield from self._orgs(winner, setting)
         self.orgs = tuple(orgs)
+        yield from self._active_org(orgs)
         yield from self._org_names(winner, setting, orgs)
         if len(orgs) > 1:
             yield from self._several(winner, setting, orgs)
@@ -252,3 +253,16 @@ class SignInRules(MachineContext):
             "Upgrade Docker Desktop to 4.41.0 or later.", "desktop.md §1 row 9, §2.7 [S28] (H)",
             [ev(where(setting), setting), ev(f"Docker Desktop {self.version_text or 'version not collected'}",
                                                 self.version_source)])
+
+    def _active_org(self, orgs: list[str]) -> Iterator[MachineFinding]:
+        active = self.m.user_setting("activeorganizationname")
+        # compared with the orgs as they were meant (`Acme `, `a;b`): their misspelling is its own finding
+        meant = {part.strip().lower() for org in orgs for part in org.split(";")}
+        if active is None or not isinstance(active.value, str) or not active.value or active.value in meant:
+            return
+        yield self.finding(
+            SIGN_IN, "note", REVIEW, "sign-in/active-org", f"active organization `{active.value}` is not among "
+            "allowedOrgs", f"The user settings name `{active.value}` as the active organization, which is not in "
+            f"{', '.join(orgs) or 'the enforced list'}; what the field means exactly is not documented.",
+            "Check which organization this user signs in with.", "desktop.md §6.2 [S16] (H key), §11 A6 (fields "
+            "UNCONFIRMED)", [ev(f"{where(active)} = {active.value!r}", active)], subject=active.value)

@@ -43,6 +43,8 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "mac-not-desktop": {("not-enforced", "engine/not-desktop", C, "error")},
     "mac-insecure": {("bypass", "bypass/insecure-registry", C, "warning")},
     "mac-load-off": {("bypass", "bypass/docker-load", C, "warning")},
+    "mac-active-org": {("sign-in", "sign-in/active-org", R, "note")},
+    "mac-old-desktop": {("bypass", "bypass/raw-socket-cve-2023-0629", R, "warning")},
     "mac-bom": {("sign-in", "sign-in/file-encoding", R, "warning")},
     # Windows
     "win-none": {("sign-in", "sign-in/none", C, "error"), ("bypass", "bypass/unlocked-settings", C, "warning"),
@@ -53,6 +55,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "win-wsl-old": {("not-enforced", "engine/wsl-kernel", C, "error")},
     "win-tcp": {("bypass", "bypass/tcp-2375", C, "warning")},
     "win-both": {("sign-in", "sign-in/precedence", C, "warning")},
+    "win-port-string": {("not-enforced", "engine/windows-containers-port", R, "error")},
     "win-admin-only": {("sign-in", "sign-in/any-account", C, "error")},
     "win-remote-context": {("not-enforced", "engine/remote-context", R, "warning")},
     # Linux
