@@ -251,6 +251,8 @@ KIND_TITLES = {
     "unused": "Unused entries",
     "redundant": "Redundant entries",
     "expired-ignore": "Expired ignore rules",
+    "sign-in": "Docker Desktop sign-in",
+    "bypass": "Ways around RAM on machines",
 }
 
 

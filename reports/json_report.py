@@ -172,6 +172,27 @@ def _edges(store: EvidenceStore) -> list[dict[str, Any]]:
              "count": e.count, "sources": [str(s) for s in e.sources]} for e in store.sorted_edges()]
 
 
+def machines_dict(fleet: Any, findings: list[Finding]) -> dict[str, Any]:
+    """The fleet summary (auditor/decisions/desktop.py): one row per machine bundle, its enforcement state and
+    the findings behind it, and which rules stop the machines that would not enforce the allowlist."""
+    ids = {(f.kind.value, f.hosts): f.id for f in findings}
+    rows = []
+    stopped_by: Counter[str] = Counter()
+    for machine in fleet.machines if fleet is not None else ():
+        reasons = [{"finding": ids.get((r.kind, r.key_hosts)), "kind": r.kind, "rule": r.rule,
+                    "severity": r.severity, "certainty": r.certainty, "title": r.title} for r in machine.reasons]
+        reasons.sort(key=lambda r: r["finding"] or "")  # in report order
+        if machine.state in ("not-enforced", "review"):
+            stopped_by.update({r["rule"] for r in reasons if r["severity"] == "error"})
+        rows.append({"name": machine.name, "platform": machine.platform, "desktop_version": machine.desktop_version,
+                     "sign_in_method": machine.method, "orgs": list(machine.orgs), "state": machine.state,
+                     "reasons": reasons})
+    states = Counter(row["state"] for row in rows)
+    return {"total": len(rows), "enforcing": sum(states[s] for s in ("enforced", "partial")),
+            "by_state": {s: states[s] for s in ("enforced", "partial", "review", "not-enforced")},
+            "stopped_by": dict(sorted(stopped_by.items())), "machines": rows}
+
+
 def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Finding], options: AuditOptions,
                    run: RunInfo) -> dict[str, Any]:
     store: EvidenceStore = analysis.store
@@ -215,6 +236,7 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
         "proposal": proposal,
         "difference": difference(allowlist, proposal, analysis.recommendation, findings),
         "findings": [finding_dict(f) for f in findings],
+        "machines": machines_dict(analysis.fleet, findings),
         "required": required,
         "redirect_edges": _edges(store),
         "blocked": {

@@ -66,6 +66,7 @@ def render_markdown(document: dict[str, Any]) -> str:
     severity = summary["by_severity"]
     lines = ["## regaudit: registry allowlist audit", ""]
     lines += [f"- {with_code(sentence)}" for sentence in sentences(document)]
+    lines += _machines(document.get("machines") or {})
     lines += ["", f"**{with_code(change_sentence(document))}**", ""]
     for change in change_lines(document):
         sign = "➕ add" if change.op == "add" else "➖ remove"
@@ -115,3 +116,12 @@ def _accepted(finding: dict[str, Any]) -> str:
     if not acceptance:
         return ""
     return f" (accepted: {escape(acceptance['reason'])}, by {escape(acceptance['by'])})"
+
+
+def _machines(machines: dict[str, Any]) -> list[str]:
+    """One line on the machine bundles: how many would enforce the allowlist today, and what stops the rest."""
+    if not machines.get("total"):
+        return []
+    stopped = ", ".join(f"{escape(rule)} ({count})" for rule, count in machines["stopped_by"].items())
+    return [f"- **Machines:** {machines['enforcing']} of {machines['total']} would enforce the allowlist today"
+            + (f"; stopped by {stopped}" if stopped else "") + "."]

@@ -32,6 +32,10 @@ RULES: dict[str, tuple[str, str]] = {
     FindingKind.EXPIRED_IGNORE.value: ("Ignore rule expired",
                                        "An ignore rule of the config file is past its expiry date and no longer "
                                        "accepts anything."),
+    FindingKind.SIGN_IN.value: ("Docker Desktop sign-in not enforced or misconfigured",
+                                "Without sign-in enforced to the right org, RAM does not apply on the machine."),
+    FindingKind.BYPASS.value: ("Way around Registry Access Management on a machine",
+                               "Hosts file, local proxy, unlocked settings, insecure registries, docker load."),
 }
 # Code-scanning services rank results by this (GitHub: 9.0+ critical, 7.0+ high, 4.0+ medium, else low): what an
 # attacker gains from the finding, or how many pulls it breaks.
@@ -102,6 +106,9 @@ def _result(finding: dict[str, Any], allowlist_path: str) -> dict[str, Any]:
 
 def _rule_id(kind: str) -> str:
     return f"RA{list(_rules()).index(kind) + 1:03d}"
+
+
+RULE_IDS = {kind: _rule_id(kind) for kind in _rules()}  # finding kind -> SARIF rule id, in FindingKind order
 
 
 def sarif_document(document: dict[str, Any]) -> dict[str, Any]:

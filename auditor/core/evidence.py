@@ -18,13 +18,18 @@ from typing import TYPE_CHECKING, Any
 from auditor.core.model import (
     BlockedAttempt,
     BlockReason,
+    BuildxBuilder,
     Confidence,
+    DockerContext,
     EdgeVia,
     Evidence,
     HostReference,
+    HostsEntry,
     ImageReference,
     InputError,
     InputRecord,
+    MachineRecord,
+    MachineSetting,
     Observation,
     ObservationKind,
     RedirectEdge,
@@ -235,6 +240,7 @@ class EvidenceStore:
     unusable: list[InputError] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     inputs: list[InputRecord] = field(default_factory=list)
+    machine_records: list[MachineRecord] = field(default_factory=list)  # machine bundles, in input order
     skipped_files: int = 0
     # past MAX_HOSTS: whether a new host is kept all the same (set by collect: the knowledge base's hosts)
     worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
@@ -275,6 +281,8 @@ class EvidenceStore:
                 self._add_unresolved(record)
             case InputError():
                 self._add_once(self.errors, record)
+            case MachineSetting() | HostsEntry() | BuildxBuilder() | DockerContext():
+                self._add_once(self.machine_records, record)
             case _:
                 raise TypeError(f"not an evidence record: {record!r}")
 

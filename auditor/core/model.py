@@ -200,8 +200,74 @@ class InputError:
         return f"{self.source}: {self.message}"
 
 
+# -- the state of a developer machine (Docker Desktop readiness) -----------------------------------------
+# A machine bundle is a folder per machine; `machine` is that folder's name. Keys are lower-cased (Docker
+# Desktop's own files change key casing across versions); `key_text` keeps the spelling the file used.
+
+MachineValue = str | int | float | bool | tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineSetting:
+    """One setting read from a machine's file or command output.
+
+    `origin` names the file kind (`registry.json`, `config-profile`, `desktop.plist`, `registry-key`,
+    `admin-settings.json`, `settings-store.json`, `settings.json`, `docker-version`, `docker-info`, `bundle`);
+    `key` is the lower-cased dotted path (`proxy.windowsdockerdport`); arrays are tuples of strings; `value_type`
+    is the type the file declared where it declares one (`REG_MULTI_SZ`, `string`, `array`).
+    """
+
+    machine: str
+    origin: str
+    key: str
+    value: MachineValue
+    source: Source
+    key_text: str = ""
+    value_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HostsEntry:
+    """One `address name [alias...]` line of a machine's hosts file; `desktop_block`: inside Docker Desktop's own
+    `# Added by Docker Desktop` ... `# End of section` block."""
+
+    machine: str
+    address: str
+    names: tuple[str, ...]
+    source: Source
+    desktop_block: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BuildxBuilder:
+    """A builder `docker buildx ls` listed on a machine."""
+
+    machine: str
+    name: str
+    driver: str
+    source: Source
+    endpoints: tuple[str, ...] = ()
+    current: bool = False
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DockerContext:
+    """A context `docker context ls` listed on a machine."""
+
+    machine: str
+    name: str
+    endpoint: str
+    source: Source
+    current: bool = False
+    description: str = ""
+
+
+MachineRecord = MachineSetting | HostsEntry | BuildxBuilder | DockerContext
+
 Evidence = (
     ImageReference | HostReference | Observation | RedirectEdge | BlockedAttempt | Unresolved | InputError
+    | MachineRecord
 )
 
 

@@ -32,6 +32,7 @@ class Analysis:
     allowlist: Allowlist | None = None  # the current allowlist, when auditing
     findings: list[Any] = field(default_factory=list)  # filled by the audit stage
     recommendation: Any = None  # auditor/decisions/recommend.Recommendation, set by the audit stage
+    fleet: Any = None  # auditor.decisions.desktop.Fleet, filled by the audit stage when machine bundles are read
     options: dict[str, Any] = field(default_factory=dict)
 
     def required_host(self, host: str) -> RequiredHost | None:

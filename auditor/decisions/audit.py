@@ -19,6 +19,7 @@ from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
 from auditor.core.words import plural
 from auditor.decisions.actions import align_actions
+from auditor.decisions.desktop import MachineFinding, review_machines
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
 from auditor.decisions.propose import Proposal
@@ -46,6 +47,8 @@ class FindingKind(StrEnum):
     LOOKALIKE = "lookalike"
     IMAGE_ACCESS = "image-access"
     NOT_ENFORCED = "not-enforced"
+    SIGN_IN = "sign-in"  # Docker Desktop machine bundles (auditor/decisions/desktop.py)
+    BYPASS = "bypass"
     EXPIRED_IGNORE = "expired-ignore"  # an ignore rule of the config file past its expiry date
 
 
@@ -148,6 +151,9 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
     findings += _not_enforced(scan_store_inputs(store))
+    machines = review_machines(store, allowlist, options.mode, knowledge)  # Docker Desktop machine bundles
+    findings += [_machine_finding(m) for m in machines.findings]
+    analysis.fleet = machines.fleet
     analysis.recommendation = recommendation(analysis, allowlist, options, findings)
     align_actions(findings, analysis.recommendation, analysis.proposal, options.mode, store)
     return number_findings(findings)
@@ -590,3 +596,9 @@ def _not_enforced(signals: list[Signal]) -> list[Finding]:
             data={"signal": kind, "count": len(items)},
         ))
     return findings
+
+
+def _machine_finding(found: MachineFinding) -> Finding:
+    return Finding(FindingKind(found.kind), Severity(found.severity), found.title, found.detail, found.action,
+                   hosts=found.key_hosts, data=found.as_data(),
+                   evidence=tuple(EvidenceItem(text, sources) for text, sources in found.evidence))

@@ -150,6 +150,10 @@ def summary_text(result: AuditResult, limit: int = 40) -> str:
         f"{plural(severity['warning'], 'warning')}, {plural(severity['note'], 'note')}"
         + (f"; {summary['accepted']} of them accepted." if summary.get("accepted") else "."),
     ]
+    machines = doc.get("machines") or {}
+    if machines.get("total"):  # machine bundles were read
+        lines.append(f"Machines: {machines['enforcing']} of {machines['total']} would enforce the allowlist today"
+                     + "".join(f"; {state} {count}" for state, count in machines["by_state"].items() if count) + ".")
     for finding in doc["findings"][:limit]:
         mark = " (accepted)" if finding.get("accepted") else ""
         lines.append(f"  {finding['id']} {finding['severity']:<7} {finding['kind']:<15} {_safe(finding['title'])}"

@@ -18,7 +18,7 @@ from auditor.decisions.lookalike import edit_distance, find_lookalike, skeleton,
 
 AUDIT = Path(__file__).parents[1] / "fixtures" / "audit"
 KINDS = ["missing", "unused", "redundant", "over-broad", "over-limit", "blocked-pattern", "lookalike",
-         "image-access", "not-enforced"]
+         "image-access", "not-enforced", "sign-in", "bypass"]
 
 
 def run_audit(tmp_path: Path, fixture: str, *extra: str, inputs: tuple[str, ...] = ()) -> tuple[int, dict, str]:
@@ -52,6 +52,8 @@ FIXTURE_FOR = {
     "lookalike": ("lookalike", ()),
     "image-access": ("image-access", ("--org", "acme")),
     "not-enforced": ("not-enforced", ()),
+    "sign-in": ("sign-in", ()),  # a machine bundle (tests/decisions/test_desktop.py has the rest)
+    "bypass": ("bypass", ()),
 }
 
 

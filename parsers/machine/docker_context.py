@@ -1,0 +1,44 @@
+"""`docker context ls --format json`: one object per context per line (desktop.md §8.4, H [S33]):
+`{"Current": bool, "Description", "DockerEndpoint", "Error", "Name"}` (CLI 27.0-28.0 add `"ContextType"`).
+Docker Desktop's contexts are `desktop-linux` (macOS `unix:///Users/<u>/.docker/run/docker.sock`, Windows
+`npipe:////./pipe/dockerDesktopLinuxEngine`) and `desktop-windows` (M [S36])."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from auditor.core.model import DockerContext, Evidence
+from parsers.common.hosts import strip_userinfo
+from parsers.common.inputs import InputFile, ParseContext
+from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, read_machine_text
+
+NAME = "docker_context"
+
+
+def detect(inp: InputFile) -> bool:
+    first = head_text(inp).lstrip().split("\n", 1)[0]
+    return first.startswith(("{", "[")) and '"DockerEndpoint"' in first and bool(re.search(r'"Name"\s*:', first))
+
+
+def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
+    text, _encoding, errors = read_machine_text(inp, NAME)
+    ctx.advance(inp.size)
+    yield from errors
+    if text is None:
+        return
+    machine = machine_of(inp)
+    for count, (number, value, error) in enumerate(json_lines(text)):
+        if count >= MAX_ITEMS:
+            return
+        if error:
+            yield inp.error(error, line=number, parser=NAME)
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("Name"), str):
+            yield inp.error("a context line without a Name", line=number, parser=NAME)
+            continue
+        endpoint = value.get("DockerEndpoint")
+        description = value.get("Description")
+        yield DockerContext(machine, value["Name"], strip_userinfo(endpoint) if isinstance(endpoint, str) else "",
+                            inp.source(line=number, parser=NAME), value.get("Current") is True,
+                            description if isinstance(description, str) else "")
