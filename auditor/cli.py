@@ -19,6 +19,7 @@ import click
 from auditor import __version__
 from auditor.core.evidence import EvidenceStore
 from auditor.pipeline.collect import CollectOptions, collect
+from auditor.targets import DEFAULT_TARGET, POLICY_TARGETS
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -102,21 +103,23 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
               help="suffix: an entry also allows its subdomains; exact: only that name.")
 @click.option("--count-docker-hub-default/--no-count-docker-hub-default", default=False, show_default=True,
               help="Count RAM's built-in Docker Hub entry toward the budget (undocumented either way).")
-@click.option("--format", "output_format", type=click.Choice(["text", "csv", "json", "squid", "hadolint"]),
-              default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "csv", "json", "squid", "hadolint", "native"]),
+              default="text", show_default=True, help="native: the --target's own configuration (see `export`).")
+@click.option("--target", type=click.Choice(POLICY_TARGETS), default=DEFAULT_TARGET, show_default=True,
+              help="The enforcement point whose semantics apply (docs/targets/).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
 def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
             forced_kind: str | None, strict: bool, budget: int, match_mode: str, count_docker_hub_default: bool,
-            output_format: str, output: Path | None) -> None:
+            output_format: str, target: str, output: Path | None) -> None:
     """Propose the fewest, narrowest allowlist entries covering every required host."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.analysis import analyse
-    from reports.proposal import RENDERERS
+    from reports.proposal import render_proposal
 
     store = load_evidence(inputs, assignments, env_files, forced_kind)
     analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
-                       count_docker_hub_default=count_docker_hub_default)
-    _write(RENDERERS[output_format](analysis.proposal), output)
+                       count_docker_hub_default=count_docker_hub_default, target=target)
+    _write(render_proposal(analysis, output_format, target), output)
     sys.exit(strict_exit_code(store, strict))
 
 
@@ -139,10 +142,13 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
 @click.option("--md", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Exit 1 when a finding of these kinds is found: comma-separated (missing,over-broad,...) or any.")
+@click.option("--target", type=click.Choice(POLICY_TARGETS), default=DEFAULT_TARGET, show_default=True,
+              help="Read the allowlist with this enforcement point's semantics (docs/targets/).")
 def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
           forced_kind: str | None, strict: bool, allowlist_path: Path, orgs: tuple[str, ...], budget: int,
           match_mode: str, count_docker_hub_default: bool, html_out: Path | None, json_out: Path | None,
-          csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None) -> None:
+          csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None,
+          target: str) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.audit import AuditOptions
@@ -154,7 +160,7 @@ def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tupl
         raise click.BadParameter(str(exc), param_hint="--fail-on") from None
     if not allowlist_path.is_file():
         raise click.BadParameter(f"{allowlist_path}: no such file", param_hint="--allowlist")
-    options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs))
+    options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs), target)
     outputs = {"html": html_out, "json": json_out, "csv": csv_out, "sarif": sarif_out, "md": md_out}
     extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
     extra += ["--kind", forced_kind] if forced_kind else []

@@ -14,14 +14,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
+from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, MatchMode
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
+from auditor.decisions.admission import admission_problems
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
 from auditor.decisions.propose import Proposal
 from auditor.decisions.requirements import Need, RequiredHost
 from auditor.knowledge import Knowledge
+from auditor.targets import DEFAULT_TARGET, target_named
+from auditor.targets.base import Target, subsumes
 
 if TYPE_CHECKING:
     from auditor.decisions.analysis import Analysis
@@ -87,6 +90,10 @@ class AuditOptions:
     budget: int = 100
     count_docker_hub_default: bool = False
     orgs: tuple[str, ...] = ()
+    target: str = DEFAULT_TARGET  # the enforcement point whose semantics the allowlist is read with
+
+    def enforcement(self) -> Target:
+        return target_named(self.target, self.mode)
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -119,17 +126,26 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     store: EvidenceStore = analysis.store
     knowledge = analysis.knowledge
     required = list(analysis.required)
+    target = options.enforcement()
     findings: list[Finding] = []
-    findings += _missing(required, allowlist, options, store, analysis.proposal)
-    findings += _unused(required, allowlist, options, store)
-    findings += _redundant(allowlist, options)
-    findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
-    findings += _over_limit(allowlist, options)
+    if target.matches_images:
+        findings += [Finding(FindingKind(p.kind), Severity(p.severity), p.title, p.detail, p.action, p.entries,
+                             p.hosts, tuple(EvidenceItem(text, sources) for text, sources in p.evidence), p.data)
+                     for p in admission_problems(store, allowlist, target)]
+    else:
+        findings += _missing(required, allowlist, options, store, analysis.proposal)
+        findings += _unused(required, allowlist, options, store)
+        findings += _redundant(allowlist, options)
+        findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
+        findings += _over_limit(allowlist, options)
     targets = _lookalike_targets(knowledge, allowlist)
     findings += _blocked_patterns(store, allowlist, options, required, knowledge, targets)
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
-    findings += _not_enforced(scan_store_inputs(store))
+    if target.hub_switch:  # the gaps it names are RAM's (buildx drivers, Windows containers, Docker Debug)
+        findings += _not_enforced(scan_store_inputs(store))
+    for finding in findings:
+        finding.data["target"] = target.name  # the semantics under which the finding holds
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind], f.key))
     for number, finding in enumerate(findings, 1):
         finding.id = f"F{number:03d}"
@@ -190,13 +206,14 @@ def _proposed_fix(host: str, proposal: Proposal | None) -> tuple[str | None, str
 def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
              proposal: Proposal | None = None) -> list[Finding]:
     findings = []
-    hub_listed = allowlist.has_docker_hub()
+    target = options.enforcement()
+    hub_listed = target.hub_allows(allowlist)
     index = {r.host: r for r in required}
     for req in sorted(required, key=lambda r: r.host):
         host = req.host
-        if allowlist.match(host, options.mode) is not None:
+        if target.match(allowlist, host) is not None:
             continue
-        hub = _docker_hub_host(req)
+        hub = target.hub_switch and _docker_hub_host(req)
         if hub_listed and hub:
             continue  # RAM's Docker Hub entry is one switch for all of Hub's hosts
         roles = _role_words(req)
@@ -281,14 +298,15 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
 def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
             ) -> list[Finding]:
     findings = []
+    target = options.enforcement()
     window = _time_window(store)
     required_hosts = [r.host for r in required]
     for entry in allowlist:
-        if any(covers(entry.address, host, options.mode) for host in required_hosts):
+        if any(target.covers(entry, host) for host in required_hosts):
             continue
-        if entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
+        if target.hub_switch and entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
             continue
-        seen = sorted(h for h in store.activity if covers(entry.address, h, options.mode))
+        seen = sorted(h for h in store.activity if target.covers(entry, h))
         evidence = [EvidenceItem(f"allowlist line {entry.line}: {entry.original}",
                                  (Source(allowlist.path or "allowlist", entry.line, parser="allowlist"),))]
         if seen:
@@ -307,15 +325,17 @@ def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOp
 
 def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     findings = []
+    target = options.enforcement()
+    how = f"With {options.mode.value} matching" if target.hub_switch else f"On {target.title}"
     for entry in allowlist:
-        wider = [o for o in allowlist if o is not entry and covers(o.address, entry.address, options.mode)]
+        wider = [o for o in allowlist if o is not entry and subsumes(target.rule(o), target.rule(entry))]
         if not wider:
             continue
         cover = min(wider, key=lambda o: (len(o.address.split(".")) * -1, o.address))
         sources = tuple(Source(allowlist.path or "allowlist", e.line, parser="allowlist") for e in (entry, cover))
         findings.append(Finding(
             FindingKind.REDUNDANT, Severity.NOTE, f"{entry.address} is covered by {cover.address}",
-            f"With {options.mode.value} matching, `{cover.address}` already allows {entry.address}.",
+            f"{how}, `{_written(cover, target)}` already allows {_written(entry, target)}.",
             f"Remove `{entry.address}` (or narrow `{cover.address}` and keep it).",
             entries=(entry.address, cover.address),
             evidence=(EvidenceItem(f"{entry.original} (line {entry.line}) is covered by {cover.original} "
@@ -325,22 +345,28 @@ def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     return findings
 
 
+def _written(entry: AllowlistEntry, target: Target) -> str:
+    """An entry as the finding should show it: RAM ignores the markers (`.`, `*.`), the other targets do not."""
+    return entry.address if target.hub_switch else entry.original
+
+
 def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledge, proposal: Proposal,
                 required: list[RequiredHost]) -> list[Finding]:
-    if options.mode is not MatchMode.SUFFIX:
-        return []  # an exact entry allows one name only, however shared its domain is
+    target = options.enforcement()
     findings = []
     proposed = list(proposal.entries)
     for entry in allowlist:
+        if not target.reaches_below(entry):
+            continue  # an exact entry allows one name only, however shared its domain is
         reason = knowledge.is_multi_tenant(entry.address)
         if reason is None:
             continue
         narrower = sorted({p.address for p in proposed
-                           if p.address != entry.address and covers(entry.address, p.address, options.mode)})
+                           if p.address != entry.address and target.covers(entry, p.address)})
         if not narrower:
             narrower = sorted({r.host for r in required
-                               if r.host != entry.address and covers(entry.address, r.host, options.mode)})
-        needed_here = sorted({r.host for r in required if covers(entry.address, r.host, options.mode)})
+                               if r.host != entry.address and target.covers(entry, r.host)})
+        needed_here = sorted({r.host for r in required if target.covers(entry, r.host)})
         source = Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
         evidence = [EvidenceItem(f"{entry.address}: {reason}", (source,))]
         if needed_here:
@@ -351,7 +377,9 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
                   if narrower else f"Remove `{entry.address}`: nothing in the evidence needs it.")
         findings.append(Finding(
             FindingKind.OVER_BROAD, Severity.ERROR, f"{entry.address} allows other tenants' content",
-            f"`{entry.address}` is a shared domain: {reason} With suffix matching it allows every subdomain.",
+            f"`{entry.address}` is a shared domain: {reason} "
+            + ("With suffix matching it allows every subdomain." if target.hub_switch
+               else f"`{entry.original}` allows every subdomain on {target.title}."),
             action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
             data={"reason": reason, "narrower": narrower, "needed_under": needed_here},
         ))
@@ -359,7 +387,10 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
 
 
 def _over_limit(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
-    count = allowlist.count(options.count_docker_hub_default)
+    target = options.enforcement()
+    if target.limit is None:
+        return []  # the budget is RAM's limit; this enforcement point documents none
+    count = target.count(allowlist, options.count_docker_hub_default)
     if count <= options.budget:
         return []
     hub = " (Docker Hub's default entry counted)" if options.count_docker_hub_default \
@@ -398,7 +429,7 @@ def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOp
     req = _registry_of(group.host, required)
     if req is not None and not _is_registry_role(_role_words(req)):
         registries = sorted(req.registries)
-        approved = [r for r in registries if allowlist.match(r, options.mode) is not None]
+        approved = [r for r in registries if options.enforcement().match(allowlist, r) is not None]
         if approved or not registries:
             return ("missing-domain-mapping",
                     f"{_article(_role_words(req))} {'/'.join(_role_words(req))} host of approved registry "

@@ -106,7 +106,8 @@ def summary_text(result: AuditResult, limit: int = 40) -> str:
     window = doc["time_window"]
     lines = [
         f"Allowlist {_safe(doc['allowlist']['path'])}: {summary['allowlist_count']} entries "
-        f"(budget {doc['options']['budget']}, {doc['options']['match']} matching); "
+        f"(budget {doc['options']['budget']}, {doc['options']['match']} matching"
+        + (f", target {doc['options']['target']}" if doc["options"].get("target", "ram") != "ram" else "") + "); "
         f"proposal: {summary['proposal_entries']} entries.",
         f"Evidence: {summary['inputs']} inputs, {summary['references']} image references, "
         f"{summary['observed_hosts']} observed hosts, {summary['blocked_attempts']} blocked attempts"
@@ -127,6 +128,8 @@ def command_line(inputs: tuple[str, ...], allowlist: Path, options: AuditOptions
                  fail_on: str | None, strict: bool, extra: list[str]) -> list[str]:
     """The command as it would be typed, rebuilt from the parsed options (stable, no shell quoting games)."""
     words = ["regaudit", "audit", *inputs, "--allowlist", str(allowlist), *extra]
+    if options.target != "ram":
+        words += ["--target", options.target]
     if options.mode is not MatchMode.SUFFIX:
         words += ["--match", options.mode.value]
     if options.budget != 100:
