@@ -238,5 +238,11 @@ def _write(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+from auditor.commands.export import export_command  # noqa: E402  (a command in its own module)
+from auditor.commands.simulate import simulate_command  # noqa: E402
+
+main.add_command(export_command)
+main.add_command(simulate_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.core.allowlist import Allowlist, MatchMode, read_allowlist
+from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import InputError
 from auditor.decisions.analysis import Analysis, analyse
@@ -60,7 +60,7 @@ class AuditResult:
 
 def run_audit(store: EvidenceStore, allowlist_path: Path, options: AuditOptions, command_line: list[str]
               ) -> AuditResult:
-    allowlist, errors = read_allowlist(allowlist_path)
+    allowlist, errors = options.enforcement().read(allowlist_path)
     analysis = analyse(store, budget=options.budget, mode=options.mode,
                        count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist)
     findings = audit(analysis, allowlist, options)

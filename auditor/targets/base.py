@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
-from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, is_ip
+from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, is_ip, read_allowlist
+from auditor.core.model import InputError
 
 
 class Scope(StrEnum):
@@ -108,6 +110,10 @@ class Target:
         return None
 
     # -- native formats ----------------------------------------------------------------------------
+
+    def read(self, path: Path) -> tuple[Allowlist, list[InputError]]:
+        """The allowlist in PATH (plain text, CSV, JSON or Squid acl lines: auditor/core/allowlist.py)."""
+        return read_allowlist(path)
 
     def write(self, rules: Sequence[Rule], output_format: str | None = None) -> str:
         name = output_format or self.default_format

@@ -50,8 +50,8 @@ class HardenRunnerTarget(Target):
     summary: str = "host:443 endpoints (*.NAME:443 for subdomains); no Docker Hub switch."
 
     def validate(self, text: str) -> str | None:
-        host, colon, port = text.rpartition(":")
-        if not colon or not port.isdigit():
+        host, colon, port = text.rpartition(":") if ":" in text else (text, "", "")
+        if colon and not (port.isdigit() and 0 < int(port) < 65536):
             return "an allowed endpoint is host:port (e.g. ghcr.io:443)"
         if "*" in (host[2:] if host.startswith("*.") else host):
             return "only a leading '*.' wildcard is allowed"

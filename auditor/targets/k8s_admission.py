@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from auditor.core.allowlist import AllowlistEntry
-from auditor.core.model import ImageReference
+from auditor.core.allowlist import MAX_ALLOWLIST_BYTES, Allowlist, AllowlistEntry
+from auditor.core.model import ImageReference, InputError, Source
 from auditor.core.reference import InvalidReference, parse_reference
 from auditor.targets.base import Rule, Scope, Target, Writer
 
@@ -117,6 +118,40 @@ def write_kyverno(rules: Sequence[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_prefixes(path: Path) -> tuple[Allowlist, list[InputError]]:
+    """One image-name prefix a line (`#` comments; a YAML list item `- "ghcr.io/acme/"` is read too).
+
+    The host allowlist reader keeps one entry per host; admission entries differ by path under one
+    registry (`docker.io/acme/`, `docker.io/library/`), so they are read here, as written.
+    """
+    display = str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_ALLOWLIST_BYTES)
+    except OSError as exc:
+        return Allowlist([], display), [InputError(f"cannot read allowlist: {exc.strerror or exc}", Source(display))]
+    entries: list[AllowlistEntry] = []
+    errors: list[InputError] = []
+    seen: set[str] = set()
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if text.startswith("- "):
+            text = text[2:].strip().strip("'\"")
+        if not text or text.endswith(":") or text in seen:
+            continue  # blank, a YAML key (`repos:`), or listed twice
+        try:
+            host = normalize_prefix(text).split("/", 1)[0]
+        except ValueError as exc:
+            errors.append(InputError(f"invalid prefix {text[:80]!r}: {exc}", Source(display, number)))
+            continue
+        if len(text.split()) > 1 or any(ch in text for ch in "\"'{}[]"):
+            errors.append(InputError(f"expected one image prefix a line, got {text[:80]!r}", Source(display, number)))
+            continue
+        seen.add(text)
+        entries.append(AllowlistEntry(host, text, line=number))
+    return Allowlist(entries, display), errors
+
+
 @dataclass(frozen=True)
 class K8sAdmissionTarget(Target):
     name: str = "k8s-admission"
@@ -140,13 +175,18 @@ class K8sAdmissionTarget(Target):
     def reaches_below(self, entry: AllowlistEntry) -> bool:
         return False
 
+    def read(self, path: Path) -> tuple[Allowlist, list[InputError]]:
+        return read_prefixes(path)
+
     def admits(self, entry: AllowlistEntry, image: str) -> bool:
         return admits(entry.original.strip(), image)
 
     def validate(self, text: str) -> str | None:
         if not text.endswith("/"):
-            return (f"{text!r} is a string prefix, not a repository: it also admits {text.rstrip('/')}evil/...; "
-                    "end it with '/'")
+            bare = text.rstrip("/")
+            lookalike = f"{bare}.evil.com/x" if "/" not in bare else f"{bare}evil/x"
+            return (f"{text!r} is a string prefix, not a repository: it also admits {lookalike}; "
+                    f"write {normalize_prefix(text)!r}")
         if normalize_prefix(text) != text:
             return f"{text!r} is not normalized: Pods are compared as written; use {normalize_prefix(text)!r}"
         return None
