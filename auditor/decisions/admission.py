@@ -15,7 +15,7 @@ from auditor.core.allowlist import Allowlist
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import ImageReference, Source
 from auditor.targets.base import Target
-from auditor.targets.k8s_admission import admits, namespace_prefix, normalize_prefix
+from auditor.targets.k8s_admission import admits, namespace_prefix, normalize_prefix, workload_references
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,10 @@ def admission_problems(store: EvidenceStore, allowlist: Allowlist, target: Targe
     findings: list[Problem] = []
     denied: dict[str, list[ImageReference]] = defaultdict(list)
     used: set[str] = set()
-    for ref in store.sorted_references():
+    for ref in workload_references(store.sorted_references()):
         hits = [p for _, p in prefixes if admits(p, ref.original)]
-        used.update(hits)
+        # a prefix that would admit the image written fully is wanted: the fix is in the Pod spec
+        used.update(hits or [p for _, p in prefixes if admits(p, ref.canonical)])
         if not hits:
             denied[namespace_prefix(ref)].append(ref)
     for namespace, refs in sorted(denied.items()):
@@ -75,7 +76,8 @@ def admission_problems(store: EvidenceStore, allowlist: Allowlist, target: Targe
         if prefix not in used:
             findings.append(Problem(
                 "unused", "warning", f"{prefix} admits no image the evidence names",
-                f"No image reference in the inputs starts with `{prefix}`.",
+                f"No workload image reference in the inputs (Kubernetes manifests, Helm values) starts with "
+                f"`{prefix}`.",
                 f"Remove `{prefix}` unless a workload outside these inputs needs it.", entries=(prefix,),
                 evidence=((f"allowlist line {entry.line}: {entry.original}", source),), data={},
             ))

@@ -46,8 +46,18 @@ def namespace_prefix(reference: ImageReference) -> str:
     return f"{reference.registry}/{namespace}/" if namespace else f"{reference.registry}/"
 
 
+WORKLOAD_PARSERS = frozenset({"kubernetes", "helm_values"})  # references that reach a cluster's admission
+
+
+def workload_references(references: Iterable[ImageReference]) -> list[ImageReference]:
+    """The references Kubernetes admission sees (manifests, Helm values); all of them when none is one."""
+    every = list(references)
+    workloads = [r for r in every if r.source is not None and r.source.parser in WORKLOAD_PARSERS]
+    return workloads or every
+
+
 def prefixes_for(references: Iterable[ImageReference]) -> list[Rule]:
-    return [Rule(p, Scope.EXACT) for p in sorted({namespace_prefix(r) for r in references})]
+    return [Rule(p, Scope.EXACT) for p in sorted({namespace_prefix(r) for r in workload_references(references)})]
 
 
 def admits(prefix: str, image: str) -> bool:
