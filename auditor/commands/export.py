@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from auditor.commands.evidence import printable
 from auditor.targets import EXPORT_TARGETS
 
 MAX_PROPOSAL_BYTES = 32 * 1024 * 1024
@@ -65,11 +66,11 @@ def _from_allowlist(path: Path, enforcement: Any, output_format: str | None) -> 
         raise click.BadParameter(f"{path}: no such file", param_hint="--allowlist")
     allowlist, errors = enforcement.read(path)
     for error in errors:
-        click.echo(f"regaudit: error: {_printable(str(error))}", err=True)
+        click.echo(f"regaudit: error: {printable(str(error))}", err=True)
     for entry in allowlist:
         problem = enforcement.validate(entry.original.strip())
         if problem:
-            click.echo(f"regaudit: warning: {path}:{entry.line}: {_printable(problem)}", err=True)
+            click.echo(f"regaudit: warning: {path}:{entry.line}: {printable(problem)}", err=True)
     rules = enforcement.rules(allowlist)
     if enforcement.name == "hadolint":
         from auditor.targets.base import Rule, Scope
@@ -134,13 +135,10 @@ def proposal_file_rules(path: Path, enforcement: Any) -> list[Any]:
 
 
 def _from_inputs(inputs: tuple[str, ...], target: str, mode: Any, output_format: str | None) -> str:
-    from auditor.cli import load_evidence
+    from auditor.commands.evidence import read_evidence
     from auditor.decisions.analysis import analyse
     from reports.proposal import render_native
 
-    store = load_evidence(inputs, (), (), None)
+    store = read_evidence(inputs)
     return render_native(analyse(store, mode=mode, target=target), target, output_format)
 
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

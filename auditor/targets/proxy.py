@@ -88,3 +88,37 @@ class ProxyTarget(Target):
         if "*" in bare:
             return "Squid dstdomain has no wildcards: write .example.com for a domain and its subdomains"
         return None
+
+
+_SAFE_WORD_RE = re.compile(r"^[A-Za-z0-9._:/-]+$")
+_RUNNABLE_ACL_TYPES = frozenset({"dstdomain", "dst"})
+
+
+def native_access_config(text: str) -> str:
+    """The `acl dstdomain|dst` and `http_access` lines of a Squid configuration, as written, to run as is.
+
+    Everything else is left out (a comment says which line and why): an allowlist file must not make the
+    engine read other files (`"/path"` acl values, `include`), listen elsewhere or log anywhere. Returns ""
+    when TEXT holds no `acl` line (it is not a Squid configuration).
+    """
+    lines = text.splitlines()
+    if not any(line.lstrip().startswith("acl ") for line in lines):
+        return ""
+    kept: list[str] = ["# the allowlist's own access rules, as written"]
+    names: set[str] = {"all"}
+    for number, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        if words[0] == "acl" and len(words) >= 4 and words[2] in _RUNNABLE_ACL_TYPES \
+                and _ACL_NAME_RE.match(words[1]) and all(_SAFE_WORD_RE.match(w) for w in words[3:]):
+            names.add(words[1])
+            kept.append(" ".join(words))
+        elif words[0] == "http_access" and len(words) >= 3 and words[1] in ("allow", "deny") \
+                and all(w.lstrip("!") in names for w in words[2:]):
+            kept.append(" ".join(words))
+        else:
+            kept.append(f"# line {number} not run: {' '.join(words[:2])[:60]} (only acl dstdomain/dst and "
+                        "http_access on them are)")
+    return "\n".join(kept) + "\n"

@@ -93,9 +93,10 @@ def test_named_checkzone_loads_the_rpz_zone(tmp_path: Path, proposal: Path) -> N
     text = zone.read_text()
     assert "\n* IN CNAME .\n" in text  # deny by default
     lines = export(tmp_path, "a.rpz", "--target", "dns", "--allowlist", str(EXPORTS / "allowlist.txt")).read_text()
-    assert "\nghcr.io IN CNAME rpz-passthru.\n" in lines and "*.ghcr.io" not in lines  # exact
+    assert "\nghcr.io IN CNAME rpz-passthru.\n" in lines and "\n*.ghcr.io IN CNAME .\n" in lines  # exact
     assert "\ndocker.io IN CNAME rpz-passthru.\n*.docker.io IN CNAME rpz-passthru.\n" in lines  # subtree
-    assert "*.data.mcr.microsoft.com IN CNAME" in lines and "\ndata.mcr.microsoft.com IN" not in lines  # below
+    assert "\n*.data.mcr.microsoft.com IN CNAME rpz-passthru.\n" in lines  # below: the name itself is denied
+    assert "\ndata.mcr.microsoft.com IN CNAME .\n" in lines and "\n*.io IN CNAME .\n" in lines
     broken = tmp_path / "broken.rpz"
     broken.write_text(text.replace("@ IN NS localhost.\n", ""))  # the control: a zone without NS is refused
     assert subprocess.run(["named-checkzone", "rpz.regaudit", str(broken)], capture_output=True,

@@ -1,0 +1,130 @@
+"""The simulation: the static audit's prediction per host, the engine's answer per host, and where they differ.
+
+Each concrete host the evidence requires is replayed once (a CONNECT through Squid, an A query to Unbound).
+Patterns (`*-docker.pkg.dev`) name no host to replay, and IP addresses outside loopback are never contacted:
+both are listed as not replayed. A host's verdict then rolls up to every image whose pull needs it and to
+every client seen contacting it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from auditor.core.allowlist import Allowlist, is_ip
+from auditor.decisions.analysis import Analysis
+from auditor.decisions.audit import AuditOptions, FindingKind, audit
+from auditor.decisions.requirements import RequiredHost
+from auditor.simulate.dns_wire import StubUpstream
+from auditor.simulate.engines import SquidEngine, UnboundEngine, Verdict
+from auditor.simulate.upstream import DummyUpstream
+from auditor.targets.base import Target
+from auditor.targets.dns import write_rpz
+from auditor.targets.proxy import native_access_config, write_squid_snippet
+
+SIMULATED_TARGETS = ("proxy", "dns")
+
+
+@dataclass
+class HostResult:
+    host: str
+    predicted_allowed: bool  # the static audit: no `missing` finding names the host
+    entry: str | None  # the allowlist entry the static matcher credits
+    engine: Verdict | None  # None: not replayed
+    why_not_replayed: str = ""
+    images: list[str] = field(default_factory=list)
+    clients: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool | None:
+        if self.engine is None or self.engine.allowed is None:
+            return None
+        return self.engine.allowed == self.predicted_allowed
+
+
+@dataclass
+class Simulation:
+    target: str
+    engine: str
+    configuration: str  # what the engine ran with (the access rules, or the RPZ zone)
+    hosts: list[HostResult]
+
+    @property
+    def disagreements(self) -> list[HostResult]:
+        return [h for h in self.hosts if h.agrees is False]
+
+    @property
+    def engine_errors(self) -> list[HostResult]:
+        return [h for h in self.hosts if h.engine is not None and h.engine.allowed is None]
+
+    def failing_images(self) -> dict[str, list[str]]:
+        """image -> the replayed hosts its pull needs that the engine refused."""
+        failing: dict[str, list[str]] = defaultdict(list)
+        for host in self.hosts:
+            if host.engine is not None and host.engine.allowed is False:
+                for image in host.images:
+                    failing[image].append(host.host)
+        return {image: sorted(hosts) for image, hosts in sorted(failing.items())}
+
+    def failing_clients(self) -> dict[str, list[str]]:
+        failing: dict[str, list[str]] = defaultdict(list)
+        for host in self.hosts:
+            if host.engine is not None and host.engine.allowed is False:
+                for client in host.clients:
+                    failing[client].append(host.host)
+        return {client: sorted(hosts) for client, hosts in sorted(failing.items())}
+
+
+def _images(req: RequiredHost, index: dict[str, RequiredHost]) -> list[str]:
+    images = {n.text for n in req.needed_by if n.kind == "image"}
+    for chain in req.chains:
+        root = index.get(chain[0])
+        if root is not None:
+            images |= {n.text for n in root.needed_by if n.kind == "image"}
+    return sorted(images)
+
+
+def _replayable(host: str) -> str:
+    if "*" in host:
+        return "a pattern, not a name: no concrete host to replay"
+    if is_ip(host) and not host.startswith("127."):
+        return "an IP address outside loopback: never contacted"
+    return ""
+
+
+def predictions(analysis: Analysis, allowlist: Allowlist, options: AuditOptions, target: Target
+                ) -> list[HostResult]:
+    """Per required host, what the static audit says (from its `missing` findings) and why."""
+    findings = audit(analysis, allowlist, options)
+    missing = {h for f in findings if f.kind is FindingKind.MISSING for h in f.hosts}
+    index = {r.host: r for r in analysis.required}
+    results = []
+    for req in sorted(analysis.required, key=lambda r: r.host):
+        entry = target.match(allowlist, req.host)
+        activity = analysis.store.activity.get(req.host)
+        clients = sorted(activity.clients) if activity is not None else []
+        results.append(HostResult(req.host, req.host not in missing, entry.original if entry else None, None,
+                                  _replayable(req.host), _images(req, index), clients))
+    return results
+
+
+def simulate(analysis: Analysis, allowlist: Allowlist, allowlist_text: str, options: AuditOptions,
+             target: Target) -> Simulation:
+    """Run TARGET's engine with ALLOWLIST and replay every required host through it."""
+    hosts = predictions(analysis, allowlist, options, target)
+    replay = [h for h in hosts if not h.why_not_replayed]
+    if target.name == "proxy":
+        # A Squid configuration is run as written (its acl and http_access lines): that is what gets deployed,
+        # and what the static reader may misread. Anything else is exported first, as `export` would.
+        config = native_access_config(allowlist_text) or write_squid_snippet(target.rules(allowlist))
+        with DummyUpstream() as upstream, SquidEngine(config, [h.host for h in replay], upstream.port) as squid:
+            for host in replay:
+                host.engine = squid.connect(host.host)
+        return Simulation(target.name, "squid", config, hosts)
+    if target.name == "dns":
+        zone = write_rpz(target.rules(allowlist))
+        with StubUpstream() as stub, UnboundEngine(zone, stub.port) as unbound:
+            for host in replay:
+                host.engine = unbound.query(host.host)
+        return Simulation(target.name, "unbound", zone, hosts)
+    raise ValueError(f"no engine to simulate target {target.name!r} (simulated: {', '.join(SIMULATED_TARGETS)})")
