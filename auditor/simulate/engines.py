@@ -24,6 +24,7 @@ from auditor.simulate.dns_wire import LOOPBACK, resolve
 from auditor.simulate.upstream import free_port
 
 START_SECONDS = 30.0
+SQUID_USER = "proxy"  # Debian's cache_effective_user
 
 
 class EngineError(RuntimeError):
@@ -113,7 +114,11 @@ class SquidEngine(_Engine):
             self.port = free_port()
             (self.directory / "squid.conf").write_text(self._config(), encoding="utf-8")
             if os.geteuid() == 0:  # Squid drops root to cache_effective_user and must still write its log
-                os.chown(self.directory, pwd.getpwnam("proxy").pw_uid, -1)
+                try:
+                    os.chown(self.directory, pwd.getpwnam(SQUID_USER).pw_uid, -1)
+                except KeyError:
+                    raise EngineError(f"running as root, Squid switches to user {SQUID_USER!r}, which does not "
+                                      "exist here: run simulate as an ordinary user") from None
             check = subprocess.run([self.binary, "-k", "parse", "-f", str(self.directory / "squid.conf")],
                                    capture_output=True, text=True, timeout=60, check=False)
             if check.returncode != 0:

@@ -35,14 +35,19 @@ def render_text(sim: Simulation) -> str:
                       + (f" (entry {_safe(host.entry)})" if host.entry else "")
                       + f", {sim.engine} says {_word(host.engine.allowed if host.engine else None)} "
                         f"({_safe(host.engine.detail if host.engine else '')}): a bug in one of them."]
-    images = sim.failing_images()
-    if images:
-        lines += ["", "Pulls that would fail (image: refused hosts):"]
-        lines += [f"  {_safe(image)}: {', '.join(hosts)}" for image, hosts in images.items()]
-    clients = sim.failing_clients()
-    if clients:
-        lines += ["", "Clients that would be refused (client: hosts):"]
-        lines += [f"  {_safe(client)}: {', '.join(hosts)}" for client, hosts in clients.items()]
+    for title, engine, static in (
+            ("Pulls that would fail (image: hosts the engine refused)", sim.failing_images(),
+             sim.failing_images("static")),
+            ("Clients that would be refused (client: hosts the engine refused)", sim.failing_clients(),
+             sim.failing_clients("static"))):
+        if not engine and not static:
+            continue
+        lines += ["", title + "; the static audit's prediction when it differs:"]
+        for name in sorted(set(engine) | set(static)):
+            refused = engine.get(name, [])
+            predicted = static.get(name, [])
+            also = "" if predicted == refused else f"  (static audit: {', '.join(predicted) or 'none'})"
+            lines.append(f"  {_safe(name)}: {', '.join(refused) or 'none'}{also}")
     return "\n".join(lines) + "\n"
 
 
@@ -68,6 +73,8 @@ def render_json(sim: Simulation) -> str:
         "disagreements": [h.host for h in sim.disagreements],
         "failing_images": sim.failing_images(),
         "failing_clients": sim.failing_clients(),
+        "predicted_failing_images": sim.failing_images("static"),
+        "predicted_failing_clients": sim.failing_clients("static"),
         "configuration": sim.configuration,
     }
     return json.dumps(data, indent=2) + "\n"

@@ -8,6 +8,7 @@ every client seen contacting it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -57,19 +58,25 @@ class Simulation:
     def engine_errors(self) -> list[HostResult]:
         return [h for h in self.hosts if h.engine is not None and h.engine.allowed is None]
 
-    def failing_images(self) -> dict[str, list[str]]:
-        """image -> the replayed hosts its pull needs that the engine refused."""
+    def refused(self, host: HostResult, by: str) -> bool:
+        """Whether a replayed HOST was refused by the engine (BY="static": predicted refused by the audit)."""
+        if host.engine is None:
+            return False  # not replayed: the per-host table says why, and what the audit predicts
+        return not host.predicted_allowed if by == "static" else host.engine.allowed is False
+
+    def failing_images(self, by: str = "engine") -> dict[str, list[str]]:
+        """image -> the hosts its pull needs that the engine refused (BY="static": the audit predicted refused)."""
         failing: dict[str, list[str]] = defaultdict(list)
         for host in self.hosts:
-            if host.engine is not None and host.engine.allowed is False:
+            if self.refused(host, by):
                 for image in host.images:
                     failing[image].append(host.host)
         return {image: sorted(hosts) for image, hosts in sorted(failing.items())}
 
-    def failing_clients(self) -> dict[str, list[str]]:
+    def failing_clients(self, by: str = "engine") -> dict[str, list[str]]:
         failing: dict[str, list[str]] = defaultdict(list)
         for host in self.hosts:
-            if host.engine is not None and host.engine.allowed is False:
+            if self.refused(host, by):
                 for client in host.clients:
                     failing[client].append(host.host)
         return {client: sorted(hosts) for client, hosts in sorted(failing.items())}
@@ -84,11 +91,18 @@ def _images(req: RequiredHost, index: dict[str, RequiredHost]) -> list[str]:
     return sorted(images)
 
 
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}"
+                          r"[a-z0-9_])?)*$")
+
+
 def _replayable(host: str) -> str:
+    """Why HOST is not replayed ("" when it is): it goes into a hosts file and a request line verbatim."""
     if "*" in host:
         return "a pattern, not a name: no concrete host to replay"
-    if is_ip(host) and not host.startswith("127."):
-        return "an IP address outside loopback: never contacted"
+    if is_ip(host):
+        return "" if host.startswith("127.") else "an IP address outside loopback: never contacted"
+    if not _HOSTNAME_RE.match(host):
+        return "not a plain host name"
     return ""
 
 

@@ -14,7 +14,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor.core.allowlist import Allowlist, AllowlistEntry, MatchMode
+from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, MatchMode, covers
 from auditor.targets.base import Rule, Scope, Target, Writer, merged, one_line
 
 RAM_LIMIT = 100
@@ -49,6 +49,14 @@ class RamTarget(Target):
 
     def scope(self, entry: AllowlistEntry) -> Scope:
         return Scope.SUBTREE if self.mode is MatchMode.SUFFIX else Scope.EXACT
+
+    def covers(self, entry: AllowlistEntry, host: str) -> bool:
+        return covers(entry.address, host, self.mode)  # the audit's hot loop: no Rule built per call
+
+    def implicitly_allowed(self, host: str) -> str | None:
+        if host in DOCKER_HUB_NAMES:
+            return "RAM's built-in Docker Hub entry is on by default (an administrator can turn it off)"
+        return None
 
     def count(self, allowlist: Allowlist, count_docker_hub_default: bool = False) -> int:
         return allowlist.count(count_docker_hub_default)

@@ -64,6 +64,8 @@ def test_the_engine_agrees_with_the_static_audit_on_the_shipped_sample(tmp_path:
     assert "production.cloudfront.docker.com" in sim["failing_images"]["python:3.12-slim"]
     assert sim["failing_clients"]["10.0.4.17"] == ["pkg-containers.githubusercontent.com"]
     assert sim["disagreements"] == []
+    assert sim["predicted_failing_images"] == sim["failing_images"]
+    assert sim["predicted_failing_clients"] == sim["failing_clients"]
 
 
 @needs_squid
@@ -76,6 +78,9 @@ def test_a_planted_disagreement_is_caught(tmp_path: Path) -> None:
     assert row["static"] == {"allowed": True, "entry": ".docker.com"}
     assert row["engine"] == {"allowed": False, "detail": "403 Forbidden (http_access)"}
     assert "http_access deny retired" in sim["configuration"]  # Squid ran the file's own rules
+    # the pulls that need docker.com's CDN fail on Squid, not in the static prediction
+    assert "production.cloudflare.docker.com" in sim["failing_images"]["python:3.12-slim"]
+    assert "production.cloudflare.docker.com" not in sim["predicted_failing_images"]["python:3.12-slim"]
 
 
 @needs_squid
