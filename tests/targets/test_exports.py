@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from auditor.cli import main
 from parsers.common.yaml_loader import load_documents
 from tests.conftest import FIXTURES, REPO_ROOT, SHARED
 
@@ -23,11 +25,11 @@ GATEKEEPER = SHARED / "corpora" / "policies" / "gatekeeper" / "allowedrepos"
 SAMPLE = [str(REPO_ROOT / p) for p in ("examples/repo", "examples/logs", "sample_pcaps")]
 
 
-def regaudit(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=120,
-                            check=False, cwd=REPO_ROOT)
+def regaudit(*args: str, ok: bool = True) -> Result:
+    """The command line, in process (the same click command `regaudit` runs)."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     if ok:
-        assert result.returncode == 0, result.stderr
+        assert result.exit_code == 0, result.output
     return result
 
 
@@ -227,7 +229,7 @@ def test_ram_console_csv(tmp_path: Path, proposal: Path) -> None:
 
 def test_export_wants_exactly_one_source() -> None:
     result = regaudit("export", "--target", "proxy", ok=False)
-    assert result.returncode == 2 and "exactly one of" in result.stderr
+    assert result.exit_code == 2 and "exactly one of" in result.output
     result = regaudit("export", "--target", "proxy", "--format", "rpz", "--allowlist",
                       str(EXPORTS / "allowlist.txt"), ok=False)
-    assert result.returncode == 2 and "writes squid, acl" in result.stderr
+    assert result.exit_code == 2 and "writes squid, acl" in result.output
