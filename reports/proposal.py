@@ -149,8 +149,7 @@ def proposal_rules(proposal: Proposal) -> list[Rule]:
     harden-runner): only an entry that stands for names below it reaches its subdomains.
     """
     def scope(entry: ProposedEntry) -> Scope:
-        below = entry.collapsed or any(c != entry.address for c in entry.covers)
-        return Scope.SUBTREE if proposal.mode is MatchMode.SUFFIX and below else Scope.EXACT
+        return Scope.SUBTREE if proposal.mode is MatchMode.SUFFIX and entry.reaches_below else Scope.EXACT
 
     return [Rule(e.address, scope(e), _nickname(e), e.allowlist_entry().rationale) for e in proposal.entries]
 

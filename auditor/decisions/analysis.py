@@ -73,5 +73,5 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
 
 def _retarget_notes(proposal: Proposal, target: Target) -> None:
     """RAM's notes (its Docker Hub switch and entry limit) do not hold elsewhere; say what does instead."""
-    proposal.notes[:] = [n for n in proposal.notes if not n.startswith("RAM's built-in") and "RAM's built-in" not in n]
+    proposal.notes[:] = [n for n in proposal.notes if "RAM's built-in" not in n]
     proposal.notes.insert(0, f"Target {target.name} ({target.title}): {target.summary}")

@@ -24,7 +24,7 @@ from auditor.decisions.propose import Proposal
 from auditor.decisions.requirements import Need, RequiredHost
 from auditor.knowledge import Knowledge
 from auditor.targets import DEFAULT_TARGET, target_named
-from auditor.targets.base import Target, subsumes
+from auditor.targets.base import Rule, Scope, Target, subsumes
 
 if TYPE_CHECKING:
     from auditor.decisions.analysis import Analysis
@@ -240,7 +240,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
         wildcard = req.wildcard or "*" in host
         fix, not_coverable = _proposed_fix(host, proposal)
         if fix is not None:
-            action = f"Add `{fix}` to the allowlist (as the proposal does)."
+            action = f"Add `{_fix_text(fix, proposal, target)}` to the allowlist (as the proposal does)."
         elif not_coverable:
             action = not_coverable.rstrip(".") + "."
         elif wildcard:
@@ -259,10 +259,18 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
                   "notes": req.notes[:5], "fix": fix},
         ))
-    return _group_by_fix(findings)
+    return _group_by_fix(findings, proposal, options)
 
 
-def _group_by_fix(findings: list[Finding]) -> list[Finding]:
+def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
+    """The proposal's entry for ADDRESS in the target's syntax (`.quay.io` on Squid: it stands for cdnNN too)."""
+    entry = next((e for e in proposal.entries if e.address == address), None) if proposal is not None else None
+    below = entry is not None and entry.reaches_below and proposal is not None \
+        and proposal.mode is MatchMode.SUFFIX
+    return target.written(Rule(address, Scope.SUBTREE if below else Scope.EXACT))
+
+
+def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: AuditOptions) -> list[Finding]:
     """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
     groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -286,7 +294,8 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
             f"allow: {', '.join(hosts)}."
             + (f" Needed by {len(union['images'])} image reference(s) at {len(union['locations'])} place(s)."
                if union["images"] else ""),
-            f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
+            f"Add `{_fix_text(fix, proposal, options.enforcement())}` to the allowlist (as the proposal does): one "
+            f"entry covers all {len(hosts)} hosts.",
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
             data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
                   "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,

@@ -62,7 +62,8 @@ def run_audit(store: EvidenceStore, allowlist_path: Path, options: AuditOptions,
               ) -> AuditResult:
     allowlist, errors = options.enforcement().read(allowlist_path)
     analysis = analyse(store, budget=options.budget, mode=options.mode,
-                       count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist)
+                       count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist,
+                       target=options.target)
     findings = audit(analysis, allowlist, options)
     analysis.findings = findings
     run = RunInfo(tuple(command_line), generation_time(), allowlist.path or str(allowlist_path),

@@ -80,6 +80,10 @@ class Target:
         """Why TEXT is not a valid entry in this target's native syntax, or None."""
         return None
 
+    def written(self, rule: Rule) -> str:
+        """RULE in this target's entry syntax, as a finding's action quotes it."""
+        return rule.host
+
     # -- matching ----------------------------------------------------------------------------------
 
     def covers(self, entry: AllowlistEntry, host: str) -> bool:

@@ -98,6 +98,9 @@ class DnsTarget(Target):
     summary: str = ("RPZ triggers: NAME is exactly that name, *.NAME the names below it; every other name gets "
                     "NXDOMAIN; no Docker Hub switch.")
 
+    def written(self, rule: Rule) -> str:
+        return "` and `".join(rpz_owners(rule))
+
     def validate(self, text: str) -> str | None:
         bare = text[2:] if text.startswith("*.") else text
         if "*" in bare or bare.startswith("."):

@@ -49,6 +49,9 @@ class HardenRunnerTarget(Target):
     default_format: str = "yaml"
     summary: str = "host:443 endpoints (*.NAME:443 for subdomains); no Docker Hub switch."
 
+    def written(self, rule: Rule) -> str:
+        return "` and `".join(endpoint_words(rule))
+
     def validate(self, text: str) -> str | None:
         host, colon, port = text.rpartition(":") if ":" in text else (text, "", "")
         if colon and not (port.isdigit() and 0 < int(port) < 65536):

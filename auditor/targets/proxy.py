@@ -83,6 +83,9 @@ class ProxyTarget(Target):
         # `*.example.com` has no Squid form; its nearest, `.example.com`, is what the export writes
         return Scope.SUBTREE if text.startswith((".", "*.")) else Scope.EXACT
 
+    def written(self, rule: Rule) -> str:
+        return squid_word(rule)
+
     def validate(self, text: str) -> str | None:
         bare = text[1:] if text.startswith(".") else text
         if "*" in bare:

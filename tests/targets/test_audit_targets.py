@@ -75,6 +75,17 @@ def test_missing_hosts_differ_exactly_by_hub_switch_and_subdomain_matching(audit
     assert {r["host"]: r["allowed_by"] for r in ram["required"]}["api.ecr.us-west-2.amazonaws.com"] == "amazonaws.com"
 
 
+def test_fixes_are_written_in_the_targets_syntax(audits: dict[str, Any]) -> None:
+    def action(document: dict[str, Any], host: str) -> str:
+        return next(f["action"] for f in document["findings"] if f["kind"] == "missing" and host in f["hosts"])
+
+    # one proposed entry stands for quay.io and its cdnNN hosts: on Squid that is `.quay.io`, not `quay.io`
+    assert action(audits["ram"], "cdn01.quay.io").startswith("Add `quay.io` to the allowlist")
+    assert action(audits["proxy"], "cdn01.quay.io").startswith("Add `.quay.io` to the allowlist")
+    assert action(audits["proxy"], "production.cloudfront.docker.com").startswith(
+        "Add `production.cloudfront.docker.com` to")
+
+
 def test_entry_findings_follow_the_semantics(audits: dict[str, Any]) -> None:
     ram, proxy = audits["ram"], audits["proxy"]
     # on RAM, docker.io is Hub's switch and amazonaws.com covers AWS hosts; on Squid both are one exact name
