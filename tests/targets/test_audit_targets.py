@@ -12,10 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
+from reports.json_report import SCHEMA_PATH
 from tests.conftest import FIXTURES, REPO_ROOT
 
 SAMPLE = [str(REPO_ROOT / p) for p in ("examples/repo", "examples/logs", "sample_pcaps")]
@@ -98,9 +100,11 @@ def test_entry_findings_follow_the_semantics(audits: dict[str, Any]) -> None:
     assert [f for f in proxy["findings"] if f["kind"] == "redundant"] == []
     # RAM's enforcement gaps (buildx drivers, Windows containers) are RAM's, not the proxy's
     assert kind_hosts(ram, "not-enforced") and not kind_hosts(proxy, "not-enforced")
+    schema = json.loads(SCHEMA_PATH.read_text())
     for target, document in audits.items():
         assert {f["data"]["target"] for f in document["findings"]} == {target}
         assert document["options"]["target"] == target
+        jsonschema.validate(document, schema)
 
 
 def test_a_squid_subtree_entry_is_over_broad_on_the_proxy(tmp_path: Path) -> None:
