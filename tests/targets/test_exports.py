@@ -233,3 +233,22 @@ def test_export_wants_exactly_one_source() -> None:
     result = regaudit("export", "--target", "proxy", "--format", "rpz", "--allowlist",
                       str(EXPORTS / "allowlist.txt"), ok=False)
     assert result.exit_code == 2 and "writes squid, acl" in result.output
+
+
+def test_a_bad_proposal_file_is_one_clear_error(tmp_path: Path) -> None:
+    for text, message in (('{"entries": [', "invalid JSON at line 1"),
+                          ('{"schema": "regaudit/audit"}', "not a regaudit proposal"),
+                          ('{"schema": "regaudit/proposal", "entries": [{"covers": []}], "required": []}',
+                           "an entry without an 'address' string")):
+        path = tmp_path / "proposal.json"
+        path.write_text(text)
+        result = regaudit("export", "--target", "proxy", "--proposal", str(path), ok=False)
+        assert result.exit_code == 2 and f"{path}: {message}" in result.output, result.output
+
+
+def test_bad_allowlist_lines_are_named_and_the_rest_exported(tmp_path: Path) -> None:
+    path = tmp_path / "allow.txt"
+    path.write_text("ghcr.io\njavascript:alert(1)\nquay.io\n")
+    result = regaudit("export", "--target", "proxy", "--format", "acl", "--allowlist", str(path))
+    assert f"{path}:2" in result.output
+    assert "dstdomain ghcr.io\n" in result.output and "dstdomain quay.io\n" in result.output
