@@ -53,9 +53,9 @@ class _Engine:
         self.port = 0
 
     def _start(self, argv: list[str], ready: Callable[[], bool]) -> None:
-        log = (self.directory / "engine.out").open("wb")
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        cwd=self.directory)
+        with (self.directory / "engine.out").open("ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            cwd=self.directory)
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
