@@ -159,3 +159,32 @@ def subsumes(wider: Rule, rule: Rule) -> bool:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def read_words(path: Path, words: Callable[[str], list[tuple[int, str]]] | None
+               ) -> tuple[Allowlist, list[InputError]] | None:
+    """An allowlist from the (line, entry) pairs WORDS finds in PATH's text, or None when it finds none.
+
+    For the native formats whose entries sit among other syntax (an RPZ zone, a workflow step): each entry
+    is checked like an allowlist line; the other syntax is not an entry and is not reported.
+    """
+    from auditor.core.allowlist import MAX_ALLOWLIST_BYTES, normalize_host
+    from auditor.core.model import Source
+
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(MAX_ALLOWLIST_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None  # the plain reader reports it
+    found = words(text) if words else []
+    if not found:
+        return None
+    entries: list[AllowlistEntry] = []
+    errors: list[InputError] = []
+    for line, word in found:
+        bare = word[2:] if word.startswith("*.") else word
+        try:
+            entries.append(AllowlistEntry(normalize_host(bare), word, line=line))
+        except ValueError as exc:
+            errors.append(InputError(f"invalid entry {word[:80]!r}: {exc}", Source(str(path), line)))
+    return Allowlist(entries, str(path)), errors

@@ -12,11 +12,14 @@ datatracker.ietf.org/doc/draft-vixie-dnsop-dns-rpz/, unbound.docs.nlnetlabs.nl (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from auditor.core.allowlist import is_ip
-from auditor.targets.base import Rule, Scope, Target, Writer, merged
+from auditor.core.allowlist import Allowlist, is_ip
+from auditor.core.model import InputError
+from auditor.targets.base import Rule, Scope, Target, Writer, merged, read_words
 
 RPZ_ORIGIN = "rpz.regaudit."
 
@@ -87,6 +90,31 @@ def write_unbound_local_zones(rules: Sequence[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_PASSTHRU_RE = re.compile(r"^(\S+)\s+(?:\d+\s+)?(?:IN\s+)?CNAME\s+rpz-passthru\.\s*(?:;.*)?$", re.IGNORECASE)
+_ORIGIN_RE = re.compile(r"^\$ORIGIN\s+(\S+)", re.IGNORECASE)
+
+
+def passthru_triggers(text: str) -> list[tuple[int, str]]:
+    """(line, trigger name) of every `NAME CNAME rpz-passthru.` record, made relative to the zone origin."""
+    origin = ""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line[:1].isspace():
+            continue  # a continuation or an owner-less record: no trigger name of its own
+        if (match := _ORIGIN_RE.match(line)) is not None:
+            origin = match.group(1).lower().rstrip(".")
+            continue
+        if (match := _PASSTHRU_RE.match(line)) is None:
+            continue
+        name = match.group(1).lower()
+        if name.endswith("."):  # absolute: strip the origin it lives under
+            name = name.rstrip(".")
+            if origin and name.endswith("." + origin):
+                name = name[: -len(origin) - 1]
+        found.append((number, name))
+    return found
+
+
 @dataclass(frozen=True)
 class DnsTarget(Target):
     name: str = "dns"
@@ -101,8 +129,14 @@ class DnsTarget(Target):
     def written(self, rule: Rule) -> str:
         return "` and `".join(rpz_owners(rule))
 
+    def read(self, path: Path) -> tuple[Allowlist, list[InputError]]:
+        """An RPZ zone's `rpz-passthru.` triggers (relative to its origin), or any allowlist format."""
+        return read_words(path, passthru_triggers) or super().read(path)
+
     def validate(self, text: str) -> str | None:
-        bare = text[2:] if text.startswith("*.") else text
-        if "*" in bare or bare.startswith("."):
+        bare = text[2:] if text.startswith("*.") else text[1:] if text.startswith(".") else text
+        if "*" in bare:
             return "a DNS firewall wildcard is a leading '*.' label only"
+        if is_ip(bare):
+            return "an IP address is not a name: a DNS firewall cannot filter it (it is left out)"
         return None

@@ -10,10 +10,14 @@ nothing outside the job is. Sources: github.com/step-security/harden-runner (REA
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from auditor.targets.base import Rule, Scope, Target, Writer, merged
+from auditor.core.allowlist import Allowlist
+from auditor.core.model import InputError
+from auditor.targets.base import Rule, Scope, Target, Writer, merged, read_words
 
 HTTPS_PORT = 443
 ACTION = "step-security/harden-runner@v2"
@@ -41,6 +45,29 @@ def write_step(rules: Sequence[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_ENDPOINT_RE = re.compile(r"^(\*\.)?[A-Za-z0-9_.-]+:\d{1,5}$")
+
+
+def endpoint_entries(text: str) -> list[tuple[int, str]]:
+    """(line, host or *.host) of each endpoint listed under an `allowed-endpoints:` key (ports dropped)."""
+    found = []
+    inside = False
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.split("#", 1)[0].strip()
+        if "allowed-endpoints:" in stripped:
+            inside = True
+            stripped = stripped.split("allowed-endpoints:", 1)[1]
+        elif inside and (stripped.endswith(":") or ": " in stripped):
+            inside = False  # the next key: the block ended
+        if not inside:
+            continue
+        for word in stripped.strip("'\">|- ").split():
+            word = word.strip("'\",")
+            if _ENDPOINT_RE.match(word):
+                found.append((number, word.rsplit(":", 1)[0]))
+    return found
+
+
 @dataclass(frozen=True)
 class HardenRunnerTarget(Target):
     name: str = "harden-runner"
@@ -51,6 +78,10 @@ class HardenRunnerTarget(Target):
 
     def written(self, rule: Rule) -> str:
         return "` and `".join(endpoint_words(rule))
+
+    def read(self, path: Path) -> tuple[Allowlist, list[InputError]]:
+        """The `host:port` words after `allowed-endpoints:` in a workflow or step, or any allowlist format."""
+        return read_words(path, endpoint_entries) or super().read(path)
 
     def validate(self, text: str) -> str | None:
         host, colon, port = text.rpartition(":") if ":" in text else (text, "", "")

@@ -131,3 +131,21 @@ def test_admission_audit_judges_images_as_written(tmp_path: Path) -> None:
     assert "ghcr.io.evil.com/acme/" not in missing
     assert set(missing) == {"docker.io/library/"}
     assert {f["entries"][0] for f in document["findings"] if f["kind"] == "unused"} == {"registry.k8s.io/"}
+
+
+@pytest.mark.parametrize("target", ["proxy", "dns", "harden-runner"])
+def test_an_exported_proposal_read_back_misses_only_what_the_proposal_could_not_cover(tmp_path: Path,
+                                                                                       target: str) -> None:
+    """export -> audit round trip: each target's reader reads its own writer's output with the same meaning."""
+    runner = CliRunner()
+    proposal = tmp_path / "proposal.json"
+    assert runner.invoke(main, ["propose", *SAMPLE, "--format", "json", "-o", str(proposal)]).exit_code == 0
+    native = tmp_path / f"{target}.native"
+    assert runner.invoke(main, ["export", "--target", target, "--proposal", str(proposal), "-o",
+                                str(native)]).exit_code == 0
+    document = audit_json(tmp_path, target, native)
+    uncovered = {u["host"] for u in json.loads(proposal.read_text())["uncovered"]}
+    assert uncovered == {"*-docker.pkg.dev", "prod-registry-k8s-io-*.s3.dualstack.*.amazonaws.com"}
+    assert kind_hosts(document, "missing") == uncovered
+    assert kind_hosts(document, "unused", "entries") == set()
+    assert [f for f in document["findings"] if f["kind"] in ("redundant", "over-broad")] == []
