@@ -159,6 +159,22 @@ def _config(path: Path | None) -> Any:
     return load_config(find_config(path))
 
 
+def target_option(help_text: str) -> Callable[..., Any]:
+    from auditor.targets import DEFAULT_TARGET, POLICY_TARGETS
+
+    return click.option("--target", type=click.Choice(POLICY_TARGETS), default=DEFAULT_TARGET, show_default=True,
+                        help=f"{help_text} Default: the config file's `target`, else ram.")
+
+
+def _target(ctx: click.Context, target: str, config: Any) -> str:
+    from auditor.targets import POLICY_TARGETS
+
+    chosen = _setting(ctx, "target", target, config, "target", target)
+    if chosen not in POLICY_TARGETS:
+        _fail(f"{config.path}: unknown target {chosen!r} (known: {', '.join(POLICY_TARGETS)})")
+    return str(chosen)
+
+
 def _setting(ctx: click.Context, name: str, value: Any, config: Any, key: str, default: Any) -> Any:
     """VALUE when given on the command line, else the config file's KEY, else DEFAULT."""
     if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
@@ -205,28 +221,30 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
               help="suffix: an entry also allows its subdomains; exact: only that name.")
 @click.option("--count-docker-hub-default/--no-count-docker-hub-default", default=False, show_default=True,
               help="Count RAM's built-in Docker Hub entry toward the budget (undocumented either way).")
-@click.option("--format", "output_format", type=click.Choice(["text", "csv", "json", "squid", "hadolint"]),
-              default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "csv", "json", "squid", "hadolint", "native"]),
+              default="text", show_default=True, help="native: the --target's own configuration (see `export`).")
+@target_option("The enforcement point whose semantics apply (docs/targets/).")
 @output_option("-o", "--output", help="Write to a file, not stdout.")
 @click.pass_context
 def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
             forced_kind: str | None, strict: bool, config_path: Path | None, quiet: bool, no_progress: bool,
-            budget: int, match_mode: str, count_docker_hub_default: bool, output_format: str,
+            budget: int, match_mode: str, count_docker_hub_default: bool, output_format: str, target: str,
             output: str | None) -> None:
     """Propose the fewest, narrowest allowlist entries covering every required host."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.analysis import analyse
     from auditor.pipeline.outputs import write_output
-    from reports.proposal import RENDERERS
+    from reports.proposal import render_proposal
 
     with _exits():
         config = _config(config_path)
         budget = _setting(ctx, "budget", budget, config, "budget", 100)
         match_mode = _setting(ctx, "match_mode", match_mode, config, "match", "suffix")
+        target = _target(ctx, target, config)
         store = load_evidence(inputs, assignments, env_files, forced_kind, progress=not (quiet or no_progress))
         analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
-                           count_docker_hub_default=count_docker_hub_default)
-        write_output(RENDERERS[output_format](analysis.proposal), output, "proposal")
+                           count_docker_hub_default=count_docker_hub_default, target=target)
+        write_output(render_proposal(analysis, output_format, target), output, "proposal")
     sys.exit(input_exit_code(store, strict))
 
 
@@ -255,12 +273,14 @@ def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str,
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A previous `audit --json` report: its findings are accepted (by key), so --fail-on counts only "
                    "new ones.")
+@target_option("Read the allowlist with this enforcement point's semantics (docs/targets/).")
 @click.pass_context
 def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
           forced_kind: str | None, strict: bool, config_path: Path | None, quiet: bool, no_progress: bool,
           allowlist_path: str, orgs: tuple[str, ...], budget: int, match_mode: str, count_docker_hub_default: bool,
           output_format: str, html_out: str | None, json_out: str | None, csv_out: str | None,
-          sarif_out: str | None, md_out: str | None, fail_on: str | None, baseline_path: Path | None) -> None:
+          sarif_out: str | None, md_out: str | None, fail_on: str | None, baseline_path: Path | None,
+          target: str) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.acceptance import failing
@@ -289,9 +309,10 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
             outputs[output_format] = outputs[output_format] or "-"
         if sum(1 for target in outputs.values() if target == "-") > 1:
             raise click.UsageError("only one report can go to standard output ('-')")
-        allowlist, allowlist_errors, allowlist_sha = _read_allowlist(allowlist_path)
+        target = _target(ctx, target, config)
+        options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs), target)
+        allowlist, allowlist_errors, allowlist_sha = _read_allowlist(allowlist_path, options.enforcement())
         acceptances = Acceptances(rules=config.ignore, **_baseline(baseline_path))
-        options = AuditOptions(MatchMode(match_mode), budget, count_docker_hub_default, tuple(orgs))
         extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
         extra += ["--kind", forced_kind] if forced_kind else []
         extra += ["--baseline", str(baseline_path)] if baseline_path else []
@@ -313,14 +334,18 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
     sys.exit(code)
 
 
-def _read_allowlist(name: str) -> tuple[Any, list[Any], str]:
-    """The allowlist from NAME (`-`: standard input), its line errors and its SHA-256; _Abort when it cannot
-    be audited at all (missing, unreadable, binary, no valid entry)."""
+def _read_allowlist(name: str, target: Any) -> tuple[Any, list[Any], str]:
+    """The allowlist from NAME (`-`: standard input) as TARGET reads it, its line errors and its SHA-256; _Abort
+    when it cannot be audited at all (missing, unreadable, binary, no valid entry)."""
     import hashlib
 
     from auditor.core.allowlist import MAX_ALLOWLIST_BYTES, read_allowlist_bytes
+    from auditor.targets.base import Target
 
+    own_reader = type(target).read is not Target.read  # a native format (RPZ zone, admission prefixes ...)
     if name == "-":
+        if own_reader:
+            _fail(f"--allowlist -: the {target.name} target reads its native format from a file; name the file")
         raw, display, suffix = sys.stdin.buffer.read(MAX_ALLOWLIST_BYTES + 1), "<stdin>", ""
     else:
         path = Path(name)
@@ -332,7 +357,7 @@ def _read_allowlist(name: str) -> tuple[Any, list[Any], str]:
         except OSError as exc:
             _fail(f"{name}: cannot read the allowlist: {exc.strerror or exc}")
         display, suffix = name, path.suffix.lower()
-    allowlist, errors = read_allowlist_bytes(raw, display, suffix)
+    allowlist, errors = target.read(Path(name)) if own_reader else read_allowlist_bytes(raw, display, suffix)
     if not allowlist.entries:
         if not errors:
             _fail(f"{display}: the allowlist has no entry")
@@ -422,6 +447,17 @@ def trace_command(images: tuple[str, ...], timeout: float, output_format: str, c
                      "trace output")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_USAGE_OR_STRICT)
 
+
+def _register_commands() -> None:
+    """Commands that live in modules of their own (auditor/commands/)."""
+    from auditor.commands.export import export_command
+    from auditor.commands.simulate import simulate_command
+
+    main.add_command(export_command)
+    main.add_command(simulate_command)
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -23,6 +23,7 @@ from auditor.decisions.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, Find
 from auditor.decisions.propose import Proposal
 from auditor.decisions.recommend import Op, Recommendation
 from auditor.decisions.requirements import RequiredHost
+from auditor.targets.base import Target
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
@@ -75,8 +76,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode) -> dict[str, Any]:
-    entry = allowlist.match(req.host, mode)
+def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, target: Target | None = None
+                  ) -> dict[str, Any]:
+    entry = allowlist.match(req.host, mode) if target is None else target.match(allowlist, req.host)
     chains: list[list[str]] = []
     for chain in req.chains:
         if chain not in chains:
@@ -197,7 +199,9 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
                    run: RunInfo) -> dict[str, Any]:
     store: EvidenceStore = analysis.store
     proposal = proposal_dict(analysis.proposal)
-    required = [required_dict(r, allowlist, options.mode) for r in sorted(analysis.required, key=lambda r: r.host)]
+    target = options.enforcement()
+    required = [required_dict(r, allowlist, options.mode, target)
+                for r in sorted(analysis.required, key=lambda r: r.host)]
     first, last = store.time_window()
     by_kind = Counter(f.kind.value for f in findings)
     by_severity = Counter(f.severity.value for f in findings)
@@ -208,7 +212,8 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
         "generated_at": run.generated_at,
         "command_line": list(run.command_line),
         "options": {"match": options.mode.value, "budget": options.budget,
-                    "count_docker_hub_default": options.count_docker_hub_default, "orgs": list(options.orgs)},
+                    "count_docker_hub_default": options.count_docker_hub_default, "orgs": list(options.orgs),
+                    "target": options.target},
         "summary": {
             "findings": len(findings),
             "accepted": sum(1 for f in findings if f.accepted),

@@ -7,9 +7,15 @@ import io
 import json
 
 from auditor import __version__
-from auditor.core.allowlist import MatchMode, write_hadolint, write_squid
+from auditor.core.allowlist import MatchMode
+from auditor.decisions.analysis import Analysis
 from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
 from auditor.decisions.requirements import RequiredHost
+from auditor.targets import target_named
+from auditor.targets.base import Rule, Scope, Target
+from auditor.targets.hadolint import write_hadolint
+from auditor.targets.k8s_admission import prefixes_for
+from auditor.targets.proxy import write_squid
 from reports.serialize import source_dict
 
 PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
@@ -134,6 +140,47 @@ def _required_dict(required: RequiredHost) -> dict[str, object]:
                       for k in required.knowledge],
         "notes": list(required.notes),
     }
+
+
+def proposal_rules(proposal: Proposal) -> list[Rule]:
+    """The proposal's entries as rules, each as narrow as what it covers.
+
+    A suffix entry that covers only its own name is exact on targets that can say so (Squid, RPZ,
+    harden-runner): only an entry that stands for names below it reaches its subdomains.
+    """
+    def scope(entry: ProposedEntry) -> Scope:
+        return Scope.SUBTREE if proposal.mode is MatchMode.SUFFIX and entry.reaches_below else Scope.EXACT
+
+    return [Rule(e.address, scope(e), _nickname(e), e.allowlist_entry().rationale) for e in proposal.entries]
+
+
+def image_prefix_rules(analysis: Analysis) -> list[Rule]:
+    """Admission prefixes: the repository namespace of every image the evidence names."""
+    return prefixes_for(analysis.store.sorted_references())
+
+
+def native_rules(analysis: Analysis, target: Target) -> list[Rule]:
+    if target.matches_images:
+        return image_prefix_rules(analysis)
+    if target.name == "hadolint":
+        return [Rule(name, Scope.EXACT) for name in analysis.proposal.image_registries()]
+    return proposal_rules(analysis.proposal)
+
+
+def render_native(analysis: Analysis, target_name: str, output_format: str | None = None) -> str:
+    """The proposal in TARGET_NAME's own configuration format, with the proposal's warnings on top."""
+    target = target_named(target_name, analysis.mode)
+    warnings = ("OVER BUDGET", "MULTI-TENANT", "PUBLIC SUFFIX", "NOT COVERED")
+    comment = ";" if target.name == "dns" and (output_format or target.default_format) == "rpz" else "#"
+    header = [f"{comment} {' '.join(n.split())}" for n in analysis.proposal.notes if n.startswith(warnings)
+              and not target.matches_images and target.name != "hadolint"]  # host warnings: not theirs
+    return "".join(line + "\n" for line in header) + target.write(native_rules(analysis, target), output_format)
+
+
+def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str:
+    if output_format == "native":
+        return render_native(analysis, target_name)
+    return RENDERERS[output_format](analysis.proposal)
 
 
 RENDERERS = {"text": render_text, "csv": render_csv, "json": render_json, "squid": render_squid,

@@ -19,9 +19,12 @@ LAYER_OF = (
     ("auditor.core", "core"),
     ("auditor.knowledge", "knowledge"),
     ("auditor.decisions", "decisions"),
+    ("auditor.targets", "targets"),
+    ("auditor.simulate", "simulate"),
     ("auditor.probe", "probe"),
     ("auditor.pipeline", "pipeline"),
     ("auditor.cli", "cli"),
+    ("auditor.commands", "cli"),
     ("auditor.__main__", "cli"),
     ("auditor", "core"),  # the package itself: only __version__
     ("parsers.common", "parser-common"),
@@ -33,11 +36,15 @@ ALLOWED = {
     "knowledge": {"core", "parser-common", "knowledge"},  # the knowledge base is read with the safe YAML loader
     "parser-common": {"core", "parser-common"},
     "parsers": {"core", "parser-common", "parsers"},
-    "decisions": {"core", "knowledge", "decisions"},
+    "targets": {"core", "targets"},  # each enforcement point's semantics and native formats
+    "decisions": {"core", "knowledge", "targets", "decisions"},
+    "simulate": {"core", "knowledge", "targets", "decisions", "simulate"},  # real engines on loopback
     "probe": {"core", "probe"},
-    "reports": {"core", "knowledge", "decisions", "reports"},
-    "pipeline": {"core", "knowledge", "parser-common", "parsers", "decisions", "probe", "reports", "pipeline"},
-    "cli": {"core", "knowledge", "parser-common", "parsers", "decisions", "probe", "reports", "pipeline", "cli"},
+    "reports": {"core", "knowledge", "targets", "decisions", "reports"},
+    "pipeline": {"core", "knowledge", "parser-common", "parsers", "targets", "decisions", "probe", "reports",
+                 "pipeline"},
+    "cli": {"core", "knowledge", "parser-common", "parsers", "targets", "decisions", "simulate", "probe", "reports",
+            "pipeline", "cli"},
 }
 
 

@@ -17,6 +17,8 @@ from auditor.decisions.propose import DEFAULT_BUDGET, Proposal, propose
 from auditor.decisions.redirects import RedirectGraph, build_graph
 from auditor.decisions.requirements import RequiredHost, required_hosts
 from auditor.knowledge import Knowledge, load_knowledge
+from auditor.targets import DEFAULT_TARGET, target_named
+from auditor.targets.base import Target
 
 
 @dataclass
@@ -41,7 +43,7 @@ class Analysis:
 
 def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMode = MatchMode.SUFFIX,
             count_docker_hub_default: bool = False, knowledge: Knowledge | None = None,
-            allowlist: Allowlist | None = None) -> Analysis:
+            allowlist: Allowlist | None = None, target: str = DEFAULT_TARGET) -> Analysis:
     knowledge = knowledge or load_knowledge()
     graph = build_graph(store, knowledge)
     required, failed_notes = split_failed(required_hosts(store, knowledge, graph), store)
@@ -68,5 +70,15 @@ def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMo
         examples = "; ".join(f"{u.text} at {u.source}" if u.source else u.text for u in store.unresolved[:3])
         proposal.notes.append(f"{plural(len(store.unresolved), 'reference')} could not be resolved (e.g. {examples}): "
                               "the hosts they need are not in this proposal; set the variables (--set, --env-file).")
-    return Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
-                    allowlist)
+    if target != DEFAULT_TARGET:
+        _retarget_notes(proposal, target_named(target, mode))
+    analysis = Analysis(store, knowledge, graph, required, proposal, budget, mode, count_docker_hub_default,
+                        allowlist)
+    analysis.options["target"] = target
+    return analysis
+
+
+def _retarget_notes(proposal: Proposal, target: Target) -> None:
+    """RAM's notes (its Docker Hub switch and entry limit) do not hold elsewhere; say what does instead."""
+    proposal.notes[:] = [n for n in proposal.notes if "RAM's built-in" not in n]
+    proposal.notes.insert(0, f"Target {target.name} ({target.title}): {target.summary}")

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, MatchMode, covers
+from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, MatchMode
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
 from auditor.core.words import plural
 from auditor.decisions.actions import align_actions
+from auditor.decisions.admission import admission_problems
 from auditor.decisions.desktop import MachineFinding, review_machines
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
@@ -27,6 +28,8 @@ from auditor.decisions.recommend import Recommendation, recommend
 from auditor.decisions.recommend import serves_docker_hub as _docker_hub_host
 from auditor.decisions.requirements import Need, RequiredHost
 from auditor.knowledge import Knowledge
+from auditor.targets import DEFAULT_TARGET, target_named
+from auditor.targets.base import Rule, Scope, Target, subsumes
 
 if TYPE_CHECKING:
     from auditor.decisions.analysis import Analysis
@@ -108,6 +111,10 @@ class AuditOptions:
     budget: int = 100
     count_docker_hub_default: bool = False
     orgs: tuple[str, ...] = ()
+    target: str = DEFAULT_TARGET  # the enforcement point whose semantics the allowlist is read with
+
+    def enforcement(self) -> Target:
+        return target_named(self.target, self.mode)
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -140,22 +147,37 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     store: EvidenceStore = analysis.store
     knowledge = analysis.knowledge
     required = list(analysis.required)
+    target = options.enforcement()
     findings: list[Finding] = []
-    findings += _missing(required, allowlist, options, store, analysis.proposal)
-    findings += _unused(required, allowlist, options, store)
-    findings += _redundant(allowlist, options)
-    findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
-    findings += _over_limit(allowlist, options)
+    if target.matches_images:
+        findings += [Finding(FindingKind(p.kind), Severity(p.severity), p.title, p.detail, p.action, p.entries,
+                             p.hosts, tuple(EvidenceItem(text, sources) for text, sources in p.evidence), p.data)
+                     for p in admission_problems(store, allowlist, target)]
+    else:
+        findings += _missing(required, allowlist, options, store, analysis.proposal)
+        findings += _unused(required, allowlist, options, store)
+        findings += _redundant(allowlist, options)
+        findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
+        findings += _over_limit(allowlist, options)
     targets = _lookalike_targets(knowledge, allowlist)
     findings += _blocked_patterns(store, allowlist, options, required, knowledge, targets)
     findings += _lookalikes(store, allowlist, targets, knowledge)
     findings += _image_access(store, options)
-    findings += _not_enforced(scan_store_inputs(store))
-    machines = review_machines(store, allowlist, options.mode, knowledge)  # Docker Desktop machine bundles
-    findings += [_machine_finding(m) for m in machines.findings]
-    analysis.fleet = machines.fleet
+    if target.hub_switch:  # RAM's own gaps (buildx drivers, Windows containers, Docker Debug) and machines
+        findings += _not_enforced(scan_store_inputs(store))
+        machines = review_machines(store, allowlist, options.mode, knowledge)  # Docker Desktop machine bundles
+        findings += [_machine_finding(m) for m in machines.findings]
+        analysis.fleet = machines.fleet
+    for finding in findings:
+        finding.data["target"] = target.name  # the semantics under which the finding holds
     analysis.recommendation = recommendation(analysis, allowlist, options, findings)
     align_actions(findings, analysis.recommendation, analysis.proposal, options.mode, store)
+    if not target.hub_switch:  # the recommendation speaks in host names; the target writes them its own way
+        for finding in findings:
+            for change in finding.data.get("changes", []) if finding.kind is FindingKind.MISSING else []:
+                if change["op"] == "add":
+                    written = _fix_text(change["address"], analysis.proposal, target)
+                    finding.action = finding.action.replace(f"`{change['address']}`", f"`{written}`")
     return number_findings(findings)
 
 
@@ -215,13 +237,14 @@ def _proposed_fix(host: str, proposal: Proposal | None) -> tuple[str | None, str
 def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
              proposal: Proposal | None = None) -> list[Finding]:
     findings = []
-    hub_listed = allowlist.has_docker_hub()
+    target = options.enforcement()
+    hub_listed = target.hub_allows(allowlist)
     index = {r.host: r for r in required}
     for req in sorted(required, key=lambda r: r.host):
         host = req.host
-        if allowlist.match(host, options.mode) is not None:
+        if target.match(allowlist, host) is not None:
             continue
-        hub = _docker_hub_host(req)
+        hub = target.hub_switch and _docker_hub_host(req)
         if hub_listed and hub:
             continue  # RAM's Docker Hub entry is one switch for all of Hub's hosts
         roles = _role_words(req)
@@ -248,7 +271,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
         wildcard = req.wildcard or "*" in host
         fix, not_coverable = _proposed_fix(host, proposal)
         if fix is not None:
-            action = f"Add `{fix}` to the allowlist (as the proposal does)."
+            action = f"Add `{_fix_text(fix, proposal, target)}` to the allowlist (as the proposal does)."
         elif not_coverable:
             action = not_coverable.rstrip(".") + "."
         elif wildcard:
@@ -268,10 +291,18 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
                   "notes": req.notes[:5], "fix": fix},
         ))
-    return _group_by_fix(findings)
+    return _group_by_fix(findings, proposal, options)
 
 
-def _group_by_fix(findings: list[Finding]) -> list[Finding]:
+def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
+    """The proposal's entry for ADDRESS in the target's syntax (`.quay.io` on Squid: it stands for cdnNN too)."""
+    entry = next((e for e in proposal.entries if e.address == address), None) if proposal is not None else None
+    below = entry is not None and entry.reaches_below and proposal is not None \
+        and proposal.mode is MatchMode.SUFFIX
+    return target.written(Rule(address, Scope.SUBTREE if below else Scope.EXACT))
+
+
+def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: AuditOptions) -> list[Finding]:
     """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
     groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -295,7 +326,8 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
             f"allow: {', '.join(hosts)}."
             + (f" Needed by {plural(len(union['images']), 'image reference')} at "
                f"{plural(len(union['locations']), 'place')}." if union["images"] else ""),
-            f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
+            f"Add `{_fix_text(fix, proposal, options.enforcement())}` to the allowlist (as the proposal does): one "
+            f"entry covers all {len(hosts)} hosts.",
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
             data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
                   "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
@@ -307,14 +339,15 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
 def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore
             ) -> list[Finding]:
     findings = []
+    target = options.enforcement()
     window = _time_window(store)
     required_hosts = [r.host for r in required]
     for entry in allowlist:
-        if any(covers(entry.address, host, options.mode) for host in required_hosts):
+        if any(target.covers(entry, host) for host in required_hosts):
             continue
-        if entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
+        if target.hub_switch and entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
             continue
-        seen = sorted(h for h in store.activity if covers(entry.address, h, options.mode))
+        seen = sorted(h for h in store.activity if target.covers(entry, h))
         evidence = [EvidenceItem(f"allowlist line {entry.line}: {entry.original}",
                                  (Source(allowlist.path or "allowlist", entry.line, parser="allowlist"),))]
         if seen:
@@ -333,15 +366,17 @@ def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOp
 
 def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     findings = []
+    target = options.enforcement()
+    how = f"With {options.mode.value} matching" if target.hub_switch else f"On {target.title}"
     for entry in allowlist:
-        wider = [o for o in allowlist if o is not entry and covers(o.address, entry.address, options.mode)]
+        wider = [o for o in allowlist if o is not entry and subsumes(target.rule(o), target.rule(entry))]
         if not wider:
             continue
         cover = min(wider, key=lambda o: (len(o.address.split(".")) * -1, o.address))
         sources = tuple(Source(allowlist.path or "allowlist", e.line, parser="allowlist") for e in (entry, cover))
         findings.append(Finding(
             FindingKind.REDUNDANT, Severity.NOTE, f"{entry.address} is covered by {cover.address}",
-            f"With {options.mode.value} matching, `{cover.address}` already allows {entry.address}.",
+            f"{how}, `{_written(cover, target)}` already allows {_written(entry, target)}.",
             f"Remove `{entry.address}` (or narrow `{cover.address}` and keep it).",
             entries=(entry.address, cover.address),
             evidence=(EvidenceItem(f"{entry.original} (line {entry.line}) is covered by {cover.original} "
@@ -351,22 +386,28 @@ def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     return findings
 
 
+def _written(entry: AllowlistEntry, target: Target) -> str:
+    """An entry as the finding should show it: RAM ignores the markers (`.`, `*.`), the other targets do not."""
+    return entry.address if target.hub_switch else entry.original
+
+
 def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledge, proposal: Proposal,
                 required: list[RequiredHost]) -> list[Finding]:
-    if options.mode is not MatchMode.SUFFIX:
-        return []  # an exact entry allows one name only, however shared its domain is
+    target = options.enforcement()
     findings = []
     proposed = list(proposal.entries)
     for entry in allowlist:
+        if not target.reaches_below(entry):
+            continue  # an exact entry allows one name only, however shared its domain is
         reason = knowledge.is_multi_tenant(entry.address)
         if reason is None:
             continue
         narrower = sorted({p.address for p in proposed
-                           if p.address != entry.address and covers(entry.address, p.address, options.mode)})
+                           if p.address != entry.address and target.covers(entry, p.address)})
         if not narrower:
             narrower = sorted({r.host for r in required
-                               if r.host != entry.address and covers(entry.address, r.host, options.mode)})
-        needed_here = sorted({r.host for r in required if covers(entry.address, r.host, options.mode)})
+                               if r.host != entry.address and target.covers(entry, r.host)})
+        needed_here = sorted({r.host for r in required if target.covers(entry, r.host)})
         source = Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
         evidence = [EvidenceItem(f"{entry.address}: {reason}", (source,))]
         if needed_here:
@@ -377,7 +418,9 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
                   if narrower else f"Remove `{entry.address}`: nothing in the evidence needs it.")
         findings.append(Finding(
             FindingKind.OVER_BROAD, Severity.ERROR, f"{entry.address} allows other tenants' content",
-            f"`{entry.address}` is a shared domain: {reason} With suffix matching it allows every subdomain.",
+            f"`{entry.address}` is a shared domain: {reason} "
+            + ("With suffix matching it allows every subdomain." if target.hub_switch
+               else f"`{entry.original}` allows every subdomain on {target.title}."),
             action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
             data={"reason": reason, "narrower": narrower, "needed_under": needed_here},
         ))
@@ -385,7 +428,10 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
 
 
 def _over_limit(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
-    count = allowlist.count(options.count_docker_hub_default)
+    target = options.enforcement()
+    if target.limit is None:
+        return []  # the budget is RAM's limit; this enforcement point documents none
+    count = target.count(allowlist, options.count_docker_hub_default)
     if count <= options.budget:
         return []
     hub = " (Docker Hub's default entry counted)" if options.count_docker_hub_default \
@@ -424,7 +470,7 @@ def classify_blocked(group: BlockedGroup, allowlist: Allowlist, options: AuditOp
     req = _registry_of(group.host, required)
     if req is not None and not _is_registry_role(_role_words(req)):
         registries = sorted(req.registries)
-        approved = [r for r in registries if allowlist.match(r, options.mode) is not None]
+        approved = [r for r in registries if options.enforcement().match(allowlist, r) is not None]
         if approved or not registries:
             return ("missing-domain-mapping",
                     f"{_article(_role_words(req))} {'/'.join(_role_words(req))} host of approved registry "

@@ -40,6 +40,11 @@ class ProposedEntry:
     registries: list[str] = field(default_factory=list)
     public_suffix: bool = False  # the entry is an ICANN public suffix (`com`): forced by the budget
 
+    @property
+    def reaches_below(self) -> bool:
+        """Whether the entry stands for names below its own (not just itself): what a per-entry scope keeps."""
+        return self.collapsed or any(c != self.address for c in self.covers)
+
     def allowlist_entry(self) -> AllowlistEntry:
         summary = f"{', '.join(self.roles)} for {', '.join(self.registries) or 'referenced hosts'}"
         if self.collapsed:

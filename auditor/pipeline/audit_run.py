@@ -87,7 +87,8 @@ def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputErro
               options: AuditOptions, command_line: list[str], acceptances: Acceptances | None = None
               ) -> AuditResult:
     analysis = analyse(store, budget=options.budget, mode=options.mode,
-                       count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist)
+                       count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist,
+                       target=options.target)
     acceptances = acceptances or Acceptances()
     findings = accept(audit(analysis, allowlist, options), acceptances.rules, acceptances.baseline,
                       acceptances.baseline_name, acceptances.today or datetime.now(UTC).date())
@@ -140,7 +141,8 @@ def summary_text(result: AuditResult, limit: int = 40) -> str:
     lines += [
         "",
         f"Allowlist {_safe(doc['allowlist']['path'])}: {plural(summary['allowlist_count'], 'entry', 'entries')} "
-        f"(budget {doc['options']['budget']}, {doc['options']['match']} matching); "
+        f"(budget {doc['options']['budget']}, {doc['options']['match']} matching"
+        + (f", target {doc['options']['target']}" if doc["options"].get("target", "ram") != "ram" else "") + "); "
         f"proposal: {plural(summary['proposal_entries'], 'entry', 'entries')}.",
         f"Evidence: {plural(summary['inputs'], 'input')}, {plural(summary['references'], 'image reference')}, "
         f"{plural(summary['observed_hosts'], 'observed host')}, "
@@ -170,6 +172,8 @@ def command_line(inputs: tuple[str, ...], allowlist: str, options: AuditOptions,
                  fail_on: str | None, strict: bool, extra: list[str]) -> list[str]:
     """The command as it would be typed, rebuilt from the parsed options (stable, no shell quoting games)."""
     words = ["regaudit", "audit", *inputs, "--allowlist", allowlist, *extra]
+    if options.target != "ram":
+        words += ["--target", options.target]
     if options.mode is not MatchMode.SUFFIX:
         words += ["--match", options.mode.value]
     if options.budget != 100:

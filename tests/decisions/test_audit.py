@@ -142,7 +142,8 @@ def test_over_limit_counts_docker_hub_default_when_asked(tmp_path: Path) -> None
     assert of_kind(document, "over-limit") == []
     _, counted, _ = run_audit(tmp_path, "clean", "--budget", "2", "--count-docker-hub-default")
     [finding] = of_kind(counted, "over-limit")
-    assert finding["data"] == {"count": 3, "budget": 2, "docker_hub_default_counted": True}
+    assert finding["data"] == {"count": 3, "budget": 2, "docker_hub_default_counted": True,
+                               "target": "ram"}
 
 
 def test_blocked_patterns_are_grouped_and_classified(tmp_path: Path) -> None:
@@ -171,7 +172,8 @@ def test_lookalike_reference_is_reported_with_its_line(tmp_path: Path) -> None:
     _, document, _ = run_audit(tmp_path, "lookalike")
     [finding] = of_kind(document, "lookalike")
     assert finding["hosts"] == ["ghrc.io"] and finding["entries"] == []
-    assert finding["data"] == {"imitates": "ghcr.io", "technique": "edit-distance", "distance": 1, "changes": []}
+    assert finding["data"] == {"imitates": "ghcr.io", "technique": "edit-distance", "distance": 1, "changes": [],
+                               "target": "ram"}
     assert any(loc.endswith("lookalike/repo/Dockerfile:2") for loc in locations(finding))
 
 
