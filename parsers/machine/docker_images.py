@@ -12,10 +12,10 @@ whose registry is still evidence, reported without a tag.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterator
 
+from auditor.core import safe_json
 from auditor.core.model import Evidence, ImageReference, Unresolved
 from auditor.core.reference import InvalidReference, parse_reference
 from parsers.common.inputs import InputFile, ParseContext
@@ -88,12 +88,9 @@ def _layout_of(line: str) -> str | None:
 
 def _json_line(inp: InputFile, line: str, number: int) -> Iterator[Evidence]:
     try:
-        entry = json.loads(line)
-    except json.JSONDecodeError as exc:
-        yield inp.error(f"invalid JSON: {exc.msg} at column {exc.colno}", line=number, parser=NAME)
-        return
-    except (ValueError, RecursionError) as exc:  # nesting too deep for the decoder, or a bad number
-        yield inp.error(f"unreadable JSON ({exc.__class__.__name__})", line=number, parser=NAME)
+        entry = safe_json.loads(line)
+    except safe_json.JsonInputError as exc:
+        yield inp.error(exc.message, line=number, parser=NAME)
         return
     if not isinstance(entry, dict) or not isinstance(entry.get("Repository"), str):
         yield inp.error("JSON line without a Repository field", line=number, parser=NAME)

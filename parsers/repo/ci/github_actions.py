@@ -32,7 +32,9 @@ NAME = "github_actions"
 
 _WORKFLOW_DIRS = ("/.github/workflows/", "/.gitea/workflows/", "/.forgejo/workflows/")
 _ACTION_NAMES = ("action.yml", "action.yaml")
-_EXPRESSION_RE = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+# `${{`, a body holding neither `${{` nor `}}`, `}}`; the body is stripped by its readers. (`\s*(.*?)\s*` took
+# time quadratic in a run of spaces, and every `${{` of a long line without `}}` rescanned the rest.)
+_EXPRESSION_RE = re.compile(r"\$\{\{((?:(?!\$\{\{|\}\}).)*+)\}\}", re.DOTALL)
 _ENV_EXPR_RE = re.compile(r"^env\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _MATRIX_EXPR_RE = re.compile(r"^matrix\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _MAX_VARIANTS = 64
@@ -174,7 +176,7 @@ def _expand(text: str, env: dict[str, str], matrix: dict[str, str]) -> tuple[str
     missing: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
-        expression = match.group(1)
+        expression = match.group(1).strip()
         if env_match := _ENV_EXPR_RE.match(expression):
             value = env.get(env_match.group(1))
             if value is not None and "${{" not in value:
@@ -193,7 +195,7 @@ def _substitute_env(text: str, env: dict[str, str]) -> str:
     """Replace the `${{ env.X }}` GitHub resolves before the shell runs; the rest stays for the shell to report."""
 
     def replace(match: re.Match[str]) -> str:
-        env_match = _ENV_EXPR_RE.match(match.group(1))
+        env_match = _ENV_EXPR_RE.match(match.group(1).strip())
         if env_match and env_match.group(1) in env and "\n" not in env[env_match.group(1)]:
             return env[env_match.group(1)]
         return match.group(0)
@@ -226,7 +228,7 @@ def _matrix_values(strategy: Any) -> dict[str, list[str]]:
 def _matrix_variants(text: str, matrix: dict[str, list[str]]) -> list[dict[str, str]]:
     """One assignment per combination of the matrix keys TEXT uses (capped); [{}] when it uses none."""
     keys = sorted({m.group(1) for expr in _EXPRESSION_RE.finditer(text)
-                   if (m := _MATRIX_EXPR_RE.match(expr.group(1))) and m.group(1) in matrix})
+                   if (m := _MATRIX_EXPR_RE.match(expr.group(1).strip())) and m.group(1) in matrix})
     if not keys:
         return [{}]
     combos = itertools.islice(itertools.product(*(matrix[key] for key in keys)), _MAX_VARIANTS)
