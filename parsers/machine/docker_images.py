@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from auditor.core import safe_json
 from auditor.core.model import Evidence, ImageReference, Unresolved
@@ -46,13 +47,12 @@ def detect(inp: InputFile) -> bool:
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     layout: str | None = None  # "json", "table", "table-digests" or "tree", from the first meaningful line
     with inp.open() as stream:
-        for number, raw in enumerate(stream, start=1):
-            ctx.advance(len(raw))
+        for number, raw in enumerate(_bounded_lines(stream, ctx), start=1):
+            if raw is None:
+                yield inp.error(f"line longer than {_MAX_LINE} bytes; skipped", line=number, parser=NAME)
+                continue
             if b"\x00" in raw:
                 yield inp.error("binary content (NUL bytes) on this line; skipped", line=number, parser=NAME)
-                continue
-            if len(raw) > _MAX_LINE:
-                yield inp.error(f"line longer than {_MAX_LINE} bytes; skipped", line=number, parser=NAME)
                 continue
             line = raw.decode("utf-8", errors="replace").strip()
             if not line:
@@ -71,6 +71,25 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
                 yield from _tree_line(inp, line, number)
             else:
                 yield inp.error("not a `docker images` listing line (no header seen yet)", line=number, parser=NAME)
+
+
+def _bounded_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[bytes | None]:
+    """The stream's lines, None for one over _MAX_LINE: read in bounded pieces, never held whole (a 100 MB
+    line used to be read into memory before its length was checked)."""
+    while True:
+        raw = stream.readline(_MAX_LINE + 1)
+        if not raw:
+            return
+        ctx.advance(len(raw))
+        if len(raw) <= _MAX_LINE:
+            yield raw
+            continue
+        while not raw.endswith(b"\n"):  # the rest of the long line, piece by piece
+            raw = stream.readline(_MAX_LINE)
+            if not raw:
+                break
+            ctx.advance(len(raw))
+        yield None
 
 
 def _is_header(line: str) -> bool:

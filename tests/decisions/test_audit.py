@@ -17,7 +17,7 @@ from auditor.decisions.lookalike import edit_distance, find_lookalike, skeleton,
 
 AUDIT = Path(__file__).parents[1] / "fixtures" / "audit"
 KINDS = ["missing", "unused", "redundant", "over-broad", "over-limit", "blocked-pattern", "lookalike",
-         "image-access", "not-enforced"]
+         "image-access", "not-enforced", "network-entry", "duplicate"]
 
 
 def run_audit(tmp_path: Path, fixture: str, *extra: str, inputs: tuple[str, ...] = ()) -> tuple[int, dict, str]:
@@ -51,6 +51,8 @@ FIXTURE_FOR = {
     "lookalike": ("lookalike", ()),
     "image-access": ("image-access", ("--org", "acme")),
     "not-enforced": ("not-enforced", ()),
+    "network-entry": ("network-entry", ()),
+    "duplicate": ("duplicate", ()),
 }
 
 
