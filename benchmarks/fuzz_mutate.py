@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+MAX_OUTPUT = 1024 * 1024  # the campaign's inputs stay under 1 MB (what a hang is measured against)
+
 TOKENS: tuple[bytes, ...] = (
     b"1e29", b"1e300", b"nan", b"inf", b"-inf", b"-1", b"0", b"4294967295", b"18446744073709551616",
     b"9" * 5000, b"-" + b"9" * 400, b"0x7fffffff", b"\xff\xff\xff\x7f", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf",
@@ -30,10 +32,14 @@ def _line_start(data: bytes, rng: random.Random) -> int:
     return rng.choice(starts)
 
 
+def _repeats(size: int, most: int, rng: random.Random) -> int:
+    return rng.randint(1, max(1, min(most, MAX_OUTPUT // max(1, size))))
+
+
 def mutate(data: bytes, other: bytes, rng: random.Random) -> bytes:
-    """One to four stacked mutations of DATA (OTHER is another seed, for splicing)."""
+    """One to four stacked mutations of DATA (OTHER is another seed, for splicing), cut to MAX_OUTPUT."""
     for _ in range(rng.randint(1, 4)):
-        data = _one(data, other, rng)
+        data = _one(data, other, rng)[:MAX_OUTPUT]
     return data
 
 
@@ -52,7 +58,7 @@ def _one(data: bytes, other: bytes, rng: random.Random) -> bytes:
         return data[:at] + data[end:]
     if choice == 3 and data:  # duplicate a chunk
         end = min(len(data), at + rng.randint(1, 512))
-        return data[:end] + data[at:end] * rng.randint(1, 8) + data[end:]
+        return data[:end] + data[at:end] * _repeats(end - at, 8, rng) + data[end:]
     if choice == 4 and other:  # splice another seed
         cut = _spot(other, rng)
         return data[:at] + other[cut:cut + rng.randint(1, 4096)]
@@ -72,8 +78,8 @@ def _one(data: bytes, other: bytes, rng: random.Random) -> bytes:
         end = len(data) if end < 0 else end + 1
         line = data[start:end]
         if rng.random() < 0.5:
-            return data[:start] + line * rng.randint(2, 2000) + data[end:]
-        return data[:start] + line.rstrip(b"\n") * rng.randint(2, 200) + b"\n" + data[end:]
+            return data[:start] + line * _repeats(len(line), 2000, rng) + data[end:]
+        return data[:start] + line.rstrip(b"\n") * _repeats(len(line), 200, rng) + b"\n" + data[end:]
     if choice == 9 and data:  # truncate
         return data[:at]
     return data + rng.choice(TOKENS)

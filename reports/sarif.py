@@ -29,6 +29,9 @@ RULES: dict[str, tuple[str, str]] = {
                                      "Docker Hub references by Image Access Management category."),
     FindingKind.NOT_ENFORCED.value: ("Pull path outside Registry Access Management",
                                      "Inputs use a build or container path that RAM does not filter."),
+    FindingKind.NETWORK_ENTRY.value: ("Allowlist entry is an address range",
+                                      "A CIDR block or address range: RAM matches host names, so it allows nothing."),
+    FindingKind.DUPLICATE.value: ("Allowlist entry listed twice", "The same address appears more than once."),
 }
 RULE_IDS = {kind: f"RA{index:03d}" for index, kind in enumerate(RULES, 1)}
 
