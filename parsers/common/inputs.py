@@ -169,6 +169,15 @@ def read_config_text(inp: InputFile, parser: str, keep_binary: bool = False
     return text, errors
 
 
+def is_regular_file(path: Path) -> bool:
+    """Path.is_file() for a name taken from an input: a name too long (or otherwise unusable) is no file,
+    where Path.is_file raises OSError (ENAMETOOLONG) and lost the file that named it."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.model import Evidence, InputError, Unresolved
-from parsers.common.inputs import InputFile, ParseContext, read_config_text
+from parsers.common.inputs import InputFile, ParseContext, is_regular_file, read_config_text
 from parsers.common.yaml_loader import line_of
 from parsers.repo.ci.ci_yaml import (
     YamlFile,
@@ -216,7 +216,7 @@ class _Pipeline:
                 target.resolve().relative_to(self.root.resolve())
             except (ValueError, OSError):
                 continue  # a template must not be read from outside the repository
-            if target.is_file():
+            if is_regular_file(target):
                 return target
         return None
 
