@@ -541,7 +541,7 @@ def _lookalikes(store: EvidenceStore, allowlist: Allowlist, targets: frozenset[s
     well_known = frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
     findings = []
     for host in sorted(places):
-        in_allowlist = any(e.address == host for e in allowlist)
+        in_allowlist = host in allowlist.index.by_address  # (was a scan of every entry per host)
         found = find_lookalike(host, well_known if in_allowlist else targets)
         if found is None:
             continue
