@@ -247,6 +247,8 @@ KIND_TITLES = {
     "blocked-pattern": "Blocked attempts",
     "over-limit": "Over the limit",
     "not-enforced": "Not enforced by RAM",
+    "network-entry": "Address ranges (not host names)",
+    "duplicate": "Duplicate entries",
     "image-access": "Docker Hub image access",
     "unused": "Unused entries",
     "redundant": "Redundant entries",

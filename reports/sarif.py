@@ -36,6 +36,9 @@ RULES: dict[str, tuple[str, str]] = {
                                 "Without sign-in enforced to the right org, RAM does not apply on the machine."),
     FindingKind.BYPASS.value: ("Way around Registry Access Management on a machine",
                                "Hosts file, local proxy, unlocked settings, insecure registries, docker load."),
+    FindingKind.NETWORK_ENTRY.value: ("Allowlist entry is an address range",
+                                      "A CIDR block or address range: RAM matches host names, so it allows nothing."),
+    FindingKind.DUPLICATE.value: ("Allowlist entry listed twice", "The same address appears more than once."),
 }
 # Code-scanning services rank results by this (GitHub: 9.0+ critical, 7.0+ high, 4.0+ medium, else low): what an
 # attacker gains from the finding, or how many pulls it breaks.

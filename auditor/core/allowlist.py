@@ -22,6 +22,7 @@ from pathlib import Path
 
 import idna
 
+from auditor.core import safe_json
 from auditor.core.model import InputError, Source
 
 MAX_ALLOWLIST_BYTES = 4 * 1024 * 1024
@@ -68,6 +69,9 @@ def normalize_host(text: str) -> str:
         return str(ipaddress.IPv4Address(host))
     except ValueError:
         pass
+    if host.rsplit(".", 1)[-1].isdigit():
+        # `300.1.1.1`: no IPv4 address, and no host name either (a top-level label is never all digits)
+        raise ValueError(f"neither an IPv4 address nor a host name: {text.strip()[:80]!r}")
     if host.isascii():
         host = host.lower()
         for label in host.split("."):
@@ -122,19 +126,29 @@ def covers(entry_address: str, host: str, mode: MatchMode) -> bool:
     return mode is MatchMode.SUFFIX and host.endswith("." + entry_address) and not is_ip(host)
 
 
+class EntryKind(StrEnum):
+    HOST = "host"  # a host name or a single IP address: what RAM and proxies match
+    NETWORK = "network"  # a CIDR block (`10.0.0.0/8`) or an address range (`10.0.0.1-10.0.0.9`)
+
+
 @dataclass(frozen=True)
 class AllowlistEntry:
-    address: str  # normalized host (see normalize_host)
-    original: str  # as written in the input
-    nickname: str = ""
+    address: str  # normalized host (see normalize_host); for a NETWORK entry, the network as written, normalized
+    original: str  # as written in the input (credentials masked)
+    nickname: str = ""  # RAM's "Nickname" column, kept so reports can show it and writers write it back
     rationale: str = ""
     line: int | None = None
+    kind: EntryKind = EntryKind.HOST
+    note: str = ""  # what normalization dropped (`https://`, a path, credentials), said once in the errors
 
 
 @dataclass
 class Allowlist:
     entries: list[AllowlistEntry] = field(default_factory=list)
     path: str | None = None
+    # entries given again (same address), each with the earlier entry it repeats: a finding, not a silent drop
+    duplicates: list[tuple[AllowlistEntry, AllowlistEntry]] = field(default_factory=list)
+    _index: tuple[int, int, EntryIndex] | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[AllowlistEntry]:
         return iter(self.entries)
@@ -142,13 +156,18 @@ class Allowlist:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def index(self) -> EntryIndex:
+        """The entries by address (rebuilt when the list changed)."""
+        stamp = (id(self.entries), len(self.entries))
+        if self._index is None or self._index[:2] != stamp:
+            self._index = (*stamp, EntryIndex(self.entries))
+        return self._index[2]
+
     def match(self, host: str, mode: MatchMode) -> AllowlistEntry | None:
         """The narrowest entry that covers HOST (the longest address), or None."""
-        best: AllowlistEntry | None = None
-        for entry in self.entries:
-            if covers(entry.address, host, mode) and (best is None or len(entry.address) > len(best.address)):
-                best = entry
-        return best
+        found = self.index.covering(host, mode)
+        return found[0] if found else None
 
     def has_docker_hub(self) -> bool:
         return any(entry.address in DOCKER_HUB_NAMES for entry in self.entries)
@@ -161,6 +180,39 @@ class Allowlist:
         """
         extra = 1 if count_docker_hub_default and not self.has_docker_hub() else 0
         return len(self.entries) + extra
+
+
+class EntryIndex:
+    """Host entries by address, so "which entries cover this name" costs one lookup per label of the name.
+
+    `covers(entry, host)` holds when the entry is the host or (suffix matching) a label-suffix of it, so the
+    covering entries of a name are found among its own suffixes: the pairwise comparisons that made an
+    allowlist of 10,000 entries take a minute become a dictionary walk. Network entries cover no name.
+    """
+
+    def __init__(self, entries: Iterable[AllowlistEntry]) -> None:
+        self.by_address: dict[str, AllowlistEntry] = {}
+        for entry in entries:
+            if entry.kind is EntryKind.HOST:
+                self.by_address.setdefault(entry.address, entry)
+
+    def covering(self, host: str, mode: MatchMode) -> list[AllowlistEntry]:
+        """The entries that cover HOST (as `covers` decides), narrowest first."""
+        wildcard = host.startswith("*.")
+        if wildcard:
+            if mode is MatchMode.EXACT:
+                return []
+            host = host[2:]
+        exact = self.by_address.get(host)
+        found = [exact] if exact is not None else []
+        if mode is MatchMode.SUFFIX and (wildcard or not is_ip(host)):
+            dot = host.find(".")
+            while dot >= 0:
+                wider = self.by_address.get(host[dot + 1:])
+                if wider is not None:
+                    found.append(wider)
+                dot = host.find(".", dot + 1)
+        return found
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -192,7 +244,8 @@ def read_allowlist_bytes(raw: bytes, display: str, suffix: str = "") -> tuple[Al
         return Allowlist([], display), [InputError("allowlist is a binary file", Source(display))]
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
     entries = list(parse_allowlist_text(text, display, suffix, errors))
-    return Allowlist(_dedupe(entries), display), errors
+    kept, duplicates = _dedupe(entries)
+    return Allowlist(kept, display, duplicates), errors
 
 
 def parse_allowlist_text(text: str, display: str, suffix: str, errors: list[InputError]
@@ -208,24 +261,86 @@ def parse_allowlist_text(text: str, display: str, suffix: str, errors: list[Inpu
 
 def _looks_csv(text: str) -> bool:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return bool(lines) and sum("," in ln for ln in lines) * 2 >= len(lines)
+    return bool(lines) and sum("," in ln or ";" in ln for ln in lines) * 2 >= len(lines)
+
+
+def _network(text: str) -> str | None:
+    """TEXT as a network when it is a CIDR block or an address range (`a-b`), normalized; else None."""
+    try:
+        if "/" in text:
+            address, _, prefix = text.partition("/")
+            if prefix.isdigit() and is_ip(address):
+                return str(ipaddress.ip_network(text, strict=False))
+        elif "-" in text:
+            first, _, last = text.partition("-")
+            if is_ip(first.strip()) and is_ip(last.strip()):
+                return f"{ipaddress.ip_address(first.strip())}-{ipaddress.ip_address(last.strip())}"
+    except ValueError:
+        return None
+    return None
+
+
+_URL_PARTS = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)?(?:(?P<userinfo>[^@/?#]*)@)?(?P<rest>.*)$", re.DOTALL)
+
+
+def _masked(text: str) -> str:
+    """TEXT with the credentials of a URL form (`user:password@`) replaced: they must reach no report."""
+    parts = _URL_PARTS.match(text)
+    if parts is None or parts["userinfo"] is None:
+        return text
+    return f"{parts['scheme'] or ''}***@{parts['rest']}"
+
+
+def _dropped(text: str) -> list[str]:
+    """What normalizing TEXT to its host leaves out: a scheme, credentials, a port, a path or query."""
+    parts = _URL_PARTS.match(text)
+    if parts is None:
+        return []
+    dropped = []
+    if parts["scheme"]:
+        dropped.append(f"the scheme {parts['scheme']!r}")
+    if parts["userinfo"] is not None:
+        dropped.append("credentials")
+    rest = parts["rest"]
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    if not authority.startswith("[") and authority.count(":") == 1:
+        dropped.append(f"the port {':' + authority.split(':', 1)[1]!r}")
+    elif authority.startswith("[") and "]:" in authority:
+        dropped.append(f"the port {':' + authority.rsplit(']:', 1)[1]!r}")
+    if tail.rstrip("/"):
+        dropped.append(f"the path {_short(tail)!r}")
+    return dropped
 
 
 def _entry(original: str, line: int | None, display: str, errors: list[InputError],
            nickname: str = "", rationale: str = "") -> AllowlistEntry | None:
     text = original.strip()
+    network = _network(text)
+    if network is not None:
+        # kept, as what it is: the audit reports that RAM (host names) lets nothing through for it
+        return AllowlistEntry(network, text, nickname.strip(), rationale.strip(), line, EntryKind.NETWORK)
     # `*.example.com` and Squid's `.example.com` name the domain and its subdomains: that is what a
     # suffix entry already means, so the marker is dropped and the entry kept.
     bare = text[2:] if text.startswith("*.") else text[1:] if text.startswith(".") else text
+    shown = _masked(text)
     if "*" in bare:
-        errors.append(InputError(f"wildcard entry {text!r}: only a leading '*.' is understood", Source(display, line)))
+        errors.append(InputError(f"wildcard entry {_short(shown)!r}: only a leading '*.' is understood",
+                                 Source(display, line)))
         return None
     try:
         address = normalize_host(bare)
     except ValueError as exc:
-        errors.append(InputError(f"invalid allowlist entry {_short(text)!r}: {exc}", Source(display, line)))
+        errors.append(InputError(f"invalid allowlist entry {_short(shown)!r}: {_masked(str(exc))}",
+                                 Source(display, line)))
         return None
-    return AllowlistEntry(address, text, nickname.strip(), rationale.strip(), line)
+    note = ""
+    dropped = _dropped(bare)
+    # a port alone is how registries are often written (`host:5000`) and matching ignores it: no note for it
+    if dropped and not all(part.startswith("the port") for part in dropped):
+        note = f"read as {address!r}: dropped {', '.join(dropped)} (an allowlist matches host names only)"
+        errors.append(InputError(f"allowlist entry {_short(shown)!r} {note}", Source(display, line)))
+    return AllowlistEntry(address, shown, nickname.strip(), rationale.strip(), line, note=note)
 
 
 def _short(text: str) -> str:
@@ -265,17 +380,51 @@ def _read_lines(text: str, display: str, errors: list[InputError]) -> Iterator[A
             yield entry
 
 
+_ADDRESS_HEADERS = frozenset({"address", "registry address", "registry", "host", "hostname", "domain", "url",
+                              "registry url", "registry host"})
+_NICKNAME_HEADERS = frozenset({"nickname", "name", "display name"})
+_RATIONALE_HEADERS = frozenset({"rationale", "comment", "comments", "description", "note", "notes", "reason"})
+
+
+def _columns(row: list[str]) -> tuple[int, int | None, int | None] | None:
+    """(address, nickname, rationale) column indexes when ROW is a header (any order: RAM's console
+    exports `Registry address,Nickname`), else None."""
+    names = [cell.strip().strip("\ufeff").lower() for cell in row]
+
+    def find(wanted: frozenset[str]) -> int | None:
+        return next((i for i, name in enumerate(names) if name in wanted), None)
+
+    address = find(_ADDRESS_HEADERS)
+    return None if address is None else (address, find(_NICKNAME_HEADERS), find(_RATIONALE_HEADERS))
+
+
+def _delimiter(text: str) -> str:
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    return ";" if first.count(";") > first.count(",") else ","
+
+
 def _read_csv(text: str, display: str, errors: list[InputError]) -> Iterator[AllowlistEntry]:
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    columns: tuple[int, int | None, int | None] = (0, 1, 2)
+    seen_row = False
     try:
-        for number, row in enumerate(rows, 1):
-            if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+        for row in rows:
+            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
                 continue
-            if number == 1 and row[0].strip().lower() in ("address", "host", "hostname", "domain", "registry"):
+            if not seen_row:
+                seen_row = True
+                header = _columns(row)
+                if header is not None:
+                    columns = header
+                    continue
+
+            def cell(index: int | None, row: list[str] = row) -> str:
+                return row[index] if index is not None and index < len(row) else ""
+
+            if not cell(columns[0]).strip():
+                errors.append(InputError("CSV row without an address", Source(display, rows.line_num)))
                 continue
-            nickname = row[1] if len(row) > 1 else ""
-            rationale = row[2] if len(row) > 2 else ""
-            entry = _entry(row[0], rows.line_num, display, errors, nickname, rationale)
+            entry = _entry(cell(columns[0]), rows.line_num, display, errors, cell(columns[1]), cell(columns[2]))
             if entry:
                 yield entry
     except csv.Error as exc:
@@ -284,9 +433,9 @@ def _read_csv(text: str, display: str, errors: list[InputError]) -> Iterator[All
 
 def _read_json(text: str, display: str, errors: list[InputError]) -> Iterator[AllowlistEntry]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        errors.append(InputError(f"invalid JSON: {exc.msg}", Source(display, exc.lineno)))
+        data = safe_json.loads(text)
+    except safe_json.JsonInputError as exc:
+        errors.append(InputError(exc.message, Source(display, exc.line)))
         return
     if isinstance(data, dict):
         data = data.get("entries", data.get("allowlist", data.get("registries")))
@@ -317,14 +466,20 @@ def _json_line(text: str, value: str) -> int | None:
     return None if position < 0 else text.count("\n", 0, position) + 1
 
 
-def _dedupe(entries: list[AllowlistEntry]) -> list[AllowlistEntry]:
-    seen: set[str] = set()
+def _dedupe(entries: list[AllowlistEntry]
+            ) -> tuple[list[AllowlistEntry], list[tuple[AllowlistEntry, AllowlistEntry]]]:
+    """(the first entry of each address, the later ones paired with the first)."""
+    first: dict[tuple[str, EntryKind], AllowlistEntry] = {}
     kept = []
+    duplicates = []
     for entry in entries:
-        if entry.address not in seen:
-            seen.add(entry.address)
+        earlier = first.get((entry.address, entry.kind))
+        if earlier is None:
+            first[(entry.address, entry.kind)] = entry
             kept.append(entry)
-    return kept
+        else:
+            duplicates.append((entry, earlier))
+    return kept, duplicates
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -169,8 +169,23 @@ def _duplicate(finding: Finding, rec: Recommendation, proposal: Proposal, mode: 
         _set(finding, f"Keep `{address}` once and delete its repeated lines.", [(Op.KEEP, address)])
 
 
+def _network_entry(finding: Finding, rec: Recommendation, proposal: Proposal, mode: MatchMode) -> None:
+    """A CIDR block or address range: RAM matches host names, so it allows nothing and the recommendation drops
+    it; the finding says so in the same words as the difference."""
+    if not finding.entries:
+        return
+    address = finding.entries[0]
+    if rec.op(address) is Op.REMOVE:
+        _set(finding, f"Remove `{address}`: an address range allows no host name; list the registry's host names "
+                      "instead.", [(Op.REMOVE, address)])
+    else:
+        _set(finding, f"Keep `{address}` where another enforcement point reads it; under RAM it allows nothing.",
+             [(Op.KEEP, address)])
+
+
 _HANDLERS: dict[str, Any] = {
-    "duplicate": _duplicate,  # the kind the allowlist-reading work adds; a no-op until it exists
+    "duplicate": _duplicate,
+    "network-entry": _network_entry,
     "missing": _missing,
     "unused": _unused,
     "redundant": _redundant,

@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from auditor.core.allowlist import DOCKER_HUB_NAMES, Allowlist, AllowlistEntry, MatchMode
+from auditor.core.allowlist import (
+    DOCKER_HUB_NAMES,
+    Allowlist,
+    AllowlistEntry,
+    EntryIndex,
+    EntryKind,
+    MatchMode,
+)
 from auditor.core.evidence import BlockedGroup, EvidenceStore
 from auditor.core.model import BlockReason, Source
 from auditor.core.words import plural
@@ -53,6 +60,8 @@ class FindingKind(StrEnum):
     SIGN_IN = "sign-in"  # Docker Desktop machine bundles (auditor/decisions/desktop.py)
     BYPASS = "bypass"
     EXPIRED_IGNORE = "expired-ignore"  # an ignore rule of the config file past its expiry date
+    NETWORK_ENTRY = "network-entry"  # a CIDR block or address range: RAM matches host names, it allows nothing
+    DUPLICATE = "duplicate"  # the same address listed twice
 
 
 class Severity(StrEnum):
@@ -157,6 +166,8 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
         findings += _missing(required, allowlist, options, store, analysis.proposal)
         findings += _unused(required, allowlist, options, store)
         findings += _redundant(allowlist, options)
+        findings += _network_entries(allowlist)
+        findings += _duplicates(allowlist)
         findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
         findings += _over_limit(allowlist, options)
     targets = _lookalike_targets(knowledge, allowlist)
@@ -341,13 +352,25 @@ def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOp
     findings = []
     target = options.enforcement()
     window = _time_window(store)
-    required_hosts = [r.host for r in required]
+    index = allowlist.index
+    needed = {id(e) for r in required for e in index.covering(r.host, options.mode)}
+    observed: dict[int, list[str]] = {}  # entry -> the observed hosts it covers, one index walk per host
+    for host in store.activity:
+        for covering in index.covering(host, options.mode):
+            observed.setdefault(id(covering), []).append(host)
     for entry in allowlist:
-        if any(target.covers(entry, host) for host in required_hosts):
-            continue
-        if target.hub_switch and entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
-            continue
-        seen = sorted(h for h in store.activity if target.covers(entry, h))
+        if entry.kind is EntryKind.NETWORK:
+            continue  # a network entry has its own finding
+        if target.hub_switch:  # RAM's matching is the index's: one walk per host, not all pairs
+            if id(entry) in needed:
+                continue
+            if entry.address in DOCKER_HUB_NAMES and any(_docker_hub_host(r) for r in required):
+                continue
+            seen = sorted(observed.get(id(entry), ()))
+        else:  # another target's own semantics (Squid's `.name`, RPZ's `*.name` ...)
+            if any(target.covers(entry, r.host) for r in required):
+                continue
+            seen = sorted(h for h in store.activity if target.covers(entry, h))
         evidence = [EvidenceItem(f"allowlist line {entry.line}: {entry.original}",
                                  (Source(allowlist.path or "allowlist", entry.line, parser="allowlist"),))]
         if seen:
@@ -368,8 +391,14 @@ def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     findings = []
     target = options.enforcement()
     how = f"With {options.mode.value} matching" if target.hub_switch else f"On {target.title}"
+    index = allowlist.index
     for entry in allowlist:
-        wider = [o for o in allowlist if o is not entry and subsumes(target.rule(o), target.rule(entry))]
+        if entry.kind is EntryKind.NETWORK:
+            continue
+        if target.hub_switch:
+            wider = [o for o in index.covering(entry.address, options.mode) if o is not entry]
+        else:
+            wider = [o for o in allowlist if o is not entry and subsumes(target.rule(o), target.rule(entry))]
         if not wider:
             continue
         cover = min(wider, key=lambda o: (len(o.address.split(".")) * -1, o.address))
@@ -395,19 +424,24 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
                 required: list[RequiredHost]) -> list[Finding]:
     target = options.enforcement()
     findings = []
-    proposed = list(proposal.entries)
+    index = allowlist.index
+    under_proposed = _names_under(index, [p.address for p in proposal.entries], options.mode)
+    under_required = _names_under(index, [r.host for r in required], options.mode)
     for entry in allowlist:
-        if not target.reaches_below(entry):
+        if entry.kind is EntryKind.NETWORK or not target.reaches_below(entry):
             continue  # an exact entry allows one name only, however shared its domain is
         reason = knowledge.is_multi_tenant(entry.address)
         if reason is None:
             continue
-        narrower = sorted({p.address for p in proposed
-                           if p.address != entry.address and target.covers(entry, p.address)})
+        if target.hub_switch:
+            needed_here = sorted(set(under_required.get(id(entry), ())))
+            narrower = sorted({a for a in under_proposed.get(id(entry), ()) if a != entry.address})
+        else:
+            needed_here = sorted({r.host for r in required if target.covers(entry, r.host)})
+            narrower = sorted({p.address for p in proposal.entries
+                               if p.address != entry.address and target.covers(entry, p.address)})
         if not narrower:
-            narrower = sorted({r.host for r in required
-                               if r.host != entry.address and target.covers(entry, r.host)})
-        needed_here = sorted({r.host for r in required if target.covers(entry, r.host)})
+            narrower = [h for h in needed_here if h != entry.address]
         source = Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
         evidence = [EvidenceItem(f"{entry.address}: {reason}", (source,))]
         if needed_here:
@@ -423,6 +457,54 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
                else f"`{entry.original}` allows every subdomain on {target.title}."),
             action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
             data={"reason": reason, "narrower": narrower, "needed_under": needed_here},
+        ))
+    return findings
+
+
+def _names_under(index: EntryIndex, names: Iterable[str], mode: MatchMode) -> dict[int, list[str]]:
+    """Entry (by id) -> the NAMES it covers: one index walk per name instead of one scan per entry."""
+    found: dict[int, list[str]] = {}
+    for name in names:
+        for entry in index.covering(name, mode):
+            found.setdefault(id(entry), []).append(name)
+    return found
+
+
+def _entry_source(allowlist: Allowlist, entry: AllowlistEntry) -> Source:
+    return Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
+
+
+def _network_entries(allowlist: Allowlist) -> list[Finding]:
+    findings = []
+    for entry in allowlist:
+        if entry.kind is not EntryKind.NETWORK:
+            continue
+        findings.append(Finding(
+            FindingKind.NETWORK_ENTRY, Severity.WARNING, f"{entry.original} is an address range, not a host name",
+            f"`{entry.original}` (line {entry.line}) is a network ({entry.address}). Registry Access Management "
+            "matches the host names clients ask for, never addresses, so this entry allows nothing there; a "
+            "proxy or firewall that matches addresses reads it differently.",
+            f"Replace `{entry.original}` with the host names it was meant to allow (see the proposal).",
+            entries=(entry.address,),
+            evidence=(EvidenceItem(f"allowlist line {entry.line}: {entry.original}",
+                                   (_entry_source(allowlist, entry),)),),
+            data={"network": entry.address, "nickname": entry.nickname},
+        ))
+    return findings
+
+
+def _duplicates(allowlist: Allowlist) -> list[Finding]:
+    findings = []
+    for repeat, first in allowlist.duplicates:
+        findings.append(Finding(
+            FindingKind.DUPLICATE, Severity.NOTE, f"{repeat.address} is listed twice",
+            f"`{repeat.original}` (line {repeat.line}) repeats `{first.original}` (line {first.line}); the second "
+            "entry adds nothing and takes a place in the entry budget.",
+            f"Remove the entry on line {repeat.line}.",
+            entries=(repeat.address,),
+            evidence=(EvidenceItem(f"line {repeat.line} repeats line {first.line}",
+                                   (_entry_source(allowlist, repeat), _entry_source(allowlist, first))),),
+            data={"first_line": first.line, "line": repeat.line},
         ))
     return findings
 
@@ -551,7 +633,7 @@ def _lookalikes(store: EvidenceStore, allowlist: Allowlist, targets: frozenset[s
     well_known = frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
     findings = []
     for host in sorted(places):
-        in_allowlist = any(e.address == host for e in allowlist)
+        in_allowlist = host in allowlist.index.by_address  # (was a scan of every entry per host)
         found = find_lookalike(host, well_known if in_allowlist else targets)
         if found is None:
             continue

@@ -6,11 +6,11 @@ finding that merely moved in the list is neither new nor resolved.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.core import safe_json
 from auditor.decisions.audit import AUDIT_SCHEMA_ID
 
 
@@ -39,10 +39,10 @@ class AuditDiff:
 
 def load_audit(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = safe_json.loads(path.read_bytes())
     except OSError as exc:
         raise DiffError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except safe_json.JsonInputError as exc:
         raise DiffError(f"{path}: not JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("schema") != AUDIT_SCHEMA_ID:
         raise DiffError(f"{path}: not a regaudit audit document (no \"schema\": \"{AUDIT_SCHEMA_ID}\")")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import BlockedAttempt, InputError, InputRecord, Observation, Source
+from auditor.core.timestamps import TimestampGate
 from auditor.pipeline.progress import Progress
 from parsers import ParserSpec, parser_for, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing, sha256_of
@@ -155,8 +156,15 @@ def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: Col
             store.add(inp.error(f"cannot hash: {exc.strerror or exc}"))
     with Progress(label=inp.display, total=inp.size, enabled=options.show_progress) as progress:
         ctx.advance = progress.advance
+        gate = TimestampGate(inp.display, spec.name)
+        where: Source | None = None  # the last record's place: where a parser that fails was
         try:
             for item in spec.parse(inp, ctx):
+                item, bad_time = gate.check(item)
+                if bad_time is not None:
+                    record.errors += 1
+                    store.add(bad_time)
+                where = _place_of(item) or where
                 record.records += 1
                 if isinstance(item, InputError):
                     record.errors += 1
@@ -165,12 +173,34 @@ def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: Col
                     record.first_time = item.time if record.first_time is None else min(record.first_time, item.time)
                     record.last_time = end if record.last_time is None else max(record.last_time, end)
                 store.add(item)
-        except Exception as exc:  # one bad file must not lose the rest of the run
+        except Exception as exc:  # one bad file must not lose the rest of the run (records so far are kept)
             record.errors += 1
-            store.add(inp.error(f"{spec.name} parser failed: {type(exc).__name__}: {exc}", parser=spec.name))
+            store.add(_failure(inp, spec.name, exc, where))
         finally:
+            if (more := gate.summary()) is not None:
+                store.add(more)
             ctx.advance = lambda _n: None
     store.inputs.append(record)
+
+
+def _place_of(item: object) -> Source | None:
+    source = getattr(item, "source", None)
+    if source is None and getattr(item, "evidence", None):
+        source = item.evidence[0]  # type: ignore[attr-defined]
+    return source if isinstance(source, Source) and (source.line or source.packet) else None
+
+
+def _failure(inp: InputFile, parser: str, exc: Exception, where: Source | None) -> InputError:
+    """A parser's bug, named by where it stopped: after the last line or packet it yielded a record for."""
+    text = " ".join(str(exc).split())[:200]
+    if where is None:
+        place, line, packet = "before its first record", None, None
+    else:
+        line, packet = where.line, where.packet
+        place = f"after line {line}" if line else f"after packet {packet}"
+    return inp.error(f"{parser} parser failed {place} ({type(exc).__name__}: {text}); "
+                     "the records before it are kept, the rest of the file is not read",
+                     line=line, packet=packet, parser=parser)
 
 
 def stderr_is_terminal() -> bool:

@@ -15,7 +15,9 @@ from auditor.core.model import ImageReference, Source, Unresolved
 from auditor.core.reference import InvalidReference, parse_reference
 from parsers.common.interpolate import interpolate, mapping_lookup
 
-_GO_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+# `{{`, then anything but another `{{` or a `}}`, then `}}`. Forbidding the opener inside keeps it linear:
+# with `.*?` every `{{` of a line of thousands without a `}}` scanned to the end of the text.
+_GO_TEMPLATE = re.compile(r"\{\{(?:(?!\{\{|\}\}).)*+\}\}", re.DOTALL)
 
 
 def image_record(text: str, source: Source, context: str, variables: dict[str, str] | None = None,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from auditor.core.model import Evidence, InputError, Source
+from parsers.common.decompress import DecompressionError, GuardedStream
 
 HEAD_BYTES = 64 * 1024
 # Repository configuration files bigger than this are refused: no real Dockerfile, compose or CI file
@@ -56,13 +57,15 @@ def _compression_of(first: bytes) -> str | None:
 
 
 def _open_decompressed(path: Path, compression: str | None) -> BinaryIO:
-    if compression == "gzip":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    if compression == "bz2":
-        return bz2.open(path, "rb")  # type: ignore[return-value]
-    if compression == "xz":
-        return lzma.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    if compression is None:
+        return open(path, "rb")
+    return open_compressed(path, compression)
+
+
+def open_compressed(path: Path, compression: str) -> BinaryIO:
+    """PATH decompressed as COMPRESSION (gzip, bz2, xz) behind the guard every input read goes through."""
+    openers = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+    return GuardedStream(openers[compression](path, "rb"), compression, path.stat().st_size)  # type: ignore[return-value]
 
 
 @dataclass
@@ -89,7 +92,7 @@ class InputFile:
         try:
             with _open_decompressed(path, compression) as stream:
                 head = stream.read(HEAD_BYTES)
-        except (OSError, EOFError, lzma.LZMAError):
+        except DecompressionError:
             # A corrupt archive is reported by the parser that reads it; detection sees raw bytes.
             compression = None
             with open(path, "rb") as raw:
@@ -164,6 +167,15 @@ def read_config_text(inp: InputFile, parser: str, keep_binary: bool = False
         errors.append(inp.error("undecodable bytes (not UTF-8) replaced with U+FFFD", line=bad_line,
                                 parser=parser))
     return text, errors
+
+
+def is_regular_file(path: Path) -> bool:
+    """Path.is_file() for a name taken from an input: a name too long (or otherwise unusable) is no file,
+    where Path.is_file raises OSError (ENAMETOOLONG) and lost the file that named it."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def sha256_of(path: Path) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.core import safe_json
 from auditor.core.model import InputError
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
 from parsers.common.yaml_loader import LineDict, LineStr
@@ -93,7 +94,13 @@ class _Reader:
         if kind == "str":
             attach(self.string(raw, start))
         elif kind == "lit":
-            attach(_LITERALS[raw] if raw in _LITERALS else json.loads(raw))
+            if raw in _LITERALS:
+                attach(_LITERALS[raw])
+            else:
+                try:
+                    attach(safe_json.loads(raw))
+                except safe_json.JsonInputError as exc:
+                    raise _Stop(exc.message, start) from None
         elif raw == "{":
             mapping = LineDict()
             mapping.line = self.line_at(start)

@@ -124,6 +124,20 @@ class _RedefiningLoader(_FastEvents, _RedefiningComposer, yaml.constructor.SafeC
 _RedefiningLoader.yaml_constructors = _LineLoader.yaml_constructors
 
 
+# Integer scalars longer than this stay strings: int() refuses 4,300+ digits with a ValueError that lost a
+# whole file behind one value, and no field regaudit reads needs a number this long.
+MAX_INT_CHARS = 100
+
+
+def _construct_bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | LineStr:
+    if len(node.value) > MAX_INT_CHARS:
+        return _construct_str(loader, node)
+    return loader.construct_yaml_int(node)  # type: ignore[no-any-return]
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_bounded_int)
+
+
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     """Nodes the document would have with every alias expanded (merge keys included)."""
     cached = memo.get(id(node))

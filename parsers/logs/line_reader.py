@@ -14,9 +14,7 @@ than two days after that time (a log that spans New Year and was last written in
 
 from __future__ import annotations
 
-import bz2
 import calendar
-import gzip
 import ipaddress
 import lzma
 import re
@@ -44,7 +42,7 @@ from auditor.core.model import (
     RedirectEdge,
     Source,
 )
-from parsers.common.inputs import InputFile, ParseContext
+from parsers.common.inputs import InputFile, ParseContext, open_compressed
 from parsers.common.lazy import lazy_module
 
 np = lazy_module("numpy")  # imported on first use: start-up stays fast
@@ -57,12 +55,14 @@ BLOCK_BYTES = 4 * 1024 * 1024
 # one hostile line exhaust memory.
 MAX_LINE_BYTES = 1024 * 1024
 _PIECE_BYTES = 256 * 1024
+# Empty lines in a row past which the run is counted in one step instead of line by line.
+_BLANK_RUN = b"\n" * 256
+_NOT_NEWLINE = re.compile(rb"[^\n]")
 FOLD_LIMIT = 100_000  # distinct folded records held before they are handed on
 MAX_ERRORS_PER_FILE = 20
 PREVIEW_CHARS = 80
 _NAME_CACHE_LIMIT = 200_000
-_MAGIC: tuple[tuple[bytes, Callable[..., BinaryIO]], ...] = (
-    (b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+_MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
 _TIME_CACHE_LIMIT = 100_000
 _NO_LINE = sys.maxsize  # the line of an empty fold slot: any real line is smaller
 
@@ -168,6 +168,10 @@ class LogReader:
                         line_no = skip_start + 1
                 # only an empty read ends the file: a block emptied by skipping does not
                 if failure is not None or not size:
+                    if buf.endswith(b"\n"):
+                        # only a held-back line is pending with its newline: it ends that line, it is no
+                        # empty line of its own
+                        buf = buf[:-1]
                     if buf and not skipping:
                         yield from self._emit(buf, line_no)
                         line_no += self._newlines + 1
@@ -197,9 +201,9 @@ class LogReader:
         """The decompressed stream; a compressed file whose head could not be read (truncated early) is
         still decompressed here, so the lines before the damage are read and the damage reported."""
         if self.inp.compression is None:
-            for magic, opener in _MAGIC:
+            for magic, codec in _MAGIC:
                 if self.inp.head.startswith(magic):
-                    return opener(self.inp.path, "rb")  # type: ignore[no-any-return]
+                    return open_compressed(self.inp.path, codec)
         return self.inp.open()
 
     def _cut(self, buf: bytes) -> int:
@@ -211,11 +215,45 @@ class LogReader:
         return cut
 
     def _emit(self, raw: bytes, line_no: int) -> Iterator[tuple[str, int]]:
+        """Hand RAW's lines on, except long runs of empty lines: those are counted (ignored, "empty line")
+        and skipped, so a file of a billion newlines (a decompression bomb's favourite) costs a scan, not a
+        billion parser calls. Leaves the count of RAW's newlines in `_newlines`."""
+        newlines = int(np.count_nonzero(np.frombuffer(raw, np.uint8) == 10))  # bytes.count: slower
+        run = raw.find(_BLANK_RUN)
+        if run < 0:
+            yield from self._emit_lines(raw, line_no, newlines)
+            self._newlines = newlines
+            return
+        start = 0
+        while start <= len(raw):
+            run = raw.find(_BLANK_RUN, start)
+            if run < 0:
+                yield from self._segment(raw[start:], line_no)
+                break
+            after = _NOT_NEWLINE.search(raw, run)
+            run_end = after.start() if after else len(raw)
+            yield from self._segment(raw[start:run], line_no)
+            line_no += raw.count(b"\n", start, run) + (run_end - run)
+            skipped = run_end - run - 1 + (run_end == len(raw))  # the lines the run's newlines end
+            self.stats.total += skipped
+            self.stats.ignore("empty line", skipped)
+            start = run_end
+            if run_end == len(raw):
+                break
+        self._newlines = newlines
+
+    def _segment(self, raw: bytes, line_no: int) -> Iterator[tuple[str, int]]:
+        if raw:
+            yield from self._emit_lines(raw, line_no, None)
+        else:  # the one empty line between two runs, or before a run at the block's start
+            self.stats.total += 1
+            self.stats.ignore("empty line")
+
+    def _emit_lines(self, raw: bytes, line_no: int, newlines: int | None) -> Iterator[tuple[str, int]]:
         """Decode RAW, cutting out lines over MAX_LINE_BYTES (reported by number): a window of that size
         without a newline lies inside such a line. One `find` per window keeps this check cheap; a line
-        of between one and two windows may straddle two windows and pass. Leaves the count of RAW's
-        newlines in `_newlines` (counted once: blocks are megabytes)."""
-        self._newlines = newlines = int(np.count_nonzero(np.frombuffer(raw, np.uint8) == 10))  # bytes.count: slower
+        of between one and two windows may straddle two windows and pass. NEWLINES: RAW's count of them,
+        when known (counted once: blocks are megabytes)."""
         start = 0
         for window in range(0, len(raw) - MAX_LINE_BYTES + 1, MAX_LINE_BYTES):
             if window < start or raw.find(b"\n", window, window + MAX_LINE_BYTES) >= 0:

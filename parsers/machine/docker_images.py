@@ -12,10 +12,11 @@ whose registry is still evidence, reported without a tag.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterator
+from typing import BinaryIO
 
+from auditor.core import safe_json
 from auditor.core.model import Evidence, ImageReference, Unresolved
 from auditor.core.reference import InvalidReference, parse_reference
 from parsers.common.inputs import InputFile, ParseContext
@@ -46,13 +47,12 @@ def detect(inp: InputFile) -> bool:
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     layout: str | None = None  # "json", "table", "table-digests" or "tree", from the first meaningful line
     with inp.open() as stream:
-        for number, raw in enumerate(stream, start=1):
-            ctx.advance(len(raw))
+        for number, raw in enumerate(_bounded_lines(stream, ctx), start=1):
+            if raw is None:
+                yield inp.error(f"line longer than {_MAX_LINE} bytes; skipped", line=number, parser=NAME)
+                continue
             if b"\x00" in raw:
                 yield inp.error("binary content (NUL bytes) on this line; skipped", line=number, parser=NAME)
-                continue
-            if len(raw) > _MAX_LINE:
-                yield inp.error(f"line longer than {_MAX_LINE} bytes; skipped", line=number, parser=NAME)
                 continue
             line = raw.decode("utf-8", errors="replace").strip()
             if not line:
@@ -73,6 +73,25 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
                 yield inp.error("not a `docker images` listing line (no header seen yet)", line=number, parser=NAME)
 
 
+def _bounded_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[bytes | None]:
+    """The stream's lines, None for one over _MAX_LINE: read in bounded pieces, never held whole (a 100 MB
+    line used to be read into memory before its length was checked)."""
+    while True:
+        raw = stream.readline(_MAX_LINE + 1)
+        if not raw:
+            return
+        ctx.advance(len(raw))
+        if len(raw) <= _MAX_LINE:
+            yield raw
+            continue
+        while not raw.endswith(b"\n"):  # the rest of the long line, piece by piece
+            raw = stream.readline(_MAX_LINE)
+            if not raw:
+                break
+            ctx.advance(len(raw))
+        yield None
+
+
 def _is_header(line: str) -> bool:
     return bool(_TABLE_HEADER.match(line) or _TREE_HEADER.match(line))
 
@@ -88,12 +107,9 @@ def _layout_of(line: str) -> str | None:
 
 def _json_line(inp: InputFile, line: str, number: int) -> Iterator[Evidence]:
     try:
-        entry = json.loads(line)
-    except json.JSONDecodeError as exc:
-        yield inp.error(f"invalid JSON: {exc.msg} at column {exc.colno}", line=number, parser=NAME)
-        return
-    except (ValueError, RecursionError) as exc:  # nesting too deep for the decoder, or a bad number
-        yield inp.error(f"unreadable JSON ({exc.__class__.__name__})", line=number, parser=NAME)
+        entry = safe_json.loads(line)
+    except safe_json.JsonInputError as exc:
+        yield inp.error(exc.message, line=number, parser=NAME)
         return
     if not isinstance(entry, dict) or not isinstance(entry.get("Repository"), str):
         yield inp.error("JSON line without a Repository field", line=number, parser=NAME)

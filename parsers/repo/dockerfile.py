@@ -154,7 +154,8 @@ def _variable_end(word: str, start: int) -> int:
     return start + 1
 
 
-_QUOTED_WORD_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-+?])(.*[\"'].*)\}$", re.DOTALL)
+# the quote is found by a possessive lookahead: `.*["'].*\}` tried every quote against every later brace
+_QUOTED_WORD_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-+?])((?=[^\"']*+[\"']).*)\}$", re.DOTALL)
 
 
 def _expand_quoted_operand(match: re.Match[str], lookup: Lookup, escape: str, result: Interpolated) -> str:

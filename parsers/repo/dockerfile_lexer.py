@@ -14,11 +14,12 @@ BuildKit refuses lines over 64 KiB; here such a line is reported and skipped, an
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from auditor.core import safe_json
 
 # bufio.MaxScanTokenSize - 1: BuildKit's "dockerfile line greater than max allowed size of 65535".
 MAX_LINE_BYTES = 64 * 1024 - 1
@@ -26,7 +27,7 @@ MAX_LINE_BYTES = 64 * 1024 - 1
 MAX_INSTRUCTION_CHARS = 1024 * 1024
 
 _WHITESPACE_RE = re.compile(r"[\t\v\f\r ]+")
-_DIRECTIVE_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVE_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(\S(?:.*\S)?)\s*$")  # no lazy `.+?` before `\s*$`
 _VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _HEREDOC_RE = re.compile(r"^(\d*)<<(-?)\s*([^<]*)$", re.DOTALL)
 _HEREDOC_COMMANDS = frozenset({"add", "copy", "run"})
@@ -59,7 +60,7 @@ class Instruction:
         if not text.startswith("["):
             return None
         try:
-            value = json.loads(text)
+            value = safe_json.loads(text)
         except ValueError:
             return None
         if isinstance(value, list) and all(isinstance(item, str) for item in value):

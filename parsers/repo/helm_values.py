@@ -32,19 +32,26 @@ NAME = "helm_values"
 
 # `values.yaml`, `values-prod.yaml`; chart-testing's `ci/NAME-values.yaml`; `NAME.helm.values.yaml`, `NAME.values.yaml`
 _NAME_RE = re.compile(r"^values[\w.-]*\.ya?ml$|^[\w.-]+[._-]values\.ya?ml$", re.IGNORECASE)
-_CONTENT_RE = re.compile(rb"^[ \t-]*[\w-]*(?:image|repository)[\w-]*[ \t]*:", re.IGNORECASE | re.MULTILINE)
+# a key at a line start, then a colon; whether it names an image is checked on the key (two `[\w-]*` around a
+# literal backtracked over every occurrence of it: quadratic in a long line of `imageimage...`)
+_CONTENT_RE = re.compile(rb"^[ \t-]*+([\w-]++)[ \t]*+:", re.MULTILINE)
 _TEMPLATE_HINT = "a Go template expression in a values file (rendered by the chart with `tpl`): render it first"
 _NO_TAG = "no tag: the chart falls back to its appVersion (Chart.yaml), which a values file does not hold"
 
 
 def detect(inp: InputFile) -> bool:
     # NUL bytes do not disqualify a values file: its clean documents are still read, the junk is reported.
-    return bool(_NAME_RE.match(inp.name)) and bool(_CONTENT_RE.search(inp.head))
+    return bool(_NAME_RE.match(inp.name)) and _has_image_key(inp.head)
+
+
+def _has_image_key(head: bytes) -> bool:
+    keys = (m.group(1).lower() for m in _CONTENT_RE.finditer(head))
+    return any(b"image" in key or b"repository" in key for key in keys)
 
 
 def detect_content(inp: InputFile) -> bool:
     """Named explicitly under another name: a YAML file with image or repository keys is read as values."""
-    return inp.name.lower().endswith((".yaml", ".yml")) and bool(_CONTENT_RE.search(inp.head))
+    return inp.name.lower().endswith((".yaml", ".yml")) and _has_image_key(inp.head)
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:

@@ -50,7 +50,8 @@ _GENERIC_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "jobTemplate", "spec", "template", "spec"),
     ("template", "spec"),
 )
-_IMAGE_LINE = re.compile(r"^\s*(?:-\s+)?image\s*:\s*(\S.*?)\s*(?:\s#.*)?$")
+# value: up to a ` #` comment, trailing blanks trimmed without a lazy `.*?` before `\s*` (quadratic in blanks)
+_IMAGE_LINE = re.compile(r"^\s*+(?:-\s+)?image\s*:\s*+(\S(?:\S|\s++(?!#|$))*+)")
 _MAX_LIST_NESTING = 8  # a real List holds objects; a List of Lists of Lists ... is hostile
 _TEMPLATE_HINT = "a Go template expression (a Helm chart template?): render it with `helm template` first"
 

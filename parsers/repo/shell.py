@@ -30,7 +30,7 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ASSIGN_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 _SIMPLE_BRACED_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?::?[-+?=].*)?$", re.DOTALL)
 # `${{ ... }}` is never valid shell; CI systems (GitHub Actions, Gitea, Forgejo) substitute it before the shell runs.
-_CI_EXPRESSION_RE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_CI_EXPRESSION_RE = re.compile(r"\$\{\{(?:(?!\$\{\{|\}\}).)*+\}\}", re.DOTALL)  # linear: no `${{` inside
 
 # Characters with no special meaning in a word (outside quotes) and inside double quotes: consumed in runs.
 # Opaque CI expressions start with `$` or `<` (`${{ }}`, `$(var)`, `$[ ]`, `<< x >>`), never inside a run.

@@ -6,11 +6,11 @@ naming it while the others are still used.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from auditor.core import safe_json
 from auditor.core.model import Evidence
 from auditor.core.trace_record import TRACE_SCHEMA, Hop, TraceResult, trace_evidence
 from parsers.common.inputs import InputFile, ParseContext, read_config_text
@@ -32,10 +32,9 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         return
     ctx.advance(inp.size)
     try:
-        document = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        yield inp.error(f"not valid JSON: {getattr(exc, 'msg', exc)}", line=line, parser=NAME)
+        document = safe_json.loads(text)
+    except safe_json.JsonInputError as exc:
+        yield inp.error(f"not valid JSON: {exc.message}", line=exc.line, parser=NAME)
         return
     results = document.get("results") if isinstance(document, dict) else None
     if not isinstance(results, list):

@@ -88,7 +88,10 @@ def test_read_text_keeps_valid_entries_and_reports_bad_lines() -> None:
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", 7), ("2001:db8::1", 8), ("xn--bcher-kva.example", 9)]
     assert allowlist.entries[4].original == "123456789012.dkr.ecr.eu-west-1.amazonaws.com:443"
     assert [(e.source.line, e.message.split(":")[0]) for e in errors] == [
-        (6, "expected one host per line, got 'bad host name'"), (10, "invalid allowlist entry 'example..com'")]
+        (4, "allowlist entry 'https"), (6, "expected one host per line, got 'bad host name'"),
+        (10, "invalid allowlist entry 'example..com'")]
+    assert errors[0].message == ("allowlist entry 'https://ghcr.io/v2/' read as 'ghcr.io': dropped the scheme "
+                                 "'https://', the path '/v2/' (an allowlist matches host names only)")
 
 
 def test_read_csv_with_header() -> None:
@@ -96,7 +99,10 @@ def test_read_csv_with_header() -> None:
     assert [(e.address, e.nickname, e.rationale, e.line) for e in allowlist] == [
         ("registry-1.docker.io", "Docker Hub", "API", 2),
         ("production.cloudflare.docker.com", "Hub CDN", "blobs, via Cloudflare", 3)]
-    assert len(errors) == 1 and errors[0].source.line == 5 and "no_such..host" in errors[0].message
+    # a row with a nickname but no address is said, not skipped in silence
+    assert [(e.source.line, e.message[:26]) for e in errors] == [
+        (4, "CSV row without an address"), (5, "invalid allowlist entry 'n")]
+    assert "no_such..host" in errors[1].message
 
 
 def test_read_json_objects_strings_and_bad_items() -> None:

@@ -18,7 +18,8 @@ from auditor.decisions.lookalike import edit_distance, find_lookalike, skeleton,
 
 AUDIT = Path(__file__).parents[1] / "fixtures" / "audit"
 KINDS = ["missing", "unused", "redundant", "over-broad", "over-limit", "blocked-pattern", "lookalike",
-         "image-access", "not-enforced", "sign-in", "bypass"]
+         "image-access", "not-enforced", "sign-in", "bypass", "network-entry",
+         "duplicate"]
 
 
 def run_audit(tmp_path: Path, fixture: str, *extra: str, inputs: tuple[str, ...] = ()) -> tuple[int, dict, str]:
@@ -54,6 +55,8 @@ FIXTURE_FOR = {
     "not-enforced": ("not-enforced", ()),
     "sign-in": ("sign-in", ()),  # a machine bundle (tests/decisions/test_desktop.py has the rest)
     "bypass": ("bypass", ()),
+    "network-entry": ("network-entry", ()),
+    "duplicate": ("duplicate", ()),
 }
 
 

@@ -113,4 +113,4 @@ def test_deeply_nested_json_line_is_an_error_not_a_crash(tmp_path: Path) -> None
     items = run_parser(docker_images.parse, path)
     assert [r[2] for r in _refs(items)] == [1, 3]
     assert [(e.source.line, e.message) for e in items if isinstance(e, InputError)] == [
-        (2, "unreadable JSON (RecursionError)")]
+        (2, "JSON nested deeper than 256 levels")]

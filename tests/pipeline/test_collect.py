@@ -81,7 +81,9 @@ def test_a_crashing_parser_loses_only_its_own_file(tmp_path: Path, monkeypatch: 
     (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
     store = collect([str(tmp_path)], CollectOptions(variables={}))
     assert [r.canonical for r in store.references] == ["docker.io/library/alpine:3.20"]
-    assert [e.message for e in store.errors] == ["crashy parser failed: RuntimeError: boom"]
+    assert [e.message for e in store.errors] == [
+        "crashy parser failed before its first record (RuntimeError: boom); "
+        "the records before it are kept, the rest of the file is not read"]
     assert store.errors[0].source.path.endswith("crash.me")
 
 

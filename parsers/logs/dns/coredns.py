@@ -10,10 +10,10 @@ Lines without a time stamp get none (the plugin does not write one; `kubectl log
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
+from auditor.core import safe_json
 from auditor.core.model import Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.logs.line_reader import LineParser, LineStats, head_lines, preview, strip_port
@@ -45,7 +45,7 @@ def _unwrap(line: str) -> str | None:
     if not line.startswith("{"):
         return line
     try:
-        record = json.loads(line)
+        record = safe_json.loads(line)
     except ValueError:
         return None
     value = record.get("log") if isinstance(record, dict) else None

@@ -9,9 +9,9 @@ carry a time stamp before the JSON object; it is skipped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
+from auditor.core import safe_json
 from auditor.core.model import BlockReason, Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.logs.line_reader import LineParser, LineStats, head_lines, host_name, is_ip, preview
@@ -26,7 +26,7 @@ def detect(inp: InputFile) -> bool:
         if start < 0:
             continue
         try:
-            record = json.loads(line[start:])
+            record = safe_json.loads(line[start:])
         except ValueError:
             return False
         return isinstance(record, dict) and "query_name" in record and (
@@ -56,9 +56,9 @@ class _Route53Parser(LineParser):
             self.malformed(number, f"not a JSON line: {preview(text)}")
             return
         try:
-            record = json.loads(text[start:])
-        except ValueError as exc:
-            self.malformed(number, f"invalid JSON: {exc}")
+            record = safe_json.loads(text[start:])
+        except safe_json.JsonInputError as exc:
+            self.malformed(number, exc.message)
             return
         if not isinstance(record, dict) or not isinstance(record.get("query_name"), str):
             self.malformed(number, "JSON line without a query_name")

@@ -18,12 +18,12 @@ logs) switches the layout from there on.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from itertools import compress
 from operator import itemgetter
 
+from auditor.core import safe_json
 from auditor.core.model import Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.logs.dns.zeek_fast import MIN_CHARS, DnsFolder
@@ -44,7 +44,7 @@ def detect(inp: InputFile) -> bool:
             return "query" in fields or "server_name" in fields
         if line.startswith("{"):
             try:
-                record = json.loads(line)
+                record = safe_json.loads(line)
             except ValueError:
                 return False
             return isinstance(record, dict) and "id.orig_h" in record and (
@@ -238,9 +238,9 @@ class _ZeekParser(LineParser):
     def json_line(self, text: str, number: int) -> None:
         self.fast.settle()
         try:
-            record = json.loads(text)
-        except ValueError as exc:
-            self.malformed(number, f"invalid JSON: {exc}")
+            record = safe_json.loads(text)
+        except safe_json.JsonInputError as exc:
+            self.malformed(number, exc.message)
             return
         if not isinstance(record, dict):
             self.malformed(number, "JSON line is not an object")

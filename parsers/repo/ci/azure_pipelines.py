@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.model import Evidence, InputError, Unresolved
-from parsers.common.inputs import InputFile, ParseContext, read_config_text
+from parsers.common.inputs import InputFile, ParseContext, is_regular_file, read_config_text
 from parsers.common.yaml_loader import line_of
 from parsers.repo.ci.ci_yaml import (
     YamlFile,
@@ -37,7 +37,9 @@ NAME = "azure_pipelines"
 _MACRO_RE = re.compile(r"\$\(([A-Za-z0-9_.-]+)\)")
 _TEMPLATE_RE = re.compile(r"\$\{\{\s*(variables|parameters)\.([A-Za-z0-9_.-]+)\s*\}\}|\$\{\{\s*(variables|parameters)"
                           r"\[\s*'([A-Za-z0-9_.-]+)'\s*\]\s*\}\}")
-_UNKNOWN_RE = re.compile(r"\$\[.*?\]|\$\{\{.*?\}\}|\$\([A-Za-z0-9_.-]+\)", re.DOTALL)
+# each body excludes its own opener, so a long line of `$[` or `${{` without a closer is scanned once, not once
+# per opener
+_UNKNOWN_RE = re.compile(r"\$\[(?:(?!\$\[)[^\]])*+\]|\$\{\{(?:(?!\$\{\{|\}\}).)*+\}\}|\$\([A-Za-z0-9_.-]+\)", re.DOTALL)
 _SCRIPT_KEYS = ("script", "bash", "pwsh", "powershell")
 _JOB_CONTAINERS = ("stages", "jobs")
 _MAX_TEMPLATE_DEPTH = 20  # Azure DevOps allows 100 template files and 20 levels of nesting
@@ -214,7 +216,7 @@ class _Pipeline:
                 target.resolve().relative_to(self.root.resolve())
             except (ValueError, OSError):
                 continue  # a template must not be read from outside the repository
-            if target.is_file():
+            if is_regular_file(target):
                 return target
         return None
 

@@ -35,7 +35,9 @@ NAME = "github_actions"
 
 _WORKFLOW_DIRS = ("/.github/workflows/", "/.gitea/workflows/", "/.forgejo/workflows/")
 _ACTION_NAMES = ("action.yml", "action.yaml")
-_EXPRESSION_RE = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+# `${{`, a body holding neither `${{` nor `}}`, `}}`; the body is stripped by its readers. (`\s*(.*?)\s*` took
+# time quadratic in a run of spaces, and every `${{` of a long line without `}}` rescanned the rest.)
+_EXPRESSION_RE = re.compile(r"\$\{\{((?:(?!\$\{\{|\}\}).)*+)\}\}", re.DOTALL)
 _ENV_EXPR_RE = re.compile(r"^env\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _MATRIX_EXPR_RE = re.compile(r"^matrix\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _MAX_VARIANTS = 64
@@ -199,7 +201,7 @@ def _expand(text: str, env: dict[str, str], matrix: dict[str, str], given: dict[
     missing: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
-        expression = match.group(1)
+        expression = match.group(1).strip()
         if expression in given:
             return given[expression]
         if env_match := _ENV_EXPR_RE.match(expression):
@@ -221,9 +223,9 @@ def _substitute_env(text: str, env: dict[str, str], given: dict[str, str]) -> st
     `env.X` from literal `env:` values); the rest stays for the shell to report."""
 
     def replace(match: re.Match[str]) -> str:
-        if match.group(1) in given and "\n" not in given[match.group(1)]:
-            return given[match.group(1)]
-        env_match = _ENV_EXPR_RE.match(match.group(1))
+        if match.group(1).strip() in given and "\n" not in given[match.group(1).strip()]:
+            return given[match.group(1).strip()]
+        env_match = _ENV_EXPR_RE.match(match.group(1).strip())
         if env_match and env_match.group(1) in env and "\n" not in env[env_match.group(1)]:
             return env[env_match.group(1)]
         return match.group(0)
@@ -256,7 +258,7 @@ def _matrix_values(strategy: Any) -> dict[str, list[str]]:
 def _matrix_variants(text: str, matrix: dict[str, list[str]]) -> list[dict[str, str]]:
     """One assignment per combination of the matrix keys TEXT uses (capped); [{}] when it uses none."""
     keys = sorted({m.group(1) for expr in _EXPRESSION_RE.finditer(text)
-                   if (m := _MATRIX_EXPR_RE.match(expr.group(1))) and m.group(1) in matrix})
+                   if (m := _MATRIX_EXPR_RE.match(expr.group(1).strip())) and m.group(1) in matrix})
     if not keys:
         return [{}]
     combos = itertools.islice(itertools.product(*(matrix[key] for key in keys)), _MAX_VARIANTS)

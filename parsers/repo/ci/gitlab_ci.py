@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.model import Evidence, InputError, Source, Unresolved
-from parsers.common.inputs import InputFile, ParseContext, read_config_text
+from parsers.common.inputs import InputFile, ParseContext, is_regular_file, read_config_text
 from parsers.common.interpolate import interpolate
 from parsers.common.yaml_loader import LineStr, line_of
 from parsers.repo.ci.ci_yaml import YamlFile, as_list, image_value, load_yaml_text, recovered_images, scan_scripts
@@ -231,7 +231,7 @@ class _Pipeline:
                 candidate.resolve().relative_to(root_resolved)
             except (ValueError, OSError):
                 continue  # an include must not read outside the repository
-            if candidate.is_file():
+            if is_regular_file(candidate):
                 inside.append(candidate)
         return inside
 

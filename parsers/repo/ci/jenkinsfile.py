@@ -26,13 +26,15 @@ from parsers.repo.shell import image_evidence, scan_script
 
 NAME = "jenkinsfile"
 
-_PIPELINE_RE = re.compile(rb"(?m)^\s*(?:pipeline|node)\s*(?:\(|\{)|docker\.(?:image|withRegistry|build)\s*\(")
+# `^[ \t]*`, not `^\s*`: `\s` spans newlines, so each of a head of empty lines rescanned all that followed
+_PIPELINE_RE = re.compile(rb"(?m)^[ \t]*(?:pipeline|node)\s*(?:\(|\{)|docker\.(?:image|withRegistry|build)\s*\(")
 _MAX_SPAN = 500
 _SCRIPT_STEPS = frozenset({"sh", "bat", "powershell", "pwsh"})
 _ENV_PROPERTY_RE = re.compile(r"\$\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}|\$env\.([A-Za-z_][A-Za-z0-9_]*)")
 # In a GString, `${...}` holding more than a plain name (a method call, `params.X`, `a ?: b`) is Groovy code.
-_GROOVY_EXPR_RE = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*\})[^}]*\}")
-_YAML_IMAGE_RE = re.compile(r"""^\s*(?:-\s+)?image\s*:\s*["']?([^\s"'#]+)""", re.MULTILINE)
+# the body stops at a `}` or another `${` (a long line of `${` without `}` is scanned once)
+_GROOVY_EXPR_RE = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*\})(?:[^}$]|\$(?!\{))*+\}")
+_YAML_IMAGE_RE = re.compile(r"""^[ \t]*+(?:-[ \t]+)?image[ \t]*:[ \t]*["']?([^\s"'#]+)""", re.MULTILINE)
 
 
 def detect(inp: InputFile) -> bool:
