@@ -19,6 +19,7 @@ import click
 from auditor import __version__
 from auditor.core.evidence import EvidenceStore
 from auditor.pipeline.collect import CollectOptions, collect
+from auditor.pipeline.store_commands import add_period, merge_store_window, window_options
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -95,6 +96,7 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
 
 
 @main.command()
+@window_options
 @evidence_options
 @click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
               help="Maximum number of entries (Docker Desktop RAM: 100).")
@@ -107,13 +109,14 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
 def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
             forced_kind: str | None, strict: bool, budget: int, match_mode: str, count_docker_hub_default: bool,
-            output_format: str, output: Path | None) -> None:
+            output_format: str, output: Path | None, **window: Any) -> None:
     """Propose the fewest, narrowest allowlist entries covering every required host."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.analysis import analyse
     from reports.proposal import RENDERERS
 
     store = load_evidence(inputs, assignments, env_files, forced_kind)
+    merge_store_window(store, inputs=inputs, **window)
     analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
                        count_docker_hub_default=count_docker_hub_default)
     _write(RENDERERS[output_format](analysis.proposal), output)
@@ -121,6 +124,7 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
 
 
 @main.command()
+@window_options
 @evidence_options
 @click.option("--allowlist", "allowlist_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The allowlist to audit: one host a line, CSV, JSON or Squid acl lines.")
@@ -142,7 +146,8 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
 def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
           forced_kind: str | None, strict: bool, allowlist_path: Path, orgs: tuple[str, ...], budget: int,
           match_mode: str, count_docker_hub_default: bool, html_out: Path | None, json_out: Path | None,
-          csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None) -> None:
+          csv_out: Path | None, sarif_out: Path | None, md_out: Path | None, fail_on: str | None,
+          **window: Any) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.audit import AuditOptions
@@ -159,8 +164,10 @@ def audit(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tupl
     extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
     extra += ["--kind", forced_kind] if forced_kind else []
     store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True)
+    chosen = merge_store_window(store, inputs=inputs, **window)
     result = run_audit(store, allowlist_path,
                        options, command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra))
+    add_period(result, chosen)
     for error in result.allowlist_errors:
         click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
     result.outputs = write_reports(result.document, outputs)
@@ -232,5 +239,13 @@ def _write(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+from auditor.pipeline.store_commands import history_command, ingest_command, store_group  # noqa: E402
+
+main.add_command(ingest_command)
+main.add_command(history_command)
+main.add_command(store_group)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
+

@@ -59,4 +59,22 @@ def render_markdown(document: dict[str, Any]) -> str:
         lines += ["", "**Proposed change:** "
                   + ", ".join([f"add {escape(a)}" for a in diff["add"][:15]]
                               + [f"remove {escape(r)}" for r in diff["remove"][:15]])]
+    if "period" in document:
+        lines += period_lines(document["period"])
     return "\n".join(lines) + "\n"
+
+
+def period_lines(period: dict[str, Any]) -> list[str]:
+    """The period of a windowed audit: versions in force, changes, blocked attempts per week, gaps."""
+    lines = ["", f"**Period {escape(period['since'])} to {escape(period['until'])}** "
+             f"({period['calendar_days']} days, {len(period['inputs'])} inputs). {escape(period['gap_text'], 400)}"]
+    for version in period["allowlist_versions"][:MAX_ROWS]:
+        lines.append(f"- allowlist {escape(version['sha256'][:12])} in force {escape(version['from'])} to "
+                     f"{escape(version['to'] or 'now')}: {version['entries']} entries")
+    for change in period["entry_changes"][:MAX_ROWS]:
+        lines.append(f"- {escape(change['date'])}: {escape(change['change'])} {escape(change['entry'])}")
+    busy = [w for w in period["blocked_weekly"] if w["attempts"]]
+    if busy:
+        lines.append("- blocked attempts per week: "
+                     + ", ".join(f"{escape(w['week'])} {w['attempts']}" for w in busy[:MAX_ROWS]))
+    return lines

@@ -20,6 +20,7 @@ LAYER_OF = (
     ("auditor.knowledge", "knowledge"),
     ("auditor.decisions", "decisions"),
     ("auditor.probe", "probe"),
+    ("auditor.store", "store"),
     ("auditor.pipeline", "pipeline"),
     ("auditor.cli", "cli"),
     ("auditor.__main__", "cli"),
@@ -35,9 +36,12 @@ ALLOWED = {
     "parsers": {"core", "parser-common", "parsers"},
     "decisions": {"core", "knowledge", "decisions"},
     "probe": {"core", "probe"},
+    "store": {"core", "store"},  # evidence at rest: reads and writes core's records, nothing above
     "reports": {"core", "knowledge", "decisions", "reports"},
-    "pipeline": {"core", "knowledge", "parser-common", "parsers", "decisions", "probe", "reports", "pipeline"},
-    "cli": {"core", "knowledge", "parser-common", "parsers", "decisions", "probe", "reports", "pipeline", "cli"},
+    "pipeline": {"core", "knowledge", "parser-common", "parsers", "decisions", "probe", "reports", "store",
+                 "pipeline"},
+    "cli": {"core", "knowledge", "parser-common", "parsers", "decisions", "probe", "reports", "store", "pipeline",
+            "cli"},
 }
 
 
