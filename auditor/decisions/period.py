@@ -48,7 +48,7 @@ def weekly(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["week", "host", "count"])
     days = pd.to_datetime(frame["day"])
-    weeks = (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
+    weeks = (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
     return (frame.assign(week=weeks).groupby(["week", "host"], as_index=False)["count"].sum()
             .sort_values(["week", "host"], kind="stable"))
 

@@ -209,6 +209,8 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
             tail = _spool_tail(inp, content.base_length)
             source = InputFile.from_path(tail, display=inp.display)
         agg, failure = _parse(source, spec, ctx)
+    except OSError as exc:  # the temporary copy of the new part could not be written (a full /tmp)
+        return Outcome(inp.display, "failed", f"cannot copy the part not yet ingested: {exc.strerror or exc}")
     finally:
         if tail is not None:
             tail.unlink(missing_ok=True)

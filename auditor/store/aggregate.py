@@ -5,8 +5,9 @@ reason) the blocked attempts, per (day, from, to, via) the redirect edges; stati
 references, unresolved items) are kept whole. `merge` is associative and commutative, so inputs can be
 folded on different workers in any grouping (issue 15) and give the same value as one process:
 counts add, first/last take min/max, client sets union and keep the CAP smallest (with an overflow flag),
-evidence samples union and keep the SAMPLES smallest. A record folded by a fast parser (count, first,
-last) is counted on the day it starts.
+evidence samples union and keep the SAMPLES smallest. A record a fast parser folded (count, first, last)
+that spans days is split: its last occurrence is counted on its last day, the others on its first (where
+the ones between fell is not known), so first and last use stay exact.
 """
 
 from __future__ import annotations
@@ -159,12 +160,13 @@ class InputAggregate:
             case Observation():
                 self._observe(record)
             case BlockedAttempt():
-                cell = _cell(self.blocked, (day_of(record.time), record.host, record.reason.value))
-                cell.widen(record.time, record.last_time, record.count)
-                cell.clients.add(record.client)
-                cell.sample(record.source)
-                cell.keep("details", record.detail)
-                cell.keep("images", record.image)
+                for day, start, end, count in _days(record.time, record.last_time, record.count):
+                    cell = _cell(self.blocked, (day, record.host, record.reason.value))
+                    cell.widen(start, end, count)
+                    cell.clients.add(record.client)
+                    cell.sample(record.source)
+                    cell.keep("details", record.detail)
+                    cell.keep("images", record.image)
                 self._span(record.time, record.last_time)
             case RedirectEdge():
                 cell = _cell(self.edges, (day_of(record.time), record.from_host, record.to_host, record.via.value))
@@ -184,12 +186,14 @@ class InputAggregate:
                 raise TypeError(f"not an evidence record: {record!r}")
 
     def _observe(self, obs: Observation) -> None:
-        cell = _cell(self.observations, (day_of(obs.time), obs.host, obs.kind.value))
-        cell.widen(obs.time, obs.last_time, obs.count)
-        cell.clients.add(obs.client)
-        cell.sample(obs.source)
-        if obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/")):
-            cell.api_calls += obs.count
+        api = obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/"))
+        for day, start, end, count in _days(obs.time, obs.last_time, obs.count):
+            cell = _cell(self.observations, (day, obs.host, obs.kind.value))
+            cell.widen(start, end, count)
+            cell.clients.add(obs.client)
+            cell.sample(obs.source)
+            if api:
+                cell.api_calls += count
         self._span(obs.time, obs.last_time)
 
     def _span(self, start: float | None, end: float | None) -> None:
@@ -214,6 +218,15 @@ class InputAggregate:
                 "blocked_days": len(self.blocked), "edges": len(self.edges), "static": len(self.static),
                 "observations": sum(c.count for c in self.observations.values()),
                 "blocked_attempts": sum(c.count for c in self.blocked.values())}
+
+
+def _days(start: float | None, end: float | None, count: int
+          ) -> tuple[tuple[str, float | None, float | None, int], ...]:
+    """(day, first, last, count) parts of a record: one, or two when a folded record spans days."""
+    first_day = day_of(start)
+    if end is None or count < 2 or day_of(end) == first_day:
+        return ((first_day, start, end, count),)
+    return ((first_day, start, start, count - 1), (day_of(end), end, end, 1))
 
 
 def _cell(table: dict[Any, Cell], key: Any) -> Cell:

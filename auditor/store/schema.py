@@ -7,6 +7,7 @@ with one `StoreError` naming the file, never half-read or overwritten.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ APPLICATION_ID = 0x52474144  # "RGAD"
 STORE_FORMAT = "regaudit-store"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000  # a second ingest waits this long for the first one's transaction, then fails cleanly
+WAIT_VARIABLE = "REGAUDIT_STORE_WAIT"  # seconds to wait instead (0: fail at once when another run writes)
 
 
 class StoreError(Exception):
@@ -91,12 +93,13 @@ def open_store(path: Path, create: bool = False) -> sqlite3.Connection:
             raise StoreError(f"{path}: the directory {path.parent} does not exist")
     elif not path.is_file():
         raise StoreError(f"{path}: not a regular file")
+    wait_ms = _wait_ms()
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open: {exc}") from None
     try:
-        _prepare(conn, path)
+        _prepare(conn, path, wait_ms)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"{path}: {_reason(exc)}") from None
@@ -107,18 +110,27 @@ def open_store(path: Path, create: bool = False) -> sqlite3.Connection:
 
 
 def _reason(exc: sqlite3.Error) -> str:
-    text = str(exc)
+    text = " ".join(str(exc).split())
     if "not a database" in text or "malformed" in text:
         return f"not a regaudit store or damaged ({text})"
     if "locked" in text or "busy" in text:
         return f"the store is busy: another regaudit is writing it and did not finish in time ({text})"
-    if "full" in text:
-        return f"disk full while writing the store ({text}); the store is as it was before this input"
+    if "full" in text or "disk I/O" in text:
+        return (f"cannot write the store ({text}: a full disk or a file size limit); nothing of this input "
+                "was written, the store is as it was before it")
     return text
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def _wait_ms() -> int:
+    text = os.environ.get(WAIT_VARIABLE, "")
+    try:
+        return max(0, int(float(text) * 1000)) if text else BUSY_TIMEOUT_MS
+    except ValueError:
+        return BUSY_TIMEOUT_MS
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if app_id != APPLICATION_ID and tables:
@@ -130,7 +142,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
     migrate(conn, path)
     check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
     if check != "ok":
-        raise StoreError(f"{path}: the store is damaged ({check})")
+        raise StoreError(f"{path}: the store is damaged ({' '.join(str(check).split())})")
 
 
 def migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] = lambda _t: None) -> None:
