@@ -26,7 +26,7 @@ from auditor.core.allowlist import read_allowlist
 from auditor.core.model import InputError
 from auditor.pipeline.audit_run import generation_time
 from auditor.store.aggregate import InputAggregate
-from auditor.store.schema import StoreError, _reason
+from auditor.store.schema import StoreError, describe
 from auditor.store.writer import InputRow, write_input
 from parsers import ParserSpec, parser_for
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
@@ -131,14 +131,14 @@ def _transaction(conn: sqlite3.Connection, body: Callable[[], object]) -> object
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
-        raise StoreError(_reason(exc)) from None
+        raise StoreError(describe(exc)) from None
     try:
         result = body()
         conn.execute("COMMIT")
         return result
     except sqlite3.Error as exc:
         _rollback(conn)
-        raise StoreError(_reason(exc)) from None
+        raise StoreError(describe(exc)) from None
     except BaseException:
         _rollback(conn)
         raise

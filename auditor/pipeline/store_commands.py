@@ -12,15 +12,16 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from auditor.store.schema import StoreError, open_store
+from auditor.store.schema import StoreError, describe, open_store
 
 if TYPE_CHECKING:
     from auditor.core.evidence import EvidenceStore
@@ -41,17 +42,26 @@ def resolve_store_path(given: Path | None, configured: str | None = None) -> Pat
     return given if given is not None else default_store_path(configured)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"regaudit: error: {message}", err=True)
     sys.exit(EXIT_STORE)
 
 
-def _open(path: Path, create: bool = False) -> sqlite3.Connection:
+@contextmanager
+def _store(path: Path, create: bool = False, check: bool = False) -> Iterator[sqlite3.Connection]:
+    """The open store; any store error (refused, damaged, busy, full) is one line and exit 2."""
     try:
-        return open_store(path, create=create)
+        conn = open_store(path, create=create, check=check)
     except StoreError as exc:
         _fail(str(exc))
-        raise  # unreachable
+    try:
+        yield conn
+    except StoreError as exc:
+        _fail(f"{path}: {exc}")
+    except sqlite3.Error as exc:
+        _fail(f"{path}: {describe(exc)}")
+    finally:
+        conn.close()
 
 
 def _day(text: str, option: str) -> date:
@@ -80,7 +90,6 @@ def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists:
     if not inputs and not allowlists:
         raise click.UsageError("nothing to ingest: name inputs and/or --allowlist FILE")
     path = resolve_store_path(store_path)
-    conn = _open(path, create=True)
     failed = 0
 
     def show(outcome: Outcome) -> None:
@@ -92,17 +101,13 @@ def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists:
         else:
             click.echo(f"{outcome.status:<10} {outcome.display}" + (f": {outcome.message}" if outcome.message else ""))
 
-    try:
+    with _store(path, create=True, check=True) as conn:
         for allowlist in allowlists:
             outcome, errors = ingest_allowlist(conn, allowlist)
             for error in errors:
                 click.echo(f"regaudit: error: {error}", err=True)
             show(outcome)
         ingest(conn, inputs, report=show)
-    except StoreError as exc:
-        _fail(f"{path}: {exc}")
-    finally:
-        conn.close()
     sys.exit(EXIT_STORE if strict and failed else 0)
 
 
@@ -118,14 +123,8 @@ def history_command(names: tuple[str, ...], store_path: Path | None, output_form
     (an entry covers its subdomains)."""
     from auditor.store.history import history, render_table
 
-    path = resolve_store_path(store_path)
-    conn = _open(path)
-    try:
+    with _store(resolve_store_path(store_path)) as conn:
         found = [history(conn, name) for name in names]
-    except sqlite3.Error as exc:
-        _fail(f"{path}: {exc}")
-    finally:
-        conn.close()
     text = json.dumps(found, indent=2, ensure_ascii=False) + "\n" if output_format == "json" \
         else render_table(found)
     click.echo(text, nl=False)
@@ -147,11 +146,8 @@ def store_info(store_path: Path | None, output_format: str) -> None:
     from auditor.store.history import info
 
     path = resolve_store_path(store_path)
-    conn = _open(path)
-    try:
+    with _store(path) as conn:
         facts = info(conn, path)
-    finally:
-        conn.close()
     if output_format == "json":
         click.echo(json.dumps(facts, indent=2))
         return
@@ -167,14 +163,8 @@ def store_prune(store_path: Path | None, before: str) -> None:
     from auditor.store.history import prune
 
     day = _day(before, "--before")
-    path = resolve_store_path(store_path)
-    conn = _open(path)
-    try:
+    with _store(resolve_store_path(store_path)) as conn:
         removed = prune(conn, day.isoformat())
-    except sqlite3.Error as exc:
-        _fail(f"{path}: {exc}")
-    finally:
-        conn.close()
     click.echo(f"pruned {removed:,} daily rows before {day}")
 
 
@@ -183,15 +173,10 @@ def store_prune(store_path: Path | None, before: str) -> None:
 def store_vacuum(store_path: Path | None) -> None:
     """Give the space of pruned evidence back to the file system."""
     path = resolve_store_path(store_path)
-    conn = _open(path)
-    before = path.stat().st_size
-    try:
+    before = path.stat().st_size if path.is_file() else 0
+    with _store(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("VACUUM")
-    except sqlite3.Error as exc:
-        _fail(f"{path}: {exc}")
-    finally:
-        conn.close()
     click.echo(f"vacuumed {path}: {before:,} -> {path.stat().st_size:,} bytes")
 
 
@@ -257,13 +242,8 @@ def merge_store_window(evidence: EvidenceStore, store_path: Path | None, window_
         if not inputs:
             raise click.UsageError("name inputs, or --store PATH to read the evidence store")
         return None
-    conn = _open(chosen.path)
-    try:
+    with _store(chosen.path) as conn:
         fold_window(conn, chosen.window, evidence)
-    except sqlite3.Error as exc:
-        _fail(f"{chosen.path}: {exc}")
-    finally:
-        conn.close()
     return chosen
 
 
@@ -274,12 +254,9 @@ def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:
     from auditor.decisions.period import annotate, period_section
     from reports.json_report import finding_dict
 
-    conn = _open(chosen.path)
-    try:
+    with _store(chosen.path) as conn:
         facts = period_facts(conn, chosen)
         annotate(result.findings, facts, result.analysis.mode)
-    finally:
-        conn.close()
     result.document["findings"] = [finding_dict(f) for f in result.findings]
     result.document["period"] = period_section(facts)
 

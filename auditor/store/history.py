@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from auditor.core.allowlist import MatchMode, covers
-from auditor.store.aggregate import UNDATED
+from auditor.store.aggregate import UNDATED, unpack_clients
 from auditor.store.reader import allowlist_versions, frame
 from auditor.store.schema import SCHEMA_VERSION
 
@@ -25,7 +24,7 @@ def history(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
     # an answer or a CNAME is the reply to a lookup already counted as a query: not a use of its own
     use = frame(conn, "SELECT day, sum(CASE WHEN kind IN ('dns-answer', 'cname') THEN 0 ELSE count END) AS count,"
                       " group_concat(DISTINCT host) AS hosts,"
-                      " group_concat(clients, '\x1f') AS clients, max(clients_overflow) AS more FROM host_days"
+                      " group_concat(clients, char(10)) AS clients, max(clients_overflow) AS more FROM host_days"
                       " WHERE (host = ? OR host LIKE ? ESCAPE '\\') AND day != ? GROUP BY day ORDER BY day",
                 (host, like, UNDATED))
     blocked = frame(conn, "SELECT day, reason, sum(count) AS count FROM blocked_days"
@@ -33,9 +32,7 @@ def history(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
                     (host, like))
     days: dict[str, dict[str, Any]] = {}
     for row in use.itertuples():
-        names: set[str] = set()
-        for part in (row.clients or "").split("\x1f"):
-            names.update(json.loads(part) if part else [])
+        names = set(unpack_clients(row.clients)) - {""}
         days[row.day] = {"day": row.day, "uses": int(row.count), "clients": len(names),
                          "clients_more": bool(row.more), "hosts": sorted(set(row.hosts.split(","))),
                          "blocked": {}}

@@ -25,7 +25,7 @@ from auditor.core.model import (
     RedirectEdge,
     Unresolved,
 )
-from auditor.store.aggregate import UNDATED, source_of
+from auditor.store.aggregate import UNDATED, source_of, unpack_clients
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,17 +51,15 @@ class Window:
 
 
 def frame(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
+    """SQL's result as a DataFrame; SQLite's own error (a damaged page ...) is raised as itself."""
     import pandas as pd
 
-    return pd.read_sql(sql, conn, params=params)
-
-
-def _clients(series: pd.Series) -> set[str]:
-    found: set[str] = set()
-    for text in series:
-        if text and text != "[]":
-            found.update(json.loads(text))
-    return found
+    try:
+        return pd.read_sql(sql, conn, params=params)
+    except pd.errors.DatabaseError as exc:
+        if isinstance(exc.__cause__, sqlite3.Error):
+            raise exc.__cause__ from None
+        raise sqlite3.DatabaseError(str(exc)) from None
 
 
 def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) -> None:
@@ -87,20 +85,26 @@ def _float(value: object) -> float | None:
 
 
 def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
-    rows = frame(conn, "SELECT host, kind, count, api_calls, first, last, clients, sample FROM host_days"
-                       " WHERE day BETWEEN ? AND ?", (since, until))
-    if rows.empty:
+    """One observation per (host, kind) of the window, with its clients: SQLite sums the days (a window of
+    90 days becomes thousands of rows, not millions); the clients of distinct day cells are united here."""
+    totals = frame(conn, "SELECT host, kind, sum(count) AS count, sum(api_calls) AS api_calls, min(first) AS first,"
+                         " max(last) AS last, min(sample) AS sample FROM host_days WHERE day BETWEEN ? AND ?"
+                         " GROUP BY host, kind ORDER BY host, kind", (since, until))
+    if totals.empty:
         return
-    groups = rows.groupby(["host", "kind"], sort=True)
-    totals = groups.agg(count=("count", "sum"), api_calls=("api_calls", "sum"), first=("first", "min"),
-                        last=("last", "max"), sample=("sample", "min"))
-    clients = groups["clients"].agg(_clients)
-    for (host, kind), row in totals.iterrows():
+    clients: dict[tuple[str, str], set[str]] = {}
+    for host, kind, text in conn.execute("SELECT DISTINCT host, kind, clients FROM host_days"
+                                         " WHERE day BETWEEN ? AND ? AND clients != ''", (since, until)):
+        held = clients.get((host, kind))
+        if held is None:
+            held = clients[(host, kind)] = set()
+        held.update(unpack_clients(text))
+    for host, kind, count, api, first, last, sample in totals.itertuples(index=False, name=None):
         obs_kind = ObservationKind(kind)
-        names = sorted(clients[(host, kind)])
-        source = source_of(json.loads(row["sample"])) if isinstance(row["sample"], str) else None
-        count, api = int(row["count"]), int(row["api_calls"])
-        first, last = _float(row["first"]), _float(row["last"])
+        names = sorted(clients.get((host, kind), ()))
+        source = source_of(json.loads(sample)) if isinstance(sample, str) else None
+        count, api = int(count), int(api)
+        first, last = _float(first), _float(last)
         client = names[0] if names else None
         if api:
             store.add(Observation(host, obs_kind, first, client, detail="/v2/", source=source, count=api,
@@ -208,7 +212,7 @@ def clients_on(conn: sqlite3.Connection, hosts: list[str], day: str) -> tuple[in
         marks = ",".join("?" * len(chunk))
         for clients, more in conn.execute(f"SELECT clients, clients_overflow FROM host_days WHERE day = ?"
                                           f" AND host IN ({marks})", (day, *chunk)):
-            names.update(json.loads(clients))
+            names.update(unpack_clients(clients))
             overflow = overflow or bool(more)
     return len(names), overflow
 

@@ -54,7 +54,8 @@ CREATE TABLE snapshots (
 CREATE TABLE host_days (
     day TEXT NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, input_id INTEGER NOT NULL,
     count INTEGER NOT NULL, api_calls INTEGER NOT NULL, first REAL, last REAL,
-    clients TEXT NOT NULL, clients_overflow INTEGER NOT NULL, sample TEXT
+    clients TEXT NOT NULL,  -- one name a line (the CLIENT_CAP smallest), clients_overflow: there were more
+    clients_overflow INTEGER NOT NULL, sample TEXT
 );
 CREATE INDEX host_days_day ON host_days(day, host);
 CREATE INDEX host_days_host ON host_days(host, day);
@@ -84,8 +85,10 @@ CREATE TABLE allowlists (
 MIGRATIONS: dict[int, str] = {1: _V1}
 
 
-def open_store(path: Path, create: bool = False) -> sqlite3.Connection:
-    """The store at PATH, migrated to SCHEMA_VERSION; with CREATE, a new one when PATH does not exist."""
+def open_store(path: Path, create: bool = False, check: bool = False) -> sqlite3.Connection:
+    """The store at PATH, migrated to SCHEMA_VERSION; with CREATE, a new one when PATH does not exist. With
+    CHECK, SQLite's quick_check reads every page first (ingest does: it must not add to a damaged store; a
+    reader meets damage as an error where it reads it)."""
     if not path.exists():
         if not create:
             raise StoreError(f"{path}: no such store (create one with `regaudit ingest`)")
@@ -99,17 +102,17 @@ def open_store(path: Path, create: bool = False) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open: {exc}") from None
     try:
-        _prepare(conn, path, wait_ms)
+        _prepare(conn, path, wait_ms, check)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"{path}: {_reason(exc)}") from None
+        raise StoreError(f"{path}: {describe(exc)}") from None
     except StoreError:
         conn.close()
         raise
     return conn
 
 
-def _reason(exc: sqlite3.Error) -> str:
+def describe(exc: sqlite3.Error) -> str:
     text = " ".join(str(exc).split())
     if "not a database" in text or "malformed" in text:
         return f"not a regaudit store or damaged ({text})"
@@ -129,7 +132,7 @@ def _wait_ms() -> int:
         return BUSY_TIMEOUT_MS
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -140,9 +143,11 @@ def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last commit, never consistency
     conn.execute("PRAGMA foreign_keys = ON")
     migrate(conn, path)
-    check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
-    if check != "ok":
-        raise StoreError(f"{path}: the store is damaged ({' '.join(str(check).split())})")
+    if not check:
+        return
+    found = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if found != "ok":
+        raise StoreError(f"{path}: the store is damaged ({' '.join(str(found).split())})")
 
 
 def migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] = lambda _t: None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.store.aggregate import Cell, InputAggregate
+from auditor.store.aggregate import Cell, InputAggregate, pack_clients
 
 ROWS_PER_BATCH = 5_000
 
@@ -76,7 +76,7 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
 
 def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None):  # type: ignore[no-untyped-def]
     yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-           ((day, host, kind, input_id, c.count, c.api_calls, c.first, c.last, _json(c.clients.names),
+           ((day, host, kind, input_id, c.count, c.api_calls, c.first, c.last, pack_clients(c.clients.names),
              int(c.clients.overflow), _first_sample(c)) for (day, host, kind), c in sorted(agg.observations.items())))
     yield ("INSERT INTO blocked_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
            ((day, host, reason, input_id, c.count, c.first, c.last, _json(c.clients.names), int(c.clients.overflow),

@@ -109,27 +109,36 @@ def test_two_ingests_at_once_both_finish_and_count_each_file_once(tmp_path: Path
     assert facts["inputs_ok"] == 2 and facts["host_day_rows"] == 2 * 8000 * 2  # query + answer per host per day
 
 
-def test_a_second_ingest_fails_cleanly_when_the_store_stays_locked(tmp_path: Path) -> None:
+def test_a_second_ingest_waits_for_the_lock_or_fails_cleanly_when_it_stays_taken(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     log = write_zeek(tmp_path / "dns.log", queries("2026-10-01", "ghcr.io", 3))
     assert regaudit("ingest", str(log), "--store", str(store)).returncode == 0
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sqlite3, sys, time
+        import sqlite3, sys
         conn = sqlite3.connect({str(store)!r}, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")  # another writer holds the store until told to let go
         print("locked", flush=True)
-        time.sleep(4)
+        sys.stdin.readline()
         conn.execute("ROLLBACK")
-    """)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-    other = write_zeek(tmp_path / "other.log", queries("2026-10-02", "quay.io", 2))
-    started = time.monotonic()
-    refused = regaudit("ingest", str(other), "--store", str(store), env={"REGAUDIT_STORE_WAIT": "0.5"})
-    assert refused.returncode == 2 and "the store is busy" in refused.stderr
-    assert time.monotonic() - started < 4
-    waited = regaudit("ingest", str(other), "--store", str(store), env={"REGAUDIT_STORE_WAIT": "30"})
-    holder.wait(timeout=30)
-    assert waited.returncode == 0 and waited.stdout.startswith("ingested")
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        other = write_zeek(tmp_path / "other.log", queries("2026-10-02", "quay.io", 2))
+        refused = regaudit("ingest", str(other), "--store", str(store), env={"REGAUDIT_STORE_WAIT": "0.5"})
+        assert refused.returncode == 2, refused.stdout
+        assert len(refused.stderr.splitlines()) == 1 and "the store is busy" in refused.stderr
+        waiting = subprocess.Popen([sys.executable, "-m", "auditor", "ingest", str(other), "--store", str(store)],
+                                   cwd=REPO_ROOT, env={**os.environ, "REGAUDIT_STORE_WAIT": "120"},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert waiting.poll() is None  # still waiting for the lock
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0 and out.startswith("ingested"), err
     assert uses(store, "quay.io") == 2
 
 
