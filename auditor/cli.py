@@ -18,7 +18,8 @@ import click
 
 from auditor import __version__
 from auditor.core.evidence import EvidenceStore
-from auditor.pipeline.collect import CollectOptions, collect
+from auditor.pipeline.collect import CollectOptions
+from auditor.pipeline.engine import collect_with_engine, engine_options
 from auditor.pipeline.store_commands import add_period, merge_store_window, window_options
 
 EXIT_OK = 0
@@ -58,7 +59,7 @@ def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_fil
         raise click.BadParameter(f"unknown kind {forced_kind!r}", param_hint="--kind")
     options = CollectOptions(variables=_parse_assignments(assignments), env_files=env_files,
                              hash_inputs=hash_inputs, forced_kind=forced_kind)
-    store = collect(inputs, options)
+    store = collect_with_engine(inputs, options)
     for error in sorted(store.errors, key=lambda e: (e.source.path, e.source.line or 0, e.source.packet or 0)):
         click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
     return store
@@ -82,6 +83,7 @@ def main() -> None:
 
 @main.command()
 @evidence_options
+@engine_options
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
 def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
@@ -98,6 +100,7 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
 @main.command()
 @window_options
 @evidence_options
+@engine_options
 @click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
               help="Maximum number of entries (Docker Desktop RAM: 100).")
 @click.option("--match", "match_mode", type=click.Choice(["suffix", "exact"]), default="suffix", show_default=True,
@@ -126,6 +129,7 @@ def propose(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tu
 @main.command()
 @window_options
 @evidence_options
+@engine_options
 @click.option("--allowlist", "allowlist_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The allowlist to audit: one host a line, CSV, JSON or Squid acl lines.")
 @click.option("--org", "orgs", multiple=True, metavar="NAME",

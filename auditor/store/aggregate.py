@@ -209,8 +209,9 @@ class InputAggregate:
                 self.static.add(static_payload(record))
             case InputError():
                 self.errors += 1
-                if len(self.error_samples) < SAMPLES:
-                    self.error_samples.add(str(record))
+                self.error_samples.add(str(record))  # the smallest few, as merge keeps: any split agrees
+                if len(self.error_samples) > SAMPLES:
+                    self.error_samples = _smallest(self.error_samples, SAMPLES)
             case _:
                 raise TypeError(f"not an evidence record: {record!r}")
 
