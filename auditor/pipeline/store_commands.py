@@ -259,6 +259,9 @@ def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:
         annotate(result.findings, facts, result.analysis.mode)
     result.document["findings"] = [finding_dict(f) for f in result.findings]
     result.document["period"] = period_section(facts)
+    since, until = chosen.window.bounds  # the command line of the record says which evidence it read
+    result.document["command_line"] += ["--store", str(chosen.path), "--since", since, "--until", until,
+                                        "--as-of", chosen.window.as_of.isoformat()]
 
 
 def period_facts(conn: sqlite3.Connection, chosen: StoreWindow):  # type: ignore[no-untyped-def]

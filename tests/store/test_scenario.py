@@ -135,6 +135,8 @@ def unused(doc: dict) -> dict[str, dict]:
 
 def test_a_90_day_window_flags_exactly_the_entries_unused_in_it(scenario: Scenario) -> None:
     doc = audit(scenario, "--window", "90d")
+    assert doc["command_line"][-8:] == ["--store", str(scenario.store), "--since", "2026-09-02", "--until",
+                                        "2026-12-01", "--as-of", "2026-12-01"]
     found = unused(doc)
     assert sorted(found) == ["mcr.microsoft.com", "quay.io"]
     assert found["quay.io"]["detail"] == ("No use in the 90 days from 2026-09-02 to 2026-12-01; last used "
