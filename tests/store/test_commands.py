@@ -42,6 +42,8 @@ def test_history_covers_subdomains_and_names_the_versions_that_allowed_it(store:
         "  2026-08-02         0        0  ram-registry 2",
     ]
     assert "allowed by allowlist" in text and ": quay.io" in text
+    entry = json.loads(run("history", "*.Quay.IO.", "--store", str(store), "--format", "json"))[0]
+    assert entry["name"] == "quay.io" and entry["total_uses"] == 3
     other = json.loads(run("history", "ghcr.io", "--store", str(store), "--format", "json"))[0]
     assert other["days"] == [] and other["not_allowed_by"] and not other["allowed_by"]
 
