@@ -1,11 +1,12 @@
 """The evidence store at a year's scale: ingest of a 1 M-lines/day resolver log, store size, 90-day audit.
 
-    python -m benchmarks.store_bench [--days N] [--lines L] [--work-dir DIR] [--year]
+    python -m benchmarks.store_bench [--days N] [--lines L] [--names K] [--uniform F] [--no-year] [--work-dir DIR]
 
-1. Generates N daily Zeek dns.log files of L lines (3,000 names with a long tail, 800 clients, registry
-   hosts among them; each file's times spread over its own UTC day) and ingests them one a day, each in
+1. Generates N daily Zeek dns.log files of L lines (K names, 3,000 by default, picked with a long tail, and F
+   of the lookups spread over all K alike; 800 clients; registry hosts among them; each file's times spread
+   over its own UTC day) and ingests them one a day, each in
    a fresh `regaudit ingest` process, as a daily cron job would: prints lines/s and each run's peak RSS.
-2. Store size: measured after the N real days; with --year the store is then brought to 365 days by
+2. Store size: measured after the N real days; unless --no-year the store is then brought to 365 days by
    copying the ingested days' rows to the other days of the year (SQL, dates shifted), so the size and the
    audit time are measured on a year-sized store, not extrapolated (the rows are the real ones, repeated).
 3. Times `regaudit audit --store --window 90d` (a fresh process, start-up included) over it.
@@ -42,9 +43,11 @@ HEADER = (
 )
 
 
-def write_day(path: Path, day: date, lines: int) -> None:
+def write_day(path: Path, day: date, lines: int, distinct: int = 3000, uniform: float = 0.0) -> None:
+    """One day's log; UNIFORM of the lookups go to any of the DISTINCT names alike (a long tail of names
+    seen once or twice a day: telemetry, CDN shards), the rest mostly to a few."""
     rng = random.Random(day.toordinal())
-    names = _names(random.Random(1), 3000)  # the same names every day, as in a real company
+    names = _names(random.Random(1), distinct)  # the same names every day, as in a real company
     ts = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
     step = 2 * 86_000 / lines
     with open(path, "w") as out:
@@ -52,7 +55,7 @@ def write_day(path: Path, day: date, lines: int) -> None:
         chunk: list[str] = []
         for i in range(lines):
             ts += rng.random() * step
-            name = _pick(rng, names)
+            name = names[rng.randrange(len(names))] if uniform and rng.random() < uniform else _pick(rng, names)
             client = f"10.0.{rng.randrange(4)}.{rng.randrange(200)}"
             if rng.random() < 0.5:
                 qtype, answers, ttls = "A", f"cdn.{name},{_address(name, rng, '192.0.2')}", "60.000000,30.000000"
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=7, help="real days generated and ingested")
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines per day")
+    parser.add_argument("--names", type=int, default=3000, help="distinct names the resolver sees")
+    parser.add_argument("--uniform", type=float, default=0.0, help="share of lookups spread over all names")
     parser.add_argument("--no-year", action="store_true", help="do not copy the rows to a full year")
     parser.add_argument("--work-dir", type=Path)
     args = parser.parse_args(argv)
@@ -119,11 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     total_seconds = 0.0
     total_cpu = 0.0
     peaks: list[float] = []
-    print(f"{args.days} real day(s) of {args.lines:,} lines, Zeek dns.log, in {work}")
+    print(f"{args.days} real day(s) of {args.lines:,} lines, {args.names:,} names ({args.uniform:.0%} of lookups "
+          f"uniform over them), Zeek dns.log, in {work}")
     for n in range(args.days):
         day = FIRST_DAY + timedelta(days=n)
         log = work / f"dns.{day.isoformat()}.log"
-        write_day(log, day, args.lines)
+        write_day(log, day, args.lines, args.names, args.uniform)
         seconds, cpu, peak, done = timed_run(["ingest", str(log), "--store", str(store)])
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)

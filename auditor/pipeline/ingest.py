@@ -20,11 +20,11 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.core.allowlist import read_allowlist
 from auditor.core.model import InputError
-from auditor.pipeline.audit_run import generation_time
 from auditor.store.aggregate import InputAggregate
 from auditor.store.schema import StoreError, describe
 from auditor.store.writer import InputRow, write_input
@@ -99,7 +99,10 @@ def ingest(conn: sqlite3.Connection, inputs: Iterable[str], options: IngestOptio
 
 
 def _now() -> str:
-    return generation_time()
+    """Now, or SOURCE_DATE_EPOCH when set (as audit reports do): the time an input or allowlist was ingested."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _absolute(inp: InputFile) -> str:
@@ -226,6 +229,8 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         write_input(conn, row, agg, options.after_batch)
         counted = agg.contributed()
         summary = f"{counted['observations']:,} observations, {counted['blocked_attempts']:,} blocked attempts"
+        if agg.errors:
+            summary += f"; {agg.errors} input error(s), e.g. {min(agg.error_samples)}"
         if content.base_id is not None:
             return Outcome(inp.display, "continued", f"read from byte {content.base_length:,} (the rest was "
                            f"ingested before): {summary}")

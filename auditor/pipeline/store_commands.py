@@ -192,7 +192,8 @@ def window_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--as-of", "as_of", metavar="DATE", help="Take DATE as today (reproducible reports).")(func)
     func = click.option("--until", metavar="DATE", help="The window ends on DATE (default: --as-of).")(func)
     func = click.option("--since", metavar="DATE", help="The window starts on DATE.")(func)
-    func = click.option("--window", "window_days", metavar="Nd", help="The N days before --as-of (e.g. 90d).")(func)
+    func = click.option("--window", "window_days", metavar="Nd",
+                        help="The N days before --as-of (default with --store: 90d).")(func)
     func = click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
                         help="Read the evidence store's evidence of the window too.")(func)
     return func
@@ -259,6 +260,9 @@ def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:
         annotate(result.findings, facts, result.analysis.mode)
     result.document["findings"] = [finding_dict(f) for f in result.findings]
     result.document["period"] = period_section(facts)
+    since, until = chosen.window.bounds  # the command line of the record says which evidence it read
+    result.document["command_line"] += ["--store", str(chosen.path), "--since", since, "--until", until,
+                                        "--as-of", chosen.window.as_of.isoformat()]
 
 
 def period_facts(conn: sqlite3.Connection, chosen: StoreWindow):  # type: ignore[no-untyped-def]

@@ -13,7 +13,9 @@ from auditor.store.schema import SCHEMA_VERSION
 
 
 def _normal(name: str) -> str:
-    return name.strip().lower().rstrip(".")
+    """A host or an allowlist entry as written (`*.example.com`, `Example.COM.`) -> the name it covers."""
+    name = name.strip().lower().rstrip(".")
+    return name[2:] if name.startswith("*.") else name
 
 
 def history(conn: sqlite3.Connection, name: str) -> dict[str, Any]:

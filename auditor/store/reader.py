@@ -72,7 +72,9 @@ def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) 
     _fold_edges(conn, since, until, store)
     _fold_static(conn, until, store)
     for row in covering_inputs(conn, window).itertuples():
-        store.inputs.append(InputRecord(path=row.display, kind=row.kind, size=int(row.size),
+        # the absolute path: what reads an input again (enforcement signals) must find that file, not one
+        # that happens to have the same relative name where this audit runs
+        store.inputs.append(InputRecord(path=row.path, kind=row.kind, size=int(row.size),
                                         sha256=row.content_sha256, records=int(row.records), errors=int(row.errors),
                                         first_time=_float(row.first_time), last_time=_float(row.last_time),
                                         extra={"from_store": True, "ingested_at": row.ingested_at}))
@@ -188,7 +190,7 @@ def _fold_static(conn: sqlite3.Connection, until: str, store: EvidenceStore) -> 
 def covering_inputs(conn: sqlite3.Connection, window: Window) -> pd.DataFrame:
     """The inputs whose records fall in the window (and repository inputs of the snapshots in force)."""
     since, until = window.bounds
-    return frame(conn, "SELECT id, display, kind, size, content_sha256, records, errors, first_time, last_time,"
+    return frame(conn, "SELECT id, path, display, kind, size, content_sha256, records, errors, first_time, last_time,"
                        " ingested_at FROM inputs WHERE status = 'ok' AND ("
                        "  (first_time IS NOT NULL AND date(first_time, 'unixepoch') <= ?"
                        "   AND date(last_time, 'unixepoch') >= ?)"

@@ -102,7 +102,7 @@ def open_store(path: Path, create: bool = False, check: bool = False) -> sqlite3
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open: {exc}") from None
     try:
-        _prepare(conn, path, wait_ms, check)
+        _prepare(conn, path, wait_ms, check, create)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"{path}: {describe(exc)}") from None
@@ -132,12 +132,14 @@ def _wait_ms() -> int:
         return BUSY_TIMEOUT_MS
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool, create: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if app_id != APPLICATION_ID and tables:
         raise StoreError(f"{path}: not a regaudit store (an SQLite database of something else); refused")
+    if not tables and not create:  # a reader never turns an empty file into a store
+        raise StoreError(f"{path}: an empty file, not a regaudit store (create one with `regaudit ingest`)")
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last commit, never consistency

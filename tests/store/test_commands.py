@@ -42,6 +42,8 @@ def test_history_covers_subdomains_and_names_the_versions_that_allowed_it(store:
         "  2026-08-02         0        0  ram-registry 2",
     ]
     assert "allowed by allowlist" in text and ": quay.io" in text
+    entry = json.loads(run("history", "*.Quay.IO.", "--store", str(store), "--format", "json"))[0]
+    assert entry["name"] == "quay.io" and entry["total_uses"] == 3
     other = json.loads(run("history", "ghcr.io", "--store", str(store), "--format", "json"))[0]
     assert other["days"] == [] and other["not_allowed_by"] and not other["allowed_by"]
 
@@ -88,3 +90,11 @@ def test_audit_adds_the_inputs_on_the_command_line_to_the_window(store: Path, tm
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert {"ghcr.io", "quay.io"} <= {r["host"] for r in doc["required"]}
     assert doc["summary"]["blocked_attempts"] == 2
+
+
+def test_a_reader_never_turns_an_empty_file_into_a_store(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(main, ["store", "info", "--store", str(empty)])
+    assert result.exit_code == 2 and "an empty file, not a regaudit store" in result.output
+    assert empty.read_bytes() == b""

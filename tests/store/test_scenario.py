@@ -9,10 +9,12 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
+from tests.conftest import REPO_ROOT
 from tests.store.logs import epoch, job_header, job_lines, write_zeek, zeek_lines
 
 GITLAB = "registry.gitlab.com"
@@ -135,6 +137,8 @@ def unused(doc: dict) -> dict[str, dict]:
 
 def test_a_90_day_window_flags_exactly_the_entries_unused_in_it(scenario: Scenario) -> None:
     doc = audit(scenario, "--window", "90d")
+    assert doc["command_line"][-8:] == ["--store", str(scenario.store), "--since", "2026-09-02", "--until",
+                                        "2026-12-01", "--as-of", "2026-12-01"]
     found = unused(doc)
     assert sorted(found) == ["mcr.microsoft.com", "quay.io"]
     assert found["quay.io"]["detail"] == ("No use in the 90 days from 2026-09-02 to 2026-12-01; last used "
@@ -171,6 +175,15 @@ def test_the_period_section_states_versions_changes_weeks_inputs_and_gaps(scenar
     assert sum(g["days"] for g in period["gaps"]) == 61 - len(days_with_evidence)
     assert period["gaps"][0] == {"from": "2026-09-01", "to": "2026-09-09", "days": 9}
     assert period["gap_text"].startswith("56 of 61 days hold no evidence at all: 2026-09-01 to 2026-09-09;")
+
+
+def test_the_windowed_audit_document_validates_against_the_schema(scenario: Scenario) -> None:
+    schema = json.loads((REPO_ROOT / "reports" / "schemas" / "audit.schema.json").read_text(encoding="utf-8"))
+    doc = audit(scenario, "--window", "90d")
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    doc["period"]["blocked_weekly"][0]["attempts"] = -1  # the period part is checked, not just allowed
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(doc)
 
 
 def test_propose_reads_the_window_too(scenario: Scenario) -> None:
