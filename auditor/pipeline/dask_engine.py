@@ -180,3 +180,61 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
             cluster.close()
     store.worth_keeping = _known_registry_host
     return store
+
+
+# -- ingest: the workers parse, the client writes ---------------------------------------------------------
+
+FileKey = tuple[str, int, int]  # (resolved path, size, mtime in ns): the file a worker parsed, unchanged since
+
+
+def _file_key(path: Path) -> FileKey | None:
+    try:
+        stat = path.stat()
+        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+    except OSError:
+        return None
+
+
+def aggregate_item(item: Item, variables: dict[str, str]) -> tuple[FileKey | None, str, Any, str]:
+    """(file key, kind, aggregate or None, failure) of one file, parsed as `ingest` parses it (on a worker)."""
+    from auditor.pipeline.ingest import _parse
+
+    path = Path(item.name)
+    with bulk_parsing():
+        for inp, _explicit, error in _open_one(path, item.explicit, Path(item.root) if item.root else None):
+            if error is not None or inp is None:
+                break
+            spec = parser_for(inp)
+            if spec is None:
+                break
+            agg, failure = _parse(inp, spec, ParseContext(variables=dict(variables)))
+            return _file_key(path), spec.name, agg, failure
+    return None, "", None, ""
+
+
+def ingest_parser_on_dask(inputs: list[str], variables: dict[str, str], scheduler: str | None = None,
+                          workers: int | None = None) -> Callable[..., tuple[Any, str]]:
+    """A `parse` for IngestOptions: every file of INPUTS is parsed by a task on the cluster first (in parallel);
+    the ingest then takes a file's aggregate from there when the file is unchanged since, and parses here what
+    it must read from an offset (a grown log: the part not yet ingested) or what changed meanwhile. The
+    store itself is written only here, one transaction per input, as the local ingest writes it."""
+    from auditor.pipeline.ingest import _parse
+
+    client, cluster = _client(scheduler, workers)
+    try:
+        items = [item for item in plan(inputs) if isinstance(item, Item) and not is_url(item.name)]
+        futures = [client.submit(aggregate_item, item, variables, pure=False) for item in items]
+        done = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    parsed = {key: (kind, agg, failure) for key, kind, agg, failure in done if key is not None}
+
+    def parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext) -> tuple[Any, str]:
+        found = parsed.pop(_file_key(inp.path), None) if inp.display != "<stdin>" else None
+        if found is not None and found[0] == spec.name:
+            return found[1], found[2]
+        return _parse(inp, spec, ctx)
+
+    return parse

@@ -73,3 +73,16 @@ def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> Evide
         return collect_on_dask(list(inputs), options, choice.scheduler, choice.workers)
     except DaskUnavailable as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def ingest_parse_with_engine(inputs: Iterable[str], variables: dict[str, str]) -> Callable[..., Any] | None:
+    """For `ingest`: None on the local engine (it parses as it goes), else a parse fed by the cluster's tasks."""
+    choice = engine_choice()
+    if choice.name == "local":
+        return None
+    from auditor.pipeline.dask_engine import DaskUnavailable, ingest_parser_on_dask
+
+    try:
+        return ingest_parser_on_dask(list(inputs), variables, choice.scheduler, choice.workers)
+    except DaskUnavailable as exc:
+        raise click.UsageError(str(exc)) from None

@@ -49,6 +49,8 @@ class Outcome:
 class IngestOptions:
     variables: dict[str, str] = field(default_factory=dict)
     after_batch: Callable[[int], None] = lambda _n: None  # inside the write transaction (tests kill here)
+    # how a file becomes its aggregate: `_parse` here, or a result a Dask worker made (issue 15, dask_engine)
+    parse: Callable[[InputFile, ParserSpec, ParseContext], tuple[InputAggregate | None, str]] | None = None
 
 
 @dataclass
@@ -211,7 +213,7 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         if content.base_id is not None:
             tail = _spool_tail(inp, content.base_length)
             source = InputFile.from_path(tail, display=inp.display)
-        agg, failure = _parse(source, spec, ctx)
+        agg, failure = (options.parse or _parse)(source, spec, ctx)
     except OSError as exc:  # the temporary copy of the new part could not be written (a full /tmp)
         return Outcome(inp.display, "failed", f"cannot copy the part not yet ingested: {exc.strerror or exc}")
     finally:
@@ -279,7 +281,7 @@ class _Snapshot:
             sha = _sha256(inp)
         except (OSError, EOFError, ValueError) as exc:
             return _record_failure(conn, inp, spec.name, f"cannot read: {exc}", "snapshot")
-        agg, failure = _parse(inp, spec, ctx)
+        agg, failure = (options.parse or _parse)(inp, spec, ctx)
         if agg is None:
             return _record_failure(conn, inp, spec.name, failure, "snapshot")
 

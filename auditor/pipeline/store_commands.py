@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from auditor.pipeline.engine import engine_options
 from auditor.store.schema import StoreError, describe, open_store
 
 if TYPE_CHECKING:
@@ -81,11 +82,13 @@ def _day(text: str, option: str) -> date:
 @click.option("--allowlist", "allowlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Record this allowlist as a version in force from now; repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 2 if any input could not be ingested.")
+@engine_options
 def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists: tuple[Path, ...],
                    strict: bool) -> None:
     """Fold INPUTS into the evidence store, each byte once (a repeat, a rotated copy or a grown log is
     recognized by content)."""
-    from auditor.pipeline.ingest import Outcome, ingest, ingest_allowlist
+    from auditor.pipeline.engine import ingest_parse_with_engine
+    from auditor.pipeline.ingest import IngestOptions, Outcome, ingest, ingest_allowlist
 
     if not inputs and not allowlists:
         raise click.UsageError("nothing to ingest: name inputs and/or --allowlist FILE")
@@ -107,7 +110,7 @@ def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists:
             for error in errors:
                 click.echo(f"regaudit: error: {error}", err=True)
             show(outcome)
-        ingest(conn, inputs, report=show)
+        ingest(conn, inputs, IngestOptions(parse=ingest_parse_with_engine(inputs, {})), report=show)
     sys.exit(EXIT_STORE if strict and failed else 0)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,7 +41,7 @@ def scheduler() -> Iterator[str]:
     try:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         yield cluster.scheduler_address
-        assert all(address.startswith("tcp://127.0.0.1:") for address in cluster.scheduler_info()["workers"])
+        assert all(address.startswith("tcp://127.0.0.1:") for address in cluster.scheduler_info["workers"])
     finally:
         cluster.close()
 
@@ -173,3 +175,41 @@ def test_the_local_engine_imports_no_dask() -> None:
     assert run.returncode == 0, run.stderr
     assert "DASK: []" in run.stderr
     assert '"references"' in run.stdout
+
+
+def _store_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every evidence table, the ingest times left out (they are when, not what)."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = {"inputs": "display, kind, family, size, content_sha256, content_length, status, message",
+                  "host_days": "*", "blocked_days": "*", "edges": "*", "static_records": "*"}
+        return {name: sorted(conn.execute(f"SELECT {columns} FROM {name}").fetchall())
+                for name, columns in tables.items()}
+    finally:
+        conn.close()
+
+
+def test_ingest_on_dask_writes_the_store_the_local_ingest_writes(scheduler: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    grown = tmp_path / "grown-dnsmasq.log"
+    lines = (REPO_ROOT / "examples/logs/dnsmasq.log").read_text().replace("docker.io", "docker.example").splitlines(
+        keepends=True)
+    inputs = ["examples/repo", "examples/logs", "tests/fixtures/audit/blocked/logs", str(grown)]
+    stores = {}
+    for engine in ([], ["--engine", "dask", "--scheduler", scheduler]):
+        store = tmp_path / f"{'dask' if engine else 'local'}.db"
+        grown.write_text("".join(lines[: len(lines) // 2]))
+        first = CliRunner().invoke(main, ["ingest", "--store", str(store), *inputs, *engine])
+        grown.write_text("".join(lines))  # the log grew: the second ingest reads only the new part
+        second = CliRunner().invoke(main, ["ingest", "--store", str(store), *inputs, *engine])
+        assert first.exit_code == second.exit_code == 0, (first.output, second.output)
+        stores[bool(engine)] = (first.stdout, second.stdout, _store_rows(store))
+    local, dask = stores[False], stores[True]
+    assert "continued" in local[1] and "already" in local[1] and "ingested" in local[0]
+    assert local[2]["host_days"] and local[2]["blocked_days"] and local[2]["static_records"]
+    assert [line.split(":")[0] for line in dask[0].splitlines()] == [line.split(":")[0]
+                                                                     for line in local[0].splitlines()]
+    when = re.compile(r"ingested \d{4}-\d\d-\d\dT[\d:]+Z")  # "same content as X, ingested <time>"
+    assert when.sub("", dask[1]) == when.sub("", local[1])
+    assert dask[2] == local[2]
