@@ -41,6 +41,23 @@ class Item:
     name: str
     explicit: bool
     root: str | None = None
+    data: bytes | None = None  # the content, read by the client: a process-local URL (memory://)
+
+
+PROCESS_LOCAL = ("memory://",)  # filesystems that live in one process: the workers cannot see them
+
+
+def _shipped(item: Item) -> Item:
+    """ITEM with its content when only the client can read it (a memory:// URL)."""
+    if not item.name.startswith(PROCESS_LOCAL):
+        return item
+    import fsspec
+
+    try:
+        with fsspec.open(item.name, "rb") as src:
+            return Item(item.name, item.explicit, item.root, src.read())
+    except (OSError, ValueError):
+        return item  # the worker reports it as unreadable
 
 
 def is_url(name: str) -> bool:
@@ -109,9 +126,13 @@ def _local_copy(item: Item) -> Iterator[tuple[Path, str]]:
     handle, temp = tempfile.mkstemp(prefix="regaudit-url-")
     try:
         try:
-            with os.fdopen(handle, "wb") as out, fsspec.open(item.name, "rb") as src:
-                while block := src.read(COPY_BLOCK):
-                    out.write(block)
+            with os.fdopen(handle, "wb") as out:
+                if item.data is not None:
+                    out.write(item.data)
+                else:
+                    with fsspec.open(item.name, "rb") as src:
+                        while block := src.read(COPY_BLOCK):
+                            out.write(block)
         except (ValueError, ImportError) as exc:  # an unknown protocol, a missing fsspec backend (s3fs, gcsfs)
             raise OSError(str(exc)) from None
         yield Path(temp), item.name
@@ -164,7 +185,7 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
             if isinstance(item, str):
                 parts.append(Part(position, position + 1, collect([item], options)))
             else:
-                parts.append(client.submit(fold_part, position, item, options, fold, pure=False))
+                parts.append(client.submit(fold_part, position, _shipped(item), options, fold, pure=False))
         while len(parts) > 1:  # a tree: adjacent pairs merge, level by level
             paired = [client.submit(merge_parts, parts[i], parts[i + 1], pure=False)
                       for i in range(0, len(parts) - 1, 2)]

@@ -122,6 +122,25 @@ def test_fsspec_file_urls_read_on_the_workers(scheduler: str, tmp_path: Path) ->
     assert [str(e) for e in by_url.errors if "absent.log" in str(e)]  # one clear line, the rest still read
 
 
+def test_memory_urls_are_read_by_the_client_and_parsed_on_the_workers(scheduler: str) -> None:
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    text = (REPO_ROOT / "examples/logs/dnsmasq.log").read_bytes()
+    memory.pipe("/regaudit-test/dnsmasq.log", text)
+    try:
+        options = CollectOptions(variables={})
+        store = collect_on_dask(["memory://regaudit-test/dnsmasq.log", "memory://regaudit-test/absent.log"],
+                                options, scheduler=scheduler)
+    finally:
+        memory.rm("/regaudit-test", recursive=True)
+    expected = collect(["examples/logs/dnsmasq.log"], options)
+    assert sorted(store.activity) == sorted(expected.activity) and store.activity
+    assert [a.count for a in store.sorted_activity()] == [a.count for a in expected.sorted_activity()]
+    assert {s.path for a in store.activity.values() for s in a.sources} == {"memory://regaudit-test/dnsmasq.log"}
+    assert [e for e in store.errors if e.source.path == "memory://regaudit-test/absent.log"]
+
+
 def _die_on_first_attempt(item: Item, options: CollectOptions) -> EvidenceStore:
     """fold_item, except that the first attempt at dnsmasq.log kills its worker process outright."""
     marker = Path(os.environ["REGAUDIT_TEST_MARKER"])
