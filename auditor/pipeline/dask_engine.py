@@ -24,6 +24,7 @@ from auditor.core.evidence import EvidenceStore
 from auditor.core.merge import Part
 from auditor.core.model import InputError, Source
 from auditor.pipeline.collect import CollectOptions, _known_registry_host, _open_one, _parse_one, _walk, collect
+from auditor.pipeline.progress import Progress
 from parsers import ParserSpec, parser_for, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
 
@@ -181,15 +182,20 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
     client, cluster = _client(scheduler, workers)
     try:
         parts: list[Any] = []  # futures, or parts made here (standard input is read on the client)
+        sizes: dict[Any, int] = {}  # each file task and its input's size: the bar advances as tasks finish
         for position, item in enumerate(plan(inputs)):
             if isinstance(item, str):
                 parts.append(Part(position, position + 1, collect([item], options)))
             else:
                 parts.append(client.submit(fold_part, position, _shipped(item), options, fold, pure=False))
+                sizes[parts[-1]] = _size_of(item)
+        leaves = list(sizes)
         while len(parts) > 1:  # a tree: adjacent pairs merge, level by level
             paired = [client.submit(merge_parts, parts[i], parts[i + 1], pure=False)
                       for i in range(0, len(parts) - 1, 2)]
             parts = paired + ([parts[-1]] if len(parts) % 2 else [])
+        with client.as_current():
+            _show_progress(leaves, sizes, options.show_progress)
         if not parts:
             store = EvidenceStore()
         else:
@@ -201,6 +207,26 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
             cluster.close()
     store.worth_keeping = _known_registry_host
     return store
+
+
+def _size_of(item: Item) -> int:
+    if item.data is not None:
+        return len(item.data)
+    try:
+        return 0 if is_url(item.name) else Path(item.name).stat().st_size
+    except OSError:
+        return 0
+
+
+def _show_progress(leaves: list[Any], sizes: dict[Any, int], enabled: bool | None) -> None:
+    """One bar for the run, fed by task completions (in bytes of input, as the local bar counts)."""
+    from distributed import as_completed
+
+    with Progress(label="dask tasks", total=sum(sizes.values()), enabled=enabled) as progress:
+        if not progress.enabled:
+            return
+        for done in as_completed(leaves):
+            progress.advance(sizes[done])
 
 
 # -- ingest: the workers parse, the client writes ---------------------------------------------------------

@@ -141,6 +141,20 @@ def test_memory_urls_are_read_by_the_client_and_parsed_on_the_workers(scheduler:
     assert [e for e in store.errors if e.source.path == "memory://regaudit-test/absent.log"]
 
 
+def test_the_progress_bar_is_fed_by_task_completions(scheduler: str, tmp_path: Path,
+                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    text = (REPO_ROOT / "examples/logs/dnsmasq.log").read_text()
+    big = tmp_path / "dnsmasq-big.log"
+    big.write_text(text * (9 * 1024 * 1024 // len(text) + 1))  # past the bar's 8 MB threshold
+    (tmp_path / "small.log").write_text(text)
+    options = CollectOptions(variables={}, show_progress=True)
+    store = collect_on_dask([str(big), str(tmp_path / "small.log")], options, scheduler=scheduler)
+    bar = capfd.readouterr().err
+    assert "dask tasks [" in bar and "100.0%" in bar and bar.endswith("\n")
+    assert store.activity and not collect_on_dask([str(tmp_path / "small.log")], options, scheduler=scheduler).errors
+    assert "dask tasks" not in capfd.readouterr().err  # a small run shows no bar, as locally
+
+
 def _die_on_first_attempt(item: Item, options: CollectOptions) -> EvidenceStore:
     """fold_item, except that the first attempt at dnsmasq.log kills its worker process outright."""
     marker = Path(os.environ["REGAUDIT_TEST_MARKER"])
