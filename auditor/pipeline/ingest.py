@@ -109,8 +109,9 @@ def _absolute(inp: InputFile) -> str:
     return str(inp.path.resolve()) if inp.display != "<stdin>" else "<stdin>"
 
 
-def _parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext) -> tuple[InputAggregate | None, str]:
-    """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors)."""
+def aggregate_input(inp: InputFile, spec: ParserSpec, ctx: ParseContext) -> tuple[InputAggregate | None, str]:
+    """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors). A worker
+    of the fleet engine (issue 15) runs this per file or byte range and merges the results."""
     agg = InputAggregate()
     try:
         for record in spec.parse(inp, ctx):
@@ -211,7 +212,7 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         if content.base_id is not None:
             tail = _spool_tail(inp, content.base_length)
             source = InputFile.from_path(tail, display=inp.display)
-        agg, failure = _parse(source, spec, ctx)
+        agg, failure = aggregate_input(source, spec, ctx)
     except OSError as exc:  # the temporary copy of the new part could not be written (a full /tmp)
         return Outcome(inp.display, "failed", f"cannot copy the part not yet ingested: {exc.strerror or exc}")
     finally:
@@ -279,7 +280,7 @@ class _Snapshot:
             sha = _sha256(inp)
         except (OSError, EOFError, ValueError) as exc:
             return _record_failure(conn, inp, spec.name, f"cannot read: {exc}", "snapshot")
-        agg, failure = _parse(inp, spec, ctx)
+        agg, failure = aggregate_input(inp, spec, ctx)
         if agg is None:
             return _record_failure(conn, inp, spec.name, failure, "snapshot")
 
