@@ -248,4 +248,3 @@ main.add_command(store_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
