@@ -109,10 +109,11 @@ def _absolute(inp: InputFile) -> str:
     return str(inp.path.resolve()) if inp.display != "<stdin>" else "<stdin>"
 
 
-def aggregate_input(inp: InputFile, spec: ParserSpec, ctx: ParseContext) -> tuple[InputAggregate | None, str]:
+def aggregate_input(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_shift: int = 0
+                    ) -> tuple[InputAggregate | None, str]:
     """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors). A worker
     of the fleet engine (issue 15) runs this per file or byte range and merges the results."""
-    agg = InputAggregate()
+    agg = InputAggregate(line_shift=line_shift)
     try:
         for record in spec.parse(inp, ctx):
             agg.add(record)
@@ -208,11 +209,11 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         content.base_id, content.base_length = None, 0  # a capture is read whole
     tail: Path | None = None
     try:
-        source = inp
+        source, shift = inp, 0
         if content.base_id is not None:
-            tail = _spool_tail(inp, content.base_length)
+            tail, shift = _spool_tail(inp, content.base_length)
             source = InputFile.from_path(tail, display=inp.display)
-        agg, failure = aggregate_input(source, spec, ctx)
+        agg, failure = aggregate_input(source, spec, ctx, shift)
     except OSError as exc:  # the temporary copy of the new part could not be written (a full /tmp)
         return Outcome(inp.display, "failed", f"cannot copy the part not yet ingested: {exc.strerror or exc}")
     finally:
@@ -240,9 +241,10 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
     return _transaction(conn, write)  # type: ignore[return-value]
 
 
-def _spool_tail(inp: InputFile, offset: int) -> Path:
+def _spool_tail(inp: InputFile, offset: int) -> tuple[Path, int]:
     """A temporary file with INP's decompressed content from OFFSET, after its leading `#` header lines (a
-    Zeek log's #fields must still describe the columns)."""
+    Zeek log's #fields must still describe the columns), and how many lines its line numbers are behind the
+    file's."""
     header = b""
     for line in inp.head.splitlines(keepends=True):
         if not line.startswith(b"#") or len(header) + len(line) > offset:
@@ -252,14 +254,16 @@ def _spool_tail(inp: InputFile, offset: int) -> Path:
     with os.fdopen(handle, "wb") as out, inp.open() as stream:
         out.write(header)
         remaining = offset
+        skipped_lines = 0
         while remaining:
             skipped = stream.read(min(remaining, HASH_BLOCK))
             if not skipped:
                 break
             remaining -= len(skipped)
+            skipped_lines += skipped.count(b"\n")
         while block := stream.read(HASH_BLOCK):
             out.write(block)
-    return Path(name)
+    return Path(name), skipped_lines - header.count(b"\n")
 
 
 # -- snapshot inputs: a tree replaces its previous snapshot ----------------------------------------------

@@ -12,6 +12,7 @@ the ones between fell is not known), so first and last use stay exact.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -189,9 +190,14 @@ class InputAggregate:
     error_samples: set[str] = field(default_factory=set)
     first_time: float | None = None
     last_time: float | None = None
+    # a grown log parsed from where the last ingest stopped: its line numbers count from there, this many
+    # lines after the file's own (not part of the value: merge ignores it)
+    line_shift: int = 0
 
     def add(self, record: Evidence) -> None:
         self.records += 1
+        if self.line_shift:
+            record = _shifted(record, self.line_shift)
         match record:
             case Observation():
                 self._observe(record)
@@ -254,6 +260,17 @@ class InputAggregate:
                 "blocked_days": len(self.blocked), "edges": len(self.edges), "static": len(self.static),
                 "observations": sum(c.count for c in self.observations.values()),
                 "blocked_attempts": sum(c.count for c in self.blocked.values())}
+
+
+def _shifted(record: Evidence, shift: int) -> Evidence:
+    def moved(source: Source | None) -> Source | None:
+        if source is None or source.line is None:
+            return source
+        return Source(source.path, source.line + shift, source.packet, source.parser)
+
+    if isinstance(record, RedirectEdge):
+        return dataclasses.replace(record, evidence=tuple(moved(s) or s for s in record.evidence))
+    return dataclasses.replace(record, source=moved(record.source))
 
 
 def _days(start: float | None, end: float | None, count: int
