@@ -252,4 +252,3 @@ main.add_command(store_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-

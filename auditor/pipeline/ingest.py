@@ -49,8 +49,8 @@ class Outcome:
 class IngestOptions:
     variables: dict[str, str] = field(default_factory=dict)
     after_batch: Callable[[int], None] = lambda _n: None  # inside the write transaction (tests kill here)
-    # how a file becomes its aggregate: `_parse` here, or a result a Dask worker made (issue 15, dask_engine)
-    parse: Callable[[InputFile, ParserSpec, ParseContext], tuple[InputAggregate | None, str]] | None = None
+    # how a file becomes its aggregate: `aggregate_input` here, or a result a Dask worker made (issue 15, dask_engine)
+    parse: Callable[..., tuple[InputAggregate | None, str]] | None = None  # aggregate_input's signature
 
 
 @dataclass
@@ -111,9 +111,11 @@ def _absolute(inp: InputFile) -> str:
     return str(inp.path.resolve()) if inp.display != "<stdin>" else "<stdin>"
 
 
-def _parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext) -> tuple[InputAggregate | None, str]:
-    """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors)."""
-    agg = InputAggregate()
+def aggregate_input(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_shift: int = 0
+                    ) -> tuple[InputAggregate | None, str]:
+    """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors). A worker
+    of the fleet engine (issue 15) runs this per file or byte range and merges the results."""
+    agg = InputAggregate(line_shift=line_shift)
     try:
         for record in spec.parse(inp, ctx):
             agg.add(record)
@@ -209,11 +211,11 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         content.base_id, content.base_length = None, 0  # a capture is read whole
     tail: Path | None = None
     try:
-        source = inp
+        source, shift = inp, 0
         if content.base_id is not None:
-            tail = _spool_tail(inp, content.base_length)
+            tail, shift = _spool_tail(inp, content.base_length)
             source = InputFile.from_path(tail, display=inp.display)
-        agg, failure = (options.parse or _parse)(source, spec, ctx)
+        agg, failure = (options.parse or aggregate_input)(source, spec, ctx, shift)
     except OSError as exc:  # the temporary copy of the new part could not be written (a full /tmp)
         return Outcome(inp.display, "failed", f"cannot copy the part not yet ingested: {exc.strerror or exc}")
     finally:
@@ -241,9 +243,10 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
     return _transaction(conn, write)  # type: ignore[return-value]
 
 
-def _spool_tail(inp: InputFile, offset: int) -> Path:
+def _spool_tail(inp: InputFile, offset: int) -> tuple[Path, int]:
     """A temporary file with INP's decompressed content from OFFSET, after its leading `#` header lines (a
-    Zeek log's #fields must still describe the columns)."""
+    Zeek log's #fields must still describe the columns), and how many lines its line numbers are behind the
+    file's."""
     header = b""
     for line in inp.head.splitlines(keepends=True):
         if not line.startswith(b"#") or len(header) + len(line) > offset:
@@ -253,14 +256,16 @@ def _spool_tail(inp: InputFile, offset: int) -> Path:
     with os.fdopen(handle, "wb") as out, inp.open() as stream:
         out.write(header)
         remaining = offset
+        skipped_lines = 0
         while remaining:
             skipped = stream.read(min(remaining, HASH_BLOCK))
             if not skipped:
                 break
             remaining -= len(skipped)
+            skipped_lines += skipped.count(b"\n")
         while block := stream.read(HASH_BLOCK):
             out.write(block)
-    return Path(name)
+    return Path(name), skipped_lines - header.count(b"\n")
 
 
 # -- snapshot inputs: a tree replaces its previous snapshot ----------------------------------------------
@@ -281,7 +286,7 @@ class _Snapshot:
             sha = _sha256(inp)
         except (OSError, EOFError, ValueError) as exc:
             return _record_failure(conn, inp, spec.name, f"cannot read: {exc}", "snapshot")
-        agg, failure = (options.parse or _parse)(inp, spec, ctx)
+        agg, failure = (options.parse or aggregate_input)(inp, spec, ctx)
         if agg is None:
             return _record_failure(conn, inp, spec.name, failure, "snapshot")
 

@@ -12,6 +12,7 @@ the ones between fell is not known), so first and last use stay exact.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,31 +79,49 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def _smallest(items: set[Any] | frozenset[Any], cap: int) -> set[Any]:
-    return items if len(items) <= cap else set(sorted(items)[:cap])
+# The empty value of every set a cell holds, shared: a cell makes a set of its own only for its first item
+# (an empty set costs 216 bytes, and a resolver's long tail makes hundreds of thousands of cells a day).
+EMPTY: frozenset[Any] = frozenset()
+
+
+def _smallest(items: set[Any] | frozenset[Any], cap: int) -> set[Any] | frozenset[Any]:
+    """The CAP smallest of ITEMS, as a set of its own (EMPTY when there are none)."""
+    if not items:
+        return EMPTY
+    return set(items) if len(items) <= cap else set(sorted(items)[:cap])
+
+
+def _with(held: set[Any] | frozenset[Any], item: Any, cap: int) -> set[Any] | frozenset[Any]:
+    """HELD with ITEM, keeping the CAP smallest; HELD itself, changed, unless it was EMPTY."""
+    if item in held:
+        return held
+    if not held:
+        return {item}
+    if len(held) < cap:
+        held.add(item)  # type: ignore[union-attr]
+        return held
+    largest = max(held)
+    if item < largest:  # it belongs among the CAP smallest: the largest makes room
+        held.discard(largest)  # type: ignore[union-attr]
+        held.add(item)  # type: ignore[union-attr]
+    return held
 
 
 @dataclass(slots=True)
 class Clients:
     """A capped client set: the CLIENT_CAP smallest names, and whether there were more."""
 
-    names: set[str] = field(default_factory=set)
+    names: set[str] | frozenset[str] = EMPTY
     overflow: bool = False
 
     def add(self, client: str | None) -> None:
-        names = self.names
-        if not client or client in names:
+        if not client or client in self.names:
             return
         if "\n" in client:  # newline separates names in the store (pack_clients)
             client = client.replace("\n", " ")
-        if len(names) < CLIENT_CAP:
-            names.add(client)
-            return
-        self.overflow = True
-        largest = max(names)
-        if client < largest:  # it belongs among the CAP smallest: the largest makes room
-            names.discard(largest)
-            names.add(client)
+        if len(self.names) >= CLIENT_CAP:
+            self.overflow = True
+        self.names = _with(self.names, client, CLIENT_CAP)
 
     def merge(self, other: Clients) -> None:
         union = self.names | other.names
@@ -118,9 +137,9 @@ class Cell:
     first: float | None = None
     last: float | None = None
     clients: Clients = field(default_factory=Clients)
-    samples: set[SampleKey] = field(default_factory=set)
-    details: set[str] = field(default_factory=set)  # blocked: log text; edges: detail text
-    images: set[str] = field(default_factory=set)
+    samples: set[SampleKey] | frozenset[SampleKey] = EMPTY
+    details: set[str] | frozenset[str] = EMPTY  # blocked: log text; edges: detail text
+    images: set[str] | frozenset[str] = EMPTY
     api_calls: int = 0  # observations: HTTP requests with a /v2/ path
     confidence: Confidence | None = None  # edges
 
@@ -131,23 +150,12 @@ class Cell:
 
     def sample(self, source: Source | None) -> None:
         key = sample_of(source)
-        samples = self.samples
-        if key is None or key in samples:
-            return
-        if len(samples) < SAMPLES:
-            samples.add(key)
-            return
-        largest = max(samples)
-        if key < largest:
-            samples.discard(largest)
-            samples.add(key)
+        if key is not None:
+            self.samples = _with(self.samples, key, SAMPLES)
 
     def keep(self, bucket: str, text: str | None) -> None:
-        held: set[str] = getattr(self, bucket)
-        if text and text not in held:
-            held.add(text)
-            if len(held) > SAMPLES:
-                setattr(self, bucket, _smallest(held, SAMPLES))
+        if text:
+            setattr(self, bucket, _with(getattr(self, bucket), text, SAMPLES))
 
     def merge(self, other: Cell) -> None:
         self.widen(other.first, other.last, other.count)
@@ -182,9 +190,14 @@ class InputAggregate:
     error_samples: set[str] = field(default_factory=set)
     first_time: float | None = None
     last_time: float | None = None
+    # a grown log parsed from where the last ingest stopped: its line numbers count from there, this many
+    # lines after the file's own (not part of the value: merge ignores it)
+    line_shift: int = 0
 
     def add(self, record: Evidence) -> None:
         self.records += 1
+        if self.line_shift:
+            record = _shifted(record, self.line_shift)
         match record:
             case Observation():
                 self._observe(record)
@@ -248,6 +261,17 @@ class InputAggregate:
                 "blocked_days": len(self.blocked), "edges": len(self.edges), "static": len(self.static),
                 "observations": sum(c.count for c in self.observations.values()),
                 "blocked_attempts": sum(c.count for c in self.blocked.values())}
+
+
+def _shifted(record: Evidence, shift: int) -> Evidence:
+    def moved(source: Source | None) -> Source | None:
+        if source is None or source.line is None:
+            return source
+        return Source(source.path, source.line + shift, source.packet, source.parser)
+
+    if isinstance(record, RedirectEdge):
+        return dataclasses.replace(record, evidence=tuple(moved(s) or s for s in record.evidence))
+    return dataclasses.replace(record, source=moved(record.source))
 
 
 def _days(start: float | None, end: float | None, count: int

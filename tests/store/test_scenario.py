@@ -149,6 +149,9 @@ def test_a_90_day_window_flags_exactly_the_entries_unused_in_it(scenario: Scenar
     blocked = next(f for f in doc["findings"] if f["kind"] == "blocked-pattern")
     assert blocked["hosts"] == [GITLAB] and blocked["data"]["count"] == 4 + 3
     assert blocked["data"]["weekly"] == {"2026-09-14": 4, "2026-11-16": 3}
+    # the grown parts were read from where the last ingest stopped; their lines keep the file's numbers
+    cited = [(Path(s["path"]).name, s["line"]) for item in blocked["evidence"] for s in item["sources"]]
+    assert cited == [("build.log", 8), ("build.log", 12)]
 
 
 def test_a_30_day_window_narrows_use_and_blocked_counts(scenario: Scenario) -> None:
