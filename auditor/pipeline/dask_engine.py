@@ -244,7 +244,7 @@ def _file_key(path: Path) -> FileKey | None:
 
 def aggregate_item(item: Item, variables: dict[str, str]) -> tuple[FileKey | None, str, Any, str]:
     """(file key, kind, aggregate or None, failure) of one file, parsed as `ingest` parses it (on a worker)."""
-    from auditor.pipeline.ingest import _parse
+    from auditor.pipeline.ingest import aggregate_input
 
     path = Path(item.name)
     with bulk_parsing():
@@ -254,7 +254,7 @@ def aggregate_item(item: Item, variables: dict[str, str]) -> tuple[FileKey | Non
             spec = parser_for(inp)
             if spec is None:
                 break
-            agg, failure = _parse(inp, spec, ParseContext(variables=dict(variables)))
+            agg, failure = aggregate_input(inp, spec, ParseContext(variables=dict(variables)))
             return _file_key(path), spec.name, agg, failure
     return None, "", None, ""
 
@@ -265,7 +265,7 @@ def ingest_parser_on_dask(inputs: list[str], variables: dict[str, str], schedule
     the ingest then takes a file's aggregate from there when the file is unchanged since, and parses here what
     it must read from an offset (a grown log: the part not yet ingested) or what changed meanwhile. The
     store itself is written only here, one transaction per input, as the local ingest writes it."""
-    from auditor.pipeline.ingest import _parse
+    from auditor.pipeline.ingest import aggregate_input
 
     client, cluster = _client(scheduler, workers)
     try:
@@ -278,10 +278,11 @@ def ingest_parser_on_dask(inputs: list[str], variables: dict[str, str], schedule
             cluster.close()
     parsed = {key: (kind, agg, failure) for key, kind, agg, failure in done if key is not None}
 
-    def parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext) -> tuple[Any, str]:
-        found = parsed.pop(_file_key(inp.path), None) if inp.display != "<stdin>" else None
+    def parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_shift: int = 0) -> tuple[Any, str]:
+        whole = line_shift == 0 and inp.display != "<stdin>"  # a grown log's new part is parsed here
+        found = parsed.pop(_file_key(inp.path), None) if whole else None
         if found is not None and found[0] == spec.name:
             return found[1], found[2]
-        return _parse(inp, spec, ctx)
+        return aggregate_input(inp, spec, ctx, line_shift)
 
     return parse
