@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 import click
 
 from auditor import __version__
+from auditor.pipeline.engine import engine_options
+from auditor.pipeline.store_commands import window_options
 
 EXIT_OK = 0
 EXIT_POLICY = 1  # only --fail-on (and diff --fail-on-new): a policy the findings break
@@ -125,7 +127,8 @@ def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_fil
                   forced_kind: str | None, hash_inputs: bool = False, progress: bool = True) -> Any:
     """Collect the evidence of INPUTS; print each input error on one line. The store's `unusable` list says
     which named inputs gave nothing (they fail the run with exit 2 once the rest is done)."""
-    from auditor.pipeline.collect import CollectOptions, collect
+    from auditor.pipeline.collect import CollectOptions
+    from auditor.pipeline.engine import collect_with_engine
     from parsers import parser_named
 
     if forced_kind and parser_named(forced_kind) is None:
@@ -134,7 +137,7 @@ def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_fil
     options = CollectOptions(variables=_parse_assignments(assignments), env_files=env_files,
                              hash_inputs=hash_inputs, forced_kind=forced_kind,
                              show_progress=None if progress else False)
-    store = collect(inputs, options)
+    store = collect_with_engine(inputs, options)
     for error in sorted(store.errors, key=lambda e: (e.source.path, e.source.line or 0, e.source.packet or 0)):
         click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
     return store
@@ -196,6 +199,7 @@ def main() -> None:
 
 @main.command(epilog=EXIT_CODES_HELP)
 @evidence_options
+@engine_options
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @output_option("-o", "--output", help="Write to a file, not stdout.")
 def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
@@ -214,7 +218,9 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
 
 
 @main.command(epilog=EXIT_CODES_HELP)
+@window_options
 @evidence_options
+@engine_options
 @click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True,
               help="Maximum number of entries (Docker Desktop RAM: 100).")
 @click.option("--match", "match_mode", type=click.Choice(["suffix", "exact"]), default="suffix", show_default=True,
@@ -229,11 +235,12 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
 def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
             forced_kind: str | None, strict: bool, config_path: Path | None, quiet: bool, no_progress: bool,
             budget: int, match_mode: str, count_docker_hub_default: bool, output_format: str, target: str,
-            output: str | None) -> None:
+            output: str | None, **window: Any) -> None:
     """Propose the fewest, narrowest allowlist entries covering every required host."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.analysis import analyse
     from auditor.pipeline.outputs import write_output
+    from auditor.pipeline.store_commands import merge_store_window
     from reports.proposal import render_proposal
 
     with _exits():
@@ -242,6 +249,7 @@ def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str,
         match_mode = _setting(ctx, "match_mode", match_mode, config, "match", "suffix")
         target = _target(ctx, target, config)
         store = load_evidence(inputs, assignments, env_files, forced_kind, progress=not (quiet or no_progress))
+        merge_store_window(store, inputs=inputs, **window)
         analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
                            count_docker_hub_default=count_docker_hub_default, target=target)
         write_output(render_proposal(analysis, output_format, target), output, "proposal")
@@ -249,7 +257,9 @@ def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str,
 
 
 @main.command(epilog=EXIT_CODES_HELP)
+@window_options
 @evidence_options
+@engine_options
 @click.option("--allowlist", "allowlist_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="The allowlist to audit: one host a line, CSV, JSON or Squid acl lines; `-` for standard input.")
 @click.option("--org", "orgs", multiple=True, metavar="NAME",
@@ -280,7 +290,7 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
           allowlist_path: str, orgs: tuple[str, ...], budget: int, match_mode: str, count_docker_hub_default: bool,
           output_format: str, html_out: str | None, json_out: str | None, csv_out: str | None,
           sarif_out: str | None, md_out: str | None, fail_on: str | None, baseline_path: Path | None,
-          target: str) -> None:
+          target: str, **window: Any) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
     from auditor.core.allowlist import MatchMode
     from auditor.decisions.acceptance import failing
@@ -293,6 +303,7 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         summary_text,
         write_reports,
     )
+    from auditor.pipeline.store_commands import add_period, merge_store_window
 
     with _exits():
         config = _config(config_path)
@@ -318,8 +329,10 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         extra += ["--baseline", str(baseline_path)] if baseline_path else []
         store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True,
                               progress=not (quiet or no_progress))
+        chosen = merge_store_window(store, inputs=inputs, **window)
         result = run_audit(store, allowlist, allowlist_errors, allowlist_sha, options,
                            command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra), acceptances)
+        add_period(result, chosen)
         for error in allowlist_errors:
             click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
         result.outputs = write_reports(result.document, outputs)
@@ -452,12 +465,23 @@ def _register_commands() -> None:
     """Commands that live in modules of their own (auditor/commands/)."""
     from auditor.commands.export import export_command
     from auditor.commands.simulate import simulate_command
+    from auditor.pipeline.store_commands import history_command, ingest_command, store_group
 
     main.add_command(export_command)
     main.add_command(simulate_command)
+    main.add_command(ingest_command)
+    main.add_command(history_command)
+    main.add_command(store_group)
 
 
 _register_commands()
+
+from auditor.pipeline.store_commands import history_command, ingest_command, store_group  # noqa: E402
+
+main.add_command(ingest_command)
+main.add_command(history_command)
+main.add_command(store_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

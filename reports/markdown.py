@@ -78,6 +78,8 @@ def render_markdown(document: dict[str, Any]) -> str:
               f"{severity.get('warning', 0)} warnings, {severity.get('note', 0)} notes) for "
               f"{code(document['allowlist']['path'])}: {summary['allowlist_count']} entries against a budget of "
               f"{document['options']['budget']}; the proposal needs {summary['proposal_entries']}.", ""]
+    if "period" in document:
+        lines += period_lines(document["period"])
     lines += _findings_table(document["findings"])
     lines += _allowlist_table(document)
     return "\n".join(lines) + "\n"
@@ -125,3 +127,19 @@ def _machines(machines: dict[str, Any]) -> list[str]:
     stopped = ", ".join(f"{escape(rule)} ({count})" for rule, count in machines["stopped_by"].items())
     return [f"- **Machines:** {machines['enforcing']} of {machines['total']} would enforce the allowlist today"
             + (f"; stopped by {stopped}" if stopped else "") + "."]
+
+
+def period_lines(period: dict[str, Any]) -> list[str]:
+    """The period of a windowed audit: versions in force, changes, blocked attempts per week, gaps."""
+    lines = ["", f"**Period {escape(period['since'])} to {escape(period['until'])}** "
+             f"({period['calendar_days']} days, {len(period['inputs'])} inputs). {escape(period['gap_text'], 400)}"]
+    for version in period["allowlist_versions"][:MAX_ROWS]:
+        lines.append(f"- allowlist {escape(version['sha256'][:12])} in force {escape(version['from'])} to "
+                     f"{escape(version['to'] or 'now')}: {version['entries']} entries")
+    for change in period["entry_changes"][:MAX_ROWS]:
+        lines.append(f"- {escape(change['date'])}: {escape(change['change'])} {escape(change['entry'])}")
+    busy = [w for w in period["blocked_weekly"] if w["attempts"]]
+    if busy:
+        lines.append("- blocked attempts per week: "
+                     + ", ".join(f"{escape(w['week'])} {w['attempts']}" for w in busy[:MAX_ROWS]))
+    return lines

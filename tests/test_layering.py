@@ -22,6 +22,7 @@ LAYER_OF = (
     ("auditor.targets", "targets"),
     ("auditor.simulate", "simulate"),
     ("auditor.probe", "probe"),
+    ("auditor.store", "store"),
     ("auditor.pipeline", "pipeline"),
     ("auditor.cli", "cli"),
     ("auditor.commands", "cli"),
@@ -40,11 +41,12 @@ ALLOWED = {
     "decisions": {"core", "knowledge", "targets", "decisions"},
     "simulate": {"core", "knowledge", "targets", "decisions", "simulate"},  # real engines on loopback
     "probe": {"core", "probe"},
+    "store": {"core", "store"},  # evidence at rest: reads and writes core's records, nothing above
     "reports": {"core", "knowledge", "targets", "decisions", "reports"},
     "pipeline": {"core", "knowledge", "parser-common", "parsers", "targets", "decisions", "probe", "reports",
-                 "pipeline"},
+                 "store", "pipeline"},
     "cli": {"core", "knowledge", "parser-common", "parsers", "targets", "decisions", "simulate", "probe", "reports",
-            "pipeline", "cli"},
+            "store", "pipeline", "cli"},
 }
 
 

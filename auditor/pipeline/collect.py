@@ -31,6 +31,9 @@ SKIP_DIRS = frozenset({
 })
 
 
+UNRECOGNIZED = "unrecognized input kind (not a known file, capture or log format; name it with --kind)"
+
+
 @dataclass(frozen=True)
 class CollectOptions:
     variables: dict[str, str]
@@ -109,8 +112,7 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
             spec = forced if (forced is not None and explicit) else parser_for(inp, explicit=explicit)
             if spec is None:
                 if explicit:
-                    _unusable(store, inp.error("unrecognized input kind (not a known file, capture or log format; "
-                                               "name it with --kind)"))
+                    _unusable(store, inp.error(UNRECOGNIZED))
                 else:
                     store.skipped_files += 1
                     if tally is not None:

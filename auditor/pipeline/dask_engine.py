@@ -1,0 +1,298 @@
+"""The Dask engine: one task per input file on a distributed cluster, the results tree-reduced in input order.
+
+The client walks the inputs (directories are listed here, in the same order `collect` walks them); each
+file becomes a task that detects its kind, parses it and folds it into an `EvidenceStore` on a worker;
+adjacent results merge pairwise (`auditor.core.merge.Part`) until one is left, so the answer is the fold
+one process would have made. A worker that dies mid-task has its task rerun by the scheduler (up to
+`distributed.scheduler.allowed-failures` times); a parse is a pure function of its file, so a rerun gives
+the same part. Paths must be readable on the workers: the same path on every machine (a shared file
+system), or an fsspec URL (file://, s3://, gs://...), which the worker copies to a local temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.core.evidence import EvidenceStore
+from auditor.core.merge import Part
+from auditor.core.model import InputError, Source
+from auditor.pipeline.collect import (
+    UNRECOGNIZED,
+    CollectOptions,
+    _known_registry_host,
+    _open_one,
+    _parse_one,
+    _unusable,
+    _walk,
+    collect,
+)
+from auditor.pipeline.progress import Progress
+from parsers import ParserSpec, parser_for, parser_named
+from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
+
+COPY_BLOCK = 4 * 1024 * 1024
+
+
+class DaskUnavailable(RuntimeError):
+    """`--engine dask` without the dask extra installed, or a scheduler that cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file to read: a path or fsspec URL, whether it was named on the command line, its walk root."""
+
+    name: str
+    explicit: bool
+    root: str | None = None
+    data: bytes | None = None  # the content, read by the client: a process-local URL (memory://)
+
+
+PROCESS_LOCAL = ("memory://",)  # filesystems that live in one process: the workers cannot see them
+
+
+def _shipped(item: Item) -> Item:
+    """ITEM with its content when only the client can read it (a memory:// URL)."""
+    if not item.name.startswith(PROCESS_LOCAL):
+        return item
+    import fsspec
+
+    try:
+        with fsspec.open(item.name, "rb") as src:
+            return Item(item.name, item.explicit, item.root, src.read())
+    except (OSError, ValueError):
+        return item  # the worker reports it as unreadable
+
+
+def is_url(name: str) -> bool:
+    return "://" in name
+
+
+def plan(inputs: list[str]) -> Iterator[Item | str]:
+    """The files of INPUTS in `collect`'s order; `-` (standard input) is yielded as is: it is read here."""
+    for name in inputs:
+        if name == "-" or is_url(name):
+            yield name if name == "-" else Item(name, explicit=True)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            for file_path in _walk(path):
+                if file_path.is_symlink() and not file_path.exists():
+                    continue
+                yield Item(str(file_path), explicit=False, root=name)
+        else:
+            yield Item(name, explicit=True)
+
+
+def fold_item(item: Item, options: CollectOptions) -> EvidenceStore:
+    """The evidence of one file, folded as `collect` folds it (runs on a worker)."""
+    store = EvidenceStore(worth_keeping=_known_registry_host)
+    options = CollectOptions(options.variables, options.env_files, options.hash_inputs, False, options.forced_kind)
+    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
+    forced = parser_named(options.forced_kind) if options.forced_kind else None
+    try:
+        with bulk_parsing(), _local_copy(item) as (path, display):
+            _fold_file(store, path, display, item, options, ctx, forced)
+    except OSError as exc:
+        error = InputError(f"cannot read: {exc.strerror or exc}", Source(item.name))
+        _unusable(store, error) if item.explicit else store.add(error)
+    store.worth_keeping = None  # a part travels back to the client; the callable is set again there
+    return store
+
+
+def _fold_file(store: EvidenceStore, path: Path, display: str, item: Item, options: CollectOptions,
+               ctx: ParseContext, forced: ParserSpec | None) -> None:
+    for inp, explicit, error in _open_one(path, item.explicit, Path(item.root) if item.root else None):
+        if error is not None:  # as collect does: a named input that gives nothing fails the run
+            _unusable(store, error) if explicit else store.add(error)
+            continue
+        assert inp is not None
+        if display != str(path):
+            inp = InputFile(inp.path, display, inp.size, inp.head, inp.compression, inp.root)
+        spec = forced if (forced is not None and explicit) else parser_for(inp, explicit=explicit)
+        if spec is None:
+            if explicit:
+                _unusable(store, inp.error(UNRECOGNIZED))
+            else:
+                store.skipped_files += 1
+            continue
+        _parse_one(inp, spec, ctx, options, store)
+
+
+@contextlib.contextmanager
+def _local_copy(item: Item) -> Iterator[tuple[Path, str]]:
+    """An fsspec URL copied to a temporary file (removed after), or a plain path as is; OSError when the
+    URL cannot be read."""
+    if not is_url(item.name):
+        yield Path(item.name), str(Path(item.name))
+        return
+    import fsspec
+
+    handle, temp = tempfile.mkstemp(prefix="regaudit-url-")
+    try:
+        try:
+            with os.fdopen(handle, "wb") as out:
+                if item.data is not None:
+                    out.write(item.data)
+                else:
+                    with fsspec.open(item.name, "rb") as src:
+                        while block := src.read(COPY_BLOCK):
+                            out.write(block)
+        except (ValueError, ImportError) as exc:  # an unknown protocol, a missing fsspec backend (s3fs, gcsfs)
+            raise OSError(str(exc)) from None
+        yield Path(temp), item.name
+    finally:
+        os.unlink(temp)
+
+
+def fold_part(position: int, item: Item, options: CollectOptions,
+              fold: Callable[[Item, CollectOptions], EvidenceStore] = fold_item) -> Part:
+    return Part(position, position + 1, fold(item, options))
+
+
+def merge_parts(a: Part, b: Part) -> Part:
+    return a.merge(b)
+
+
+def _client(scheduler: str | None, workers: int | None) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise DaskUnavailable("--engine dask needs the dask extra: pip install 'regaudit[dask]'") from None
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s", set_as_default=False), None
+        except (OSError, TimeoutError) as exc:
+            raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    cluster = local_cluster(workers or os.cpu_count() or 1)
+    return Client(cluster, set_as_default=False), cluster
+
+
+def local_cluster(workers: int, silence: int = logging.ERROR) -> Any:
+    """A LocalCluster of WORKERS single-threaded processes, every socket on 127.0.0.1, no dashboard. (The
+    scheduler's small HTTP server of health and metrics routes still runs: it gets a free loopback port, not
+    8787, which another cluster may hold.)"""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        silence_logs=silence)
+
+
+def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str | None = None,
+                    workers: int | None = None,
+                    fold: Callable[[Item, CollectOptions], EvidenceStore] = fold_item) -> EvidenceStore:
+    """The evidence of INPUTS, each file read by a task on the cluster; identical to `collect`'s."""
+    client, cluster = _client(scheduler, workers)
+    try:
+        parts: list[Any] = []  # futures, or parts made here (standard input is read on the client)
+        sizes: dict[Any, int] = {}  # each file task and its input's size: the bar advances as tasks finish
+        for position, item in enumerate(plan(inputs)):
+            if isinstance(item, str):
+                parts.append(Part(position, position + 1, collect([item], options)))
+            else:
+                parts.append(client.submit(fold_part, position, _shipped(item), options, fold, pure=False))
+                sizes[parts[-1]] = _size_of(item)
+        leaves = list(sizes)
+        while len(parts) > 1:  # a tree: adjacent pairs merge, level by level
+            paired = [client.submit(merge_parts, parts[i], parts[i + 1], pure=False)
+                      for i in range(0, len(parts) - 1, 2)]
+            parts = paired + ([parts[-1]] if len(parts) % 2 else [])
+        with client.as_current():
+            _show_progress(leaves, sizes, options.show_progress)
+        if not parts:
+            store = EvidenceStore()
+        else:
+            last = parts[0]
+            store = (last if isinstance(last, Part) else last.result()).store
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    store.worth_keeping = _known_registry_host
+    return store
+
+
+def _size_of(item: Item) -> int:
+    if item.data is not None:
+        return len(item.data)
+    try:
+        return 0 if is_url(item.name) else Path(item.name).stat().st_size
+    except OSError:
+        return 0
+
+
+def _show_progress(leaves: list[Any], sizes: dict[Any, int], enabled: bool | None) -> None:
+    """One bar for the run, fed by task completions (in bytes of input, as the local bar counts)."""
+    from distributed import as_completed
+
+    with Progress(label="dask tasks", total=sum(sizes.values()), enabled=enabled) as progress:
+        if not progress.enabled:
+            return
+        for done in as_completed(leaves):
+            progress.advance(sizes[done])
+
+
+# -- ingest: the workers parse, the client writes ---------------------------------------------------------
+
+FileKey = tuple[str, int, int]  # (resolved path, size, mtime in ns): the file a worker parsed, unchanged since
+
+
+def _file_key(path: Path) -> FileKey | None:
+    try:
+        stat = path.stat()
+        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+    except OSError:
+        return None
+
+
+def aggregate_item(item: Item, variables: dict[str, str]) -> tuple[FileKey | None, str, Any, str]:
+    """(file key, kind, aggregate or None, failure) of one file, parsed as `ingest` parses it (on a worker)."""
+    from auditor.pipeline.ingest import aggregate_input
+
+    path = Path(item.name)
+    with bulk_parsing():
+        for inp, _explicit, error in _open_one(path, item.explicit, Path(item.root) if item.root else None):
+            if error is not None or inp is None:
+                break
+            spec = parser_for(inp)
+            if spec is None:
+                break
+            agg, failure = aggregate_input(inp, spec, ParseContext(variables=dict(variables)))
+            return _file_key(path), spec.name, agg, failure
+    return None, "", None, ""
+
+
+def ingest_parser_on_dask(inputs: list[str], variables: dict[str, str], scheduler: str | None = None,
+                          workers: int | None = None) -> Callable[..., tuple[Any, str]]:
+    """A `parse` for IngestOptions: every file of INPUTS is parsed by a task on the cluster first (in parallel);
+    the ingest then takes a file's aggregate from there when the file is unchanged since, and parses here what
+    it must read from an offset (a grown log: the part not yet ingested) or what changed meanwhile. The
+    store itself is written only here, one transaction per input, as the local ingest writes it."""
+    from auditor.pipeline.ingest import aggregate_input
+
+    client, cluster = _client(scheduler, workers)
+    try:
+        items = [item for item in plan(inputs) if isinstance(item, Item) and not is_url(item.name)]
+        futures = [client.submit(aggregate_item, item, variables, pure=False) for item in items]
+        done = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    parsed = {key: (kind, agg, failure) for key, kind, agg, failure in done if key is not None}
+
+    def parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_shift: int = 0) -> tuple[Any, str]:
+        whole = line_shift == 0 and inp.display != "<stdin>"  # a grown log's new part is parsed here
+        found = parsed.pop(_file_key(inp.path), None) if whole else None
+        if found is not None and found[0] == spec.name:
+            return found[1], found[2]
+        return aggregate_input(inp, spec, ctx, line_shift)
+
+    return parse

@@ -1,0 +1,181 @@
+"""Opening a store: SQLite through the standard library, WAL mode, a schema version with migrations.
+
+A store is recognized by its SQLite `application_id` and a `meta` row; anything else (another SQLite
+database, a file that is not a database, a damaged one, a store written by a newer regaudit) is refused
+with one `StoreError` naming the file, never half-read or overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+APPLICATION_ID = 0x52474144  # "RGAD"
+STORE_FORMAT = "regaudit-store"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000  # a second ingest waits this long for the first one's transaction, then fails cleanly
+WAIT_VARIABLE = "REGAUDIT_STORE_WAIT"  # seconds to wait instead (0: fail at once when another run writes)
+
+
+class StoreError(Exception):
+    """The store cannot be used: one line that names the file and why."""
+
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inputs (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,            -- absolute path as ingested
+    display TEXT NOT NULL,
+    kind TEXT NOT NULL,            -- the parser
+    family TEXT NOT NULL,          -- stream (logs, captures: each byte once) | snapshot (repository, machine)
+    size INTEGER NOT NULL,         -- bytes on disk
+    content_sha256 TEXT NOT NULL,  -- of the decompressed content covered so far (whole, not only what this read)
+    content_length INTEGER NOT NULL,
+    start_offset INTEGER NOT NULL, -- where this ingest started reading (a grown log: where the last one stopped)
+    continues INTEGER REFERENCES inputs(id),
+    snapshot_id INTEGER REFERENCES snapshots(id),
+    status TEXT NOT NULL,          -- ok | failed
+    message TEXT NOT NULL DEFAULT '',
+    ingested_at TEXT NOT NULL,
+    first_time REAL, last_time REAL,
+    records INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    contributed TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX inputs_content ON inputs(content_sha256, status);
+CREATE INDEX inputs_path ON inputs(path, status);
+CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY,
+    root TEXT NOT NULL, git_commit TEXT, started_at TEXT NOT NULL, complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE host_days (
+    day TEXT NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, input_id INTEGER NOT NULL,
+    count INTEGER NOT NULL, api_calls INTEGER NOT NULL, first REAL, last REAL,
+    clients TEXT NOT NULL,  -- one name a line (the CLIENT_CAP smallest), clients_overflow: there were more
+    clients_overflow INTEGER NOT NULL, sample TEXT
+);
+CREATE INDEX host_days_day ON host_days(day, host);
+CREATE INDEX host_days_host ON host_days(host, day);
+CREATE TABLE blocked_days (
+    day TEXT NOT NULL, host TEXT NOT NULL, reason TEXT NOT NULL, input_id INTEGER NOT NULL,
+    count INTEGER NOT NULL, first REAL, last REAL, clients TEXT NOT NULL, clients_overflow INTEGER NOT NULL,
+    images TEXT NOT NULL, details TEXT NOT NULL, samples TEXT NOT NULL
+);
+CREATE INDEX blocked_days_day ON blocked_days(day, host);
+CREATE TABLE edges (
+    day TEXT NOT NULL, from_host TEXT NOT NULL, to_host TEXT NOT NULL, via TEXT NOT NULL, input_id INTEGER NOT NULL,
+    confidence TEXT NOT NULL, count INTEGER NOT NULL, first REAL, last REAL,
+    clients TEXT NOT NULL, details TEXT NOT NULL, samples TEXT NOT NULL
+);
+CREATE INDEX edges_day ON edges(day);
+CREATE TABLE static_records (  -- image references, host references, unresolved items
+    input_id INTEGER NOT NULL, snapshot_id INTEGER, kind TEXT NOT NULL, payload TEXT NOT NULL
+);
+CREATE INDEX static_snapshot ON static_records(snapshot_id);
+CREATE TABLE allowlists (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, first_ingested TEXT NOT NULL,
+    entries TEXT NOT NULL, text TEXT NOT NULL
+);
+"""
+
+# version reached -> the SQL that gets there from the one before; a new version appends one entry
+MIGRATIONS: dict[int, str] = {1: _V1}
+
+
+def open_store(path: Path, create: bool = False, check: bool = False) -> sqlite3.Connection:
+    """The store at PATH, migrated to SCHEMA_VERSION; with CREATE, a new one when PATH does not exist. With
+    CHECK, SQLite's quick_check reads every page first (ingest does: it must not add to a damaged store; a
+    reader meets damage as an error where it reads it)."""
+    if not path.exists():
+        if not create:
+            raise StoreError(f"{path}: no such store (create one with `regaudit ingest`)")
+        if path.parent and not path.parent.exists():
+            raise StoreError(f"{path}: the directory {path.parent} does not exist")
+    elif not path.is_file():
+        raise StoreError(f"{path}: not a regular file")
+    wait_ms = _wait_ms()
+    try:
+        conn = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open: {exc}") from None
+    try:
+        _prepare(conn, path, wait_ms, check, create)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path}: {describe(exc)}") from None
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def describe(exc: sqlite3.Error) -> str:
+    text = " ".join(str(exc).split())
+    if "not a database" in text or "malformed" in text:
+        return f"not a regaudit store or damaged ({text})"
+    if "locked" in text or "busy" in text:
+        return f"the store is busy: another regaudit is writing it and did not finish in time ({text})"
+    if "full" in text or "disk I/O" in text:
+        return (f"cannot write the store ({text}: a full disk or a file size limit); nothing of this input "
+                "was written, the store is as it was before it")
+    return text
+
+
+def _wait_ms() -> int:
+    text = os.environ.get(WAIT_VARIABLE, "")
+    try:
+        return max(0, int(float(text) * 1000)) if text else BUSY_TIMEOUT_MS
+    except ValueError:
+        return BUSY_TIMEOUT_MS
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool, create: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if app_id != APPLICATION_ID and tables:
+        raise StoreError(f"{path}: not a regaudit store (an SQLite database of something else); refused")
+    if not tables and not create:  # a reader never turns an empty file into a store
+        raise StoreError(f"{path}: an empty file, not a regaudit store (create one with `regaudit ingest`)")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last commit, never consistency
+    conn.execute("PRAGMA foreign_keys = ON")
+    migrate(conn, path)
+    if not check:
+        return
+    found = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if found != "ok":
+        raise StoreError(f"{path}: the store is damaged ({' '.join(str(found).split())})")
+
+
+def migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] = lambda _t: None) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path}: written by a newer regaudit (store schema {version}; this version reads "
+                             f"up to {SCHEMA_VERSION}); upgrade regaudit")
+        if version and conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() != (STORE_FORMAT,):
+            raise StoreError(f"{path}: not a regaudit store (no format mark); refused")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(MIGRATIONS[target]):
+                conn.execute(statement)
+            if target == 1:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute("INSERT INTO meta VALUES ('format', ?)", (STORE_FORMAT,))
+            conn.execute(f"PRAGMA user_version = {target}")
+            log(f"store schema migrated to version {target}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """SCRIPT split into statements: executescript() would commit the migration's transaction first."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
