@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from auditor.core.model import Evidence, MachineSetting
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.json_positions import load_json
-from parsers.machine.bundle import head_text, machine_of, read_machine_json, settings_of
+from parsers.machine.bundle import head_text, json_file_state, machine_of, read_machine_json, settings_of
 
 NAME = "admin_settings"
 ORIGIN = "admin-settings.json"
@@ -34,10 +34,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     machine = machine_of(inp)
     value, encoding, errors = read_machine_json(inp, ctx, NAME, "admin-settings.json")
     yield from errors
-    if encoding != "utf-8":
-        yield MachineSetting(machine, ORIGIN, "file.bom", encoding, inp.source(line=1, parser=NAME), "(encoding)")
-    if any("invalid JSON" in e.message or "empty" in e.message for e in errors):
-        yield MachineSetting(machine, ORIGIN, "file.invalid", True, errors[-1].source, "(syntax)")
+    yield from json_file_state(inp, machine, ORIGIN, NAME, encoding, errors)
     if value is None:
         return
     if not isinstance(value, dict):

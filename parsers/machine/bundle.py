@@ -151,3 +151,13 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "null" if value is None else "object"
+
+
+def json_file_state(inp: InputFile, machine: str, origin: str, parser: str, encoding: str,
+                    errors: list[InputError]) -> Iterator[MachineSetting]:
+    """The settings a rule reads about the file itself: a BOM (`file.bom`), JSON that did not parse
+    (`file.invalid`). Shared by registry.json and admin-settings.json, which Docker Desktop refuses alike."""
+    if encoding != "utf-8":
+        yield MachineSetting(machine, origin, "file.bom", encoding, inp.source(line=1, parser=parser), "(encoding)")
+    if any("invalid JSON" in e.message or "empty" in e.message for e in errors):
+        yield MachineSetting(machine, origin, "file.invalid", True, errors[-1].source, "(syntax)")
