@@ -8,7 +8,6 @@ document, so the formats cannot disagree.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from auditor.decisions.analysis import Analysis
 from auditor.decisions.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, FindingKind, Severity
 from auditor.decisions.propose import Proposal
 from auditor.decisions.requirements import RequiredHost
+from reports.json_text import dumps_indented
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
@@ -204,4 +204,4 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
 
 
 def render_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps_indented(document, ensure_ascii=False) + "\n"

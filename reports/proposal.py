@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from auditor import __version__
 from auditor.core.allowlist import MatchMode, write_hadolint, write_squid
 from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
 from auditor.decisions.requirements import RequiredHost
+from reports.json_text import dumps_indented
 from reports.serialize import source_dict
 
 PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
@@ -99,7 +99,7 @@ def render_json(proposal: Proposal) -> str:
         "required": [_required_dict(r) for r in proposal.required],
         "notes": list(proposal.notes),
     }
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 def _entry_dict(entry: ProposedEntry) -> dict[str, object]:
