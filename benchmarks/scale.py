@@ -64,8 +64,10 @@ def write_squid_log(path: Path, hosts: list[str]) -> None:
 
 
 def write_allowlist(path: Path) -> None:
-    entries = ["docker.io", "ghcr.io", "quay.io", "amazonaws.com", "corp0.example", "corp1.example",
-               "registry0.team0.corp2.example", "*.corp3.example", "gcr.io", "mcr.microsoft.com"]
+    """Entries an organization might start from: public registries, one over-broad shared domain (which
+    covers every ECR host), a self-hosted one; the company registries are missing (grouped by fix)."""
+    entries = ["docker.io", "ghcr.io", "quay.io", "amazonaws.com", "gcr.io", "mcr.microsoft.com",
+               "registry.gitlab.com", "harbor.internal.test"]
     path.write_text("\n".join(entries) + "\n")
 
 

@@ -141,8 +141,8 @@ def _docker_hub_host(req: RequiredHost) -> bool:
     if req.host in DOCKER_HUB_NAMES:
         return True
     profiles = {k.profile for k in req.knowledge}
-    chains = req.chains
-    return (bool(chains) and all(chain[0] in DOCKER_HUB_NAMES for chain in chains)) or \
+    starts = req.chain_starts or {chain[0] for chain in req.chains}  # every chain's start, not the sample's
+    return (bool(starts) and starts <= DOCKER_HUB_NAMES) or \
         (bool(profiles) and profiles <= _HUB_PROFILES)
 
 
@@ -174,17 +174,18 @@ def _images_needing(req: RequiredHost, index: dict[str, RequiredHost]) -> list[N
     return [unique[k] for k in sorted(unique)]
 
 
-def _proposed_fix(host: str, proposal: Proposal | None) -> tuple[str | None, str | None]:
-    """The proposal's entry that covers HOST, or the proposal's reason it could not cover it."""
+def _proposed_fixes(proposal: Proposal | None) -> dict[str, tuple[str | None, str | None]]:
+    """Per required host, the proposal's entry that covers it, or the proposal's reason it could not
+    (the first entry or reason wins, as a scan of the entries in order would find it)."""
+    fixes: dict[str, tuple[str | None, str | None]] = {}
     if proposal is None:
-        return None, None
+        return fixes
     for entry in proposal.entries:
-        if host in entry.covers:
-            return entry.address, None
+        for host in entry.covers:
+            fixes.setdefault(host, (entry.address, None))
     for uncovered in proposal.uncovered:
-        if uncovered.requirement.host == host:
-            return None, uncovered.reason
-    return None, None
+        fixes.setdefault(uncovered.requirement.host, (None, uncovered.reason))
+    return fixes
 
 
 def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
@@ -192,6 +193,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
     findings = []
     hub_listed = allowlist.has_docker_hub()
     index = {r.host: r for r in required}
+    fixes = _proposed_fixes(proposal)
     for req in sorted(required, key=lambda r: r.host):
         host = req.host
         if allowlist.match(host, options.mode) is not None:
@@ -221,7 +223,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
                                          tuple(blocked.sources)))
         hub_note = " (allowed only while RAM's default Docker Hub entry stays enabled)" if hub else ""
         wildcard = req.wildcard or "*" in host
-        fix, not_coverable = _proposed_fix(host, proposal)
+        fix, not_coverable = fixes.get(host, (None, None))
         if fix is not None:
             action = f"Add `{fix}` to the allowlist (as the proposal does)."
         elif not_coverable:
@@ -245,6 +247,9 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
     return _group_by_fix(findings)
 
 
+MAX_GROUP_LISTED = 50  # hosts named, and items per list, in one grouped missing finding (counts say the rest)
+
+
 def _group_by_fix(findings: list[Finding]) -> list[Finding]:
     """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
     groups: dict[str, list[Finding]] = defaultdict(list)
@@ -263,17 +268,29 @@ def _group_by_fix(findings: list[Finding]) -> list[Finding]:
                  else f"{len(hosts)} hosts under {fix} are not allowed")
         union = {key: sorted({v for f in members for v in f.data[key]})
                  for key in ("roles", "registries", "images", "chains", "locations")}
+        counts: dict[str, int] = {}
+        for key in ("registries", "images", "chains", "locations"):  # samples: the first in sort order
+            if len(union[key]) > MAX_GROUP_LISTED:
+                counts[f"{key}_total"] = len(union[key])
+                union[key] = union[key][:MAX_GROUP_LISTED]
+        if len(per_host) > MAX_GROUP_LISTED:
+            counts["hosts_total"] = len(per_host)
+            per_host = per_host[:MAX_GROUP_LISTED]
+        named = ", ".join(hosts[:MAX_GROUP_LISTED])
+        if len(hosts) > MAX_GROUP_LISTED:
+            named += f" and {len(hosts) - MAX_GROUP_LISTED:,} more"
         merged.append(Finding(
             FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
             f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
-            f"allow: {', '.join(hosts)}."
-            + (f" Needed by {len(union['images'])} image reference(s) at {len(union['locations'])} place(s)."
+            f"allow: {named}."
+            + (f" Needed by {counts.get('images_total', len(union['images']))} image reference(s) at "
+               f"{counts.get('locations_total', len(union['locations']))} place(s)."
                if union["images"] else ""),
             f"Add `{fix}` to the allowlist (as the proposal does): one entry covers all {len(hosts)} hosts.",
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
-            data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
+            data={**union, "registry_host": any(f.data["registry_host"] for f in members), "hosts": per_host,
                   "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
-                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5]},
+                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5], **counts},
         ))
     return merged
 
