@@ -29,6 +29,7 @@ MAX_NEEDS_KEPT = 50
 MAX_CHAINS_KEPT = 20
 MAX_REGISTRIES_KEPT = 50
 MAX_EVIDENCE_KEPT = 20
+SCAN_LIMIT = 8  # needs or chains checked for repeats by a scan; more go through a set of hashes
 
 REQUIRING_PURPOSES = {
     HostPurpose.LOGIN: "api",
@@ -73,8 +74,8 @@ class RequiredHost:
     chain_count: int = 0  # distinct chains, of which `chains` holds the first MAX_CHAINS_KEPT
     registry_count: int = 0  # distinct registries, of which `registries` holds the first MAX_REGISTRIES_KEPT
     chain_starts: set[str] = field(default_factory=set)  # the first host of every chain, not only the sample's
-    # hashes of the needs and chains past the sample, so a repeat is not counted twice
-    _seen_past_cap: set[int] | None = field(default=None, repr=False, compare=False)
+    # hashes of the needs and chains, once there are many: a repeat is not counted twice
+    _seen: set[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def sources(self) -> list[str]:
@@ -85,36 +86,38 @@ class RequiredHost:
     def add_need(self, need: Need) -> None:
         if need.source is not None and len(self.evidence) < MAX_EVIDENCE_KEPT and need.source not in self.evidence:
             self.evidence.append(need.source)
-        if self._is_new(need, self.needed_by, MAX_NEEDS_KEPT):
+        if self._is_new(need, need, self.needed_by, MAX_NEEDS_KEPT):
             self.need_count += 1
 
     def add_chain(self, chain: list[str]) -> None:
-        if len(chain) > 1 and self._is_new(tuple(chain), self.chains, MAX_CHAINS_KEPT, list(chain)):
+        if len(chain) > 1 and self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
             self.chain_count += 1
             self.chain_starts.add(chain[0])
 
-    def _is_new(self, item: object, sample: list, cap: int, stored: object = None) -> bool:
-        """Whether ITEM was not recorded before; kept in SAMPLE (as STORED) while SAMPLE has room. The
-        sample is scanned only up to CAP items; past it a set of hashes answers (a 64-bit collision would
-        undercount by one)."""
-        key = item if stored is None else stored
-        if key in sample:
-            return False
-        if len(sample) < cap:
-            sample.append(key)
-            return True
-        seen = self._seen_past_cap
+    def _is_new(self, key: Need | tuple[str, ...], stored: object, sample: list, cap: int) -> bool:
+        """Whether KEY (a need, or a chain as a tuple) was not recorded before; kept in SAMPLE (as STORED)
+        while SAMPLE has room. A short sample is scanned; from SCAN_LIMIT items on, a set of hashes answers
+        (a 64-bit collision would undercount by one), so a host needed by tens of thousands of registries
+        costs O(1) per need."""
+        seen = self._seen
         if seen is None:
-            seen = self._seen_past_cap = set()
-        tag = hash((cap, item))
+            if stored in sample:
+                return False
+            if len(sample) < SCAN_LIMIT:
+                sample.append(stored)
+                return True
+            seen = self._seen = {hash(need) for need in self.needed_by} | {hash(tuple(c)) for c in self.chains}
+        tag = hash(key)
         if tag in seen:
             return False
         seen.add(tag)
+        if len(sample) < cap:
+            sample.append(stored)
         return True
 
     def seal(self) -> None:
         """Called when the record is complete: registries reduced to a sample, the repeat check freed."""
-        self._seen_past_cap = None
+        self._seen = None
         names = distinct_registries(self.registries)
         self.registry_count = len(names)
         if len(names) > MAX_REGISTRIES_KEPT:

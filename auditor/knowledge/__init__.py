@@ -110,6 +110,9 @@ class Knowledge:
     # `{account}.dkr.ecr.{region}.amazonaws.com` makes every `dkr.ecr.REGION.amazonaws.com` multi-tenant.
     tenant_domains: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _suffix_index: _SuffixIndex | None = field(default=None, init=False, repr=False, compare=False)
+    _above_shared: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    # answers of match() and is_multi_tenant(): the decisions ask both several times per host
+    _memo: dict[tuple[str, str], object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- matching --------------------------------------------------------------------------------
 
@@ -120,6 +123,15 @@ class Knowledge:
         is one of HOST's parent domains are tried (`_SuffixIndex`): a name under no registry's domain costs
         a few dictionary look-ups, not a regex per pattern. Ties go to the first pattern in profile order.
         """
+        memo = self._memo
+        key = ("match", host)
+        if key in memo:
+            return memo[key]
+        found = self._match(host)
+        _remember(memo, key, found)
+        return found
+
+    def _match(self, host: str) -> ProfileMatch | None:
         index = self._suffix_index
         if index is None:
             index = self._suffix_index = _SuffixIndex(self.profiles)
@@ -169,6 +181,15 @@ class Knowledge:
         True for knowledge-base entries, Public Suffix List suffixes (ICANN and private sections), and
         any domain above one of those (`core.windows.net` holds `blob.core.windows.net`).
         """
+        memo = self._memo
+        key = ("multi-tenant", domain)
+        if key in memo:
+            return memo[key]
+        reason = self._multi_tenant_reason(domain)
+        _remember(memo, key, reason)
+        return reason
+
+    def _multi_tenant_reason(self, domain: str) -> str | None:
         entry = self.multi_tenant.get(domain)
         if entry is not None:
             return entry.reason
@@ -180,9 +201,16 @@ class Knowledge:
         if _psl().is_public(domain):
             return (f"{domain} is a shared domain (Public Suffix List, private section): "
                     "its subdomains belong to different customers")
-        for shared in sorted(self.multi_tenant):
-            if shared.endswith("." + domain):
-                return f"{domain} contains the multi-tenant domain {shared}: {self.multi_tenant[shared].reason}"
+        above = self._above_shared
+        if above is None:  # every parent domain of a multi-tenant domain -> the first such domain under it
+            above = self._above_shared = {}
+            for shared in sorted(self.multi_tenant):
+                labels = shared.split(".")
+                for index in range(1, len(labels)):
+                    above.setdefault(".".join(labels[index:]), shared)
+        shared = above.get(domain)
+        if shared is not None:
+            return f"{domain} contains the multi-tenant domain {shared}: {self.multi_tenant[shared].reason}"
         return None
 
     def shared_suffix(self, host: str) -> str | None:
@@ -226,6 +254,15 @@ class Knowledge:
 
     def profile(self, profile_id: str) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)
+
+
+MEMO_LIMIT = 1 << 18  # answers remembered (about 100 bytes each); past it the memo starts over
+
+
+def _remember(memo: dict[tuple[str, str], object], key: tuple[str, str], value: object) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 class _SuffixIndex:
