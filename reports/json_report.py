@@ -22,7 +22,7 @@ from auditor.decisions.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, Find
 from auditor.decisions.propose import Proposal
 from auditor.decisions.requirements import RequiredHost
 from reports.json_text import dumps_indented
-from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
+from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "audit.schema.json"
@@ -91,6 +91,7 @@ def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode) -> d
         "locations": sorted({str(s) for s in req.evidence})[:20],
         "citations": [k.citation for k in req.knowledge][:10],
         "notes": req.notes[:10],
+        **{key: total for key, total in sample_totals(req).items() if key == "registries_total"},
     }
 
 

@@ -10,7 +10,7 @@ from auditor.core.allowlist import MatchMode, write_hadolint, write_squid
 from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
 from auditor.decisions.requirements import RequiredHost
 from reports.json_text import dumps_indented
-from reports.serialize import source_dict
+from reports.serialize import sample_totals, source_dict
 
 PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
 
@@ -133,7 +133,9 @@ def _required_dict(required: RequiredHost) -> dict[str, object]:
                        "checked": k.checked, "confidence": k.confidence.value, "note": k.note}
                       for k in required.knowledge],
         "notes": list(required.notes),
+        **sample_totals(required),
     }
+
 
 
 RENDERERS = {"text": render_text, "csv": render_csv, "json": render_json, "squid": render_squid,
