@@ -11,6 +11,10 @@ with all five reports) runs in a fresh interpreter through the real CLI; the wal
 own peak RSS (os.wait4's ru_maxrss) are printed, then the exponent b of a least-squares fit
 time ~ a * N^b over the sizes (1.0 is linear; a regression shows as a larger b).
 
+`--captures` (on unless --skip-captures) merges the public capture corpus (/work/shared/corpora/pcaps, with
+mergecap) repeated into a 1x mix and a 4x mix and runs `discover` on each: peak RSS must stay flat, not
+grow with the file (a memory leak shows as a 4x mix taking more memory than the 1x one).
+
 `--observed M` adds a resolver log of M distinct observed names (none of them registry hosts) run through
 `discover`: the cost of a store full of hosts that are not required. Inputs go under benchmarks/work/scale.
 The figures depend on the machine and its load: quote them with both.
@@ -80,6 +84,25 @@ def write_resolver_log(path: Path, count: int) -> None:
                       f"h{index:x}.cdn{index % 97}.example.net from 10.0.{index % 200}.{index % 250}\n")
 
 
+CAPTURE_CORPUS = Path("/work/shared/corpora/pcaps")
+
+
+def write_capture_mix(path: Path, repeats: int) -> bool:
+    """The corpus's captures, each REPEATS times, one after another in one pcapng (mergecap -a keeps
+    every link type as its own interface). False when the corpus or mergecap is missing."""
+    mergecap = shutil.which("mergecap")
+    captures = sorted(p for p in CAPTURE_CORPUS.rglob("*") if p.is_file() and p.suffix in {".pcap", ".pcapng", ".cap"})
+    if mergecap is None or not captures:
+        return False
+    once = path.with_suffix(".once.pcapng")
+    subprocess.run([mergecap, "-a", "-F", "pcapng", "-w", str(once), *map(str, captures)], check=True,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run([mergecap, "-a", "-F", "pcapng", "-w", str(path), *[str(once)] * repeats], check=True,
+                   stderr=subprocess.DEVNULL)
+    once.unlink()
+    return True
+
+
 def run_measured(argv: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MB, exit status) of ARGV run in a fresh process."""
     started = time.perf_counter()
@@ -133,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--observed", type=int, default=1_000_000,
                         help="distinct observed (not required) names for the discover run (default %(default)s)")
     parser.add_argument("--skip-observed", action="store_true", help="skip the observed-hosts run")
+    parser.add_argument("--skip-captures", action="store_true", help="skip the public-capture mix at 1x and 4x")
+    parser.add_argument("--capture-repeats", type=int, default=25,
+                        help="copies of the capture corpus in the 1x mix (default %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs and reports")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -166,6 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {args.observed:,} observed hosts ({log.stat().st_size / 1e6:.1f} MB dnsmasq log)")
         print(f"  discover  {seconds:8.2f} s  {peak:8.1f} MB peak RSS  exit {status}  "
               f"[json {(WORK_DIR / 'observed.json').stat().st_size / 1e6:.1f} MB]")
+    if not args.skip_captures:
+        print("== public-capture mix (discover --format json)")
+        for factor in (1, 4):
+            mix = WORK_DIR / f"mix{factor}x.pcapng"
+            if not write_capture_mix(mix, args.capture_repeats * factor):
+                print(f"  skipped: no captures under {CAPTURE_CORPUS} or no mergecap")
+                break
+            size = mix.stat().st_size / 1e6
+            seconds, peak, status = run_measured([sys.executable, "-m", "auditor", "discover", str(mix), "--format",
+                                                  "json", "-o", str(WORK_DIR / f"mix{factor}x.json")])
+            print(f"  {factor}x {size:7.1f} MB  {seconds:7.2f} s  {size / seconds:6.1f} MB/s  {peak:7.1f} MB peak RSS  "
+                  f"exit {status}", flush=True)
+            mix.unlink()
     if not args.keep:
         shutil.rmtree(WORK_DIR, ignore_errors=True)
     return 0
