@@ -63,12 +63,35 @@ def target_of(method: str, url: str) -> tuple[str, str]:
         return "", ""
 
 
+_IGNORE, _BAD, _BLOCK, _OBSERVE = "ignore", "bad", "block", "observe"
+_VERDICT_LIMIT = 100_000  # distinct (code, status, method, URL) remembered per file
+
+
+def _verdict(code: str, status: str, method: str, url: str) -> tuple[str, str, str]:
+    """What a request says, whoever made it: (_IGNORE, reason, ''), (_BAD, error, ''), (_BLOCK, host,
+    detail) or (_OBSERVE, host, path)."""
+    if status == "407":
+        return _IGNORE, "proxy authentication challenge (407)", ""
+    raw_host, path = target_of(method, url)
+    if not raw_host:
+        return _IGNORE, "request without a host (error or internal entry)", ""
+    host: str | None = raw_host
+    if not is_ip(raw_host):
+        host, problem = host_name(raw_host)
+        if host is None:
+            return _BAD, f"request host: {problem}", ""
+    if code.startswith("TCP_DENIED") and status == "403":
+        return _BLOCK, host, f"squid {code}/{status} {method}"
+    return _OBSERVE, host, path
+
+
 class _SquidParser(LineParser):
     NAME = NAME
 
     def __init__(self, inp: InputFile, ctx: ParseContext, stats: LineStats) -> None:
         super().__init__(inp, ctx, stats)
         self.common_times: dict[str, float | None] = {}
+        self.verdicts: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
 
     def line(self, text: str, number: int) -> None:
         match = _NATIVE.match(text)
@@ -89,27 +112,26 @@ class _SquidParser(LineParser):
                 count: int = 1, last_time: float | None = None, report: bool = True) -> str | None:
         """Fold one request (COUNT alike, the first on line NUMBER, times TIME to LAST_TIME); the reason the
         host is not a host name if it is not (then reported for line NUMBER, if REPORT)."""
-        if status == "407":
-            self.stats.ignore("proxy authentication challenge (407)", count)
+        verdicts = self.verdicts
+        verdict = verdicts.get((code, status, method, url))
+        if verdict is None:
+            if len(verdicts) >= _VERDICT_LIMIT:
+                verdicts.clear()
+            verdict = verdicts[(code, status, method, url)] = _verdict(code, status, method, url)
+        tag, value, extra = verdict
+        if tag is _IGNORE:
+            self.stats.ignore(value, count)
             return None
-        raw_host, path = target_of(method, url)
-        if not raw_host:
-            self.stats.ignore("request without a host (error or internal entry)", count)
-            return None
-        if is_ip(raw_host):
-            host: str | None = raw_host
-        else:
-            host, problem = host_name(raw_host)
-            if host is None:
-                if report:
-                    self.malformed(number, f"request host: {problem}")
-                return f"request host: {problem}"
+        if tag is _BAD:
+            if report:
+                self.malformed(number, value)
+            return value
         self.stats.parsed += count
-        if code.startswith("TCP_DENIED") and status == "403":
-            self.batch.block(host, BlockReason.PROXY_DENIED, number, time, client, f"squid {code}/{status} {method}",
-                             count=count, last_time=last_time)
+        if tag is _BLOCK:
+            self.batch.block(value, BlockReason.PROXY_DENIED, number, time, client, extra, count=count,
+                             last_time=last_time)
         else:
-            self.batch.observe(host, ObservationKind.HTTP_HOST, number, time, client, None, None, path, count,
+            self.batch.observe(value, ObservationKind.HTTP_HOST, number, time, client, None, None, extra, count,
                                last_time)
         return None
 
