@@ -155,6 +155,14 @@ BOX_W, BOX_H, GAP_X, GAP_Y = 310, 34, 46, 14
 BOX_CHARS = 39  # 12px monospace in a BOX_W box
 
 
+MAX_DIAGRAMS = 100  # registries drawn in the chains section (in host order); the JSON report has every chain
+
+
+def chain_starts(document: dict[str, Any]) -> int:
+    """How many registries (chain starts) the required hosts' chains have: more than MAX_DIAGRAMS are not drawn."""
+    return len({chain[0] for req in document["required"] for chain in req["chains"] if len(chain) > 1})
+
+
 def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Per registry host, the hosts its pulls are sent to, drawn as boxes and arrows (one row per path)."""
     allowed = {r["host"]: r["allowed_by"] for r in document["required"]}
@@ -167,7 +175,7 @@ def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
                     paths.append(chain)
     via = {(e["from"], e["to"]): e["via"] for e in document["redirect_edges"]}
     diagrams = []
-    for start in sorted(by_start):
+    for start in sorted(by_start)[:MAX_DIAGRAMS]:
         paths = sorted(p for p in by_start[start] if not any(o != p and o[: len(p)] == p for o in by_start[start]))
         depth = max(len(p) for p in paths)
         height = len(paths) * (BOX_H + GAP_Y) - GAP_Y + 24
@@ -208,6 +216,7 @@ def render_html(document: dict[str, Any]) -> str:
     return template.render(
         doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,
         timeline=timeline_chart(document), diagrams=chain_diagrams(document),
+        diagrams_omitted=max(0, chain_starts(document) - MAX_DIAGRAMS),
         severity_label=SEVERITY_LABEL,
         findings_for={row["address"]: row["findings"] for row in document["allowlist"]["entries"]},
         kind_titles=KIND_TITLES,

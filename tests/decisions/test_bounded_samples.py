@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from auditor.cli import main
 from auditor.decisions.propose import MAX_RATIONALE_HOSTS
 from auditor.decisions.requirements import MAX_CHAINS_KEPT, MAX_NEEDS_KEPT, MAX_REGISTRIES_KEPT
+from reports.html import MAX_DIAGRAMS, chain_diagrams, chain_starts
 
 ECR = [f"{100000000000 + i:012d}.dkr.ecr.us-east-1.amazonaws.com" for i in range(120)]
 CORP = [f"registry{i}.build.corp.example" for i in range(80)]
@@ -80,3 +81,13 @@ def test_a_grouped_missing_finding_lists_a_sample_and_counts(tmp_path: Path) -> 
         assert finding["data"]["hosts_total"] == len(finding["hosts"]) > 50
         assert len(finding["data"]["hosts"]) == 50
         assert f"and {len(finding['hosts']) - 50:,} more." in finding["detail"]
+
+
+
+def test_the_html_draws_the_first_registries_chains_and_counts_the_rest() -> None:
+    required = [{"host": f"blobs.r{i:03d}.corp.example", "allowed_by": None,
+                 "chains": [[f"r{i:03d}.corp.example", f"blobs.r{i:03d}.corp.example"]]} for i in range(150)]
+    document = {"required": required, "redirect_edges": []}
+    drawn = chain_diagrams(document)
+    assert [d["start"] for d in drawn] == [f"r{i:03d}.corp.example" for i in range(MAX_DIAGRAMS)]
+    assert chain_starts(document) - MAX_DIAGRAMS == 50
