@@ -1,11 +1,11 @@
-"""Lines per second of the Squid and Docker/CI log parsers on generated logs, grouped path against line by line.
+"""Lines per second of the Squid log parser on a generated log, grouped block path against line by line.
 
     python -m benchmarks.log_bench [--lines N]
 
 The Squid log has the repetition of a real proxy without TLS bumping: a few hundred clients, mostly
 CONNECTs to a few dozen registry hosts, one line in eight a plain-HTTP /v2/ request over a pool of blob
-digests (every such line whose client, host and digest are new is a record of its own). Each parse runs in this process (the parser alone,
-no CLI start-up); the figures depend on the machine and its load.
+digests (every such line whose client, host and digest are new is a record of its own). Each parse runs
+in this process (the parser alone, no CLI start-up); the figures depend on the machine and its load.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ ECR registries across accounts and regions, which all chain to their region's sh
 self-hosted registries seen with /v2/ requests, each under one of a few hundred company domains) and an
 allowlist of a few dozen entries. Each command (`discover --format json`, `propose --format json`, `audit`
 with all five reports) runs in a fresh interpreter through the real CLI; the wall time and that process's
-own peak RSS (os.wait4's ru_maxrss) are printed, then the exponent b of a least-squares fit
-time ~ a * N^b over the sizes (1.0 is linear; a regression shows as a larger b).
+own peak RSS and CPU time (os.wait4's rusage) are printed, then the exponent b of a least-squares fit
+CPU time ~ a * N^b over the sizes (1.0 is linear; a regression shows as a larger b). Start-up (about a
+second of imports) is part of every figure, so small sizes flatten the fit.
 
 `--captures` (on unless --skip-captures) merges the public capture corpus (/work/shared/corpora/pcaps, with
 mergecap) repeated into a 1x mix and a 4x mix and runs `discover` on each: peak RSS must stay flat, not
@@ -103,8 +104,9 @@ def write_capture_mix(path: Path, repeats: int) -> bool:
     return True
 
 
-def run_measured(argv: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit status) of ARGV run in a fresh process."""
+def run_measured(argv: list[str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS in MB, exit status, CPU seconds) of ARGV run in a fresh process. CPU time
+    (user + system) is what to compare on a loaded machine: wall time also counts waiting for a core."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -113,7 +115,7 @@ def run_measured(argv: list[str]) -> tuple[float, float, int]:
     process.stderr.read()
     process.stderr.close()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, process.returncode
+    return elapsed, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def command_argv(command: str, log: Path, out_dir: Path) -> list[str]:
@@ -174,11 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         write_allowlist(out_dir / "allowlist.txt")
         print(f"== {size:,} required hosts ({log.stat().st_size / 1e6:.1f} MB Squid log)")
         for command in commands:
-            seconds, peak, status = run_measured(command_argv(command, log, out_dir))
-            figures[command].append((size, seconds, peak))
-            print(f"  {command:<9} {seconds:8.2f} s  {peak:8.1f} MB peak RSS  exit {status}  "
+            seconds, peak, status, cpu = run_measured(command_argv(command, log, out_dir))
+            figures[command].append((size, cpu, peak))
+            print(f"  {command:<9} {seconds:8.2f} s wall {cpu:8.2f} s CPU  {peak:8.1f} MB peak RSS  exit {status}  "
                   f"[{_output_sizes(out_dir, command)}]", flush=True)
-    print("== fitted exponents (time ~ N^b, peak RSS ~ N^b)")
+    print("== fitted exponents (CPU time ~ N^b, peak RSS ~ N^b)")
     for command, rows in figures.items():
         time_b = fitted_exponent([r[0] for r in rows], [r[1] for r in rows])
         rss_b = fitted_exponent([r[0] for r in rows], [r[2] for r in rows])
@@ -187,10 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_observed and args.observed:
         log = WORK_DIR / "observed.log"
         write_resolver_log(log, args.observed)
-        seconds, peak, status = run_measured([sys.executable, "-m", "auditor", "discover", str(log), "--format",
-                                              "json", "-o", str(WORK_DIR / "observed.json")])
+        seconds, peak, status, cpu = run_measured([sys.executable, "-m", "auditor", "discover", str(log), "--format",
+                                                   "json", "-o", str(WORK_DIR / "observed.json")])
         print(f"== {args.observed:,} observed hosts ({log.stat().st_size / 1e6:.1f} MB dnsmasq log)")
-        print(f"  discover  {seconds:8.2f} s  {peak:8.1f} MB peak RSS  exit {status}  "
+        print(f"  discover  {seconds:8.2f} s wall {cpu:8.2f} s CPU  {peak:8.1f} MB peak RSS  exit {status}  "
               f"[json {(WORK_DIR / 'observed.json').stat().st_size / 1e6:.1f} MB]")
     if not args.skip_captures:
         print("== public-capture mix (discover --format json)")
@@ -200,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  skipped: no captures under {CAPTURE_CORPUS} or no mergecap")
                 break
             size = mix.stat().st_size / 1e6
-            seconds, peak, status = run_measured([sys.executable, "-m", "auditor", "discover", str(mix), "--format",
-                                                  "json", "-o", str(WORK_DIR / f"mix{factor}x.json")])
-            print(f"  {factor}x {size:7.1f} MB  {seconds:7.2f} s  {size / seconds:6.1f} MB/s  {peak:7.1f} MB peak RSS  "
+            seconds, peak, status, cpu = run_measured([sys.executable, "-m", "auditor", "discover", str(mix),
+                                                       "--format", "json", "-o", str(WORK_DIR / f"mix{factor}x.json")])
+            print(f"  {factor}x {size:7.1f} MB  {seconds:7.2f} s wall {cpu:7.2f} s CPU  {size / cpu:6.1f} MB/CPU-s  "
+                  f"{peak:7.1f} MB peak RSS  "
                   f"exit {status}", flush=True)
             mix.unlink()
     if not args.keep:
