@@ -30,6 +30,7 @@ DEFAULT_BUDGET = 100
 MAX_RATIONALE_HOSTS = 50
 MAX_ENTRY_SOURCES = 50
 MAX_ENTRY_REGISTRIES = 50
+MAX_HOST_NOTES = 20  # per-host notes (unknown chain, not covered) in the proposal's notes; a last one counts the rest
 DOCKER_HUB_FAMILY = frozenset({"docker.io", "Docker Hub"})  # registry name and knowledge-base profile name
 
 
@@ -410,10 +411,15 @@ def _notes(proposal: Proposal, knowledge: Knowledge, target_count: int) -> None:
             forced = "forced by the budget" if entry.collapsed else "required as such"
             kind = "PUBLIC SUFFIX" if entry.public_suffix else "MULTI-TENANT"
             notes.append(f"{kind} entry {entry.address} ({forced}): {entry.multi_tenant_reason}.")
-    for item in proposal.uncovered:
+    for item in proposal.uncovered[:MAX_HOST_NOTES]:
         notes.append(f"NOT COVERED: {item.reason}.")
-    for item in proposal.required:
-        if item.unknown_chain:
-            notes.append(f"UNKNOWN CHAIN for {item.host}: " + (item.notes[0] if item.notes else
-                         "its redirect hosts are unknown. Trace or observe a pull.")
-                         + " (`regaudit trace IMAGE`, or a capture of a pull, shows the hosts to add.)")
+    if len(proposal.uncovered) > MAX_HOST_NOTES:
+        notes.append(f"NOT COVERED: {len(proposal.uncovered) - MAX_HOST_NOTES:,} more patterns (see uncovered).")
+    unknown = [item for item in proposal.required if item.unknown_chain]
+    for item in unknown[:MAX_HOST_NOTES]:
+        notes.append(f"UNKNOWN CHAIN for {item.host}: " + (item.notes[0] if item.notes else
+                     "its redirect hosts are unknown. Trace or observe a pull.")
+                     + " (`regaudit trace IMAGE`, or a capture of a pull, shows the hosts to add.)")
+    if len(unknown) > MAX_HOST_NOTES:
+        notes.append(f"UNKNOWN CHAIN for {len(unknown) - MAX_HOST_NOTES:,} more hosts (the required hosts marked "
+                     "unknown_chain): their redirect hosts are unknown. Trace or observe a pull.")

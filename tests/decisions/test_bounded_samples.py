@@ -91,3 +91,11 @@ def test_the_html_draws_the_first_registries_chains_and_counts_the_rest() -> Non
     drawn = chain_diagrams(document)
     assert [d["start"] for d in drawn] == [f"r{i:03d}.corp.example" for i in range(MAX_DIAGRAMS)]
     assert chain_starts(document) - MAX_DIAGRAMS == 50
+
+
+def test_per_host_notes_are_capped_with_a_count(tmp_path: Path) -> None:
+    notes = json.loads(_propose(_squid_log(tmp_path / "access.log")))["notes"]
+    unknown = [n for n in notes if n.startswith("UNKNOWN CHAIN for ")]
+    # the 80 self-hosted registries have no known chain: 20 named, in host order, and one line for the rest
+    assert [n.split(":")[0].removeprefix("UNKNOWN CHAIN for ") for n in unknown[:-1]] == sorted(CORP)[:20]
+    assert unknown[-1].startswith(f"UNKNOWN CHAIN for {len(CORP) - 20:,} more hosts")
