@@ -370,7 +370,8 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
             FindingKind.OVER_BROAD, Severity.ERROR, f"{entry.address} allows other tenants' content",
             f"`{entry.address}` is a shared domain: {reason} With suffix matching it allows every subdomain.",
             action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
-            data={"reason": reason, "narrower": narrower, "needed_under": needed_here},
+            data={"reason": reason, "narrower": narrower, "needed_under": needed_here[:MAX_GROUP_LISTED],
+                  **({"needed_under_total": len(needed_here)} if len(needed_here) > MAX_GROUP_LISTED else {})},
         ))
     return findings
 

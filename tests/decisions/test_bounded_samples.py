@@ -99,3 +99,16 @@ def test_per_host_notes_are_capped_with_a_count(tmp_path: Path) -> None:
     # the 80 self-hosted registries have no known chain: 20 named, in host order, and one line for the rest
     assert [n.split(":")[0].removeprefix("UNKNOWN CHAIN for ") for n in unknown[:-1]] == sorted(CORP)[:20]
     assert unknown[-1].startswith(f"UNKNOWN CHAIN for {len(CORP) - 20:,} more hosts")
+
+
+def test_an_over_broad_entry_lists_a_sample_of_what_it_covers(tmp_path: Path) -> None:
+    log = _squid_log(tmp_path / "access.log")
+    allowlist = tmp_path / "allowlist.txt"
+    allowlist.write_text("amazonaws.com\n")
+    report = tmp_path / "audit.json"
+    result = CliRunner().invoke(main, ["audit", str(log), "--allowlist", str(allowlist), "--json", str(report)])
+    assert result.exit_code in (0, 1), result.output
+    (broad,) = [f for f in json.loads(report.read_text())["findings"] if f["kind"] == "over-broad"]
+    # the 120 registries, their token host and their layer bucket are all under amazonaws.com
+    assert broad["data"]["needed_under_total"] == len(ECR) + 2
+    assert broad["data"]["needed_under"] == sorted([*ECR, BUCKET, "api.ecr.us-east-1.amazonaws.com"])[:50]
