@@ -13,11 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import count as numbering
-from operator import itemgetter
 from urllib.parse import urlsplit
-
-import numpy as np
 
 from auditor.core.model import BlockReason, Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
@@ -31,11 +27,6 @@ _NATIVE = re.compile(
 _COMMON = re.compile(
     r"(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] \"(?P<method>[A-Z_]+) (?P<url>\S+)(?: [^\"]*)?\" "
     r"(?P<status>\d{3}) (?P<bytes>-|\d+) (?P<code>[A-Z_]+):\S+")
-# _NATIVE for every line of a block at once: one tuple (ts, client, code, status, method, url) per line,
-# all empty for a line that is not native (the `|.*` branch), so the tuples line up with the lines.
-_ROWS = re.compile(
-    r"^(?:(\d+(?:\.\d+)?) +-?\d+ (\S+) ([A-Z_]+)/(\d{3}) -?\d+ (\S+) (\S+).*|.*)$", re.MULTILINE)
-_KEY = itemgetter(1, 2, 3, 4, 5)
 
 
 def detect(inp: InputFile) -> bool:
@@ -111,7 +102,9 @@ class _SquidParser(LineParser):
     def request(self, number: int, time: float | None, client: str, code: str, status: str, method: str, url: str,
                 count: int = 1, last_time: float | None = None, report: bool = True) -> str | None:
         """Fold one request (COUNT alike, the first on line NUMBER, times TIME to LAST_TIME); the reason the
-        host is not a host name if it is not (then reported for line NUMBER, if REPORT)."""
+        host is not a host name if it is not (then reported for line NUMBER, if REPORT). What a request says
+        is decided once per distinct (code, status, method, URL): urlsplit and the host-name check are most
+        of a line's cost, and a proxy log repeats the same CONNECTs all day."""
         verdicts = self.verdicts
         verdict = verdicts.get((code, status, method, url))
         if verdict is None:
@@ -134,53 +127,6 @@ class _SquidParser(LineParser):
             self.batch.observe(value, ObservationKind.HTTP_HOST, number, time, client, None, None, extra, count,
                                last_time)
         return None
-
-    def block(self, text: str, first_line: int) -> None:
-        """Native-format lines grouped by what they say (client, code, status, method, URL) in compiled code,
-        each group folded once with its count and time span; other lines (common format, malformed,
-        empty) go through `line` one by one, errors in line order as the line-by-line path gives them."""
-        lines = text.split("\n")
-        rows = _ROWS.findall(text)
-        if len(rows) != len(lines):  # cannot happen (one match per line); the line-by-line path is exact
-            super().block(text, first_line)
-            return
-        # a group's number is the index of its first line: setdefault keeps the first count() it saw
-        firsts = np.fromiter(map({}.setdefault, map(_KEY, rows), numbering()), np.int64, len(rows))
-        stamps = list(map(itemgetter(0), rows))
-        slow = [index for index, stamp in enumerate(stamps) if not stamp] if "" in stamps else []
-        for index in slow:
-            stamps[index] = "0"  # a line for `line`: its group is skipped
-        times = np.fromiter(map(float, stamps), float, len(stamps))
-        group_ids, counts = np.unique(firsts, return_counts=True)
-        earliest = np.full(len(rows), np.inf)
-        np.minimum.at(earliest, firsts, times)
-        latest = np.full(len(rows), -np.inf)
-        np.maximum.at(latest, firsts, times)
-        errors: list[tuple[int, str]] = []  # (line index, message) of groups whose host is no host name
-        slow_group = firsts[slow[0]] if slow else -1
-        for index, alike, first_time, last_time in zip(group_ids.tolist(), counts.tolist(),
-                                                       earliest[group_ids].tolist(), latest[group_ids].tolist(),
-                                                       strict=True):
-            if index == slow_group:
-                continue
-            _ts, client, code, status, method, url = rows[index]
-            problem = self.request(first_line + index, first_time, client, code, status, method, url, alike,
-                                   last_time if alike > 1 else None, report=False)
-            if problem is not None:  # every line reported, as line by line
-                errors += [(other, problem) for other in np.flatnonzero(firsts == index).tolist()]
-        errors.sort()
-        pending = 0
-        for index in slow:
-            while pending < len(errors) and errors[pending][0] < index:
-                self.malformed(first_line + errors[pending][0], errors[pending][1])
-                pending += 1
-            line = lines[index]
-            if line.strip():
-                self.line(line, first_line + index)
-            else:
-                self.stats.ignore("empty line")
-        for index, problem in errors[pending:]:
-            self.malformed(first_line + index, problem)
 
     def common_time(self, text: str) -> float | None:
         if text not in self.common_times:

@@ -1,4 +1,4 @@
-"""Squid's grouped block path gives exactly the records, counts and errors of the line-by-line path."""
+"""Squid's per-request verdict memo gives exactly the records, counts and errors of deciding every line afresh."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ from pathlib import Path
 
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.logs import squid
-from parsers.logs.line_reader import LineParser, LineStats
+from parsers.logs.line_reader import LineStats
 
 
-class _LineByLine(squid._SquidParser):
-    block = LineParser.block  # the per-line loop every LineParser has
+class _Forgetful(dict):
+    """A memo that remembers nothing: every line is decided afresh, as before the memo."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
+class _Afresh(squid._SquidParser):
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.verdicts = _Forgetful()
 
 
 def _log(rng: random.Random, lines: int) -> str:
@@ -50,12 +59,12 @@ def _run(parser: type, path: Path) -> tuple[list[object], LineStats]:
     return list(parser(InputFile.from_path(path), ParseContext(), stats).run()), stats
 
 
-def test_grouped_blocks_equal_line_by_line(tmp_path: Path) -> None:
+def test_remembered_verdicts_equal_fresh_ones(tmp_path: Path) -> None:
     rng = random.Random(6)
     path = tmp_path / "access.log"
     path.write_text(_log(rng, 30_000))
     fast, fast_stats = _run(squid._SquidParser, path)
-    slow, slow_stats = _run(_LineByLine, path)
+    slow, slow_stats = _run(_Afresh, path)
     assert len(fast) > 100
     assert fast == slow
     assert (fast_stats.parsed, fast_stats.errors, dict(fast_stats.ignored)) == \
