@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from auditor.core.evidence import BlockedGroup, EdgeAggregate, EvidenceStore, HostActivity
 from auditor.core.model import HostReference, ImageReference, InputError, InputRecord, Source, Unresolved
-from auditor.decisions.requirements import RequiredHost
+
+if TYPE_CHECKING:  # the discover report needs no decision at run time
+    from auditor.decisions.requirements import RequiredHost
 
 
 def iso_time(epoch: float | None) -> str | None:

@@ -99,12 +99,11 @@ class _SquidParser(LineParser):
             time = self.common_time(match["time"])
         self.request(number, time, match["client"], match["code"], match["status"], match["method"], match["url"])
 
-    def request(self, number: int, time: float | None, client: str, code: str, status: str, method: str, url: str,
-                count: int = 1, last_time: float | None = None, report: bool = True) -> str | None:
-        """Fold one request (COUNT alike, the first on line NUMBER, times TIME to LAST_TIME); the reason the
-        host is not a host name if it is not (then reported for line NUMBER, if REPORT). What a request says
-        is decided once per distinct (code, status, method, URL): urlsplit and the host-name check are most
-        of a line's cost, and a proxy log repeats the same CONNECTs all day."""
+    def request(self, number: int, time: float | None, client: str, code: str, status: str, method: str,
+                url: str) -> None:
+        """Fold the request on line NUMBER. What a request says is decided once per distinct (code, status,
+        method, URL): urlsplit and the host-name check are most of a line's cost, and a proxy log repeats
+        the same CONNECTs all day."""
         verdicts = self.verdicts
         verdict = verdicts.get((code, status, method, url))
         if verdict is None:
@@ -113,20 +112,15 @@ class _SquidParser(LineParser):
             verdict = verdicts[(code, status, method, url)] = _verdict(code, status, method, url)
         tag, value, extra = verdict
         if tag is _IGNORE:
-            self.stats.ignore(value, count)
-            return None
-        if tag is _BAD:
-            if report:
-                self.malformed(number, value)
-            return value
-        self.stats.parsed += count
-        if tag is _BLOCK:
-            self.batch.block(value, BlockReason.PROXY_DENIED, number, time, client, extra, count=count,
-                             last_time=last_time)
+            self.stats.ignore(value)
+        elif tag is _BAD:
+            self.malformed(number, value)
+        elif tag is _BLOCK:
+            self.stats.parsed += 1
+            self.batch.block(value, BlockReason.PROXY_DENIED, number, time, client, extra)
         else:
-            self.batch.observe(value, ObservationKind.HTTP_HOST, number, time, client, None, None, extra, count,
-                               last_time)
-        return None
+            self.stats.parsed += 1
+            self.batch.observe(value, ObservationKind.HTTP_HOST, number, time, client, None, None, extra)
 
     def common_time(self, text: str) -> float | None:
         if text not in self.common_times:
