@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from auditor import __version__
 from auditor.core.evidence import EvidenceStore
+from reports.json_text import dumps_indented
 from reports.serialize import evidence_dict
 
 DISCOVER_SCHEMA_ID = "regaudit/discover"
@@ -23,7 +23,7 @@ def discover_document(store: EvidenceStore) -> dict[str, object]:
 
 
 def render_json(store: EvidenceStore) -> str:
-    return json.dumps(discover_document(store), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(discover_document(store), ensure_ascii=False) + "\n"
 
 
 def _safe(text: object) -> str:

@@ -168,6 +168,14 @@ CHAR_W, BOX_PAD = 7.3, 20  # 12px monospace; the box's inner margins
 BOX_MIN_CHARS, BOX_MAX_CHARS = 24, 64
 
 
+MAX_DIAGRAMS = 100  # registries drawn in the chains section (in host order); the JSON report has every chain
+
+
+def chain_starts(document: dict[str, Any]) -> int:
+    """How many registries (chain starts) the required hosts' chains have: more than MAX_DIAGRAMS are not drawn."""
+    return len({chain[0] for req in document["required"] for chain in req["chains"] if len(chain) > 1})
+
+
 def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Per registry host, the hosts its pulls are sent to, drawn as boxes and arrows (one row per path)."""
     allowed = {r["host"]: r["allowed_by"] for r in document["required"]}
@@ -180,7 +188,7 @@ def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
                     paths.append(chain)
     via = {(e["from"], e["to"]): e["via"] for e in document["redirect_edges"]}
     diagrams = []
-    for start in sorted(by_start):
+    for start in sorted(by_start)[:MAX_DIAGRAMS]:
         paths = sorted(p for p in by_start[start] if not any(o != p and o[: len(p)] == p for o in by_start[start]))
         depth = max(len(p) for p in paths)
         chars = min(BOX_MAX_CHARS, max(BOX_MIN_CHARS, *(len(h) for p in paths for h in p)))
@@ -233,6 +241,7 @@ def render_html(document: dict[str, Any]) -> str:
         headline=sentences(document), change_sentence=change_sentence(document), changes=change_lines(document),
         evidence_shown=EVIDENCE_SHOWN, doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,
         timeline=timeline_chart(document), diagrams=chain_diagrams(document),
+        diagrams_omitted=max(0, chain_starts(document) - MAX_DIAGRAMS),
         severity_label=SEVERITY_LABEL,
         findings_for={row["address"]: row["findings"] for row in document["allowlist"]["entries"]},
         kind_titles=_KindTitles(KIND_TITLES),

@@ -8,7 +8,6 @@ document, so the formats cannot disagree.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,8 @@ from auditor.decisions.propose import Proposal
 from auditor.decisions.recommend import Op, Recommendation
 from auditor.decisions.requirements import RequiredHost
 from auditor.targets.base import Target
-from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, unresolved_dict
+from reports.json_text import dumps_indented
+from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "audit.schema.json"
@@ -95,6 +95,7 @@ def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, targ
         "locations": sorted({str(s) for s in req.evidence})[:20],
         "citations": [k.citation for k in req.knowledge][:10],
         "notes": req.notes[:10],
+        **{key: total for key, total in sample_totals(req).items() if key == "registries_total"},
     }
 
 
@@ -258,4 +259,4 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
 
 
 def render_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps_indented(document, ensure_ascii=False) + "\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from auditor import __version__
 from auditor.core.allowlist import MatchMode
@@ -16,7 +15,8 @@ from auditor.targets.base import Rule, Scope, Target
 from auditor.targets.hadolint import write_hadolint
 from auditor.targets.k8s_admission import prefixes_for
 from auditor.targets.proxy import write_squid
-from reports.serialize import source_dict
+from reports.json_text import dumps_indented
+from reports.serialize import sample_totals, source_dict
 
 PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
 
@@ -105,7 +105,7 @@ def render_json(proposal: Proposal) -> str:
         "required": [_required_dict(r) for r in proposal.required],
         "notes": list(proposal.notes),
     }
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 def _entry_dict(entry: ProposedEntry) -> dict[str, object]:
@@ -139,6 +139,7 @@ def _required_dict(required: RequiredHost) -> dict[str, object]:
                        "checked": k.checked, "confidence": k.confidence.value, "note": k.note}
                       for k in required.knowledge],
         "notes": list(required.notes),
+        **sample_totals(required),
     }
 
 

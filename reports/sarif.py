@@ -7,11 +7,11 @@ stable key so code-scanning services track a finding across runs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
 from auditor.decisions.audit import FindingKind
+from reports.json_text import dumps_indented
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RULES: dict[str, tuple[str, str]] = {
@@ -152,4 +152,4 @@ def sarif_document(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_sarif(document: dict[str, Any]) -> str:
-    return json.dumps(sarif_document(document), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(sarif_document(document), ensure_ascii=False) + "\n"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from auditor.core.evidence import BlockedGroup, EdgeAggregate, EvidenceStore, HostActivity
 from auditor.core.model import HostReference, ImageReference, InputError, InputRecord, Source, Unresolved
+
+if TYPE_CHECKING:  # the discover report needs no decision at run time
+    from auditor.decisions.requirements import RequiredHost
 
 
 def iso_time(epoch: float | None) -> str | None:
@@ -139,3 +143,15 @@ def evidence_dict(store: EvidenceStore) -> dict[str, object]:
         "skipped_files": store.skipped_files,
         "time_window": {"first": iso_time(first), "last": iso_time(last)},
     }
+
+
+def sample_totals(required: RequiredHost) -> dict[str, int]:
+    """`needed_by_total`, `chains_total`, `registries_total`: present only when the list beside it is a
+    capped sample (a shared host needed by thousands of registries), so small outputs are unchanged."""
+    totals: dict[str, int] = {}
+    for key, held, count in (("needed_by_total", required.needed_by, required.need_count),
+                             ("chains_total", required.chains, required.chain_count),
+                             ("registries_total", required.registries, required.registry_count)):
+        if count > len(held):
+            totals[key] = count
+    return totals

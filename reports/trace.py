@@ -3,11 +3,11 @@ parsers/traffic/trace_result.py reads back as evidence."""
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 
 from auditor import __version__
 from auditor.core.trace_record import TRACE_SCHEMA, TRACE_SCHEMA_VERSION, Hop, Role, TraceResult
+from reports.json_text import dumps_indented
 from reports.serialize import iso_time
 
 
@@ -35,7 +35,7 @@ def trace_document(results: list[TraceResult]) -> dict[str, object]:
 
 
 def render_json(results: list[TraceResult]) -> str:
-    return json.dumps(trace_document(results), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(trace_document(results), ensure_ascii=False) + "\n"
 
 
 def render_text(results: list[TraceResult]) -> str:

@@ -232,17 +232,18 @@ def _images_needing(req: RequiredHost, index: dict[str, RequiredHost]) -> list[N
     return [unique[k] for k in sorted(unique)]
 
 
-def _proposed_fix(host: str, proposal: Proposal | None) -> tuple[str | None, str | None]:
-    """The proposal's entry that covers HOST, or the proposal's reason it could not cover it."""
+def _proposed_fixes(proposal: Proposal | None) -> dict[str, tuple[str | None, str | None]]:
+    """Per required host, the proposal's entry that covers it, or the proposal's reason it could not
+    (the first entry or reason wins, as a scan of the entries in order would find it)."""
+    fixes: dict[str, tuple[str | None, str | None]] = {}
     if proposal is None:
-        return None, None
+        return fixes
     for entry in proposal.entries:
-        if host in entry.covers:
-            return entry.address, None
+        for host in entry.covers:
+            fixes.setdefault(host, (entry.address, None))
     for uncovered in proposal.uncovered:
-        if uncovered.requirement.host == host:
-            return None, uncovered.reason
-    return None, None
+        fixes.setdefault(uncovered.requirement.host, (None, uncovered.reason))
+    return fixes
 
 
 def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore,
@@ -251,6 +252,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
     target = options.enforcement()
     hub_listed = target.hub_allows(allowlist)
     index = {r.host: r for r in required}
+    fixes = _proposed_fixes(proposal)
     for req in sorted(required, key=lambda r: r.host):
         host = req.host
         if target.match(allowlist, host) is not None:
@@ -280,7 +282,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
                                          tuple(blocked.sources)))
         hub_note = " (allowed only while RAM's built-in Docker Hub entry stays on)" if hub else ""
         wildcard = req.wildcard or "*" in host
-        fix, not_coverable = _proposed_fix(host, proposal)
+        fix, not_coverable = fixes.get(host, (None, None))
         if fix is not None:
             action = f"Add `{_fix_text(fix, proposal, target)}` to the allowlist (as the proposal does)."
         elif not_coverable:
@@ -313,6 +315,9 @@ def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
     return target.written(Rule(address, Scope.SUBTREE if below else Scope.EXACT))
 
 
+MAX_GROUP_LISTED = 50  # hosts named, and items per list, in one grouped missing finding (counts say the rest)
+
+
 def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: AuditOptions) -> list[Finding]:
     """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
     groups: dict[str, list[Finding]] = defaultdict(list)
@@ -331,18 +336,30 @@ def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: A
                  else f"{len(hosts)} hosts under {fix} are not allowed")
         union = {key: sorted({v for f in members for v in f.data[key]})
                  for key in ("roles", "registries", "images", "chains", "locations")}
+        counts: dict[str, int] = {}
+        for key in ("registries", "images", "chains", "locations"):  # samples: the first in sort order
+            if len(union[key]) > MAX_GROUP_LISTED:
+                counts[f"{key}_total"] = len(union[key])
+                union[key] = union[key][:MAX_GROUP_LISTED]
+        if len(per_host) > MAX_GROUP_LISTED:
+            counts["hosts_total"] = len(per_host)
+            per_host = per_host[:MAX_GROUP_LISTED]
+        named = ", ".join(hosts[:MAX_GROUP_LISTED])
+        if len(hosts) > MAX_GROUP_LISTED:
+            named += f" and {len(hosts) - MAX_GROUP_LISTED:,} more"
         merged.append(Finding(
             FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
             f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
-            f"allow: {', '.join(hosts)}."
-            + (f" Needed by {plural(len(union['images']), 'image reference')} at "
-               f"{plural(len(union['locations']), 'place')}." if union["images"] else ""),
+            f"allow: {named}."
+            + (f" Needed by {plural(counts.get('images_total', len(union['images'])), 'image reference')} at "
+               f"{plural(counts.get('locations_total', len(union['locations'])), 'place')}."
+               if union["images"] else ""),
             f"Add `{_fix_text(fix, proposal, options.enforcement())}` to the allowlist (as the proposal does): one "
             f"entry covers all {len(hosts)} hosts.",
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
-            data={**union, "registry_host": any(h["registry_host"] for h in per_host), "hosts": per_host,
+            data={**union, "registry_host": any(f.data["registry_host"] for f in members), "hosts": per_host,
                   "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
-                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5]},
+                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5], **counts},
         ))
     return merged
 
@@ -456,7 +473,8 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
             + ("With suffix matching it allows every subdomain." if target.hub_switch
                else f"`{entry.original}` allows every subdomain on {target.title}."),
             action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
-            data={"reason": reason, "narrower": narrower, "needed_under": needed_here},
+            data={"reason": reason, "narrower": narrower, "needed_under": needed_here[:MAX_GROUP_LISTED],
+                  **({"needed_under_total": len(needed_here)} if len(needed_here) > MAX_GROUP_LISTED else {})},
         ))
     return findings
 

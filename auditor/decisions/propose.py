@@ -15,6 +15,7 @@ met by listing the concrete hosts observed for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.core.allowlist import AllowlistEntry, MatchMode, covers, is_ip
@@ -23,6 +24,13 @@ from auditor.decisions.requirements import RequiredHost, distinct_registries
 from auditor.knowledge import CONFIDENCE_ORDER, Knowledge, pattern_anchor
 
 DEFAULT_BUDGET = 100
+# An entry can stand for tens of thousands of required hosts (a collapsed fleet domain): its rationale
+# explains the first MAX_RATIONALE_HOSTS of them (in host order) and counts the rest; its sources and
+# registries are samples too. The proposal's `required` list still names every host.
+MAX_RATIONALE_HOSTS = 50
+MAX_ENTRY_SOURCES = 50
+MAX_ENTRY_REGISTRIES = 50
+MAX_HOST_NOTES = 20  # per-host notes (unknown chain, not covered) in the proposal's notes; a last one counts the rest
 DOCKER_HUB_FAMILY = frozenset({"docker.io", "Docker Hub"})  # registry name and knowledge-base profile name
 
 
@@ -314,15 +322,30 @@ def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledg
     registries = sorted(distinct_registries({name for item in items for name in item.registries}))
     confidence = max((item.confidence for item in items), key=lambda c: CONFIDENCE_ORDER[c],
                      default=Confidence.UNCONFIRMED)
-    sources = list(dict.fromkeys(source for item in items for source in item.sources))
+    sources = _first_distinct((source for item in items for source in item.sources), MAX_ENTRY_SOURCES)
+    registries = registries[:MAX_ENTRY_REGISTRIES]
+    explained = items[:MAX_RATIONALE_HOSTS]
     multi = knowledge.is_multi_tenant(address)
     if multi is None and mode is MatchMode.SUFFIX and collapsed:
         shared = [s for s in {knowledge.shared_suffix(c) for c in covered} if s and covers(address, s, mode)]
         if shared:
             multi = f"{address} contains the shared domain {sorted(shared)[0]}"
-    return ProposedEntry(address, [item.host for item in items], rationale_lines(items, index), collapsed,
+    rationale = rationale_lines(explained, index)
+    if len(explained) < len(items):
+        rationale.append(f"... and {len(items) - len(explained):,} more required hosts under {address} "
+                         "(each listed in the proposal's required hosts)")
+    return ProposedEntry(address, [item.host for item in items], rationale, collapsed,
                          _also_allows(address, covered, knowledge, mode, collapsed), multi, confidence,
                          sources, roles, registries, knowledge.is_public_suffix(address))
+
+
+def _first_distinct(values: Iterable[str], limit: int) -> list[str]:
+    kept: dict[str, None] = {}
+    for value in values:
+        kept[value] = None
+        if len(kept) >= limit:
+            break
+    return list(kept)
 
 
 def rationale_lines(items: list[RequiredHost], index: dict[str, RequiredHost] | None = None) -> list[str]:
@@ -332,7 +355,8 @@ def rationale_lines(items: list[RequiredHost], index: dict[str, RequiredHost] | 
     for item in items:
         head = f"{item.host} [{', '.join(sorted(item.roles))}] ({item.confidence.value})"
         needs = [need.describe() for need in item.needed_by[:5]]
-        more = f" and {len(item.needed_by) - 5} more" if len(item.needed_by) > 5 else ""
+        total = max(item.need_count, len(item.needed_by))
+        more = f" and {total - 5} more" if total > 5 else ""
         lines.append(f"{head}: needed by {'; '.join(needs)}{more}")
         for chain in item.chains[:3]:
             root = index.get(chain[0])
@@ -392,10 +416,15 @@ def _notes(proposal: Proposal, knowledge: Knowledge, target_count: int) -> None:
             forced = "forced by the budget" if entry.collapsed else "required as such"
             kind = "PUBLIC SUFFIX" if entry.public_suffix else "MULTI-TENANT"
             notes.append(f"{kind} entry {entry.address} ({forced}): {entry.multi_tenant_reason}.")
-    for item in proposal.uncovered:
+    for item in proposal.uncovered[:MAX_HOST_NOTES]:
         notes.append(f"NOT COVERED: {item.reason}.")
-    for item in proposal.required:
-        if item.unknown_chain:
-            notes.append(f"UNKNOWN CHAIN for {item.host}: " + (item.notes[0] if item.notes else
-                         "its redirect hosts are unknown. Trace or observe a pull.")
-                         + " (`regaudit trace IMAGE`, or a capture of a pull, shows the hosts to add.)")
+    if len(proposal.uncovered) > MAX_HOST_NOTES:
+        notes.append(f"NOT COVERED: {len(proposal.uncovered) - MAX_HOST_NOTES:,} more patterns (see uncovered).")
+    unknown = [item for item in proposal.required if item.unknown_chain]
+    for item in unknown[:MAX_HOST_NOTES]:
+        notes.append(f"UNKNOWN CHAIN for {item.host}: " + (item.notes[0] if item.notes else
+                     "its redirect hosts are unknown. Trace or observe a pull.")
+                     + " (`regaudit trace IMAGE`, or a capture of a pull, shows the hosts to add.)")
+    if len(unknown) > MAX_HOST_NOTES:
+        notes.append(f"UNKNOWN CHAIN for {len(unknown) - MAX_HOST_NOTES:,} more hosts (the required hosts marked "
+                     "unknown_chain): their redirect hosts are unknown. Trace or observe a pull.")

@@ -56,8 +56,8 @@ def serves_docker_hub(req: RequiredHost) -> bool:
     if req.host in DOCKER_HUB_NAMES:
         return True
     profiles = {k.profile for k in req.knowledge}
-    chains = req.chains
-    return (bool(chains) and all(chain[0] in DOCKER_HUB_NAMES for chain in chains)) or \
+    starts = req.chain_starts or {chain[0] for chain in req.chains}  # every chain's start, not the sample's
+    return (bool(starts) and starts <= DOCKER_HUB_NAMES) or \
         (bool(profiles) and profiles <= HUB_PROFILES)
 
 

@@ -22,6 +22,16 @@ from auditor.core.words import plural
 from auditor.decisions.redirects import GraphEdge, RedirectGraph
 from auditor.knowledge import CONFIDENCE_ORDER, PULL_ROLES, Knowledge, KnownHost, pattern_anchor
 
+# Samples kept per required host: a shared host (a region's layer bucket) is needed by every registry
+# that chains to it, tens of thousands in a fleet. Past a cap the record keeps counting (`need_count`,
+# `chain_count`, `registry_count`) but holds only the first ones, in the order required_hosts builds
+# them (sorted references, then sorted hosts): the same inputs always give the same sample.
+MAX_NEEDS_KEPT = 50
+MAX_CHAINS_KEPT = 20
+MAX_REGISTRIES_KEPT = 50
+MAX_EVIDENCE_KEPT = 20
+SCAN_LIMIT = 8  # needs or chains checked for repeats by a scan; more go through a set of hashes
+
 REQUIRING_PURPOSES = {
     HostPurpose.LOGIN: "api",
     HostPurpose.MIRROR: "api",
@@ -61,6 +71,12 @@ class RequiredHost:
     unknown_chain: bool = False
     cname_targets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    need_count: int = 0  # distinct needs, of which `needed_by` holds the first MAX_NEEDS_KEPT
+    chain_count: int = 0  # distinct chains, of which `chains` holds the first MAX_CHAINS_KEPT
+    registry_count: int = 0  # distinct registries, of which `registries` holds the first MAX_REGISTRIES_KEPT
+    chain_starts: set[str] = field(default_factory=set)  # the first host of every chain, not only the sample's
+    # hashes of the needs and chains, once there are many: a repeat is not counted twice
+    _seen: set[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def sources(self) -> list[str]:
@@ -69,14 +85,45 @@ class RequiredHost:
         return list(dict.fromkeys(cited + [str(s) for s in self.evidence]))
 
     def add_need(self, need: Need) -> None:
-        if need not in self.needed_by:
-            self.needed_by.append(need)
-        if need.source is not None and need.source not in self.evidence and len(self.evidence) < 20:
+        if need.source is not None and len(self.evidence) < MAX_EVIDENCE_KEPT and need.source not in self.evidence:
             self.evidence.append(need.source)
+        if self._is_new(need, need, self.needed_by, MAX_NEEDS_KEPT):
+            self.need_count += 1
 
     def add_chain(self, chain: list[str]) -> None:
-        if len(chain) > 1 and chain not in self.chains:
-            self.chains.append(chain)
+        if len(chain) > 1 and self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
+            self.chain_count += 1
+            self.chain_starts.add(chain[0])
+
+    def _is_new(self, key: Need | tuple[str, ...], stored: object, sample: list, cap: int) -> bool:
+        """Whether KEY (a need, or a chain as a tuple) was not recorded before; kept in SAMPLE (as STORED)
+        while SAMPLE has room. A short sample is scanned; from SCAN_LIMIT items on, a set of hashes answers
+        (a 64-bit collision would undercount by one), so a host needed by tens of thousands of registries
+        costs O(1) per need."""
+        seen = self._seen
+        if seen is None:
+            if stored in sample:
+                return False
+            if len(sample) < SCAN_LIMIT:
+                sample.append(stored)
+                return True
+            seen = self._seen = {hash(need) for need in self.needed_by} | {hash(tuple(c)) for c in self.chains}
+        tag = hash(key)
+        if tag in seen:
+            return False
+        seen.add(tag)
+        if len(sample) < cap:
+            sample.append(stored)
+        return True
+
+    def seal(self) -> None:
+        """Called when the record is complete: registries reduced to a sample, the repeat check freed."""
+        self._seen = None
+        names = distinct_registries(self.registries)
+        self.registry_count = len(names)
+        if len(names) > MAX_REGISTRIES_KEPT:
+            names = set(sorted(names)[:MAX_REGISTRIES_KEPT])
+        self.registries = names
 
     def add_note(self, note: str) -> None:
         if note and note not in self.notes:
@@ -173,7 +220,7 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
         _follow(builder, graph, root)
     for required in builder.hosts.values():
         _annotate(builder, graph, required)
-        required.registries = distinct_registries(required.registries)
+        required.seal()
     return [builder.hosts[h] for h in sorted(builder.hosts)]
 
 
@@ -184,7 +231,10 @@ def distinct_registries(names: set[str]) -> set[str]:
     for name in sorted(names):  # capitals sort first: the knowledge base's spelling wins
         by_case.setdefault(name.casefold(), name)
     kept = set(by_case.values())
-    return {name for name in kept if not any(other.startswith(name + ":") for other in kept)}
+    # `name` is dropped when another name is `name:<something>`: every prefix ending before a colon
+    ported = {other[:index] for other in kept if ":" in other
+              for index in range(len(other)) if other[index] == ":"}
+    return kept - ported
 
 
 def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
@@ -204,14 +254,16 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
             if edge.knowledge is not None and edge.to_host == host and edge.knowledge not in required.knowledge:
                 required.knowledge.append(edge.knowledge)
             for source in edge.sources:
-                if source not in required.evidence and len(required.evidence) < 20:
+                if len(required.evidence) >= MAX_EVIDENCE_KEPT:
+                    break
+                if source not in required.evidence:
                     required.evidence.append(source)
         seen_at = last.sources[0] if last.sources else None
         required.add_need(Need("edge", " -> ".join(chain) + f" ({', '.join(e.via.value for e in edges)})",
                                seen_at))
         weakest = min((e.confidence for e in edges), key=lambda c: CONFIDENCE_ORDER[c])
         if host not in builder._direct and (
-                len(required.chains) == 1 or CONFIDENCE_ORDER[weakest] > CONFIDENCE_ORDER[required.confidence]):
+                required.chain_count == 1 or CONFIDENCE_ORDER[weakest] > CONFIDENCE_ORDER[required.confidence]):
             required.confidence = weakest
 
 

@@ -109,22 +109,40 @@ class Knowledge:
     # Domains holding one label per customer, from templates with a tenant variable:
     # `{account}.dkr.ecr.{region}.amazonaws.com` makes every `dkr.ecr.REGION.amazonaws.com` multi-tenant.
     tenant_domains: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    _suffix_index: _SuffixIndex | None = field(default=None, init=False, repr=False, compare=False)
+    _above_shared: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    # answers of match() and is_multi_tenant(): the decisions ask both several times per host
+    _memo: dict[tuple[str, str], object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- matching --------------------------------------------------------------------------------
 
     def match(self, host: str) -> ProfileMatch | None:
-        """Which registry family HOST belongs to, preferring an API pattern, then the most specific."""
+        """Which registry family HOST belongs to, preferring an API pattern, then the most specific.
+
+        Only the patterns whose fixed tail (`amazonaws.com` of `{account}.dkr.ecr.{region}.amazonaws.com`)
+        is one of HOST's parent domains are tried (`_SuffixIndex`): a name under no registry's domain costs
+        a few dictionary look-ups, not a regex per pattern. Ties go to the first pattern in profile order.
+        """
+        memo = self._memo
+        key = ("match", host)
+        if key in memo:
+            return memo[key]
+        found = self._match(host)
+        _remember(memo, key, found)
+        return found
+
+    def _match(self, host: str) -> ProfileMatch | None:
+        index = self._suffix_index
+        if index is None:
+            index = self._suffix_index = _SuffixIndex(self.profiles)
         best: tuple[tuple[int, int], ProfileMatch] | None = None
-        for profile in self.profiles:
-            for pattern in profile.hosts:
-                found = pattern.regex.fullmatch(host)
-                if found is None:
-                    continue
-                fixed = len(_VARIABLE_RE.sub("", pattern.template).replace("*", ""))
-                rank = (1 if "api" in pattern.roles else 0, fixed)
-                if best is None or rank > best[0]:
-                    variables = {k: v for k, v in found.groupdict().items() if v is not None}
-                    best = (rank, ProfileMatch(profile, pattern, variables))
+        for rank, profile, pattern in index.candidates(host):
+            if best is not None and rank <= best[0]:
+                continue
+            found = pattern.regex.fullmatch(host)
+            if found is not None:
+                variables = {k: v for k, v in found.groupdict().items() if v is not None}
+                best = (rank, ProfileMatch(profile, pattern, variables))
         return None if best is None else best[1]
 
     def match_api(self, host: str) -> ProfileMatch | None:
@@ -163,6 +181,15 @@ class Knowledge:
         True for knowledge-base entries, Public Suffix List suffixes (ICANN and private sections), and
         any domain above one of those (`core.windows.net` holds `blob.core.windows.net`).
         """
+        memo = self._memo
+        key = ("multi-tenant", domain)
+        if key in memo:
+            return memo[key]
+        reason = self._multi_tenant_reason(domain)
+        _remember(memo, key, reason)
+        return reason
+
+    def _multi_tenant_reason(self, domain: str) -> str | None:
         entry = self.multi_tenant.get(domain)
         if entry is not None:
             return entry.reason
@@ -174,9 +201,16 @@ class Knowledge:
         if _psl().is_public(domain):
             return (f"{domain} is a shared domain (Public Suffix List, private section): "
                     "its subdomains belong to different customers")
-        for shared in sorted(self.multi_tenant):
-            if shared.endswith("." + domain):
-                return f"{domain} contains the multi-tenant domain {shared}: {self.multi_tenant[shared].reason}"
+        above = self._above_shared
+        if above is None:  # every parent domain of a multi-tenant domain -> the first such domain under it
+            above = self._above_shared = {}
+            for shared in sorted(self.multi_tenant):
+                labels = shared.split(".")
+                for index in range(1, len(labels)):
+                    above.setdefault(".".join(labels[index:]), shared)
+        shared = above.get(domain)
+        if shared is not None:
+            return f"{domain} contains the multi-tenant domain {shared}: {self.multi_tenant[shared].reason}"
         return None
 
     def shared_suffix(self, host: str) -> str | None:
@@ -220,6 +254,56 @@ class Knowledge:
 
     def profile(self, profile_id: str) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)
+
+
+MEMO_LIMIT = 1 << 18  # answers remembered (about 100 bytes each); past it the memo starts over
+
+
+def _remember(memo: dict[tuple[str, str], object], key: tuple[str, str], value: object) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+class _SuffixIndex:
+    """Every host pattern of the knowledge base, filed under its fixed tail: the one combined matcher.
+
+    A pattern can only match a host that ends in its tail at a label boundary (the tail follows the
+    last variable label; a pattern without variables is its own tail), so a host's candidates are the
+    patterns filed under its parent domains, plus the few whose template ends in a variable
+    (`{name}.azurecr.{tld}`). Candidates come in profile order, each with its rank (API first, then the
+    most fixed characters), as the one-by-one loop tried them.
+    """
+
+    def __init__(self, profiles: list[Profile]) -> None:
+        entries: list[tuple[int, tuple[int, int], Profile, HostPattern, str]] = []
+        for profile in profiles:
+            for pattern in profile.hosts:
+                template = pattern.template
+                fixed = len(_VARIABLE_RE.sub("", template).replace("*", ""))
+                rank = (1 if "api" in pattern.roles else 0, fixed)
+                variable = "{" in template or "*" in template
+                tail = _fixed_tail(template) if variable else template
+                entries.append((len(entries), rank, profile, pattern, tail))
+        self.by_tail: dict[str, list[tuple[int, tuple[int, int], Profile, HostPattern]]] = {}
+        self.always: list[tuple[int, tuple[int, int], Profile, HostPattern]] = []
+        for order, rank, profile, pattern, tail in entries:
+            bucket = self.by_tail.setdefault(tail, []) if tail else self.always
+            bucket.append((order, rank, profile, pattern))
+
+    def candidates(self, host: str) -> list[tuple[tuple[int, int], Profile, HostPattern]]:
+        found = list(self.always)
+        by_tail = self.by_tail
+        position = 0
+        while True:
+            bucket = by_tail.get(host[position:] if position else host)
+            if bucket is not None:
+                found.extend(bucket)
+            position = host.find(".", position) + 1
+            if position == 0:
+                break
+        found.sort(key=lambda item: item[0])
+        return [(rank, profile, pattern) for _order, rank, profile, pattern in found]
 
 
 def fill_template(template: str, variables: dict[str, str]) -> tuple[str, bool]:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from auditor.core.model import BlockReason, Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.logs.line_reader import LineParser, LineStats, head_lines, is_ip, preview, strip_port
+from parsers.logs.line_reader import LineParser, LineStats, head_lines, host_name, is_ip, preview, strip_port
 
 NAME = "squid"
 
@@ -54,12 +54,35 @@ def target_of(method: str, url: str) -> tuple[str, str]:
         return "", ""
 
 
+_IGNORE, _BAD, _BLOCK, _OBSERVE = "ignore", "bad", "block", "observe"
+_VERDICT_LIMIT = 100_000  # distinct (code, status, method, URL) remembered per file
+
+
+def _verdict(code: str, status: str, method: str, url: str) -> tuple[str, str, str]:
+    """What a request says, whoever made it: (_IGNORE, reason, ''), (_BAD, error, ''), (_BLOCK, host,
+    detail) or (_OBSERVE, host, path)."""
+    if status == "407":
+        return _IGNORE, "proxy authentication challenge (407)", ""
+    raw_host, path = target_of(method, url)
+    if not raw_host:
+        return _IGNORE, "request without a host (error or internal entry)", ""
+    host: str | None = raw_host
+    if not is_ip(raw_host):
+        host, problem = host_name(raw_host)
+        if host is None:
+            return _BAD, f"request host: {problem}", ""
+    if code.startswith("TCP_DENIED") and status == "403":
+        return _BLOCK, host, f"squid {code}/{status} {method}"
+    return _OBSERVE, host, path
+
+
 class _SquidParser(LineParser):
     NAME = NAME
 
     def __init__(self, inp: InputFile, ctx: ParseContext, stats: LineStats) -> None:
         super().__init__(inp, ctx, stats)
         self.common_times: dict[str, float | None] = {}
+        self.verdicts: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
 
     def line(self, text: str, number: int) -> None:
         match = _NATIVE.match(text)
@@ -74,23 +97,30 @@ class _SquidParser(LineParser):
                 self.malformed(number, f"not a Squid access.log line: {preview(text)}")
                 return
             time = self.common_time(match["time"])
-        code, status, method, url = match["code"], match["status"], match["method"], match["url"]
-        if status == "407":
-            self.stats.ignore("proxy authentication challenge (407)")
-            return
-        raw_host, path = target_of(method, url)
-        if not raw_host:
-            self.stats.ignore("request without a host (error or internal entry)")
-            return
-        host = raw_host if is_ip(raw_host) else self.host(raw_host, number, "request host")
-        if host is None:
-            return
-        self.stats.parsed += 1
-        client = match["client"]
-        if code.startswith("TCP_DENIED") and status == "403":
-            self.batch.block(host, BlockReason.PROXY_DENIED, number, time, client, f"squid {code}/{status} {method}")
+        self.request(number, time, match["client"], match["code"], match["status"], match["method"], match["url"])
+
+    def request(self, number: int, time: float | None, client: str, code: str, status: str, method: str,
+                url: str) -> None:
+        """Fold the request on line NUMBER. What a request says is decided once per distinct (code, status,
+        method, URL): urlsplit and the host-name check are most of a line's cost, and a proxy log repeats
+        the same CONNECTs all day."""
+        verdicts = self.verdicts
+        verdict = verdicts.get((code, status, method, url))
+        if verdict is None:
+            if len(verdicts) >= _VERDICT_LIMIT:
+                verdicts.clear()
+            verdict = verdicts[(code, status, method, url)] = _verdict(code, status, method, url)
+        tag, value, extra = verdict
+        if tag is _IGNORE:
+            self.stats.ignore(value)
+        elif tag is _BAD:
+            self.malformed(number, value)
+        elif tag is _BLOCK:
+            self.stats.parsed += 1
+            self.batch.block(value, BlockReason.PROXY_DENIED, number, time, client, extra)
         else:
-            self.batch.observe(host, ObservationKind.HTTP_HOST, number, time, client, None, None, path)
+            self.stats.parsed += 1
+            self.batch.observe(value, ObservationKind.HTTP_HOST, number, time, client, None, None, extra)
 
     def common_time(self, text: str) -> float | None:
         if text not in self.common_times:

@@ -1,0 +1,48 @@
+"""The compiled JSON path writes exactly what json.dumps(indent=2) writes, including where orjson would not."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from reports.json_text import dumps_indented
+
+_TEXTS = ["", "plain", "quote \" and backslash \\", "tab\tnewline\nreturn\r", "\x00\x01\x1f\x7f", "em — dash",
+          "snow ☃", "emoji 😀 astral", "</script>", "1e16 in a string", "ümlaut", "\u2028\u2029"]
+_NUMBERS = [0, -1, 7, 2**63 - 1, -(2**63), 0.1, 2.5, -0.0, 1790000000.123, 123456.789, 1e15, 1e16, 1.5e16, 1e-4,
+            1e-5, 3.2e-7, 5e-324, 1.7976931348623157e308, 2**64, 10**30, True, False, None]
+
+
+def _document(rng: random.Random, depth: int = 0) -> object:
+    roll = rng.random()
+    if depth > 3 or roll < 0.35:
+        return rng.choice(_TEXTS + _NUMBERS)
+    if roll < 0.65:
+        return [_document(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(_TEXTS) + str(i): _document(rng, depth + 1) for i in range(rng.randrange(4))}
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_random_documents_are_byte_identical(ensure_ascii: bool) -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        document = _document(rng)
+        assert dumps_indented(document, ensure_ascii) == json.dumps(document, indent=2, ensure_ascii=ensure_ascii)
+
+
+@pytest.mark.parametrize("value", [1e16, 1e-5, 2**64, {"a": [1e22]}, {1: "int key", "b": None}, ("a", 1)])
+def test_values_orjson_spells_differently_take_the_slow_path(value: object) -> None:
+    assert dumps_indented(value) == json.dumps(value, indent=2)
+
+
+def test_a_big_document_goes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    document = {"hosts": [{"host": f"h{i}.example", "count": i, "share": i / 7, "tags": ["a", "—"]}
+                          for i in range(20_000)]}
+    called = []
+    monkeypatch.setattr(json, "dumps", lambda *a, **k: called.append(1) or "")
+    text = dumps_indented(document, ensure_ascii=True)
+    assert not called  # no fall-back to the pure-Python encoder
+    monkeypatch.undo()
+    assert text == json.dumps(document, indent=2)
