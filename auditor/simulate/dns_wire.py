@@ -9,12 +9,12 @@ from __future__ import annotations
 import secrets
 import socket
 import struct
-import threading
 from dataclasses import dataclass
+
+from auditor.simulate.upstream import LOOPBACK, LoopbackServer
 
 TYPE_A = 1
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
-LOOPBACK = "127.0.0.1"
 
 
 def encode_name(name: str) -> bytes:
@@ -91,31 +91,16 @@ def stub_reply(data: bytes) -> bytes | None:
     return header + data[12:end] + answer
 
 
-class StubUpstream:
-    """A UDP DNS server on 127.0.0.1 that answers every name with 127.0.0.1 (a context manager)."""
+class StubUpstream(LoopbackServer):
+    """A UDP DNS server that answers every name with 127.0.0.1 (a context manager)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
-        self.port: int = self.sock.getsockname()[1]
+        super().__init__(socket.SOCK_DGRAM, "regaudit-dns-stub")
         self.questions = 0
-        self._thread = threading.Thread(target=self._serve, name="regaudit-dns-stub", daemon=True)
 
-    def __enter__(self) -> StubUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
-        self._thread.join(timeout=2)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                data, peer = self.sock.recvfrom(4096)
-            except OSError:
-                return  # closed
-            reply = stub_reply(data)
-            if reply is not None and peer[0].startswith("127."):
-                self.questions += 1
-                self.sock.sendto(reply, peer)
+    def serve_one(self) -> None:
+        data, peer = self.sock.recvfrom(4096)
+        reply = stub_reply(data)
+        if reply is not None and peer[0].startswith("127."):
+            self.questions += 1
+            self.sock.sendto(reply, peer)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from auditor.simulate.dns_wire import LOOPBACK, resolve
 from auditor.simulate.upstream import free_port
@@ -84,6 +85,17 @@ class _Engine:
                 self.process.wait(timeout=5)
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    def __enter__(self) -> Self:
+        try:
+            self._configure_and_start()
+        except BaseException:
+            self.stop()  # a half-started engine leaves no process or directory behind
+            raise
+        return self
+
+    def _configure_and_start(self) -> None:
+        raise NotImplementedError
+
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
@@ -97,14 +109,6 @@ class SquidEngine(_Engine):
         self.upstream_port = upstream_port
         self.hosts = sorted(set(hosts))
         self.access_config = access_config
-
-    def __enter__(self) -> SquidEngine:
-        try:
-            self._configure_and_start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _configure_and_start(self) -> None:
         (self.directory / "hosts").write_text(
@@ -194,14 +198,6 @@ class UnboundEngine(_Engine):
         self.binary = _which("unbound")
         self.upstream_port = upstream_port
         self.rpz_zone = rpz_zone
-
-    def __enter__(self) -> UnboundEngine:
-        try:
-            self._configure_and_start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _configure_and_start(self) -> None:
         (self.directory / "allow.rpz").write_text(self.rpz_zone, encoding="utf-8")

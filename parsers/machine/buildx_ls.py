@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.core.model import BuildxBuilder, Evidence
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, read_machine_text
+from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, machine_text
 
 NAME = "buildx_ls"
 _HEADER = re.compile(r"^NAME/NODE\s+DRIVER/ENDPOINT\b")
@@ -32,9 +32,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, _encoding, errors = read_machine_text(inp, NAME)
-    ctx.advance(inp.size)
-    yield from errors
+    text = yield from machine_text(inp, ctx, NAME)
     if text is None:
         return
     machine = machine_of(inp)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from auditor.core.model import InputError, MachineSetting, MachineValue
@@ -60,6 +60,15 @@ def read_machine_text(inp: InputFile, parser: str) -> tuple[str | None, str, lis
         return None, encoding, [inp.error(f"binary content (NUL bytes) in a {parser} file; skipped", line=line,
                                           parser=parser)]
     return text, encoding, []
+
+
+def machine_text(inp: InputFile, ctx: ParseContext, parser: str) -> Generator[InputError, None, str | None]:
+    """`text = yield from machine_text(...)` in a parser: the file's text (or None), its errors yielded, its bytes
+    counted for progress."""
+    text, _encoding, errors = read_machine_text(inp, parser)
+    ctx.advance(inp.size)
+    yield from errors
+    return text
 
 
 def read_machine_json(inp: InputFile, ctx: ParseContext, parser: str, label: str

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from auditor.core.model import DockerContext, Evidence
 from parsers.common.hosts import strip_userinfo
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, read_machine_text
+from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, machine_text
 
 NAME = "docker_context"
 
@@ -22,9 +22,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, _encoding, errors = read_machine_text(inp, NAME)
-    ctx.advance(inp.size)
-    yield from errors
+    text = yield from machine_text(inp, ctx, NAME)
     if text is None:
         return
     machine = machine_of(inp)

@@ -18,7 +18,7 @@ from typing import Any
 from auditor.core.model import Evidence, MachineSetting
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.yaml_loader import LineDict
-from parsers.machine.bundle import head_text, machine_of, read_machine_json, read_machine_text, scalar
+from parsers.machine.bundle import head_text, machine_of, machine_text, read_machine_json, scalar
 
 NAME = "docker_info"
 ORIGIN = "docker-info"
@@ -51,9 +51,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         elif value is not None:
             yield inp.error("not a JSON object: docker info prints one object", line=1, parser=NAME)
         return
-    text, _encoding, errors = read_machine_text(inp, NAME)
-    ctx.advance(inp.size)
-    yield from errors
+    text = yield from machine_text(inp, ctx, NAME)
     if text is not None:
         yield from _text(inp, machine, text)
 

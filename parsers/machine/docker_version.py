@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from auditor.core.model import Evidence, MachineSetting
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.yaml_loader import LineDict
-from parsers.machine.bundle import head_text, machine_of, read_machine_json, read_machine_text, settings_of
+from parsers.machine.bundle import head_text, machine_of, machine_text, read_machine_json, settings_of
 
 NAME = "docker_version"
 ORIGIN = "docker-version"
@@ -49,9 +49,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
         if isinstance(name, str):
             yield from _desktop_version(inp, machine, name, line)
         return
-    text, _encoding, errors = read_machine_text(inp, NAME)
-    ctx.advance(inp.size)
-    yield from errors
+    text = yield from machine_text(inp, ctx, NAME)
     if text is not None:
         yield from _text(inp, machine, text)
 

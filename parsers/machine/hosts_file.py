@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from auditor.core.model import Evidence, HostsEntry
 from parsers.common.hosts import is_host
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import MAX_ITEMS, head_text, machine_of, read_machine_text
+from parsers.machine.bundle import MAX_ITEMS, head_text, machine_of, machine_text
 
 NAME = "hosts_file"
 _NAMES = ("hosts", "hosts.txt")
@@ -41,9 +41,7 @@ def _address(text: str) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, _encoding, errors = read_machine_text(inp, NAME)
-    ctx.advance(inp.size)
-    yield from errors
+    text = yield from machine_text(inp, ctx, NAME)
     if text is None:
         return
     machine = machine_of(inp)

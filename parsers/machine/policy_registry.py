@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from auditor.core.model import Evidence, MachineSetting, MachineValue
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import MAX_ITEMS, head_text, machine_of, read_machine_text
+from parsers.machine.bundle import MAX_ITEMS, head_text, machine_of, machine_text
 
 NAME = "policy_registry"
 ORIGIN = "registry-key"
@@ -37,9 +37,7 @@ def detect(inp: InputFile) -> bool:
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
-    text, _encoding, errors = read_machine_text(inp, NAME)
-    ctx.advance(inp.size)
-    yield from errors
+    text = yield from machine_text(inp, ctx, NAME)
     if text is None:
         return
     machine = machine_of(inp)
