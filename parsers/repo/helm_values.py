@@ -15,6 +15,13 @@ A tag YAML reads as a number (`tag: 1.10` is the float 1.1) is reported as writt
 image the author meant, and the registry host does not depend on it. (Helm itself would render 1.1; a chart
 that does so has a bug worth fixing by quoting the tag.) An empty or missing tag means the chart falls back
 to its `appVersion`, which a values file does not hold: that image is Unresolved, never guessed.
+
+A chart's own `values.yaml` (beside `Chart.yaml`) is read as a release sees it (parsers/repo/helm_values_merge.py):
+a subchart's with its parent's values and `global:`, a top-level chart's with the `--values` files and `--set`.
+Each image is located in the file and line that set it: the file of highest precedence among its keys
+(`repository`, `registry`, `tag`, `digest` ..., and a global registry that replaced its own). Another values file
+beside a chart or in its `ci/` folder is an install scenario: applied over `values.yaml` (and flowing into the
+subcharts), it reports the images it changes. Any other values file is read on its own, as before.
 """
 
 from __future__ import annotations
