@@ -26,6 +26,7 @@ subcharts), it reports the images it changes. Any other values file is read on i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,7 @@ from parsers.repo.helm_values_merge import (
     Instance,
     ValuesSource,
     display_of,
+    helmfile_releases,
     instances,
     load_values,
     stamp,
@@ -121,9 +123,16 @@ def _chart_records(inp: InputFile, ctx: ParseContext, root: Path, own_values: bo
             if problem:
                 reason = problem.removeprefix(source.display).lstrip(": ")
                 yield InputError(f"--values file {reason}", Source(source.display, parser=NAME))
-        found = instances(root, top_chart(root), overrides, sets)
-        for instance in found:
+        top = top_chart(root)
+        for instance in instances(root, top, overrides, sets):
             yield from _Walker(inp, ctx, instance).walk()
+        for release, files in helmfile_releases(top):  # each release of a helmfile in the tree: a scenario
+            displays = {display_of(Path(path)) for path in files}
+            for instance in instances(root, top, files, sets):
+                for record in _Walker(inp, ctx, instance).walk():
+                    source = getattr(record, "source", None)
+                    if source is not None and source.path in displays:
+                        yield dataclasses.replace(record, context=f"{record.context} ({release})")
         return
     mine = display_of(inp.path)
     for chart in (root, *subcharts(root)):

@@ -15,6 +15,7 @@ same reader the parsers use.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from pathlib import Path
@@ -257,3 +258,61 @@ def _instances(root_text: str, top_text: str, overrides: tuple[str, ...], variab
             result.append(Instance(f"{outer.prefix}{key}.", values, (own_source, *outer.order),
                                    problems + outer.problems))
     return tuple(result)
+
+
+_HELMFILE_NAMES = ("helmfile.yaml", "helmfile.yml")
+_MAX_HELMFILE_LEVELS = 4
+
+
+def helmfile_releases(chart: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """(helmfile release, its `values:` files in order) for every release of a helmfile in CHART's folder or
+    above (a few levels) whose `chart:` is that local chart. Inline values, templated file names (`{{ }}`) and
+    documents that are not YAML until helmfile renders them are left out."""
+    try:
+        target = chart.resolve()
+    except OSError:
+        return []
+    found: list[tuple[str, tuple[str, ...]]] = []
+    folder = chart  # as given, not resolved: the files it finds are named the way the inputs are
+    for _ in range(_MAX_HELMFILE_LEVELS + 1):
+        candidates = [folder / name for name in _HELMFILE_NAMES]
+        with contextlib.suppress(OSError):
+            candidates += sorted((folder / "helmfile.d").glob("*.yaml"))
+        for helmfile in candidates:
+            found.extend(_releases_of(helmfile, target))
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return found
+
+
+def _releases_of(helmfile: Path, target: Path) -> list[tuple[str, tuple[str, ...]]]:
+    from parsers.common.yaml_stream import YamlDocument, iter_documents
+
+    text, _why = _read(helmfile)
+    if text is None:
+        return []
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for item in iter_documents(text):
+        if not isinstance(item, YamlDocument) or not isinstance(item.value, dict):
+            continue  # a templated document: helmfile renders it first
+        releases = item.value.get("releases")
+        for release in releases if isinstance(releases, list) else ():
+            if not isinstance(release, dict) or not isinstance(release.get("chart"), str):
+                continue
+            chart = release["chart"]
+            if "{{" in chart or chart.startswith("oci://") or not chart.startswith((".", "/")):
+                continue  # a chart from a repository: not this local chart
+            try:
+                if (helmfile.parent / chart).resolve() != target:
+                    continue
+            except OSError:
+                continue
+            values = release.get("values")
+            files = tuple(str(helmfile.parent / v) for v in (values if isinstance(values, list) else ())
+                          if isinstance(v, str) and "{{" not in v)
+            name = release.get("name")
+            label = f"{display_of(helmfile)} release {name if isinstance(name, str) else '?'}"
+            if files:
+                found.append((label, files))
+    return found

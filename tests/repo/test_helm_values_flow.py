@@ -134,3 +134,18 @@ def test_a_broken_values_file_is_one_error_and_the_chart_is_still_read(tmp_path:
 def test_a_missing_values_file_is_a_usage_error() -> None:
     code, _document, stderr = _discover(str(UMBRELLA), "--values", str(CHARTS / "overrides/absent.yaml"))
     assert code == 2 and "--values" in stderr
+
+
+def test_a_helmfile_release_applies_its_values_files_to_the_local_chart() -> None:
+    tree = CHARTS / "helmfile-tree"
+    records = _parse(helm_values, tree / "charts/app/values.yaml")
+    refs = {(c, path, line) for c, path, line, _context in _refs(records)}
+    assert refs == {
+        ("docker.io/acme/worker:3.0.0", "helmfile-tree/charts/app/values.yaml", 4),  # release app-default
+        ("registry.corp.example/acme/worker:3.1.0", "helmfile-tree/env/prod.yaml", 4),  # release app-prod
+    }
+    [prod] = [r for r in records if isinstance(r, ImageReference) and r.registry == "registry.corp.example"]
+    assert "release app-prod" in prod.context
+    code, document, stderr = _discover(str(tree))
+    assert code == 0, stderr
+    assert ("registry.corp.example/acme/worker:3.1.0", "helmfile-tree/env/prod.yaml:4") in _located(document)
