@@ -16,14 +16,16 @@ conditionals, `for` expressions, user `function` blocks and the pure functions o
 (`join`, `format`, `replace`, `split`, `coalesce`, `notequal` ...). What only the build can know (`timestamp()`,
 Go regular expressions, another target's attributes) leaves the reference Unresolved with the text as far as
 it is known (`ghcr.io/acme/app:${timestamp()}`), so the registry is still named when that text decides it. A
-build arg whose value stays unknown is not passed to the Dockerfile (its ARG default then applies: a limit of
-this reader), and `ARG = null` is not passed either, as bake does. The HCL reader covers what bake files use
+build arg whose value stays unknown is passed to the Dockerfile as far as it is known (never replaced by the
+ARG's default): a `FROM ${BASE}` made of it is Unresolved with the arg's reason, a partial reference when the
+known part names the registry. `ARG = null` is not passed, as bake does. The HCL reader covers what bake files use
 (blocks, attributes, strings with `${}`, lists, objects, comments, heredocs, HCL's expression grammar); a syntax
 error is an InputError naming its line, and the blocks read before it are still used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,14 +132,31 @@ class _Bake:
 
     def dockerfile(self, label: str, attributes: dict[str, Expr], named: list[str]) -> Iterator[Evidence]:
         args: dict[str, str] = {}
+        unknown: dict[str, Value] = {}
         raw_args = attributes.get("args")
         if raw_args is not None and raw_args.kind == "object":
             for key, value in raw_args.value.items():
                 resolved = evaluate(value, self.variables)
                 if resolved.null:
                     continue  # `ARG = null`: not passed, the Dockerfile's default applies
-                if resolved.text is not None:  # an arg bake computes is not passed (known limit: see above)
+                if resolved.text is not None:
                     args[key] = resolved.text
+                else:  # passed as far as it is known, so the ARG default does not stand in for it
+                    args[key] = shown_text(value, resolved) if resolved.shown else "${" + key + "}"
+                    unknown[key] = resolved
+        yield from (self._explained(record, args, unknown) for record in self._dockerfile(label, attributes, named,
+                                                                                            args))
+
+    @staticmethod
+    def _explained(record: Evidence, args: dict[str, str], unknown: dict[str, Value]) -> Evidence:
+        """A FROM made of a build arg bake computes names that arg's reason, not a grammar error."""
+        if not isinstance(record, Unresolved) or not unknown:
+            return record
+        reasons = [f"build arg {key}: {value.why}" for key, value in unknown.items() if args[key] in record.text]
+        return dataclasses.replace(record, reason="; ".join(reasons)) if reasons else record
+
+    def _dockerfile(self, label: str, attributes: dict[str, Expr], named: list[str], args: dict[str, str]
+                    ) -> Iterator[Evidence]:
         stage = attributes.get("target")
         stage_name = evaluate(stage, self.variables).text if stage is not None else None
         target = stage_name or LAST_STAGE

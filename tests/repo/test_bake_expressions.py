@@ -92,7 +92,7 @@ def test_a_bake_tree_with_expressions() -> None:
         ("docker.io/library/node:20-alpine", "Dockerfile", 2, "target.nightly FROM"),
         ("registry.example.com/mirror/node:20-alpine", "Dockerfile", 2, "target.mirror FROM"),
     }
-    [nightly] = [r for r in records if isinstance(r, Unresolved)]
+    [nightly] = [r for r in records if isinstance(r, Unresolved) and r.context == "target.nightly.tags (pushed)"]
     assert nightly.text == 'ghcr.io/acme/web:nightly-${formatdate("YYYYMMDD", timestamp())}'
     assert "formatdate" in nightly.reason and nightly.source.line == 40
     store = EvidenceStore()
@@ -129,3 +129,17 @@ def test_hostile_expressions_are_bounded(expression: str) -> None:
         for expr in block.attributes.values():
             evaluate(expr, project.variables)
     assert time.monotonic() - started < 5
+
+
+def test_a_build_arg_bake_computes_is_not_replaced_by_the_args_default() -> None:
+    records = run_parser(bake.parse, TREE / "docker-bake.hcl")
+    dated = [r for r in records if "target.dated" in getattr(r, "context", "")]
+    # never docker.io/library/node:18-alpine, the Dockerfile's ARG default, which bake does not use here
+    [base] = dated
+    assert isinstance(base, Unresolved) and base.source.line == 2
+    assert base.text == 'ghcr.io/acme/node:${formatdate("YYYYMMDD", timestamp())}'
+    assert base.reason.startswith("build arg BASE: formatdate()")
+    store = EvidenceStore()
+    store.add(base)
+    [partial] = store.references
+    assert (partial.registry, partial.repository) == ("ghcr.io", "acme/node")
