@@ -115,12 +115,26 @@ def evidence_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Parse every file named on the command line as KIND (e.g. dnsmasq for '-').")(func)
     func = click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
                         help="A .env file whose variables feed compose and Dockerfile interpolation.")(func)
+    func = click.option("--values", "values_files", multiple=True, expose_value=False, callback=_keep_values_files,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="A Helm values file applied over every chart found, as `helm install -f FILE`; "
+                             "repeatable, later files win.")(func)
     func = click.option("--set", "assignments", multiple=True, metavar="VAR=VALUE",
                         help="Set a variable for interpolation (like --build-arg), a CI variable (CI_COMMIT_SHA=...) "
                              "or a GitHub expression as written in ${{ }} (github.sha=..., env.REGISTRY=...); "
                              "repeatable.")(func)
     func = click.argument("inputs", nargs=-1, required=True)(func)
     return func
+
+
+def _keep_values_files(ctx: click.Context, _param: click.Parameter, value: tuple[Path, ...]) -> None:
+    """--values reaches load_evidence through the context: the commands' own signatures stay as they are."""
+    ctx.meta["regaudit.values_files"] = value
+
+
+def _values_files() -> tuple[Path, ...]:
+    ctx = click.get_current_context(silent=True)
+    return tuple(ctx.meta.get("regaudit.values_files", ())) if ctx is not None else ()
 
 
 def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: tuple[Path, ...],
@@ -136,7 +150,7 @@ def load_evidence(inputs: tuple[str, ...], assignments: tuple[str, ...], env_fil
                                  param_hint="--kind")
     options = CollectOptions(variables=_parse_assignments(assignments), env_files=env_files,
                              hash_inputs=hash_inputs, forced_kind=forced_kind,
-                             show_progress=None if progress else False)
+                             show_progress=None if progress else False, values_files=_values_files())
     store = collect_with_engine(inputs, options)
     for error in sorted(store.errors, key=lambda e: (e.source.path, e.source.line or 0, e.source.packet or 0)):
         click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
@@ -326,6 +340,7 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         acceptances = Acceptances(rules=config.ignore, **_baseline(baseline_path))
         extra = [w for a in assignments for w in ("--set", a)] + [w for e in env_files for w in ("--env-file", str(e))]
         extra += ["--kind", forced_kind] if forced_kind else []
+        extra += [w for v in _values_files() for w in ("--values", str(v))]
         extra += ["--baseline", str(baseline_path)] if baseline_path else []
         store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True,
                               progress=not (quiet or no_progress))

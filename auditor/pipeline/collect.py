@@ -41,6 +41,7 @@ class CollectOptions:
     hash_inputs: bool = False  # SHA-256 of every input, for the compliance section of a report
     show_progress: bool | None = None  # None: only when stderr is a terminal
     forced_kind: str | None = None  # parse every explicit input as this kind (--kind)
+    values_files: tuple[Path, ...] = ()  # Helm values files (--values), applied over every chart found
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -96,7 +97,8 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
     store = store or EvidenceStore()
     if store.worth_keeping is None:
         store.worth_keeping = _known_registry_host
-    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
+    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files),
+                       values_files=list(options.values_files))
     forced: ParserSpec | None = parser_named(options.forced_kind) if options.forced_kind else None
     walked: dict[str, list[int]] = {}  # named directory -> [files read, files skipped]
     with bulk_parsing():

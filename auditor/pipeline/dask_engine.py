@@ -93,8 +93,10 @@ def plan(inputs: list[str]) -> Iterator[Item | str]:
 def fold_item(item: Item, options: CollectOptions) -> EvidenceStore:
     """The evidence of one file, folded as `collect` folds it (runs on a worker)."""
     store = EvidenceStore(worth_keeping=_known_registry_host)
-    options = CollectOptions(options.variables, options.env_files, options.hash_inputs, False, options.forced_kind)
-    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files))
+    options = CollectOptions(options.variables, options.env_files, options.hash_inputs, False, options.forced_kind,
+                             options.values_files)
+    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files),
+                       values_files=list(options.values_files))
     forced = parser_named(options.forced_kind) if options.forced_kind else None
     try:
         with bulk_parsing(), _local_copy(item) as (path, display):

@@ -192,12 +192,14 @@ class ParseContext:
 
     `variables`: values given with `--set VAR=VALUE` (they override `.env` files and Dockerfile ARG
     defaults, like `--build-arg`). `env_files`: files given with `--env-file`. `advance(n)`: report n
-    more bytes read, for the progress bar.
+    more bytes read, for the progress bar. `values_files`: Helm values files given with `--values`, applied
+    in order over every chart found (as `helm install -f`).
     """
 
     variables: dict[str, str] = field(default_factory=dict)
     env_files: list[Path] = field(default_factory=list)
     advance: Callable[[int], None] = lambda _n: None
+    values_files: list[Path] = field(default_factory=list)
 
 
 ParseFunction = Callable[[InputFile, ParseContext], Iterator[Evidence]]

@@ -10,17 +10,22 @@ What is a reference (context in brackets), for every target (CI may bake any of 
   parsers/repo/dockerfile.py with the target's `args`, `target` (default: the last stage) and its named
   `contexts`: a `FROM` or `COPY --from=` naming a context is that context, not an image.
 `inherits` is followed (parents first, the target's own attributes last; maps merged, lists replaced). Variables
-come from `variable "X" { default = ... }`, overridden by `--set X=VALUE` (bake reads them from the environment),
-and are interpolated in strings (`"${REGISTRY}/app:${TAG}"`). Functions, conditionals and other expressions are
-not evaluated: a reference using one is Unresolved; a build arg whose value is such an expression is not passed
-to the Dockerfile (its ARG default then applies: a limit of this reader), and `ARG = null` is not passed either,
-as bake does. The HCL reader here covers what bake files use (blocks,
-attributes, strings with `${}`, lists, objects, comments, heredocs); a syntax error is an InputError naming its
-line, and the blocks read before it are still used.
+come from `variable "X" { default = ... }`, overridden by `--set X=VALUE` (bake reads them from the environment).
+Expressions are evaluated by parsers/repo/bake_expr.py, never executed: `${}` interpolation, operators and
+conditionals, `for` expressions, user `function` blocks and the pure functions of bake's standard library
+(`join`, `format`, `replace`, `split`, `coalesce`, `notequal` ...). What only the build can know (`timestamp()`,
+Go regular expressions, another target's attributes) leaves the reference Unresolved with the text as far as
+it is known (`ghcr.io/acme/app:${timestamp()}`), so the registry is still named when that text decides it. A
+build arg whose value stays unknown is passed to the Dockerfile as far as it is known (never replaced by the
+ARG's default): a `FROM ${BASE}` made of it is Unresolved with the arg's reason, a partial reference when the
+known part names the registry. `ARG = null` is not passed, as bake does. The HCL reader covers what bake files use
+(blocks, attributes, strings with `${}`, lists, objects, comments, heredocs, HCL's expression grammar); a syntax
+error is an InputError naming its line, and the blocks read before it are still used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +33,17 @@ from pathlib import Path
 from auditor.core.model import Evidence, Unresolved
 from parsers.common.image_text import image_record
 from parsers.common.inputs import MAX_CONFIG_BYTES, InputFile, ParseContext, decode_text, read_config_text
-from parsers.repo.bake_file import BAKE_NAME_RE, BakeProject, Block, Expr, evaluate, read_blocks, strings
+from parsers.repo.bake_file import (
+    BAKE_NAME_RE,
+    BakeProject,
+    Block,
+    Expr,
+    Value,
+    evaluate,
+    evaluate_items,
+    read_blocks,
+    shown_text,
+)
 from parsers.repo.dockerfile import LAST_STAGE, extract_dockerfile
 
 NAME = "bake"
@@ -71,8 +86,8 @@ class _Bake:
             yield from self.images(label, attributes)
 
     def images(self, label: str, attributes: dict[str, Expr]) -> Iterator[Evidence]:
-        for tag in strings(attributes.get("tags")):
-            yield from self.reference(tag, f"{label}.tags (pushed)")
+        for expr, value in evaluate_items(attributes.get("tags"), self.variables):
+            yield from self.reference(expr, f"{label}.tags (pushed)", value)
         named: list[str] = []
         contexts = attributes.get("contexts")
         if contexts is not None and contexts.kind == "object":
@@ -83,32 +98,31 @@ class _Bake:
                     yield self.record(resolved.text.removeprefix("docker-image://"), resolved.line,
                                       f"{label}.contexts.{key}")
                 elif resolved.text is None:
-                    yield Unresolved(str(value.value), resolved.why, self.inp.source(resolved.line, parser=NAME),
-                                     f"{label}.contexts.{key}")
+                    yield Unresolved(shown_text(value, resolved).removeprefix("docker-image://"), resolved.why,
+                                     self.inp.source(resolved.line, parser=NAME), f"{label}.contexts.{key}")
         for key in ("cache-from", "cache-to"):
-            for entry in strings(attributes.get(key)):
-                yield from self.cache(entry, f"{label}.{key}")
+            for entry, value in evaluate_items(attributes.get(key), self.variables):
+                yield from self.cache(entry, f"{label}.{key}", value)
         yield from self.dockerfile(label, attributes, named)
 
-    def reference(self, expr: Expr, context: str) -> Iterator[Evidence]:
-        value = evaluate(expr, self.variables)
+    def reference(self, expr: Expr, context: str, value: Value | None = None) -> Iterator[Evidence]:
+        value = value or evaluate(expr, self.variables)
         if value.text is None:
-            yield Unresolved(str(expr.value), value.why, self.inp.source(value.line, parser=NAME), context)
+            yield Unresolved(shown_text(expr, value), value.why, self.inp.source(value.line, parser=NAME), context)
         elif value.text.strip():
             yield self.record(value.text.strip(), value.line, context)
 
     def record(self, text: str, line: int, context: str) -> Evidence:
         return image_record(text, self.inp.source(line, parser=NAME), context, None)
 
-    def cache(self, expr: Expr, context: str) -> Iterator[Evidence]:
+    def cache(self, expr: Expr, context: str, value: Value) -> Iterator[Evidence]:
         if expr.kind == "object":  # the newer object form: {type = "registry", ref = "..."}
             kind = evaluate(expr.value["type"], self.variables).text if "type" in expr.value else "registry"
             if kind == "registry" and "ref" in expr.value:
                 yield from self.reference(expr.value["ref"], context)
             return
-        value = evaluate(expr, self.variables)
         if value.text is None:
-            yield Unresolved(str(expr.value), value.why, self.inp.source(value.line, parser=NAME), context)
+            yield Unresolved(shown_text(expr, value), value.why, self.inp.source(value.line, parser=NAME), context)
             return
         fields = dict(part.split("=", 1) for part in value.text.split(",") if "=" in part)
         if "=" not in value.text:
@@ -118,14 +132,31 @@ class _Bake:
 
     def dockerfile(self, label: str, attributes: dict[str, Expr], named: list[str]) -> Iterator[Evidence]:
         args: dict[str, str] = {}
+        unknown: dict[str, Value] = {}
         raw_args = attributes.get("args")
         if raw_args is not None and raw_args.kind == "object":
             for key, value in raw_args.value.items():
                 resolved = evaluate(value, self.variables)
                 if resolved.null:
                     continue  # `ARG = null`: not passed, the Dockerfile's default applies
-                if resolved.text is not None:  # an arg bake computes is not passed (known limit: see above)
+                if resolved.text is not None:
                     args[key] = resolved.text
+                else:  # passed as far as it is known, so the ARG default does not stand in for it
+                    args[key] = shown_text(value, resolved) if resolved.shown else "${" + key + "}"
+                    unknown[key] = resolved
+        yield from (self._explained(record, args, unknown) for record in self._dockerfile(label, attributes, named,
+                                                                                            args))
+
+    @staticmethod
+    def _explained(record: Evidence, args: dict[str, str], unknown: dict[str, Value]) -> Evidence:
+        """A FROM made of a build arg bake computes names that arg's reason, not a grammar error."""
+        if not isinstance(record, Unresolved) or not unknown:
+            return record
+        reasons = [f"build arg {key}: {value.why}" for key, value in unknown.items() if args[key] in record.text]
+        return dataclasses.replace(record, reason="; ".join(reasons)) if reasons else record
+
+    def _dockerfile(self, label: str, attributes: dict[str, Expr], named: list[str], args: dict[str, str]
+                    ) -> Iterator[Evidence]:
         stage = attributes.get("target")
         stage_name = evaluate(stage, self.variables).text if stage is not None else None
         target = stage_name or LAST_STAGE

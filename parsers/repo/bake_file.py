@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from parsers.common.inputs import MAX_CONFIG_BYTES, decode_text
+from parsers.repo.bake_expr import Evaluator, Unknown, text_of
 
 _MAX_INHERIT_DEPTH = 16
 BAKE_NAME_RE = re.compile(r"^(?:docker-bake(?:\.[\w-]+)?|[\w.-]+\.bake)\.(?:hcl|json)$", re.IGNORECASE)
@@ -41,9 +42,10 @@ class HclError(ValueError):
 class Expr:
     """An attribute value as written: a literal, a string template, a list, an object, or something unsupported."""
 
-    kind: str  # "literal", "template", "list", "object", "unsupported"
+    kind: str  # "literal", "template", "variable", "list", "object", "call", "op", "cond", "get", "unsupported"
     value: Any
     line: int
+    source: str = ""  # the expression as written (shortened), to show what is not known
 
 
 @dataclass
@@ -89,6 +91,7 @@ class _HclParser:
         self.tokens = _tokens(text)
         self.position = 0
         self.depth = 0  # nesting of blocks, lists and objects: bounded, so hostile nesting cannot exhaust the stack
+        self.brackets = 0  # open ( [ { around the current token: inside them a newline does not end an expression
 
     def nest(self, line: int) -> None:
         self.depth += 1
@@ -139,72 +142,208 @@ class _HclParser:
             if closing is None:
                 done.append(block)
 
-    def expression(self) -> Expr:
-        kind, raw, line = self.take()
-        value: Expr
-        if kind == "string":
-            value = Expr("template", _unquote(raw), line)
-        elif kind == "heredoc":
-            value = Expr("template", raw, line)
-        elif kind == "number":
-            value = Expr("literal", raw, line)
-        elif kind == "ident" and raw in ("true", "false", "null"):
-            value = Expr("literal", {"true": True, "false": False, "null": None}[raw], line)
-        elif raw == "[":
-            self.nest(line)
-            items = []
-            while self.peek()[1] != "]":
-                items.append(self.expression())
-                if self.peek()[1] == ",":
-                    self.take()
-                elif self.peek()[1] != "]":
-                    raise HclError("expected ',' or ']' in a list", self.peek()[2])
-            self.take()
-            self.depth -= 1
-            value = Expr("list", items, line)
-        elif raw == "{":
-            self.nest(line)
-            entries: dict[str, Expr] = {}
-            while self.peek()[1] != "}":
-                key_kind, key, key_line = self.take()
-                if key_kind == "string":
-                    key = _unquote(key)
-                elif key_kind != "ident":
-                    raise HclError(f"expected an object key, found {key!r}", key_line)
-                if self.take()[1] not in ("=", ":"):
-                    raise HclError("expected '=' or ':' after an object key", key_line)
-                entries[key] = self.expression()
-                if self.peek()[1] == ",":
-                    self.take()
-            self.take()
-            self.depth -= 1
-            value = Expr("object", entries, line)
-        elif kind == "ident":
-            value = Expr("unsupported", raw, line)  # a variable, a function call, a traversal
-        else:
-            raise HclError(f"unexpected {raw!r} in an expression", line)
-        return self.rest_of_expression(value)
+    # -- expressions: HCL's grammar, precedence climbing (one pass over the tokens) -------------------------------
 
-    def rest_of_expression(self, value: Expr) -> Expr:
-        """Anything after a simple value (`(args)`, `.attr`, `? :`, operators) makes it unsupported."""
-        depth = 0
-        consumed = False
-        written = [str(value.value) if value.kind != "template" else f'"{value.value}"']
+    def expression(self) -> Expr:
+        """One expression; syntax this reader does not follow (a `for` expression, a splat) is kept as an
+        unsupported expression, skipped to its end, rather than failing the file."""
+        start = self.position
+        self.nest(self.peek()[2])
+        try:
+            return self._conditional()
+        except HclError as error:
+            if "nested deeper" in str(error):
+                raise
+            self.position = start
+            return self._skip_expression()
+        finally:
+            self.depth -= 1
+
+    def _next(self) -> tuple[str, str, int]:
+        """The next token where an operator may continue the expression: a newline ends it at the top level."""
+        return self.peek(skip_newlines=self.brackets > 0)
+
+    def _conditional(self) -> Expr:
+        condition = self._binary(0)
+        if self._next()[1] == "?":
+            self.take()
+            yes = self.expression()
+            if self.take()[1] != ":":
+                raise HclError("expected ':' in a conditional", condition.line)
+            no = self.expression()
+            return Expr("cond", (condition, yes, no), condition.line, _short(f"{condition.source} ? ..."))
+        return condition
+
+    def _binary(self, floor: int) -> Expr:
+        left = self._unary()
         while True:
-            kind, raw, _line = self.peek(skip_newlines=depth > 0)
-            if kind == "end" or (depth == 0 and (kind == "newline" or raw in (",", "]", "}") or
-                                                 (raw == ")" and depth == 0))):
+            kind, raw, _line = self._next()
+            precedence = _PRECEDENCE.get(raw) if kind == "op" else None
+            if precedence is None or precedence <= floor:
+                return left
+            self.take()
+            right = self._binary(precedence)
+            left = Expr("op", (raw, [left, right]), left.line, _short(f"{left.source} {raw} {right.source}"))
+
+    def _unary(self) -> Expr:
+        kind, raw, line = self.peek()
+        if kind == "op" and raw in ("!", "-"):
+            self.take()
+            self.nest(line)
+            operand = self._unary()
+            self.depth -= 1
+            return Expr("op", (raw, [operand]), line, _short(f"{raw}{operand.source}"))
+        return self._postfix(self._primary())
+
+    def _postfix(self, value: Expr) -> Expr:
+        while True:
+            kind, raw, line = self.peek(skip_newlines=False)
+            if raw == "." and self.tokens[self.position + 1][0] == "ident":
+                self.take()
+                attribute = self.take()[1]
+                value = Expr("get", (value, attribute), value.line, _short(f"{value.source}.{attribute}"))
+            elif raw == "[" and kind == "punct":
+                self.take()
+                self.brackets += 1
+                index = self.expression()
+                self.brackets -= 1
+                if self.take()[1] != "]":
+                    raise HclError("expected ']' after an index", line)
+                value = Expr("get", (value, index), value.line, _short(f"{value.source}[{index.source}]"))
+            else:
+                return value
+
+    def _primary(self) -> Expr:
+        kind, raw, line = self.take()
+        if kind == "string":
+            return Expr("template", _unquote(raw), line, _short(raw))
+        if kind == "heredoc":
+            return Expr("template", raw, line, _short(raw))
+        if kind == "number":
+            return Expr("literal", raw, line, raw)
+        if kind == "ident" and raw in ("true", "false", "null"):
+            return Expr("literal", {"true": True, "false": False, "null": None}[raw], line, raw)
+        if raw == "(":
+            self.brackets += 1
+            inner = self.expression()
+            self.brackets -= 1
+            if self.take()[1] != ")":
+                raise HclError("expected ')'", line)
+            return Expr(inner.kind, inner.value, inner.line, _short(f"({inner.source})"))
+        if raw == "[":
+            return self._list(line)
+        if raw == "{":
+            return self._object(line)
+        if kind == "ident":
+            if self.peek(skip_newlines=False)[1] == "(":
+                return self._call(raw, line)
+            return Expr("variable", raw, line, raw)
+        raise HclError(f"unexpected {raw!r} in an expression", line)
+
+    def _list(self, line: int) -> Expr:
+        if self.peek()[0] == "ident" and self.peek()[1] == "for":
+            return self._for(line)
+        self.brackets += 1
+        items = []
+        while self.peek()[1] != "]":
+            items.append(self.expression())
+            if self.peek()[1] == ",":
+                self.take()
+            elif self.peek()[1] != "]":
+                raise HclError("expected ',' or ']' in a list", self.peek()[2])
+        self.take()
+        self.brackets -= 1
+        return Expr("list", items, line, "[...]")
+
+    def _for(self, line: int) -> Expr:
+        """`[for X in LIST : EXPR]`, `[for I, X in LIST : EXPR if COND]` (the object form stays unsupported)."""
+        self.brackets += 1
+        self.take()  # for
+        names = [self.take()]
+        if self.peek()[1] == ",":
+            self.take()
+            names.append(self.take())
+        if any(kind != "ident" for kind, _raw, _line in names) or self.take()[1] != "in":
+            raise HclError("a for expression regaudit cannot read", line)
+        collection = self.expression()
+        if self.take()[1] != ":":
+            raise HclError("expected ':' in a for expression", line)
+        body = self.expression()
+        condition = None
+        if self.peek()[0] == "ident" and self.peek()[1] == "if":
+            self.take()
+            condition = self.expression()
+        if self.take()[1] != "]":
+            raise HclError("expected ']' after a for expression", line)
+        self.brackets -= 1
+        written = f"[for {', '.join(raw for _k, raw, _l in names)} in {collection.source} : {body.source}]"
+        return Expr("for", ([raw for _k, raw, _l in names], collection, body, condition), line, written[:200])
+
+    def _object(self, line: int) -> Expr:
+        if self.peek()[0] == "ident" and self.peek()[1] == "for":
+            raise HclError("a for expression", line)
+        self.brackets += 1
+        entries: dict[str, Expr] = {}
+        while self.peek()[1] != "}":
+            key_kind, key, key_line = self.take()
+            if key_kind == "string":
+                key = _unquote(key)
+            elif key_kind != "ident":
+                raise HclError(f"expected an object key, found {key!r}", key_line)
+            if self.take()[1] not in ("=", ":"):
+                raise HclError("expected '=' or ':' after an object key", key_line)
+            entries[key] = self.expression()
+            if self.peek()[1] == ",":
+                self.take()
+        self.take()
+        self.brackets -= 1
+        return Expr("object", entries, line, "{...}")
+
+    def _call(self, name: str, line: int) -> Expr:
+        self.take()  # (
+        self.brackets += 1
+        arguments: list[Expr] = []
+        expand = False
+        while self.peek()[1] != ")":
+            arguments.append(self.expression())
+            if self.peek()[1] == "...":
+                self.take()
+                expand = True
+            if self.peek()[1] == ",":
+                self.take()
+            elif self.peek()[1] != ")":
+                raise HclError(f"expected ',' or ')' in a call of {name}", self.peek()[2])
+        self.take()
+        self.brackets -= 1
+        written = f"{name}({', '.join(a.source for a in arguments[:20])})"
+        return Expr("call", (name, arguments, expand), line, _short(written))
+
+    def _skip_expression(self) -> Expr:
+        """Tokens up to the end of an expression this reader does not parse, kept as its text."""
+        depth = 0
+        line = self.peek()[2]
+        written: list[str] = []
+        while True:
+            kind, raw, _line = self.peek(skip_newlines=depth > 0 or self.brackets > 0)
+            if kind == "end" or (depth == 0 and (kind == "newline" or raw in (",", "]", "}", ")"))):
                 break
             if raw in ("(", "[", "{"):
                 depth += 1
             elif raw in (")", "]", "}"):
                 depth -= 1
             self.position += 1
-            consumed = True
-            written.append(raw + (" " if raw == "," else ""))
-        if value.kind == "unsupported" and not consumed and re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", value.value):
-            return Expr("variable", value.value, value.line)
-        return Expr("unsupported", "".join(written)[:200], value.line) if consumed else value
+            written.append(raw + (" " if raw == "," or kind == "ident" else ""))
+        text = "".join(written).strip()[:200]
+        return Expr("unsupported", text, line, text)
+
+
+def _short(text: str) -> str:
+    """An expression's text as shown in a record: bounded, so long chains are not rebuilt at every step."""
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+_PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4, "+": 5, "-": 5, "*": 6,
+               "/": 6, "%": 6}
 
 
 def _unquote(raw: str) -> str:
@@ -251,51 +390,63 @@ def _json_expr(value: Any, line: int) -> Expr:
 
 # -- evaluation ------------------------------------------------------------------------------------------------
 
-_INTERPOLATION_RE = re.compile(r"\$\{\s*([^{}]*?)\s*\}")
-
-
 @dataclass(frozen=True)
 class Value:
     text: str | None  # None: not known
     why: str
     line: int
     null: bool = False  # HCL null: bake treats the attribute (a build arg) as not set
+    shown: str = ""  # when not known: the text as far as it is known (`ghcr.io/acme/app:${timestamp()}`)
 
 
-def evaluate(expr: Expr, variables: dict[str, Expr | str], depth: int = 0) -> Value:
-    if expr.kind == "literal":
-        if expr.value is None:
-            return Value("", "", expr.line, null=True)
-        return Value(str(expr.value).lower() if isinstance(expr.value, bool) else str(expr.value), "", expr.line)
-    if expr.kind == "variable":
-        return _variable(expr.value, variables, expr.line, depth)
-    if expr.kind == "template":
-        missing: list[str] = []
+class Scope(dict):  # type: ignore[type-arg]
+    """A bake file's variables (name -> default Expr, or the `--set` text), and its user functions."""
 
-        def replace(match: re.Match[str]) -> str:
-            inner = match.group(1)
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", inner):
-                missing.append(f"the expression ${{{inner}}} (bake evaluates it; regaudit does not)")
-                return match.group(0)
-            value = _variable(inner, variables, expr.line, depth)
-            if value.text is None:
-                missing.append(value.why)
-                return match.group(0)
-            return value.text
-        text = _INTERPOLATION_RE.sub(replace, str(expr.value)).replace("$${", "${")
-        return Value(None if missing else text, "; ".join(missing), expr.line)
-    return Value(None, f"an expression bake evaluates ({expr.value}); regaudit does not", expr.line)
+    functions: dict[str, tuple[list[str], str | None, Any]]
 
 
-def _variable(name: str, variables: dict[str, Expr | str], line: int, depth: int) -> Value:
-    value = variables.get(name)
-    if value is None:
-        return Value(None, f"unset variable {name} (give it with --set {name}=VALUE)", line)
-    if isinstance(value, str):
-        return Value(value, "", line)
-    if depth > 8:
-        return Value(None, f"variable {name} refers to itself", line)
-    return evaluate(value, variables, depth + 1)
+@functools.lru_cache(maxsize=1024)
+def _template_part(inner: str) -> Expr | None:
+    """The expression inside one `${ }`, parsed once however often it is evaluated; None when it does not parse."""
+    try:
+        parser = _HclParser(inner)
+        expr = parser.expression()
+    except HclError:
+        return None
+    if expr.kind == "unsupported" or parser.peek()[0] != "end":
+        return None
+    return expr
+
+
+def to_value(result: Any, line: int) -> Value:
+    if isinstance(result, Unknown):
+        return Value(None, result.reason, line, shown=result.shown)
+    if result is None:
+        return Value("", "", line, null=True)
+    if isinstance(result, (list, dict)):
+        return Value(None, "a list or object where a string is expected", line, shown="${...}")
+    return Value(text_of(result), "", line)
+
+
+def _evaluator(variables: dict[str, Any]) -> Evaluator:
+    return Evaluator(variables, getattr(variables, "functions", {}), _template_part)
+
+
+def evaluate(expr: Expr, variables: dict[str, Any], depth: int = 0) -> Value:
+    return to_value(_evaluator(variables).value(expr, depth=depth), expr.line)
+
+
+def evaluate_items(expr: Expr | None, variables: dict[str, Any]) -> list[tuple[Expr, Value]]:
+    """The items of a list attribute (`tags`, `cache-from`), each with its value; a list-valued expression
+    (`concat(...)`, `split(",", TAGS)`) gives one item per element, at the expression's line."""
+    if expr is None:
+        return []
+    if expr.kind == "list":
+        return [(item, evaluate(item, variables)) for item in expr.value]
+    result = _evaluator(variables).value(expr)
+    if isinstance(result, list):
+        return [(expr, to_value(item, expr.line)) for item in result]
+    return [(expr, to_value(result, expr.line))]
 
 
 def strings(expr: Expr | None) -> list[Expr]:
@@ -320,11 +471,18 @@ class BakeProject:
     """The variables and targets of one bake file, with `inherits` resolved on request."""
 
     def __init__(self, blocks: list[Block], overrides: dict[str, str]) -> None:
-        self.variables: dict[str, Expr | str] = {}
+        self.variables = Scope()
+        self.variables.functions = {}
         self.targets: dict[str, Block] = {}
         for block in blocks:
             label = block.labels[0] if block.labels else ""
-            if block.type == "variable" and label:
+            if block.type == "function" and label:
+                params = [p.value for p in strings(block.attributes.get("params")) if p.kind == "variable"]
+                variadic = block.attributes.get("variadic_params")
+                self.variables.functions[label] = (params, variadic.value if variadic is not None and
+                                                   variadic.kind == "variable" else None,
+                                                   block.attributes.get("result"))
+            elif block.type == "variable" and label:
                 default = block.attributes.get("default")
                 self.variables[label] = default if default is not None else Expr("literal", "", block.line)
             elif block.type == "target" and label:
@@ -424,3 +582,11 @@ def named_contexts_for(dockerfile: Path, root: Path | None) -> frozenset[str]:
             break
         folder = folder.parent
     return frozenset(names)
+
+
+def shown_text(expr: Expr, value: Value) -> str:
+    """How an unknown value is named in an Unresolved record: the text as far as it is known, or the expression
+    as written when nothing of it is."""
+    if not value.shown or value.shown == "${" + expr.source + "}":
+        return expr.source or str(expr.value)
+    return value.shown

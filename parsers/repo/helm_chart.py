@@ -2,19 +2,19 @@
 
 A template is not YAML until Helm renders it, so it is neither a Kubernetes manifest nor an input error. It is
 rendered here by regaudit's own small evaluator (parsers/repo/helm_template.py) with the chart's context:
-- `.Values` from the chart's `values.yaml`, with `--set a.b.c=VALUE` overrides (dotted names, as `helm --set`);
+- `.Values` as a release sees them (parsers/repo/helm_values_merge.py): the chart's `values.yaml`, for a subchart
+  its parent's values under the dependency's alias or name and the parent's `global:` (one rendering per alias),
+  the `--values` files in order, and `--set a.b.c=VALUE` overrides (dotted names, as `helm --set`);
 - `.Chart` from `Chart.yaml` (`Name`, `Version`, `AppVersion`), `.Release` as `helm template` sets it by default
   (`release-name`, namespace `default`);
-- every `define` of the chart's templates (`_helpers.tpl` and the others), so an `include` of a helper that
-  joins values resolves.
+- every `define` of the chart's templates and of the other charts of its tree (Helm shares one namespace, so a
+  vendored library chart's `common.images.image` counts), so an `include` of a helper that joins values resolves.
 The rendered documents go through the Kubernetes object walker (pod specs, Tekton, Kustomize ...), their lines
 mapped back to the template's lines. An image whose text depends on something the evaluator does not know
 (`tpl`, `lookup`, `.Capabilities`, a helper of a library chart that is not vendored) is Unresolved, with the reason
 and a hint to render the chart (`helm template`) and read the output instead; nothing is guessed.
 `_*.tpl` helpers and `NOTES.txt` hold no objects: they are read for their defines only. A template the evaluator
 cannot parse (unbalanced `{{ if }}`/`{{ end }}`) is one InputError, and its literal `image:` lines are still read.
-Subcharts (`charts/NAME/`) are charts of their own: their values are their own `values.yaml` (a parent's
-overrides under `NAME:` are not applied).
 """
 # Detection runs on every file of a walk; rendering only on chart templates. The renderer (its template
 # evaluator, YAML loader and the Kubernetes walker) lives in helm_chart_render.py so that a run without a chart

@@ -18,6 +18,7 @@ from parsers.common.yaml_loader import load_documents
 from parsers.common.yaml_stream import YamlProblem, iter_documents
 from parsers.repo import kubernetes
 from parsers.repo.helm_template import MARKER_RE, Renderer, TemplateError, parse_template
+from parsers.repo.helm_values_merge import instances, subcharts, top_chart
 
 NAME = "helm_chart"
 
@@ -38,7 +39,6 @@ def _image_value(line: str) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class _Chart:
-    values: dict[str, Any]
     chart: dict[str, Any]
     defines: dict[str, list[Any]]
     problems: tuple[str, ...]
@@ -46,16 +46,20 @@ class _Chart:
 
 @functools.lru_cache(maxsize=8)
 def _load_chart(root: str) -> _Chart:
-    """The chart's values, Chart.yaml fields and defines (cached: every template of a chart needs them)."""
+    """The chart's Chart.yaml fields and the defines it can include (cached: every template of a chart needs
+    them). Helm shares one template namespace across a chart and its subcharts, so the defines of every chart
+    of the tree count (a vendored library chart's `common.images.image`); the chart's own win."""
     base = Path(root)
     problems: list[str] = []
-    values = _first_mapping(base / "values.yaml", problems)
     meta = _first_mapping(base / "Chart.yaml", problems)
     chart = {"Name": meta.get("name", ""), "Version": meta.get("version", ""),
              "AppVersion": meta.get("appVersion", ""), "Description": meta.get("description", "")}
     defines: dict[str, list[Any]] = {}
-    files = sorted(p for p in (base / "templates").rglob("*") if p.is_file() and p.suffix in (".tpl", ".yaml", ".yml"))
-    for path in files[:_MAX_TEMPLATE_FILES]:
+    top = top_chart(base)
+    trees = [c for c in (top, *subcharts(top)) if c != base] + [base]
+    files = [p for tree in trees for p in sorted((tree / "templates").rglob("*"))
+             if p.is_file() and p.suffix in (".tpl", ".yaml", ".yml")]
+    for path in files[-_MAX_TEMPLATE_FILES:]:
         text = _read(path)
         if text is None or "define" not in text:
             continue
@@ -64,7 +68,7 @@ def _load_chart(root: str) -> _Chart:
         except TemplateError:
             continue  # reported when that file itself is parsed
         defines.update(found)
-    return _Chart(values, chart, defines, tuple(problems))
+    return _Chart(chart, defines, tuple(problems))
 
 
 def _read(path: Path) -> str | None:
@@ -88,23 +92,6 @@ def _first_mapping(path: Path, problems: list[str]) -> dict[str, Any]:
     return {}
 
 
-def _with_overrides(values: dict[str, Any], variables: dict[str, str]) -> dict[str, Any]:
-    """VALUES with `--set a.b.c=VALUE` applied (dotted names only: a plain NAME is a build or CI variable)."""
-    result = dict(values)
-    for name, value in sorted(variables.items()):
-        if "." not in name or name.startswith(".") or name.endswith("."):
-            continue
-        *parents, leaf = name.split(".")
-        node = result
-        for key in parents:
-            child = node.get(key)
-            child = dict(child) if isinstance(child, dict) else {}
-            node[key] = child
-            node = child
-        node[leaf] = value
-    return result
-
-
 def parse_chart_template(inp: InputFile, ctx: ParseContext, root: Path) -> Iterator[Evidence]:
     """The images of INP, a template of the chart at ROOT."""
     text, errors = read_config_text(inp, NAME)
@@ -124,24 +111,36 @@ def parse_chart_template(inp: InputFile, ctx: ParseContext, root: Path) -> Itera
         return  # helpers and notes: defines only, no objects
     chart = _load_chart(str(root.resolve()))
     template_name = f"{chart.chart.get('Name') or root.name}/{inp.path.relative_to(root).as_posix()}"
-    dot = {
-        "Values": _with_overrides(chart.values, ctx.variables),
-        "Chart": chart.chart,
-        "Release": {"Name": "release-name", "Namespace": "default", "Service": "Helm", "IsInstall": True,
-                    "IsUpgrade": False, "Revision": 1},
-        "Template": {"Name": template_name, "BasePath": f"{chart.chart.get('Name') or root.name}/templates"},
-    }
+    sets = tuple(sorted(ctx.variables.items()))
+    overrides = tuple(str(path) for path in ctx.values_files)
+    for instance in instances(root, top_chart(root), overrides, sets):
+        dot = {
+            "Values": instance.values,
+            "Chart": chart.chart,
+            "Release": {"Name": "release-name", "Namespace": "default", "Service": "Helm", "IsInstall": True,
+                        "IsUpgrade": False, "Revision": 1},
+            "Template": {"Name": template_name, "BasePath": f"{chart.chart.get('Name') or root.name}/templates"},
+        }
+        yield from _render_instance(inp, ctx, text, nodes, chart, dot, list(chart.problems + instance.problems),
+                                    instance.prefix)
+
+
+def _render_instance(inp: InputFile, ctx: ParseContext, text: str, nodes: list[Any], chart: _Chart,
+                     dot: dict[str, Any], extra: list[str], prefix: str) -> Iterator[Evidence]:
+    """The images of one rendering (a subchart aliased twice renders twice: PREFIX says which)."""
     renderer = Renderer(chart.defines, dot)
     rendered, chunks = renderer.render(nodes)
     line_map = _LineMap(rendered, chunks, text)
-    extra = list(chart.problems)
     for item in iter_documents(rendered):
         if isinstance(item, YamlProblem):
             yield from _rendered_lines(inp, ctx, item.text, item.start, line_map, renderer.unknowns, extra)
             continue
         if isinstance(item.value, dict):
             for record in kubernetes.object_images(inp, ctx, item.value, prefix=""):
-                yield _mapped(record, line_map, renderer.unknowns, extra)
+                mapped = _mapped(record, line_map, renderer.unknowns, extra)
+                if prefix and isinstance(mapped, (ImageReference, Unresolved)):
+                    mapped = dataclasses.replace(mapped, context=f"{prefix.rstrip('.')}: {mapped.context}")
+                yield mapped
 
 
 class _LineMap:
