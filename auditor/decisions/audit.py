@@ -166,7 +166,7 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
         findings += _missing(required, allowlist, options, store, analysis.proposal)
         findings += _unused(required, allowlist, options, store)
         findings += _redundant(allowlist, options)
-        findings += _network_entries(allowlist)
+        findings += _network_entries(allowlist, target)
         findings += _duplicates(allowlist)
         findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
         findings += _over_limit(allowlist, options)
@@ -490,16 +490,19 @@ def _entry_source(allowlist: Allowlist, entry: AllowlistEntry) -> Source:
     return Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
 
 
-def _network_entries(allowlist: Allowlist) -> list[Finding]:
+def _network_entries(allowlist: Allowlist, target: Target) -> list[Finding]:
     findings = []
+    there = ("Registry Access Management matches the host names clients ask for, never addresses, so this entry "
+             "allows nothing there; a proxy or firewall that matches addresses reads it differently."
+             if target.hub_switch else
+             f"The hosts the evidence needs are judged by name, and on {target.title} a name is allowed by a name "
+             "entry: whatever this range lets through by address, it allows none of them.")
     for entry in allowlist:
         if entry.kind is not EntryKind.NETWORK:
             continue
         findings.append(Finding(
             FindingKind.NETWORK_ENTRY, Severity.WARNING, f"{entry.original} is an address range, not a host name",
-            f"`{entry.original}` (line {entry.line}) is a network ({entry.address}). Registry Access Management "
-            "matches the host names clients ask for, never addresses, so this entry allows nothing there; a "
-            "proxy or firewall that matches addresses reads it differently.",
+            f"`{entry.original}` (line {entry.line}) is a network ({entry.address}). {there}",
             PHRASED_BY_RECOMMENDATION,
             entries=(entry.address,),
             evidence=(EvidenceItem(f"allowlist line {entry.line}: {entry.original}",

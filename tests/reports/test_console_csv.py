@@ -52,3 +52,16 @@ def test_a_console_export_round_trips_with_its_nicknames(tmp_path: Path) -> None
     again = tmp_path / "again.json"
     CliRunner().invoke(main, ["audit", str(CONSOLE / "Dockerfile"), "--allowlist", str(back), "--json", str(again)])
     assert {e["address"]: e["nickname"] for e in json.loads(again.read_text())["allowlist"]["entries"]} == NICKNAMES
+
+
+def test_an_address_range_is_explained_for_the_target_judged(tmp_path: Path) -> None:
+    texts = {}
+    for target in ("ram", "proxy"):
+        out = tmp_path / f"{target}.json"
+        CliRunner().invoke(main, ["audit", str(CONSOLE / "Dockerfile"), "--allowlist", str(CONSOLE / "ram-export.csv"),
+                                  "--target", target, "--json", str(out)])
+        [finding] = [f for f in json.loads(out.read_text())["findings"] if f["kind"] == "network-entry"]
+        texts[target] = finding["detail"]
+        assert finding["action"].startswith("Remove `10.0.0.0/8`")
+    assert "Registry Access Management matches the host names" in texts["ram"]
+    assert "Registry Access Management" not in texts["proxy"] and "Squid forward proxy" in texts["proxy"]
