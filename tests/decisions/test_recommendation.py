@@ -219,7 +219,7 @@ def test_a_grouped_missing_finding_capped_at_50_hosts_agrees_with_the_difference
 
 def test_on_squid_docker_io_is_one_name_and_a_narrow_entry_is_rewritten(tmp_path: Path) -> None:
     """No Docker Hub switch on a proxy: `docker.io` allows no pull, so it goes like any unused entry, and no
-    reason speaks of RAM's switch. `mcr.microsoft.com` written exact allows no `eastus.data.mcr.microsoft.com`:
+    reason speaks of RAM's switch. `mcr.microsoft.com` written exact allows no `westus2.data.mcr.microsoft.com`:
     the finding keeps the entry and says how Squid must write it."""
     import json
 
