@@ -1,10 +1,10 @@
 """The answer, first: the sentences every audit report opens with, read from the audit document.
 
-What breaks (missing hosts, with how many images in how many files need each), what to remove (unused
-entries over the evidence window), what is blocked most (host, attempts, clients, why), then the proposed
-change as one list. Plain text with `code spans` for hosts and entries: HTML turns them into <code>,
-Markdown keeps them as code spans, the terminal prints them as they are. Nothing here decides anything: it
-counts what the findings and the difference already say.
+What breaks on the enforcement point the audit was judged for (missing hosts, with how many images in how
+many files need each), what to remove (unused entries over the evidence window), what is blocked most (host,
+attempts, clients, why), then the proposed change as one list. Plain text with `code spans` for hosts and
+entries: HTML turns them into <code>, Markdown keeps them as code spans, the terminal prints them as they
+are. Nothing here decides anything: it counts what the findings and the difference already say.
 """
 
 from __future__ import annotations
@@ -38,7 +38,23 @@ def _needs_hub_switch(finding: dict[str, Any]) -> bool:
     return finding["severity"] == "warning" and bool({"docker.io", "Docker Hub"} & set(finding["data"]["registries"]))
 
 
-def _missing_sentence(findings: list[dict[str, Any]]) -> str:
+def target_title(document: dict[str, Any]) -> str:
+    """The enforcement point the audit was judged for, by its title (reports before targets existed: RAM)."""
+    options = document.get("options") or {}
+    name = options.get("target") or "ram"
+    return options.get("target_title") or ("Docker Desktop Registry Access Management" if name == "ram" else name)
+
+
+def judged_for(document: dict[str, Any]) -> str:
+    """`Docker Desktop Registry Access Management, target `ram`, suffix matching`: the match mode is RAM's
+    setting; the other targets read each entry's scope from how it is written."""
+    options = document.get("options") or {}
+    name = options.get("target") or "ram"
+    mode = f", {options.get('match', 'suffix')} matching" if name == "ram" else ""
+    return f"{target_title(document)}, target `{name}`{mode}"
+
+
+def _missing_sentence(findings: list[dict[str, Any]], where: str) -> str:
     missing = [f for f in findings if f["kind"] == "missing" and not _needs_hub_switch(f)]
     hub = [f for f in findings if f["kind"] == "missing" and _needs_hub_switch(f)]
     hub_hosts = _named([f"`{f['hosts'][0]}`" for f in hub])
@@ -46,8 +62,8 @@ def _missing_sentence(findings: list[dict[str, Any]]) -> str:
                   f"{'is' if len(hub) == 1 else 'are'} allowed only while RAM's built-in Docker Hub entry stays on."
                   if hub else "")
     if not missing:
-        return ("No pull in the evidence will fail when this allowlist is enforced: every required host is "
-                "allowed." + hub_clause)
+        return (f"No pull in the evidence will fail when this allowlist is enforced on {where}: every required "
+                "host is allowed." + hub_clause)
     images = {image for f in missing for image in f["data"].get("images", ())}
     parts = []
     for finding in sorted(missing, key=lambda f: (-len(f["data"].get("images", ())), f["hosts"])):
@@ -62,7 +78,7 @@ def _missing_sentence(findings: list[dict[str, Any]]) -> str:
             parts.append(f"{label} (seen in traffic)")
     pulls = plural(len(images), "image pull") if images else plural(len(missing), "kind of pull")
     verb = "fails" if len(images) == 1 and images else "fail"
-    return f"{pulls} {verb} when this allowlist is enforced: {_named(parts)}.{hub_clause}"
+    return f"{pulls} {verb} when this allowlist is enforced on {where}: {_named(parts)}.{hub_clause}"
 
 
 def _unused_sentence(findings: list[dict[str, Any]], document: dict[str, Any]) -> str | None:
@@ -118,7 +134,7 @@ def change_sentence(document: dict[str, Any]) -> str:
 
 def sentences(document: dict[str, Any]) -> list[str]:
     findings = document["findings"]
-    lines = [_missing_sentence(findings)]
+    lines = [_missing_sentence(findings, target_title(document))]
     for sentence in (_unused_sentence(findings, document), _blocked_sentence(findings)):
         if sentence:
             lines.append(sentence)

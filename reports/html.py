@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from reports.headline import change_lines, change_sentence, sentences
+from reports.headline import change_lines, change_sentence, judged_for, sentences
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -239,6 +239,7 @@ def render_html(document: dict[str, Any]) -> str:
         by_kind.setdefault(finding["kind"], []).append(finding)
     return template.render(
         headline=sentences(document), change_sentence=change_sentence(document), changes=change_lines(document),
+        judged_for=judged_for(document),
         evidence_shown=EVIDENCE_SHOWN, doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,
         timeline=timeline_chart(document), diagrams=chain_diagrams(document),
         diagrams_omitted=max(0, chain_starts(document) - MAX_DIAGRAMS),

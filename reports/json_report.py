@@ -214,7 +214,7 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
         "command_line": list(run.command_line),
         "options": {"match": options.mode.value, "budget": options.budget,
                     "count_docker_hub_default": options.count_docker_hub_default, "orgs": list(options.orgs),
-                    "target": options.target},
+                    "target": options.target, "target_title": target.title, "target_summary": target.summary},
         "summary": {
             "findings": len(findings),
             "accepted": sum(1 for f in findings if f.accepted),

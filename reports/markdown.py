@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reports.headline import change_lines, change_sentence, sentences
+from reports.headline import change_lines, change_sentence, judged_for, sentences
 
 MAX_ROWS = 200  # findings in the collapsed table; a PR comment holds 65,536 characters
 MAX_CELL = 400  # titles and evidence; actions are never cut
@@ -64,7 +64,7 @@ def code(value: object) -> str:
 def render_markdown(document: dict[str, Any]) -> str:
     summary = document["summary"]
     severity = summary["by_severity"]
-    lines = ["## regaudit: registry allowlist audit", ""]
+    lines = ["## regaudit: registry allowlist audit", "", f"Judged for {with_code(judged_for(document))}.", ""]
     lines += [f"- {with_code(sentence)}" for sentence in sentences(document)]
     lines += _machines(document.get("machines") or {})
     lines += ["", f"**{with_code(change_sentence(document))}**", ""]

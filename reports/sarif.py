@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.decisions.audit import FindingKind
+from reports.headline import judged_for
 from reports.json_text import dumps_indented
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -76,7 +77,14 @@ def _location(source: dict[str, Any]) -> dict[str, Any]:
     return location
 
 
-def _result(finding: dict[str, Any], allowlist_path: str) -> dict[str, Any]:
+# kinds whose verdict depends on how the enforcement point matches entries: their message names it
+_MATCH_DEPENDENT = frozenset({FindingKind.MISSING.value, FindingKind.UNUSED.value, FindingKind.REDUNDANT.value,
+                              FindingKind.OVER_BROAD.value, FindingKind.OVER_LIMIT.value,
+                              FindingKind.NETWORK_ENTRY.value})
+
+
+def _result(finding: dict[str, Any], allowlist_path: str, where: str = "") -> dict[str, Any]:
+    judged = f" (Judged for {where}.)" if where and finding["kind"] in _MATCH_DEPENDENT else ""
     sources = [s for item in finding["evidence"] for s in item["sources"]]
     seen: set[tuple[str, int | None, int | None]] = set()
     locations = []
@@ -92,12 +100,12 @@ def _result(finding: dict[str, Any], allowlist_path: str) -> dict[str, Any]:
         "ruleId": _rule_id(finding["kind"]),
         "ruleIndex": kinds.index(finding["kind"]),
         "level": finding["severity"],
-        "message": {"text": f"{finding['title']}. {finding['detail']} Action: {finding['action']}"},
+        "message": {"text": f"{finding['title']}. {finding['detail']} Action: {finding['action']}{judged}"},
         "locations": locations[:1],
         "relatedLocations": [dict(loc, id=index) for index, loc in enumerate(locations[1:20], 1)],
         "partialFingerprints": {"regauditKey/v1": finding["key"]},
         "properties": {"kind": finding["kind"], "entries": finding["entries"], "hosts": finding["hosts"],
-                       "findingId": finding["id"]},
+                       "findingId": finding["id"], "target": finding["data"].get("target", "ram")},
     }
     accepted = finding.get("accepted")
     if accepted:  # code scanning shows it as dismissed, with the justification, instead of as an open alert
@@ -135,6 +143,7 @@ def sarif_document(document: dict[str, Any]) -> dict[str, Any]:
             artifact["hashes"] = {"sha-256": item["sha256"]}
         artifacts.append(artifact)
     allowlist_path = document["allowlist"]["path"]
+    options = document["options"]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -145,8 +154,9 @@ def sarif_document(document: dict[str, Any]) -> dict[str, Any]:
                              "commandLine": " ".join(document["command_line"]),
                              "arguments": list(document["command_line"][1:])}],
             "artifacts": artifacts,
-            "results": [_result(f, allowlist_path) for f in document["findings"]],
-            "properties": {"timeWindow": document["time_window"], "allowlistSha256": document["allowlist"]["sha256"]},
+            "results": [_result(f, allowlist_path, judged_for(document)) for f in document["findings"]],
+            "properties": {"timeWindow": document["time_window"], "allowlistSha256": document["allowlist"]["sha256"],
+                           "target": options.get("target") or "ram", "judgedFor": judged_for(document)},
         }],
     }
 

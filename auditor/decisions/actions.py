@@ -9,6 +9,7 @@ here the same way for every finding that touches them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.core.allowlist import DOCKER_HUB_NAMES, MatchMode
@@ -48,7 +49,9 @@ def mirror_note(mirror_hosts: list[str]) -> str:
 
 
 def align_actions(findings: list[Finding], rec: Recommendation, proposal: Proposal, mode: MatchMode,
-                  store: EvidenceStore) -> None:
+                  store: EvidenceStore, written: Callable[[str], str] | None = None) -> None:
+    """Every finding's action from REC. WRITTEN: how the enforcement point writes a proposed address (Squid's
+    `.quay.io` for an entry that covers the names below it); None on RAM, where an address is its entry."""
     hub_mirrors = mirrors(store)
     for finding in findings:
         kind = finding.kind.value
@@ -56,6 +59,8 @@ def align_actions(findings: list[Finding], rec: Recommendation, proposal: Propos
         if handler is not None:
             finding.data["changes"] = []
             handler(finding, rec, proposal, mode)
+            if kind == "missing" and written is not None:
+                _write_natively(finding, proposal, rec, written)
         if hub_mirrors and (_touches_docker_hub(finding) or set(finding.hosts) & set(hub_mirrors)):
             finding.detail = f"{finding.detail} {mirror_note(hub_mirrors)}"
             finding.data["mirrors"] = hub_mirrors
@@ -87,6 +92,21 @@ def _missing(finding: Finding, rec: Recommendation, proposal: Proposal, mode: Ma
     hosts = len(finding.hosts)
     also = f": one entry covers all {hosts} hosts" if len(fixes) == 1 and hosts > 1 else ""
     _set(finding, f"Add {mentioned(fixes)} to the allowlist{also}.", [(Op.ADD, fix) for fix in fixes])
+
+
+def _write_natively(finding: Finding, proposal: Proposal, rec: Recommendation, written: Callable[[str], str]) -> None:
+    """A missing finding's entries as the target writes them. An entry that stays (the same address) but is
+    written too narrowly to allow the missing hosts (Squid's `quay.io` for `cdn01.quay.io`) is rewritten."""
+    for change in finding.data["changes"]:
+        if change["op"] == "add":
+            finding.action = finding.action.replace(f"`{change['address']}`", f"`{written(change['address'])}`")
+    if finding.data["changes"]:
+        return
+    kept = sorted({fix for host in finding.hosts if (fix := entry_for(host, proposal, rec)) is not None
+                   and rec.op(fix) is Op.KEEP})
+    if kept:
+        _set(finding, "Keep " + " and ".join(f"`{k}` but write it `{written(k)}`" for k in kept)
+             + ": written as it is, it does not allow these hosts.", [(Op.KEEP, k) for k in kept])
 
 
 def _unused(finding: Finding, rec: Recommendation, proposal: Proposal, mode: MatchMode) -> None:

@@ -166,7 +166,7 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
         findings += _missing(required, allowlist, options, store, analysis.proposal)
         findings += _unused(required, allowlist, options, store)
         findings += _redundant(allowlist, options)
-        findings += _network_entries(allowlist)
+        findings += _network_entries(allowlist, target)
         findings += _duplicates(allowlist)
         findings += _over_broad(allowlist, options, knowledge, analysis.proposal, required)
         findings += _over_limit(allowlist, options)
@@ -182,14 +182,15 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
     for finding in findings:
         finding.data["target"] = target.name  # the semantics under which the finding holds
     analysis.recommendation = recommendation(analysis, allowlist, options, findings)
-    align_actions(findings, analysis.recommendation, analysis.proposal, options.mode, store)
-    if not target.hub_switch:  # the recommendation speaks in host names; the target writes them its own way
-        for finding in findings:
-            for change in finding.data.get("changes", []) if finding.kind is FindingKind.MISSING else []:
-                if change["op"] == "add":
-                    written = _fix_text(change["address"], analysis.proposal, target)
-                    finding.action = finding.action.replace(f"`{change['address']}`", f"`{written}`")
+    # the recommendation speaks in host names; a target other than RAM writes them its own way (`.quay.io`)
+    written = None if target.hub_switch else (lambda address: _fix_text(address, analysis.proposal, target))
+    align_actions(findings, analysis.recommendation, analysis.proposal, options.mode, store, written)
     return number_findings(findings)
+
+
+# The action of a finding about allowlist entries is the recommendation's to word (actions.align_actions): the
+# checks leave it empty rather than write a text that would be replaced, or contradict the difference.
+PHRASED_BY_RECOMMENDATION = ""
 
 
 def number_findings(findings: list[Finding]) -> list[Finding]:
@@ -204,7 +205,7 @@ def recommendation(analysis: Analysis, allowlist: Allowlist, options: AuditOptio
                    ) -> Recommendation:
     """The one decision both the findings' actions and the reports' difference are read from."""
     never_allow = {f.hosts[0]: f.data["imitates"] for f in findings if f.kind is FindingKind.LOOKALIKE}
-    return recommend(allowlist, analysis.proposal, options.mode, never_allow)
+    return recommend(allowlist, analysis.proposal, options.mode, never_allow, options.enforcement().hub_switch)
 
 
 def _role_words(req: RequiredHost) -> list[str]:
@@ -284,7 +285,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
         wildcard = req.wildcard or "*" in host
         fix, not_coverable = fixes.get(host, (None, None))
         if fix is not None:
-            action = f"Add `{_fix_text(fix, proposal, target)}` to the allowlist (as the proposal does)."
+            action = PHRASED_BY_RECOMMENDATION
         elif not_coverable:
             action = not_coverable.rstrip(".") + "."
         elif wildcard:
@@ -354,8 +355,7 @@ def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: A
             + (f" Needed by {plural(counts.get('images_total', len(union['images'])), 'image reference')} at "
                f"{plural(counts.get('locations_total', len(union['locations'])), 'place')}."
                if union["images"] else ""),
-            f"Add `{_fix_text(fix, proposal, options.enforcement())}` to the allowlist (as the proposal does): one "
-            f"entry covers all {len(hosts)} hosts.",
+            PHRASED_BY_RECOMMENDATION,
             hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
             data={**union, "registry_host": any(f.data["registry_host"] for f in members), "hosts": per_host,
                   "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
@@ -398,7 +398,7 @@ def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOp
             FindingKind.UNUSED, Severity.WARNING, f"{entry.address} is not needed",
             f"No image reference, registry redirect or observed registry activity needs {entry.address} "
             f"(evidence window: {window}).",
-            f"Remove `{entry.address}` unless a use outside these inputs needs it.",
+            PHRASED_BY_RECOMMENDATION,
             entries=(entry.address,), evidence=tuple(evidence), data={"time_window": window, "observed": seen[:20]},
         ))
     return findings
@@ -423,7 +423,7 @@ def _redundant(allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
         findings.append(Finding(
             FindingKind.REDUNDANT, Severity.NOTE, f"{entry.address} is covered by {cover.address}",
             f"{how}, `{_written(cover, target)}` already allows {_written(entry, target)}.",
-            f"Remove `{entry.address}` (or narrow `{cover.address}` and keep it).",
+            PHRASED_BY_RECOMMENDATION,
             entries=(entry.address, cover.address),
             evidence=(EvidenceItem(f"{entry.original} (line {entry.line}) is covered by {cover.original} "
                                    f"(line {cover.line})", sources),),
@@ -465,14 +465,12 @@ def _over_broad(allowlist: Allowlist, options: AuditOptions, knowledge: Knowledg
             evidence.append(EvidenceItem(f"what the evidence needs under it: {', '.join(needed_here[:10])}",
                                          tuple(s for r in required if r.host in needed_here[:10]
                                                for s in _sources(r.evidence)[:1])))
-        action = (f"Replace `{entry.address}` with {', '.join(f'`{n}`' for n in narrower)}."
-                  if narrower else f"Remove `{entry.address}`: nothing in the evidence needs it.")
         findings.append(Finding(
             FindingKind.OVER_BROAD, Severity.ERROR, f"{entry.address} allows other tenants' content",
             f"`{entry.address}` is a shared domain: {reason} "
             + ("With suffix matching it allows every subdomain." if target.hub_switch
                else f"`{entry.original}` allows every subdomain on {target.title}."),
-            action, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
+            PHRASED_BY_RECOMMENDATION, entries=(entry.address,), hosts=tuple(narrower), evidence=tuple(evidence),
             data={"reason": reason, "narrower": narrower, "needed_under": needed_here[:MAX_GROUP_LISTED],
                   **({"needed_under_total": len(needed_here)} if len(needed_here) > MAX_GROUP_LISTED else {})},
         ))
@@ -492,17 +490,20 @@ def _entry_source(allowlist: Allowlist, entry: AllowlistEntry) -> Source:
     return Source(allowlist.path or "allowlist", entry.line, parser="allowlist")
 
 
-def _network_entries(allowlist: Allowlist) -> list[Finding]:
+def _network_entries(allowlist: Allowlist, target: Target) -> list[Finding]:
     findings = []
+    there = ("Registry Access Management matches the host names clients ask for, never addresses, so this entry "
+             "allows nothing there; a proxy or firewall that matches addresses reads it differently."
+             if target.hub_switch else
+             f"The hosts the evidence needs are judged by name, and on {target.title} a name is allowed by a name "
+             "entry: whatever this range lets through by address, it allows none of them.")
     for entry in allowlist:
         if entry.kind is not EntryKind.NETWORK:
             continue
         findings.append(Finding(
             FindingKind.NETWORK_ENTRY, Severity.WARNING, f"{entry.original} is an address range, not a host name",
-            f"`{entry.original}` (line {entry.line}) is a network ({entry.address}). Registry Access Management "
-            "matches the host names clients ask for, never addresses, so this entry allows nothing there; a "
-            "proxy or firewall that matches addresses reads it differently.",
-            f"Replace `{entry.original}` with the host names it was meant to allow (see the proposal).",
+            f"`{entry.original}` (line {entry.line}) is a network ({entry.address}). {there}",
+            PHRASED_BY_RECOMMENDATION,
             entries=(entry.address,),
             evidence=(EvidenceItem(f"allowlist line {entry.line}: {entry.original}",
                                    (_entry_source(allowlist, entry),)),),
@@ -518,7 +519,7 @@ def _duplicates(allowlist: Allowlist) -> list[Finding]:
             FindingKind.DUPLICATE, Severity.NOTE, f"{repeat.address} is listed twice",
             f"`{repeat.original}` (line {repeat.line}) repeats `{first.original}` (line {first.line}); the second "
             "entry adds nothing and takes a place in the entry budget.",
-            f"Remove the entry on line {repeat.line}.",
+            PHRASED_BY_RECOMMENDATION,
             entries=(repeat.address,),
             evidence=(EvidenceItem(f"line {repeat.line} repeats line {first.line}",
                                    (_entry_source(allowlist, repeat), _entry_source(allowlist, first))),),

@@ -62,15 +62,16 @@ def serves_docker_hub(req: RequiredHost) -> bool:
 
 
 def recommend(allowlist: Allowlist, proposal: Proposal, mode: MatchMode,
-              never_allow: dict[str, str] | None = None) -> Recommendation:
+              never_allow: dict[str, str] | None = None, hub_switch: bool = True) -> Recommendation:
     """Add, remove or keep for every current and proposed entry.
 
     NEVER_ALLOW maps hosts the audit found to imitate a registry to that registry: they are neither kept nor
-    added, even when a reference that names them made the proposal list them.
+    added, even when a reference that names them made the proposal list them. HUB_SWITCH: the enforcement point
+    has RAM's Docker Hub switch; elsewhere (Squid, DNS ...) `docker.io` is one name like any other.
     """
     never_allow = dict(never_allow or {})
     proposed = {entry.address: entry for entry in proposal.entries}
-    hub_needed = any(serves_docker_hub(r) for r in proposal.required)
+    hub_needed = hub_switch and any(serves_docker_hub(r) for r in proposal.required)
     rec = Recommendation(docker_hub_needed=hub_needed)
     for entry in allowlist:
         address = entry.address
@@ -85,7 +86,7 @@ def recommend(allowlist: Allowlist, proposal: Proposal, mode: MatchMode,
                                                             "from Docker Hub")
         else:
             rec.changes[address] = Change(address, Op.REMOVE, _why_removed(address, proposal, mode))
-    switch_on = any(rec.op(a) is Op.KEEP for a in DOCKER_HUB_NAMES)
+    switch_on = hub_switch and any(rec.op(a) is Op.KEEP for a in DOCKER_HUB_NAMES)
     for address, entry in sorted(proposed.items()):
         if address in rec.changes:
             continue

@@ -17,7 +17,16 @@ from tests.conftest import REPO_ROOT
 from tests.decisions.test_audit import AUDIT, run_audit
 
 SCENARIOS = sorted(p.name for p in AUDIT.iterdir() if (p / "allowlist.txt").is_file())
+# the host-name targets: each writes an address its own way (Squid `.quay.io`, RPZ `*.quay.io`, harden-runner
+# `quay.io:443`), the recommendation and the difference speak in addresses
+TARGETS = ("ram", "proxy", "dns", "harden-runner")
 _CODE = re.compile(r"`([^`]+)`")
+_MARKERS = re.compile(r"^(?:\*\.|\.)|:443$")
+
+
+def _address(written: str) -> str:
+    """An entry as a target writes it, back to the address the difference lists."""
+    return _MARKERS.sub("", written)
 
 
 def _verbs(action: str) -> dict[str, set[str]]:
@@ -25,15 +34,15 @@ def _verbs(action: str) -> dict[str, set[str]]:
     asked: dict[str, set[str]] = {"add": set(), "remove": set(), "keep": set()}
     for clause in re.split(r"(?<=[.;:])\s+|,? and (?=[A-Z]|remove |keep |add )", action):
         words = clause.strip().lower()
-        names = _CODE.findall(clause)
+        names = [_address(n) for n in _CODE.findall(clause)]
         if words.startswith(("add ", "do not add")) and not words.startswith("do not add"):
             asked["add"].update(n for n in names if "." in n)
         elif words.startswith(("remove ", "remove both")):
             asked["remove"].update(names)
         elif words.startswith("replace "):
             head, _, rest = clause.partition(" with ")
-            asked["remove"].update(_CODE.findall(head))
-            asked["keep"].update(_CODE.findall(rest))  # kept or added: either is in the proposed list
+            asked["remove"].update(_address(n) for n in _CODE.findall(head))
+            asked["keep"].update(_address(n) for n in _CODE.findall(rest))  # kept or added: in the proposed list
         elif words.startswith("keep "):
             asked["keep"].update(names)
     return asked
@@ -49,10 +58,12 @@ def _check(document: dict, where: str) -> None:
     removed_by_findings: set[str] = set()
     for finding in document["findings"]:
         label = f"{where} {finding['id']} {finding['action']!r}"
+        assert finding["action"].strip(), label  # every finding says what to do
+        spans = {_address(n) for n in _CODE.findall(finding["action"])}
         for change in finding["data"].get("changes", ()):
             target = {"add": add, "remove": remove, "keep": keep}[change["op"]]
             assert change["address"] in target, label
-            assert f"`{change['address']}`" in finding["action"], label
+            assert change["address"] in spans, label
             if change["op"] == "remove":
                 removed_by_findings.add(change["address"])
         asked = _verbs(finding["action"])
@@ -66,11 +77,13 @@ def _check(document: dict, where: str) -> None:
         assert row["change"] == ("remove" if row["address"] in remove else "keep"), where
 
 
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_actions_and_difference_agree(tmp_path: Path, scenario: str) -> None:
-    _, document, output = run_audit(tmp_path, scenario)
+def test_actions_and_difference_agree(tmp_path: Path, scenario: str, target: str) -> None:
+    _, document, output = run_audit(tmp_path, scenario, "--target", target)
     assert document, output
-    _check(document, scenario)
+    assert {f["data"]["target"] for f in document["findings"]} <= {target}
+    _check(document, f"{scenario} on {target}")
 
 
 def test_actions_and_difference_agree_on_the_shipped_example(tmp_path: Path) -> None:
@@ -171,3 +184,60 @@ def test_failed_evidence_alone_is_a_note_but_a_reference_still_needs_the_host(tm
     named = analyse(collect((*failed, str(tmp_path / "Dockerfile")), CollectOptions({})))
     assert named.required_host("missing.lab.test") is not None  # a Dockerfile names it: a need, even unresolved
     assert not [n for n in named.proposal.notes if n.startswith("missing.lab.test")]
+
+
+@pytest.mark.parametrize("target", ("ram", "proxy"))
+def test_a_grouped_missing_finding_capped_at_50_hosts_agrees_with_the_difference(tmp_path: Path, target: str
+                                                                                   ) -> None:
+    """120 ECR registries and 80 self-hosted ones (tests/decisions/test_bounded_samples.py): the grouped missing
+    findings list 50 hosts and count the rest; each asks for the entry the difference adds, for all its hosts."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+    from tests.decisions.test_bounded_samples import _squid_log
+
+    log = _squid_log(tmp_path / "access.log")
+    allowlist = tmp_path / "allowlist.txt"
+    allowlist.write_text("docker.io\n")
+    report = tmp_path / "audit.json"
+    result = CliRunner().invoke(main, ["audit", str(log), "--allowlist", str(allowlist), "--budget", "20",
+                                       "--target", target, "--json", str(report)])
+    assert result.exit_code in (0, 1), result.output
+    document = json.loads(report.read_text())
+    _check(document, f"fleet on {target}")
+    grouped = [f for f in document["findings"] if f["kind"] == "missing" and "hosts_total" in f["data"]]
+    assert grouped
+    for finding in grouped:
+        [change] = finding["data"]["changes"]
+        assert change["op"] == "add" and change["address"] == finding["data"]["fix"]
+        assert change["address"] in document["difference"]["add"]
+        assert finding["action"].endswith(f": one entry covers all {finding['data']['hosts_total']} hosts.")
+        assert finding["data"]["hosts_total"] == len(finding["hosts"]) > 50 == len(finding["data"]["hosts"])
+
+
+def test_on_squid_docker_io_is_one_name_and_a_narrow_entry_is_rewritten(tmp_path: Path) -> None:
+    """No Docker Hub switch on a proxy: `docker.io` allows no pull, so it goes like any unused entry, and no
+    reason speaks of RAM's switch. `mcr.microsoft.com` written exact allows no `westus2.data.mcr.microsoft.com`:
+    the finding keeps the entry and says how Squid must write it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    inputs = tuple(str(REPO_ROOT / p) for p in ("examples/repo", "examples/logs"))
+    out = tmp_path / "proxy.json"
+    CliRunner().invoke(main, ["audit", *inputs, "--allowlist", str(REPO_ROOT / "examples/allowlist.txt"),
+                              "--org", "acme", "--target", "proxy", "--json", str(out)])
+    document = json.loads(out.read_text())
+    _check(document, "example on proxy")
+    diff = document["difference"]
+    assert "docker.io" in diff["remove"]
+    [unused] = [f for f in document["findings"] if f["kind"] == "unused" and f["entries"] == ["docker.io"]]
+    assert unused["action"].startswith("Remove `docker.io`")
+    assert not [c for c in diff["changes"] if "RAM" in c["reason"]]
+    [mcr] = [f for f in document["findings"] if f["kind"] == "missing" and f["data"]["fix"] == "mcr.microsoft.com"]
+    assert mcr["action"].startswith("Keep `mcr.microsoft.com` but write it `.mcr.microsoft.com`")
+    assert "mcr.microsoft.com" in diff["keep"]

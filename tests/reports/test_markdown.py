@@ -55,7 +55,8 @@ def test_the_answer_comes_first_and_stays_short(example: tuple[dict, str]) -> No
     head = text.split("<details>", 1)[0]
     first_item = _text(rendered(head)).split("\n")
     answer = [line for line in first_item if line.strip()]
-    assert answer[1].startswith("8 image pulls fail when this allowlist is enforced")
+    assert answer[1] == "Judged for Docker Desktop Registry Access Management, target ram, suffix matching."
+    assert answer[2].startswith("8 image pulls fail when this allowlist is enforced on Docker Desktop Registry")
     assert any(line.startswith("1 entry is unused over") for line in answer)
     assert any(line.startswith("Blocked most: ghrc.io (36 attempts") for line in answer)
     assert "Proposed change: add 11, remove 3, keep 8:" in answer
