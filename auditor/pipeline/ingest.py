@@ -25,6 +25,7 @@ from pathlib import Path
 
 from auditor.core.allowlist import read_allowlist
 from auditor.core.model import InputError
+from auditor.pipeline.store_roles import HostRoles, fill_pending_roles
 from auditor.store.aggregate import InputAggregate
 from auditor.store.schema import StoreError, describe
 from auditor.store.writer import InputRow, write_input
@@ -51,6 +52,7 @@ class IngestOptions:
     after_batch: Callable[[int], None] = lambda _n: None  # inside the write transaction (tests kill here)
     # how a file becomes its aggregate: `aggregate_input` here, or a result a Dask worker made (issue 15, dask_engine)
     parse: Callable[..., tuple[InputAggregate | None, str]] | None = None  # aggregate_input's signature
+    roles: HostRoles = field(default_factory=lambda: HostRoles())
 
 
 @dataclass
@@ -72,6 +74,7 @@ def ingest(conn: sqlite3.Connection, inputs: Iterable[str], options: IngestOptio
 
     options = options or IngestOptions()
     outcomes: list[Outcome] = []
+    fill_pending_roles(conn, options.roles)
 
     def note(outcome: Outcome) -> None:
         outcomes.append(outcome)
@@ -230,7 +233,7 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         same = _already(conn, content.sha256)  # another ingest may have written it while this one parsed
         if same is not None:
             return Outcome(inp.display, "already", same)
-        write_input(conn, row, agg, options.after_batch)
+        write_input(conn, row, agg, options.after_batch, options.roles)
         counted = agg.contributed()
         summary = f"{counted['observations']:,} observations, {counted['blocked_attempts']:,} blocked attempts"
         if agg.errors:
@@ -296,7 +299,7 @@ class _Snapshot:
                                            (self.root, self.commit, _now())).lastrowid or 0)
             row = InputRow(_absolute(inp), inp.display, spec.name, "snapshot", inp.size, sha, inp.size, 0, _now(),
                            snapshot_id=self.id)
-            write_input(conn, row, agg, options.after_batch)
+            write_input(conn, row, agg, options.after_batch, options.roles)
 
         _transaction(conn, write)
         self.files.append((inp.display, sha))

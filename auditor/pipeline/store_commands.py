@@ -70,10 +70,15 @@ def _fail(message: str) -> NoReturn:
 @contextmanager
 def _store(path: Path, create: bool = False, check: bool = False) -> Iterator[sqlite3.Connection]:
     """The open store; any store error (refused, damaged, busy, full) is one line and exit 2."""
+    from auditor.pipeline.store_roles import HostRoles, fill_pending_roles
+
     try:
         conn = open_store(path, create=create, check=check)
+        fill_pending_roles(conn, HostRoles())  # a store migrated from version 1: its rows get their roles
     except StoreError as exc:
         _fail(str(exc))
+    except sqlite3.Error as exc:
+        _fail(f"{path}: {describe(exc)}")
     try:
         yield conn
     except StoreError as exc:
