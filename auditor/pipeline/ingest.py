@@ -118,14 +118,19 @@ def aggregate_input(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_sh
                     ) -> tuple[InputAggregate | None, str]:
     """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors). A worker
     of the fleet engine (issue 15) runs this per file or byte range and merges the results."""
+    from auditor.pipeline.store_timing import Timeline, add_timing_edges
+
     agg = InputAggregate(line_shift=line_shift)
+    timeline = Timeline()  # the store keeps no timeline: this input's timing edges are inferred here
     try:
         for record in spec.parse(inp, ctx):
             agg.add(record)
+            timeline.add(record)
     except Exception as exc:  # one bad file must not stop the ingest: it is recorded as failed
         return None, f"{spec.name} parser failed: {type(exc).__name__}: {exc}"
     if agg.errors and agg.errors == agg.records:
         return None, "; ".join(sorted(agg.error_samples)) or "no records"
+    add_timing_edges(timeline, agg)
     return agg, ""
 
 
