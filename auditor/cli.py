@@ -263,7 +263,7 @@ def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str,
         match_mode = _setting(ctx, "match_mode", match_mode, config, "match", "suffix")
         target = _target(ctx, target, config)
         store = load_evidence(inputs, assignments, env_files, forced_kind, progress=not (quiet or no_progress))
-        merge_store_window(store, inputs=inputs, **window)
+        merge_store_window(store, inputs=inputs, configured=config.option("store"), **window)
         analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
                            count_docker_hub_default=count_docker_hub_default, target=target)
         write_output(render_proposal(analysis, output_format, target), output, "proposal")
@@ -344,7 +344,7 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         extra += ["--baseline", str(baseline_path)] if baseline_path else []
         store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True,
                               progress=not (quiet or no_progress))
-        chosen = merge_store_window(store, inputs=inputs, **window)
+        chosen = merge_store_window(store, inputs=inputs, configured=config.option("store"), **window)
         result = run_audit(store, allowlist, allowlist_errors, allowlist_sha, options,
                            command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra), acceptances)
         add_period(result, chosen)

@@ -99,8 +99,11 @@ def fill_year(store: Path, real_days: int) -> None:
         source = (FIRST_DAY + timedelta(days=day % real_days)).isoformat()
         target = (FIRST_DAY + timedelta(days=day)).isoformat()
         shift = (day - day % real_days) * 86_400
-        conn.execute("INSERT INTO host_days SELECT ?, host, kind, input_id, count, api_calls, first + ?, last + ?,"
-                     " clients, clients_overflow, sample FROM host_days WHERE day = ?", (target, shift, shift, source))
+        conn.execute("INSERT INTO host_days SELECT ?, host, kind, input_id, role, count, api_calls, first + ?,"
+                     " last + ?, clients, clients_overflow, sample FROM host_days WHERE day = ?",
+                     (target, shift, shift, source))
+        conn.execute("INSERT INTO edges SELECT ?, from_host, to_host, via, input_id, confidence, count, first + ?,"
+                     " last + ?, clients, details, samples FROM edges WHERE day = ?", (target, shift, shift, source))
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

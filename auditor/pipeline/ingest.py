@@ -25,6 +25,7 @@ from pathlib import Path
 
 from auditor.core.allowlist import read_allowlist
 from auditor.core.model import InputError
+from auditor.pipeline.store_roles import HostRoles, fill_pending_roles
 from auditor.store.aggregate import InputAggregate
 from auditor.store.schema import StoreError, describe
 from auditor.store.writer import InputRow, write_input
@@ -51,6 +52,7 @@ class IngestOptions:
     after_batch: Callable[[int], None] = lambda _n: None  # inside the write transaction (tests kill here)
     # how a file becomes its aggregate: `aggregate_input` here, or a result a Dask worker made (issue 15, dask_engine)
     parse: Callable[..., tuple[InputAggregate | None, str]] | None = None  # aggregate_input's signature
+    roles: HostRoles = field(default_factory=lambda: HostRoles())
 
 
 @dataclass
@@ -72,6 +74,7 @@ def ingest(conn: sqlite3.Connection, inputs: Iterable[str], options: IngestOptio
 
     options = options or IngestOptions()
     outcomes: list[Outcome] = []
+    fill_pending_roles(conn, options.roles)
 
     def note(outcome: Outcome) -> None:
         outcomes.append(outcome)
@@ -115,14 +118,19 @@ def aggregate_input(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_sh
                     ) -> tuple[InputAggregate | None, str]:
     """The aggregate of INP, or None and why it failed (a parser exception, or nothing but errors). A worker
     of the fleet engine (issue 15) runs this per file or byte range and merges the results."""
+    from auditor.pipeline.store_timing import Timeline, add_timing_edges
+
     agg = InputAggregate(line_shift=line_shift)
+    timeline = Timeline()  # the store keeps no timeline: this input's timing edges are inferred here
     try:
         for record in spec.parse(inp, ctx):
             agg.add(record)
+            timeline.add(record)
     except Exception as exc:  # one bad file must not stop the ingest: it is recorded as failed
         return None, f"{spec.name} parser failed: {type(exc).__name__}: {exc}"
     if agg.errors and agg.errors == agg.records:
         return None, "; ".join(sorted(agg.error_samples)) or "no records"
+    add_timing_edges(timeline, agg)
     return agg, ""
 
 
@@ -230,7 +238,7 @@ def _ingest_stream(conn: sqlite3.Connection, inp: InputFile, spec: ParserSpec, c
         same = _already(conn, content.sha256)  # another ingest may have written it while this one parsed
         if same is not None:
             return Outcome(inp.display, "already", same)
-        write_input(conn, row, agg, options.after_batch)
+        write_input(conn, row, agg, options.after_batch, options.roles)
         counted = agg.contributed()
         summary = f"{counted['observations']:,} observations, {counted['blocked_attempts']:,} blocked attempts"
         if agg.errors:
@@ -296,7 +304,7 @@ class _Snapshot:
                                            (self.root, self.commit, _now())).lastrowid or 0)
             row = InputRow(_absolute(inp), inp.display, spec.name, "snapshot", inp.size, sha, inp.size, 0, _now(),
                            snapshot_id=self.id)
-            write_input(conn, row, agg, options.after_batch)
+            write_input(conn, row, agg, options.after_batch, options.roles)
 
         _transaction(conn, write)
         self.files.append((inp.display, sha))

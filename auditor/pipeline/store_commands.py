@@ -1,8 +1,10 @@
 """The store's commands (`ingest`, `history`, `store info|prune|vacuum`) and the window options that
 `audit` and `propose` take (`--store`, `--window`, `--since`, `--until`, `--as-of`).
 
-`default_store_path()` is where a store is when no --store is given: REGAUDIT_STORE, else ./regaudit.db
-(the config file of issue 10 can pass its own default to `resolve_store_path`).
+Where the store is: `--store PATH`, else `$REGAUDIT_STORE`, else the config file's `store` (`.regaudit.yaml`,
+or `--config FILE`), else `./regaudit.db` (`ingest`, `history`, `store`). `audit` and `propose` read a store
+only when one is named, by `--store` or by the config file's `store` (`$REGAUDIT_STORE` then still decides
+which file): an audit of its inputs alone does not start reading a store because a cron job's variable is set.
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ def resolve_store_path(given: Path | None, configured: str | None = None) -> Pat
     return given if given is not None else default_store_path(configured)
 
 
+def configured_store(config_path: Path | None) -> str | None:
+    """The config file's `store` (the file named, else `.regaudit.yaml` here); a bad config file is exit 2."""
+    from auditor.pipeline.config import ConfigError, find_config, load_config
+
+    try:
+        value = load_config(find_config(config_path)).option("store")
+    except ConfigError as exc:
+        _fail(str(exc))
+    return str(value) if value else None
+
+
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="The config file whose `store` is the default store (default: .regaudit.yaml "
+                             "in the current directory, if there).")(func)
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"regaudit: error: {message}", err=True)
     sys.exit(EXIT_STORE)
@@ -51,10 +70,15 @@ def _fail(message: str) -> NoReturn:
 @contextmanager
 def _store(path: Path, create: bool = False, check: bool = False) -> Iterator[sqlite3.Connection]:
     """The open store; any store error (refused, damaged, busy, full) is one line and exit 2."""
+    from auditor.pipeline.store_roles import HostRoles, fill_pending_roles
+
     try:
         conn = open_store(path, create=create, check=check)
+        fill_pending_roles(conn, HostRoles())  # a store migrated from version 1: its rows get their roles
     except StoreError as exc:
         _fail(str(exc))
+    except sqlite3.Error as exc:
+        _fail(f"{path}: {describe(exc)}")
     try:
         yield conn
     except StoreError as exc:
@@ -78,13 +102,14 @@ def _day(text: str, option: str) -> date:
 @click.command("ingest")
 @click.argument("inputs", nargs=-1)
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
-              help=f"The store (default: $REGAUDIT_STORE or ./{DEFAULT_STORE}).")
+              help=f"The store (default: $REGAUDIT_STORE, else the config file's `store`, else ./{DEFAULT_STORE}).")
+@config_option
 @click.option("--allowlist", "allowlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Record this allowlist as a version in force from now; repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 2 if any input could not be ingested.")
 @engine_options
-def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists: tuple[Path, ...],
-                   strict: bool) -> None:
+def ingest_command(inputs: tuple[str, ...], store_path: Path | None, config_path: Path | None,
+                   allowlists: tuple[Path, ...], strict: bool) -> None:
     """Fold INPUTS into the evidence store, each byte once (a repeat, a rotated copy or a grown log is
     recognized by content)."""
     from auditor.pipeline.engine import ingest_parse_with_engine
@@ -92,7 +117,7 @@ def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists:
 
     if not inputs and not allowlists:
         raise click.UsageError("nothing to ingest: name inputs and/or --allowlist FILE")
-    path = resolve_store_path(store_path)
+    path = resolve_store_path(store_path, configured_store(config_path))
     failed = 0
 
     def show(outcome: Outcome) -> None:
@@ -120,13 +145,15 @@ def ingest_command(inputs: tuple[str, ...], store_path: Path | None, allowlists:
 @click.command("history")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def history_command(names: tuple[str, ...], store_path: Path | None, output_format: str) -> None:
+def history_command(names: tuple[str, ...], store_path: Path | None, config_path: Path | None,
+                    output_format: str) -> None:
     """Daily use, clients, blocked attempts and the allowlist versions that allowed each HOST or ENTRY
     (an entry covers its subdomains)."""
     from auditor.store.history import history, render_table
 
-    with _store(resolve_store_path(store_path)) as conn:
+    with _store(resolve_store_path(store_path, configured_store(config_path))) as conn:
         found = [history(conn, name) for name in names]
     text = json.dumps(found, indent=2, ensure_ascii=False) + "\n" if output_format == "json" \
         else render_table(found)
@@ -143,12 +170,13 @@ def store_group() -> None:
 
 @store_group.command("info")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def store_info(store_path: Path | None, output_format: str) -> None:
+def store_info(store_path: Path | None, config_path: Path | None, output_format: str) -> None:
     """What the store holds."""
     from auditor.store.history import info
 
-    path = resolve_store_path(store_path)
+    path = resolve_store_path(store_path, configured_store(config_path))
     with _store(path) as conn:
         facts = info(conn, path)
     if output_format == "json":
@@ -160,22 +188,24 @@ def store_info(store_path: Path | None, output_format: str) -> None:
 
 @store_group.command("prune")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
 @click.option("--before", required=True, metavar="DATE", help="Drop daily evidence of the days before DATE.")
-def store_prune(store_path: Path | None, before: str) -> None:
+def store_prune(store_path: Path | None, config_path: Path | None, before: str) -> None:
     """Drop the daily evidence before DATE (the inputs stay recorded, so they are not ingested again)."""
     from auditor.store.history import prune
 
     day = _day(before, "--before")
-    with _store(resolve_store_path(store_path)) as conn:
+    with _store(resolve_store_path(store_path, configured_store(config_path))) as conn:
         removed = prune(conn, day.isoformat())
     click.echo(f"pruned {removed:,} daily rows before {day}")
 
 
 @store_group.command("vacuum")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path))
-def store_vacuum(store_path: Path | None) -> None:
+@config_option
+def store_vacuum(store_path: Path | None, config_path: Path | None) -> None:
     """Give the space of pruned evidence back to the file system."""
-    path = resolve_store_path(store_path)
+    path = resolve_store_path(store_path, configured_store(config_path))
     before = path.stat().st_size if path.is_file() else 0
     with _store(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -209,9 +239,11 @@ class StoreWindow:
 
 
 def parse_window(store_path: Path | None, window_days: str | None, since: str | None, until: str | None,
-                 as_of: str | None) -> StoreWindow | None:
+                 as_of: str | None, configured: str | None = None) -> StoreWindow | None:
     from auditor.store.reader import Window, window_ending
 
+    if store_path is None and configured:  # the config file names a store: audit and propose read it
+        store_path = default_store_path(configured)
     if store_path is None:
         if window_days or since or until or as_of:
             raise click.UsageError("--window/--since/--until/--as-of need --store PATH")
@@ -236,12 +268,12 @@ def parse_window(store_path: Path | None, window_days: str | None, since: str | 
 
 def merge_store_window(evidence: EvidenceStore, store_path: Path | None, window_days: str | None,
                        since: str | None, until: str | None, as_of: str | None,
-                       inputs: tuple[str, ...] = ()) -> StoreWindow | None:
+                       inputs: tuple[str, ...] = (), configured: str | None = None) -> StoreWindow | None:
     """Fold the store's evidence of the window into EVIDENCE (the store the command built from its inputs);
-    the window, or None without --store."""
+    the window, or None without --store (or the config file's CONFIGURED store)."""
     from auditor.store.reader import fold_window
 
-    chosen = parse_window(store_path, window_days, since, until, as_of)
+    chosen = parse_window(store_path, window_days, since, until, as_of, configured)
     if chosen is None:
         if not inputs:
             raise click.UsageError("name inputs, or --store PATH to read the evidence store")

@@ -211,13 +211,7 @@ class InputAggregate:
                     cell.keep("images", record.image)
                 self._span(record.time, record.last_time)
             case RedirectEdge():
-                cell = _cell(self.edges, (day_of(record.time), record.from_host, record.to_host, record.via.value))
-                cell.widen(record.time, None, 1)
-                cell.clients.add(record.client)
-                for source in record.evidence:
-                    cell.sample(source)
-                cell.keep("details", record.detail)
-                cell.strengthen(record.confidence)
+                self.add_edge(record)
             case ImageReference() | HostReference() | Unresolved():
                 self.static.add(static_payload(record))
             case InputError():
@@ -227,6 +221,16 @@ class InputAggregate:
                     self.error_samples = _smallest(self.error_samples, SAMPLES)
             case _:
                 raise TypeError(f"not an evidence record: {record!r}")
+
+    def add_edge(self, record: RedirectEdge, count: int = 1) -> None:
+        """An edge, seen COUNT times (an inferred timing edge counts its follows)."""
+        cell = _cell(self.edges, (day_of(record.time), record.from_host, record.to_host, record.via.value))
+        cell.widen(record.time, None, count)
+        cell.clients.add(record.client)
+        for source in record.evidence:
+            cell.sample(source)
+        cell.keep("details", record.detail)
+        cell.strengthen(record.confidence)
 
     def _observe(self, obs: Observation) -> None:
         api = obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/"))

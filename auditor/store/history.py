@@ -25,7 +25,7 @@ def history(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
     like = "%." + host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     # an answer or a CNAME is the reply to a lookup already counted as a query: not a use of its own
     use = frame(conn, "SELECT day, sum(CASE WHEN kind IN ('dns-answer', 'cname') THEN 0 ELSE count END) AS count,"
-                      " group_concat(DISTINCT host) AS hosts,"
+                      " group_concat(DISTINCT host) AS hosts, group_concat(DISTINCT role) AS roles,"
                       " group_concat(clients, char(10)) AS clients, max(clients_overflow) AS more FROM host_days"
                       " WHERE (host = ? OR host LIKE ? ESCAPE '\\') AND day != ? GROUP BY day ORDER BY day",
                 (host, like, UNDATED))
@@ -37,10 +37,10 @@ def history(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
         names = set(unpack_clients(row.clients)) - {""}
         days[row.day] = {"day": row.day, "uses": int(row.count), "clients": len(names),
                          "clients_more": bool(row.more), "hosts": sorted(set(row.hosts.split(","))),
-                         "blocked": {}}
+                         "roles": sorted(set((row.roles or "").split(",")) - {""}), "blocked": {}}
     for row in blocked.itertuples():
         entry = days.setdefault(row.day, {"day": row.day, "uses": 0, "clients": 0, "clients_more": False,
-                                          "hosts": [], "blocked": {}})
+                                          "hosts": [], "roles": [], "blocked": {}})
         entry["blocked"][row.reason] = int(row.count)
     versions = [{"sha256": v["sha256"], "path": v["path"], "from": v["first_ingested"],
                  "entries": sorted(e for e in v["entries"] if covers(e, host, MatchMode.SUFFIX))}
@@ -85,6 +85,9 @@ def info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
         "first_day": days[0], "last_day": days[1], "days_with_use": days[2],
         "hosts": one("SELECT count(DISTINCT host) FROM host_days")[0],
         "host_day_rows": one("SELECT count(*) FROM host_days")[0],
+        "uses_by_role": dict(conn.execute(  # queries and requests, not the answers to them (as history counts)
+            "SELECT role, sum(count) FROM host_days WHERE kind NOT IN ('dns-answer', 'cname')"
+            " GROUP BY role ORDER BY role").fetchall()),
         "blocked_day_rows": one("SELECT count(*) FROM blocked_days")[0],
         "edges": one("SELECT count(*) FROM edges")[0],
         "snapshots": one("SELECT count(*) FROM snapshots WHERE complete = 1")[0],

@@ -107,14 +107,16 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
         source = source_of(json.loads(sample)) if isinstance(sample, str) else None
         count, api = int(count), int(api)
         first, last = _float(first), _float(last)
-        client = names[0] if names else None
+        # no client on the timed records: a window's first use of a host is not a connection start, and the
+        # timeline (where live runs infer timing edges) must not take it for one; the store's timing edges were
+        # inferred at ingest and come back with the other edges
         if api:
-            store.add(Observation(host, obs_kind, first, client, detail="/v2/", source=source, count=api,
+            store.add(Observation(host, obs_kind, first, None, detail="/v2/", source=source, count=api,
                                   last_time=last))
         if count - api or not api:
-            store.add(Observation(host, obs_kind, first, client, source=source, count=count - api, last_time=last))
-        for other in names[1:]:  # the other clients, with no count of their own
-            store.add(Observation(host, obs_kind, None, other, count=0))
+            store.add(Observation(host, obs_kind, first, None, source=source, count=count - api, last_time=last))
+        for client in names:  # the clients, with no count of their own
+            store.add(Observation(host, obs_kind, None, client, count=0))
 
 
 def _fold_blocked(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 APPLICATION_ID = 0x52474144  # "RGAD"
 STORE_FORMAT = "regaudit-store"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000  # a second ingest waits this long for the first one's transaction, then fails cleanly
 WAIT_VARIABLE = "REGAUDIT_STORE_WAIT"  # seconds to wait instead (0: fail at once when another run writes)
 
@@ -81,8 +81,38 @@ CREATE TABLE allowlists (
 );
 """
 
+# Version 2: the role each host plays (registry, auth, cdn, blob, ...: ROLES_PENDING until ingest fills the rows
+# a version-1 store holds), and the daily tables keyed by their primary key WITHOUT ROWID. A version-1 row
+# costs its table row plus two index entries that repeat day and host; keyed by (day, host, ...) the table is
+# its own day index, and the host index holds only the key.
+ROLES_PENDING = "?"  # a row migrated from version 1: its role is filled in by the next ingest
+_V2 = f"""
+CREATE TABLE host_days_v2 (
+    day TEXT NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, input_id INTEGER NOT NULL,
+    role TEXT NOT NULL,    -- registry | auth | cdn | blob | ... (the knowledge base's, at ingest) | '' (other)
+    count INTEGER NOT NULL, api_calls INTEGER NOT NULL, first REAL, last REAL,
+    clients TEXT NOT NULL, clients_overflow INTEGER NOT NULL, sample TEXT,
+    PRIMARY KEY (day, host, kind, input_id)
+) WITHOUT ROWID;
+INSERT INTO host_days_v2 SELECT day, host, kind, input_id, '{ROLES_PENDING}', count, api_calls, first, last, clients,
+    clients_overflow, sample FROM host_days;
+DROP TABLE host_days;
+ALTER TABLE host_days_v2 RENAME TO host_days;
+CREATE INDEX host_days_host ON host_days(host, day);
+CREATE TABLE edges_v2 (
+    day TEXT NOT NULL, from_host TEXT NOT NULL, to_host TEXT NOT NULL, via TEXT NOT NULL, input_id INTEGER NOT NULL,
+    confidence TEXT NOT NULL, count INTEGER NOT NULL, first REAL, last REAL,
+    clients TEXT NOT NULL, details TEXT NOT NULL, samples TEXT NOT NULL,
+    PRIMARY KEY (day, from_host, to_host, via, input_id)
+) WITHOUT ROWID;
+INSERT INTO edges_v2 SELECT * FROM edges;
+DROP TABLE edges;
+ALTER TABLE edges_v2 RENAME TO edges;
+INSERT INTO meta VALUES ('roles_pending', '1')
+"""
+
 # version reached -> the SQL that gets there from the one before; a new version appends one entry
-MIGRATIONS: dict[int, str] = {1: _V1}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 
 
 def open_store(path: Path, create: bool = False, check: bool = False) -> sqlite3.Connection:

@@ -39,10 +39,18 @@ def _json(values: Iterable[Any]) -> str:
     return json.dumps(sorted(values), ensure_ascii=False, separators=(",", ":"))
 
 
+RoleOf = Callable[[str, bool], str]  # (host, seen with /v2/ requests) -> its role; the pipeline knows the roles
+
+
+def no_role(_host: str, api: bool) -> str:
+    return "registry" if api else ""
+
+
 def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | None,
-                after_batch: Callable[[int], None] = lambda _n: None) -> int:
+                after_batch: Callable[[int], None] = lambda _n: None, role_of: RoleOf = no_role) -> int:
     """Insert ROW and AGG (none for a failed input); the new input's id. AFTER_BATCH(rows written) is called
-    between batches (tests use it to kill the process inside the transaction)."""
+    between batches (tests use it to kill the process inside the transaction). ROLE_OF names each observed
+    host's role (the store does not read the knowledge base: the pipeline passes it)."""
     contributed = agg.contributed() if agg is not None else {}
     if agg is not None and agg.error_samples:
         row.message = row.message or "; ".join(sorted(agg.error_samples))
@@ -58,7 +66,7 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
     if agg is None:
         return input_id
     written = 0
-    for sql, rows in _tables(agg, input_id, row.snapshot_id):
+    for sql, rows in _tables(agg, input_id, row.snapshot_id, role_of):
         batch: list[tuple[Any, ...]] = []
         for values in rows:
             batch.append(values)
@@ -74,10 +82,21 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
     return input_id
 
 
-def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None):  # type: ignore[no-untyped-def]
-    yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-           ((day, host, kind, input_id, c.count, c.api_calls, c.first, c.last, pack_clients(c.clients.names),
-             int(c.clients.overflow), _first_sample(c)) for (day, host, kind), c in sorted(agg.observations.items())))
+def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type: ignore[no-untyped-def]
+            role_of: RoleOf):
+    api_hosts = {host for (_day, host, _kind), c in agg.observations.items() if c.api_calls}
+    roles: dict[str, str] = {}
+
+    def role(host: str) -> str:
+        found = roles.get(host)
+        if found is None:
+            found = roles[host] = role_of(host, host in api_hosts)
+        return found
+
+    yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+           ((day, host, kind, input_id, role(host), c.count, c.api_calls, c.first, c.last,
+             pack_clients(c.clients.names), int(c.clients.overflow), _first_sample(c))
+            for (day, host, kind), c in sorted(agg.observations.items())))
     yield ("INSERT INTO blocked_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
            ((day, host, reason, input_id, c.count, c.first, c.last, _json(c.clients.names), int(c.clients.overflow),
              _json(c.images), _json(c.details), _json(c.samples))
