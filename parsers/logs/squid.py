@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from auditor.core.model import BlockReason, Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
+from parsers.logs import squid_fast
 from parsers.logs.line_reader import LineParser, LineStats, head_lines, host_name, is_ip, preview, strip_port
 
 NAME = "squid"
@@ -83,6 +84,16 @@ class _SquidParser(LineParser):
         super().__init__(inp, ctx, stats)
         self.common_times: dict[str, float | None] = {}
         self.verdicts: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
+        self.requests = squid_fast.RequestMemo()
+
+    def block(self, text: str, first_line: int) -> None:
+        """Big blocks go the numpy way (squid_fast.py), small ones line by line: the same records and errors."""
+        if len(text) >= squid_fast.MIN_BYTES and self.fast:
+            squid_fast.scan_block(self, text, first_line, self.requests)
+        else:
+            super().block(text, first_line)
+
+    fast = True  # the equivalence tests turn it off to get the line-by-line path
 
     def line(self, text: str, number: int) -> None:
         match = _NATIVE.match(text)
@@ -104,13 +115,7 @@ class _SquidParser(LineParser):
         """Fold the request on line NUMBER. What a request says is decided once per distinct (code, status,
         method, URL): urlsplit and the host-name check are most of a line's cost, and a proxy log repeats
         the same CONNECTs all day."""
-        verdicts = self.verdicts
-        verdict = verdicts.get((code, status, method, url))
-        if verdict is None:
-            if len(verdicts) >= _VERDICT_LIMIT:
-                verdicts.clear()
-            verdict = verdicts[(code, status, method, url)] = _verdict(code, status, method, url)
-        tag, value, extra = verdict
+        tag, value, extra = self.verdict(code, status, method, url)
         if tag is _IGNORE:
             self.stats.ignore(value)
         elif tag is _BAD:
@@ -121,6 +126,15 @@ class _SquidParser(LineParser):
         else:
             self.stats.parsed += 1
             self.batch.observe(value, ObservationKind.HTTP_HOST, number, time, client, None, None, extra)
+
+    def verdict(self, code: str, status: str, method: str, url: str) -> tuple[str, str, str]:
+        verdicts = self.verdicts
+        verdict = verdicts.get((code, status, method, url))
+        if verdict is None:
+            if len(verdicts) >= _VERDICT_LIMIT:
+                verdicts.clear()
+            verdict = verdicts[(code, status, method, url)] = _verdict(code, status, method, url)
+        return verdict
 
     def common_time(self, text: str) -> float | None:
         if text not in self.common_times:

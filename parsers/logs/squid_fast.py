@@ -1,0 +1,211 @@
+"""The fast path for Squid's native access.log: a block's lines cut into fields by numpy, grouped by request.
+
+A line qualifies when it is printable ASCII, starts with its time stamp, has at least seven words and
+the shape `_NATIVE` (squid.py) reads: a stamp `\\d+(\\.\\d+)?` of at most 15 digits, then spaces, elapsed
+`-?\\d+`, client, `CODE/STATUS`, bytes `-?\\d+`, method and URL, one space between each of those. Those
+checks run in numpy over the block (word boundaries from the positions of spaces and newlines, the short
+numeric words through fixed-width windows), so no Python runs per line. What varies on every line of a
+proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS) and (method, URL), is
+cut out as two byte strings per line (C slicing) and numbered through a dict, and only a new request is
+looked at in Python (the shape of CODE/STATUS, the verdict). Per request number, numpy sums the line count,
+earliest and latest time and first line, and each request goes into the Batch once per block.
+
+The time stamp's digits are read as one integer N with F digits after the point: N < 2^53 and 10^F are
+exact doubles, so N / 10^F is the correctly rounded value of the decimal, the float `float()` reads.
+
+Every other line (a common-log-format line, a damaged one, an empty one, a request whose host is refused)
+goes, in line order, through the parser's own `line()`: the errors, their line numbers and the cap on
+reported errors stay exactly those of the line-by-line path.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import repeat
+from typing import TYPE_CHECKING
+
+from parsers.common.lazy import lazy_module
+
+np = lazy_module("numpy")  # imported on first use: start-up stays fast
+
+if TYPE_CHECKING:
+    from parsers.logs.squid import _SquidParser
+
+MIN_BYTES = 64 * 1024  # below this a block goes line by line: numpy's set-up would cost more
+_CODE_STATUS = re.compile(r"[A-Z_]+/\d{3}")
+_WINDOW = 16  # bytes looked at of each numeric word; longer words send their line the slow way
+_MAX_DIGITS = 15  # a stamp of at most this many digits is an exact integer in a double
+_KEY_LIMIT = 200_000  # distinct requests remembered across blocks
+_SLOW = None  # a request whose lines go through `line()`
+
+
+class RequestMemo:
+    """Requests ((client, CODE/STATUS), (method, URL)) numbered once per file, with what their lines are."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[bytes, bytes], int] = {}
+        # per number: None (_SLOW) or (tag, value, extra, client)
+        self.judged: list[tuple[str, str, str, str] | None] = []
+
+    def number(self, keys: list[tuple[bytes, bytes]], parser: _SquidParser) -> np.ndarray:
+        if len(self.ids) >= _KEY_LIMIT:
+            self.ids.clear()
+            self.judged.clear()
+        ids = self.ids
+        numbers = np.fromiter(map(ids.get, keys, repeat(-1)), np.int64, len(keys))
+        unknown = np.flatnonzero(numbers < 0)
+        if len(unknown):
+            for key in dict.fromkeys(map(keys.__getitem__, unknown.tolist())):
+                ids[key] = len(self.judged)
+                self.judged.append(_judge(key, parser))
+            numbers[unknown] = np.fromiter(map(ids.__getitem__, map(keys.__getitem__, unknown.tolist())),
+                                           np.int64, len(unknown))
+        return numbers
+
+
+def _judge(key: tuple[bytes, bytes], parser: _SquidParser) -> tuple[str, str, str, str] | None:
+    from parsers.logs.squid import _BAD
+
+    first, second = key[0].decode("ascii"), key[1].decode("ascii")
+    client, code_status = first.split(" ")
+    if not _CODE_STATUS.fullmatch(code_status):
+        return _SLOW
+    code, status = code_status.split("/")
+    method, url = second.split(" ")
+    tag, value, extra = parser.verdict(code, status, method, url)
+    if tag is _BAD:
+        return _SLOW  # the line-by-line path reports each such line
+    return tag, value, extra, client
+
+
+def _numeric(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, minus: bool) -> np.ndarray:
+    """Whether each word (START, LENGTH <= _WINDOW) is `-?\\d+` (MINUS) or `\\d+`."""
+    width = int(lengths.max(initial=1))
+    window = arr[np.minimum(starts[:, None] + np.arange(width), len(arr) - 1)]
+    inside = np.arange(width) < lengths[:, None]
+    digit = (window >= 48) & (window <= 57)
+    if minus:
+        digit[:, 0] |= (window[:, 0] == 45) & (lengths >= 2)
+    return (digit | ~inside).all(axis=1) & (lengths >= 1)
+
+
+def _stamps(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, value) of each stamp word `\\d+(\\.\\d+)?` of at most _MAX_DIGITS digits."""
+    width = int(np.minimum(lengths, _WINDOW).max(initial=1))
+    window = arr[np.minimum(starts[:, None] + np.arange(width), len(arr) - 1)]
+    columns = np.arange(width)
+    inside = columns < lengths[:, None]
+    digit = (window >= 48) & (window <= 57) & inside
+    dot = (window == 46) & inside
+    dots = dot.sum(axis=1)
+    dot_at = np.where(dots == 1, dot.argmax(axis=1), -1)
+    valid = ((digit | dot | ~inside).all(axis=1) & (dots <= 1) & (lengths >= 1)
+             & (lengths - dots <= _MAX_DIGITS) & (lengths <= _WINDOW)
+             & ((dots == 0) | ((dot_at > 0) & (dot_at < lengths - 1))))
+    number = np.zeros(len(starts), np.int64)
+    values = window.astype(np.int64) - 48
+    for column in range(width):
+        use = digit[:, column]
+        number = np.where(use, number * 10 + values[:, column], number)
+    fraction = np.where(dots == 1, lengths - 1 - dot_at, 0)
+    return valid, number.astype(np.float64) / np.power(10.0, fraction)
+
+
+def _words(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(word starts, word ends, newline positions, positions of other bytes outside printable ASCII).
+    The usual block has no such bytes: then every byte up to a space is a separator, found in one pass
+    over the block, and words are the gaps between separators (work per separator, not per byte)."""
+    size = len(arr)
+    low = np.count_nonzero(arr < 32)
+    separators = np.flatnonzero(arr <= 32)
+    newlines = separators[arr[separators] == 10]
+    if low == len(newlines) and (not size or arr.max() <= 126):
+        odd = separators[:0]
+    else:
+        odd = np.flatnonzero((arr - np.uint8(32)) > 94)  # below space or above '~' (uint8 wraps)
+        odd = odd[arr[odd] != 10]
+        separators = np.flatnonzero((arr == 32) | (arr == 10))
+    bounds = np.concatenate([[-1], separators, [size]])
+    gap = np.flatnonzero(np.diff(bounds) > 1)
+    return bounds[gap] + 1, bounds[gap + 1], newlines, odd
+
+
+def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMemo) -> None:
+    """Fold the block TEXT (first line FIRST_LINE) into PARSER's batch and stats, as `line()` per line would."""
+    from parsers.logs.squid import _BLOCK, _IGNORE
+
+    raw = parser.reader.ascii_block
+    if raw is None:
+        raw = text.encode("utf-8")  # a newline is a newline either way: line numbers stay right
+    arr = np.frombuffer(raw, np.uint8)
+    size = len(arr)
+    word_starts, word_ends, newlines, odd = _words(arr)
+    line_count = len(newlines) + 1
+    starts = np.concatenate([[0], newlines + 1])
+    ends = np.concatenate([newlines, [size]])
+    usable = np.ones(line_count, bool)
+    if len(odd):
+        usable[np.searchsorted(newlines, odd)] = False
+    first_word = np.searchsorted(word_starts, starts)
+    words = np.searchsorted(word_starts, ends) - first_word
+    usable &= words >= 7
+    usable &= word_starts[np.minimum(first_word, max(len(word_starts) - 1, 0))] == starts if len(word_starts) else False
+    rows = np.flatnonzero(usable)
+    first = first_word[rows]
+    begin = [word_starts[first + k] for k in range(7)]
+    finish = [word_ends[first + k] for k in range(7)]
+    ok = np.ones(len(rows), bool)
+    for k in range(1, 6):  # one space between elapsed, client, CODE/STATUS, bytes, method and URL
+        ok &= begin[k + 1] - finish[k] == 1
+    for k in (1, 4):
+        length = finish[k] - begin[k]
+        ok &= (length <= _WINDOW) & _numeric(arr, begin[k], np.minimum(length, _WINDOW), minus=True)
+    stamp_ok, times = _stamps(arr, begin[0], finish[0] - begin[0])
+    ok &= stamp_ok
+    rows, times = rows[ok], times[ok]
+    begin = [b[ok] for b in begin]
+    finish = [f[ok] for f in finish]
+    piece = raw.__getitem__
+    keys = list(zip(map(piece, map(slice, begin[2].tolist(), finish[3].tolist())),
+                    map(piece, map(slice, begin[5].tolist(), finish[6].tolist())), strict=True))
+    numbers = memo.number(keys, parser)
+    judged = memo.judged
+    slow_numbers = [number for number in np.unique(numbers).tolist() if judged[number] is _SLOW]
+    fast = np.ones(len(rows), bool)
+    if slow_numbers:
+        fast = ~np.isin(numbers, slow_numbers)
+    slow = np.ones(line_count, bool)
+    slow[rows[fast]] = False
+    rows, times, numbers = rows[fast], times[fast], numbers[fast]
+    for row in np.flatnonzero(slow).tolist():  # in line order: errors and their cap as line by line
+        line = raw[starts[row]:ends[row]].decode("utf-8")
+        if line.strip():
+            parser.line(line, first_line + row)
+        else:
+            parser.stats.ignore("empty line")
+    if not len(rows):
+        return
+    order = np.argsort(numbers, kind="stable")
+    ordered = numbers[order]
+    group = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    counts = np.diff(np.concatenate([group, [len(ordered)]]))
+    ordered_times = times[order]
+    earliest = np.minimum.reduceat(ordered_times, group)
+    latest = np.maximum.reduceat(ordered_times, group)
+    first_rows = rows[order[group]]  # stable sort: the first line of each request
+    stats, batch = parser.stats, parser.batch
+    from auditor.core.model import BlockReason, ObservationKind
+
+    for number, count, row, early, late in zip(ordered[group].tolist(), counts.tolist(), first_rows.tolist(),
+                                               earliest.tolist(), latest.tolist(), strict=True):
+        tag, value, extra, client = judged[number]  # type: ignore[misc]
+        if tag is _IGNORE:
+            stats.ignore(value, count)
+        elif tag is _BLOCK:
+            stats.parsed += count
+            batch.block(value, BlockReason.PROXY_DENIED, first_line + row, early, client, extra, count=count,
+                        last_time=late)
+        else:
+            stats.parsed += count
+            batch.fold_observation((value, ObservationKind.HTTP_HOST, client, None, None, extra),
+                                   first_line + row, early, late, count)

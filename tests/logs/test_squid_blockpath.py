@@ -1,0 +1,97 @@
+"""Squid's numpy block path (squid_fast.py) gives exactly the records, counts, stats and errors (with their
+line numbers) of the line-by-line path, on generated proxy logs and on hostile ones."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from parsers.common.inputs import InputFile, ParseContext
+from parsers.logs import squid
+from parsers.logs.line_reader import LineStats
+from tests.logs.test_squid_fastpath import _log
+
+
+class _LineByLine(squid._SquidParser):
+    fast = False
+
+
+def _run(parser: type, path: Path) -> tuple[list[object], LineStats]:
+    stats = LineStats()
+    return list(parser(InputFile.from_path(path), ParseContext(), stats).run()), stats
+
+
+def _same(path: Path) -> list[object]:
+    fast, fast_stats = _run(squid._SquidParser, path)
+    slow, slow_stats = _run(_LineByLine, path)
+    assert fast == slow
+    assert (fast_stats.total, fast_stats.parsed, fast_stats.errors, dict(fast_stats.ignored)) == \
+        (slow_stats.total, slow_stats.parsed, slow_stats.errors, dict(slow_stats.ignored))
+    return fast
+
+
+def _hostile_line(rng: random.Random, index: int) -> str:
+    moment = f"{1790000000 + index}.{rng.randrange(1000):03d}"
+    return rng.choice([
+        f"{moment}  12 10.0.0.1 TCP_MISS/200 -5 GET http://ghcr.io/v2/ - HIER_DIRECT/x -",
+        f"{moment}  12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/v2/",  # nothing after the URL
+        f"{moment}  12  10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/v2/ -",  # two spaces: not native
+        f"{moment}\t12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/v2/ -",  # a tab
+        "1.2.3 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",  # two dots in the stamp
+        ".5 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",
+        "5. 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",
+        f"{'9' * 16}.5 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",  # too many digits for the window
+        f"{'1' * 30} 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",
+        f"{moment} 12 10.0.0.1 TCP_MISS/2000 5 GET http://ghcr.io/ -",
+        f"{moment} 12 10.0.0.1 tcp_miss/200 5 GET http://ghcr.io/ -",
+        f"{moment} 12 10.0.0.1 TCP_MISS/200 - GET http://ghcr.io/ -",
+        f"{moment} -- 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",
+        f"{moment} 1{'2' * 20} 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",
+        f"{moment} 12 10.0.0.1 TCP_DENIED/403 5 CONNECT bad..host:443 - HIER_NONE/- -",
+        f"{moment} 12 10.0.0.1 TCP_DENIED/403 5 CONNECT Ünïcode.example:443 - HIER_NONE/- -",
+        f"{moment} 12 10.0.0.1 TCP_DENIED/403 5 CONNECT ghcr.io:443 - HIER_NONE/- caf\u00e9",
+        f"{moment} 12 10.0.0.1 TCP_MISS/200 5 GET http://[::1:bad/ -",
+        f"   {moment} 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -",  # leading spaces
+        "   ",
+        "",
+        f"{moment} 12 10.0.0.1 TCP_MISS/200 5\x1f GET http://ghcr.io/ -",
+        f"{moment} 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -\x7f",
+        f"{moment} 12 10.0.0.1 TCP_MISS/200",
+        f"{moment} 12 10.0.0.1 TCP_DENIED/403 5 CONNECT registry-1.docker.io:443 - HIER_NONE/- -",
+    ])
+
+
+def test_block_path_equals_line_by_line_on_generated_logs(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_text(_log(random.Random(11), 60_000))
+    assert path.stat().st_size > 4 * squid.squid_fast.MIN_BYTES
+    records = _same(path)
+    assert len(records) > 100
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_block_path_equals_line_by_line_on_hostile_lines(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    normal = _log(rng, 20_000).split("\n")
+    lines = [_hostile_line(rng, index) if rng.random() < 0.2 else normal[index] for index in range(20_000)]
+    path = tmp_path / "access.log"
+    path.write_bytes(("\n".join(lines) + rng.choice(["", "\n", "\r\n"])).encode("utf-8")
+                     + (b"\xff\xfe broken" if seed == 2 else b""))
+    records = _same(path)
+    errors = [record for record in records if type(record).__name__ == "InputError"]
+    assert errors and all(error.source.line for error in errors[:-1])
+
+
+def test_block_path_reads_a_grown_log_block_by_block(tmp_path: Path) -> None:
+    """More than one 4 MiB block, requests repeated across blocks: the memo is shared, the sums stay right."""
+    rng = random.Random(5)
+    hosts = ["ghcr.io", "quay.io", "registry-1.docker.io"]
+    rows = [f"{1790000000 + i * 0.001:.3f} {rng.randrange(999)} 10.0.{i % 3}.1 TCP_TUNNEL/200 {rng.randrange(10**6)} "
+            f"CONNECT {rng.choice(hosts)}:443 - HIER_DIRECT/1.2.3.4 -" for i in range(120_000)]
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(rows) + "\n")
+    records = _same(path)
+    assert sum(record.count for record in records) == 120_000
+    assert len(records) <= 9 * 3  # 9 requests, folded per batch flush at most a few times
