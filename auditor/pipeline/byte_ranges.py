@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from auditor.core.model import BlockedAttempt, EdgeVia, Evidence, InputError, Observation, RedirectEdge
+from auditor.core.model import BlockedAttempt, EdgeVia, Evidence, InputError, Observation, RedirectEdge, Source
 from parsers.common.inputs import HEAD_BYTES, InputFile, ParseContext
 
 # kind -> whether its leading `#` lines are a header every range needs (Zeek's #fields)
@@ -49,12 +49,54 @@ class ByteRange:
 
 @dataclass
 class RangeRecords:
-    """What a range task sends back."""
+    """What a range task sends back (pickled as plain tuples: a frozen dataclass per record pickles ten times
+    slower, and a range holds tens of thousands of records)."""
 
     records: list[Evidence] = field(default_factory=list)
     newlines: int = 0
     header_lines: int = 0
     exact: bool = True  # False: a failure or a header line inside the range: the file is parsed whole
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return [_pack(r) for r in self.records], self.newlines, self.header_lines, self.exact
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        packed, self.newlines, self.header_lines, self.exact = state  # type: ignore[misc]
+        self.records = [_unpack(p) for p in packed]  # type: ignore[attr-defined]
+
+
+_PACKED: tuple[type, ...] = (Observation, BlockedAttempt, RedirectEdge, InputError)
+_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _PACKED}
+_SOURCE_FIELDS = tuple(f.name for f in fields(Source))
+
+
+def _pack(record: Evidence) -> tuple[object, ...]:
+    cls = type(record)
+    if cls not in _FIELDS:
+        return (-1, record)
+    values: list[object] = []
+    for name in _FIELDS[cls]:
+        value = getattr(record, name)
+        if type(value) is Source:
+            value = (0, *(getattr(value, f) for f in _SOURCE_FIELDS))
+        elif name == "evidence":
+            value = (1, *(tuple(getattr(source, f) for f in _SOURCE_FIELDS) for source in value))
+        values.append(value)
+    return (_PACKED.index(cls), *values)
+
+
+def _unpack(packed: tuple[object, ...]) -> Evidence:
+    if packed[0] == -1:
+        return packed[1]  # type: ignore[return-value]
+    cls = _PACKED[packed[0]]  # type: ignore[index]
+    values = []
+    for value in packed[1:]:
+        if type(value) is tuple and value and value[0] == 0:
+            value = Source(*value[1:])
+        elif type(value) is tuple and value and value[0] == 1:
+            value = tuple(Source(*source) for source in value[1:])
+        values.append(value)
+    return cls(*values)  # type: ignore[no-any-return]
 
 
 def plan_ranges(inp: InputFile, kind: str, range_bytes: int) -> list[ByteRange] | None:
