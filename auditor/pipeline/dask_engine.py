@@ -176,6 +176,14 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
     return Client(cluster, set_as_default=False), cluster
 
 
+# One thread per worker process for the native libraries the parsers call (polars, numpy's BLAS): the cluster
+# already runs one worker per core, and idle thread pools spinning beside the other workers cost CPU. The
+# worker's statistical profiler (a stack sample of the task thread every 10 ms) is off: the tasks are
+# CPU-bound parses, and nobody looks at the dashboard of a cluster started for one run.
+WORKER_ENV = {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+
+
 def local_cluster(workers: int, silence: int = logging.ERROR) -> Any:
     """A LocalCluster of WORKERS single-threaded processes, every socket on 127.0.0.1, no dashboard. (The
     scheduler's small HTTP server of health and metrics routes still runs: it gets a free loopback port, not
@@ -184,7 +192,7 @@ def local_cluster(workers: int, silence: int = logging.ERROR) -> Any:
 
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        silence_logs=silence)
+                        silence_logs=silence, env=dict(WORKER_ENV))
 
 
 def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str | None = None,
