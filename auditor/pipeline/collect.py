@@ -1,6 +1,7 @@
 """Collecting evidence: walk the inputs, detect each file's kind, run its parser, fold the records.
 
-A parser's failure on one file becomes an InputError naming the file; the run goes on with the rest.
+A parser's failure on one file becomes an InputError naming the file; the run goes on with the rest. The
+per-file step is auditor/pipeline/fold_file.py, shared with the Dask engine.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.core.evidence import EvidenceStore
-from auditor.core.model import BlockedAttempt, InputError, InputRecord, Observation, Source
-from auditor.core.timestamps import TimestampGate
-from auditor.pipeline.progress import Progress
-from parsers import ParserSpec, parser_for, parser_named
-from parsers.common.inputs import InputFile, ParseContext, bulk_parsing, sha256_of
+from auditor.core.model import InputError, Source
+from auditor.pipeline.fold_file import UNRECOGNIZED, Folded, _parse_one, _unusable, fold_input  # noqa: F401
+from auditor.pipeline.remote_inputs import with_urls
+from parsers import ParserSpec, parser_named
+from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
 
 if TYPE_CHECKING:
     from auditor.knowledge import Knowledge
@@ -29,9 +30,6 @@ SKIP_DIRS = frozenset({
     ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     "site-packages", ".terraform", ".idea", ".vscode",
 })
-
-
-UNRECOGNIZED = "unrecognized input kind (not a known file, capture or log format; name it with --kind)"
 
 
 @dataclass(frozen=True)
@@ -92,48 +90,31 @@ def _open_one(path: Path, explicit: bool, root: Path | None
         yield None, explicit, InputError(f"cannot read: {reason}", Source(display))
 
 
+def parse_context(options: CollectOptions) -> ParseContext:
+    """What every parser of one run is given (made again on each Dask worker: contexts do not travel)."""
+    return ParseContext(variables=dict(options.variables), env_files=list(options.env_files),
+                        values_files=list(options.values_files))
+
+
 def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore | None = None
             ) -> EvidenceStore:
     store = store or EvidenceStore()
     if store.worth_keeping is None:
         store.worth_keeping = _known_registry_host
-    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files),
-                       values_files=list(options.values_files))
+    ctx = parse_context(options)
     forced: ParserSpec | None = parser_named(options.forced_kind) if options.forced_kind else None
     walked: dict[str, list[int]] = {}  # named directory -> [files read, files skipped]
     with bulk_parsing():
-        for inp, explicit, error in iter_inputs(inputs):
-            if error is not None:
-                if explicit:
-                    _unusable(store, error)
-                else:  # one unreadable file of a walked tree: the rest of the tree still counts
-                    store.add(error)
-                continue
-            assert inp is not None
-            tally = walked.setdefault(str(inp.root), [0, 0]) if inp.root is not None else None
-            spec = forced if (forced is not None and explicit) else parser_for(inp, explicit=explicit)
-            if spec is None:
-                if explicit:
-                    _unusable(store, inp.error(UNRECOGNIZED))
-                else:
-                    store.skipped_files += 1
-                    if tally is not None:
-                        tally[1] += 1
-                continue
-            if tally is not None:
-                tally[0] += 1
-            _parse_one(inp, spec, ctx, options, store)
+        for inp, explicit, error in with_urls(inputs, iter_inputs):
+            folded = fold_input(store, inp, explicit, error, ctx, options, forced)
+            if inp is not None and inp.root is not None:  # [files read, files skipped] of a walked directory
+                walked.setdefault(str(inp.root), [0, 0])[folded is not Folded.READ] += 1
     for name in inputs:
         if name != "-" and Path(name).is_dir() and not walked.get(str(Path(name)), [0])[0]:
             skipped = walked.get(str(Path(name)), [0, 0])[1]
             _unusable(store, InputError(f"no input of a known kind in this directory ({skipped} files skipped)",
                                         Source(_display(Path(name)))))
     return store
-
-
-def _unusable(store: EvidenceStore, error: InputError) -> None:
-    store.add(error)
-    store.unusable.append(error)
 
 
 @functools.cache
@@ -148,63 +129,6 @@ def _known_registry_host(host: str) -> bool:
     that looks self-hosted): asked only past the evidence store's host limit, so loaded only then."""
     knowledge = _knowledge()
     return knowledge.match(host) is not None or knowledge.self_hosted_hint(host) is not None
-
-
-def _parse_one(inp: InputFile, spec: ParserSpec, ctx: ParseContext, options: CollectOptions,
-               store: EvidenceStore) -> None:
-    record = InputRecord(path=inp.display, kind=spec.name, size=inp.size, sha256="")
-    if options.hash_inputs:
-        try:
-            record.sha256 = sha256_of(inp.path)
-        except OSError as exc:
-            store.add(inp.error(f"cannot hash: {exc.strerror or exc}"))
-    with Progress(label=inp.display, total=inp.size, enabled=options.show_progress) as progress:
-        ctx.advance = progress.advance
-        gate = TimestampGate(inp.display, spec.name)
-        where: Source | None = None  # the last record's place: where a parser that fails was
-        try:
-            for item in spec.parse(inp, ctx):
-                item, bad_time = gate.check(item)
-                if bad_time is not None:
-                    record.errors += 1
-                    store.add(bad_time)
-                where = _place_of(item) or where
-                record.records += 1
-                if isinstance(item, InputError):
-                    record.errors += 1
-                elif isinstance(item, Observation | BlockedAttempt) and item.time is not None:
-                    end = item.last_time if item.last_time is not None else item.time
-                    record.first_time = item.time if record.first_time is None else min(record.first_time, item.time)
-                    record.last_time = end if record.last_time is None else max(record.last_time, end)
-                store.add(item)
-        except Exception as exc:  # one bad file must not lose the rest of the run (records so far are kept)
-            record.errors += 1
-            store.add(_failure(inp, spec.name, exc, where))
-        finally:
-            if (more := gate.summary()) is not None:
-                store.add(more)
-            ctx.advance = lambda _n: None
-    store.inputs.append(record)
-
-
-def _place_of(item: object) -> Source | None:
-    source = getattr(item, "source", None)
-    if source is None and getattr(item, "evidence", None):
-        source = item.evidence[0]  # type: ignore[attr-defined]
-    return source if isinstance(source, Source) and (source.line or source.packet) else None
-
-
-def _failure(inp: InputFile, parser: str, exc: Exception, where: Source | None) -> InputError:
-    """A parser's bug, named by where it stopped: after the last line or packet it yielded a record for."""
-    text = " ".join(str(exc).split())[:200]
-    if where is None:
-        place, line, packet = "before its first record", None, None
-    else:
-        line, packet = where.line, where.packet
-        place = f"after line {line}" if line else f"after packet {packet}"
-    return inp.error(f"{parser} parser failed {place} ({type(exc).__name__}: {text}); "
-                     "the records before it are kept, the rest of the file is not read",
-                     line=line, packet=packet, parser=parser)
 
 
 def stderr_is_terminal() -> bool:

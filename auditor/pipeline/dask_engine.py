@@ -7,37 +7,44 @@ one process would have made. A worker that dies mid-task has its task rerun by t
 `distributed.scheduler.allowed-failures` times); a parse is a pure function of its file, so a rerun gives
 the same part. Paths must be readable on the workers: the same path on every machine (a shared file
 system), or an fsspec URL (file://, s3://, gs://...), which the worker copies to a local temporary file.
+A large line-oriented log (a resolver, proxy or Zeek log; not a capture, not a compressed file) is read as
+byte ranges, one task each, and folded back into the file's part (auditor/pipeline/byte_ranges.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from auditor.core.evidence import EvidenceStore
 from auditor.core.merge import Part
 from auditor.core.model import InputError, Source
+from auditor.pipeline.byte_ranges import (
+    DEFAULT_RANGE_BYTES,
+    ByteRange,
+    RangeRecords,
+    combined_records,
+    parse_range,
+    plan_ranges,
+)
 from auditor.pipeline.collect import (
-    UNRECOGNIZED,
     CollectOptions,
+    _display,
     _known_registry_host,
     _open_one,
-    _parse_one,
-    _unusable,
     _walk,
     collect,
+    parse_context,
 )
+from auditor.pipeline.fold_file import _parse_one, _unusable, fold_input
 from auditor.pipeline.progress import Progress
+from auditor.pipeline.remote_inputs import is_url, open_url
 from parsers import ParserSpec, parser_for, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
-
-COPY_BLOCK = 4 * 1024 * 1024
 
 
 class DaskUnavailable(RuntimeError):
@@ -70,10 +77,6 @@ def _shipped(item: Item) -> Item:
         return item  # the worker reports it as unreadable
 
 
-def is_url(name: str) -> bool:
-    return "://" in name
-
-
 def plan(inputs: list[str]) -> Iterator[Item | str]:
     """The files of INPUTS in `collect`'s order; `-` (standard input) is yielded as is: it is read here."""
     for name in inputs:
@@ -93,64 +96,62 @@ def plan(inputs: list[str]) -> Iterator[Item | str]:
 def fold_item(item: Item, options: CollectOptions) -> EvidenceStore:
     """The evidence of one file, folded as `collect` folds it (runs on a worker)."""
     store = EvidenceStore(worth_keeping=_known_registry_host)
-    options = CollectOptions(options.variables, options.env_files, options.hash_inputs, False, options.forced_kind,
-                             options.values_files)
-    ctx = ParseContext(variables=dict(options.variables), env_files=list(options.env_files),
-                       values_files=list(options.values_files))
+    options = _on_worker(options)
+    ctx = parse_context(options)
     forced = parser_named(options.forced_kind) if options.forced_kind else None
-    try:
-        with bulk_parsing(), _local_copy(item) as (path, display):
-            _fold_file(store, path, display, item, options, ctx, forced)
-    except OSError as exc:
-        error = InputError(f"cannot read: {exc.strerror or exc}", Source(item.name))
-        _unusable(store, error) if item.explicit else store.add(error)
+    with bulk_parsing():
+        for inp, explicit, error in _opened(item):
+            fold_input(store, inp, explicit, error, ctx, options, forced)
     store.worth_keeping = None  # a part travels back to the client; the callable is set again there
     return store
 
 
-def _fold_file(store: EvidenceStore, path: Path, display: str, item: Item, options: CollectOptions,
-               ctx: ParseContext, forced: ParserSpec | None) -> None:
-    for inp, explicit, error in _open_one(path, item.explicit, Path(item.root) if item.root else None):
-        if error is not None:  # as collect does: a named input that gives nothing fails the run
-            _unusable(store, error) if explicit else store.add(error)
-            continue
-        assert inp is not None
-        if display != str(path):
-            inp = InputFile(inp.path, display, inp.size, inp.head, inp.compression, inp.root)
-        spec = forced if (forced is not None and explicit) else parser_for(inp, explicit=explicit)
-        if spec is None:
-            if explicit:
-                _unusable(store, inp.error(UNRECOGNIZED))
-            else:
-                store.skipped_files += 1
-            continue
-        _parse_one(inp, spec, ctx, options, store)
+def _on_worker(options: CollectOptions) -> CollectOptions:
+    return replace(options, show_progress=False)  # the client draws the bar, fed by task completions
 
 
-@contextlib.contextmanager
-def _local_copy(item: Item) -> Iterator[tuple[Path, str]]:
-    """An fsspec URL copied to a temporary file (removed after), or a plain path as is; OSError when the
-    URL cannot be read."""
-    if not is_url(item.name):
-        yield Path(item.name), str(Path(item.name))
-        return
-    import fsspec
+def _opened(item: Item) -> Iterator[tuple[InputFile | None, bool, InputError | None]]:
+    if is_url(item.name):
+        return open_url(item.name, item.data)
+    return _open_one(Path(item.name), item.explicit, Path(item.root) if item.root else None)
 
-    handle, temp = tempfile.mkstemp(prefix="regaudit-url-")
-    try:
-        try:
-            with os.fdopen(handle, "wb") as out:
-                if item.data is not None:
-                    out.write(item.data)
-                else:
-                    with fsspec.open(item.name, "rb") as src:
-                        while block := src.read(COPY_BLOCK):
-                            out.write(block)
-        except (ValueError, ImportError) as exc:  # an unknown protocol, a missing fsspec backend (s3fs, gcsfs)
-            raise OSError(str(exc)) from None
-        yield Path(temp), item.name
-    finally:
-        os.unlink(temp)
+
+def fold_split_file(item: Item, kind: str, options: CollectOptions,
+                    fold: Callable[[Item, CollectOptions], EvidenceStore], *ranges: RangeRecords) -> EvidenceStore:
+    """The evidence of a file read as byte ranges (runs on a worker): the ranges' records folded back into
+    the whole file's record stream, then folded as `collect` folds it; the file is parsed whole here when
+    that stream cannot be shown exact (auditor/pipeline/byte_ranges.py)."""
+    from parsers.logs.line_reader import FOLD_LIMIT, MAX_ERRORS_PER_FILE
+
+    records = combined_records(list(ranges), FOLD_LIMIT, MAX_ERRORS_PER_FILE)
+    if records is None:
+        return fold(item, options)
+    store = EvidenceStore(worth_keeping=_known_registry_host)
+    options = _on_worker(options)
+    ctx = parse_context(options)
+    replay = ParserSpec(kind, lambda _inp: True, lambda _inp, _ctx: iter(records))
+    with bulk_parsing():
+        for inp, _explicit, error in _opened(item):
+            if error is not None or inp is None:  # gone since the ranges were read: as a fresh read says
+                return fold(item, options)
+            _parse_one(inp, replay, ctx, options, store)
+    store.worth_keeping = None
+    return store
+
+
+def split_plan(item: Item, options: CollectOptions, range_bytes: int | None) -> tuple[str, list[ByteRange]] | None:
+    """(kind, ranges) when ITEM is a large line-oriented log to read as byte ranges (decided here, on the
+    client, from the file's head), else None: one task reads it whole."""
+    if range_bytes is None or is_url(item.name) or _size_of(item) < 2 * range_bytes:
+        return None
+    opened = list(_opened(item))
+    inp = opened[0][0] if len(opened) == 1 else None
+    if inp is None:
+        return None
+    forced = parser_named(options.forced_kind) if options.forced_kind and item.explicit else None
+    spec = forced or parser_for(inp, explicit=item.explicit)
+    ranges = plan_ranges(inp, spec.name, range_bytes) if spec is not None else None
+    return (spec.name, ranges) if spec is not None and ranges else None
 
 
 def fold_part(position: int, item: Item, options: CollectOptions,
@@ -176,6 +177,14 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
     return Client(cluster, set_as_default=False), cluster
 
 
+# One thread per worker process for the native libraries the parsers call (polars, numpy's BLAS): the cluster
+# already runs one worker per core, and idle thread pools spinning beside the other workers cost CPU. The
+# worker's statistical profiler (a stack sample of the task thread every 10 ms) is off: the tasks are
+# CPU-bound parses, and nobody looks at the dashboard of a cluster started for one run.
+WORKER_ENV = {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+
+
 def local_cluster(workers: int, silence: int = logging.ERROR) -> Any:
     """A LocalCluster of WORKERS single-threaded processes, every socket on 127.0.0.1, no dashboard. (The
     scheduler's small HTTP server of health and metrics routes still runs: it gets a free loopback port, not
@@ -184,23 +193,36 @@ def local_cluster(workers: int, silence: int = logging.ERROR) -> Any:
 
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        silence_logs=silence)
+                        silence_logs=silence, env=dict(WORKER_ENV))
 
 
 def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str | None = None,
                     workers: int | None = None,
-                    fold: Callable[[Item, CollectOptions], EvidenceStore] = fold_item) -> EvidenceStore:
-    """The evidence of INPUTS, each file read by a task on the cluster; identical to `collect`'s."""
+                    fold: Callable[[Item, CollectOptions], EvidenceStore] = fold_item,
+                    range_bytes: int | None = DEFAULT_RANGE_BYTES) -> EvidenceStore:
+    """The evidence of INPUTS, each file read by a task on the cluster (a large line-oriented log by one
+    task per byte range of about RANGE_BYTES; None: never split); identical to `collect`'s."""
     client, cluster = _client(scheduler, workers)
+    walked: dict[str, list[str]] = {}  # named directory -> the display names of its files
     try:
         parts: list[Any] = []  # futures, or parts made here (standard input is read on the client)
-        sizes: dict[Any, int] = {}  # each file task and its input's size: the bar advances as tasks finish
+        sizes: dict[Any, int] = {}  # each file or range task and its bytes: the bar advances as tasks finish
         for position, item in enumerate(plan(inputs)):
             if isinstance(item, str):
                 parts.append(Part(position, position + 1, collect([item], options)))
-            else:
+                continue
+            if item.root is not None:
+                walked.setdefault(item.root, []).append(_display(Path(item.name)))
+            split = split_plan(item, options, range_bytes)
+            if split is None:
                 parts.append(client.submit(fold_part, position, _shipped(item), options, fold, pure=False))
                 sizes[parts[-1]] = _size_of(item)
+                continue
+            kind, ranges = split
+            display = _display(Path(item.name))
+            ranged = [client.submit(parse_range, r, display, options.variables, pure=False) for r in ranges]
+            sizes.update((future, r.end - r.start) for future, r in zip(ranged, ranges, strict=True))
+            parts.append(client.submit(fold_split_part, position, item, kind, options, fold, *ranged, pure=False))
         leaves = list(sizes)
         while len(parts) > 1:  # a tree: adjacent pairs merge, level by level
             paired = [client.submit(merge_parts, parts[i], parts[i + 1], pure=False)
@@ -218,7 +240,28 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
         if cluster is not None:
             cluster.close()
     store.worth_keeping = _known_registry_host
+    _note_empty_directories(store, inputs, walked)
     return store
+
+
+def fold_split_part(position: int, item: Item, kind: str, options: CollectOptions,
+                    fold: Callable[[Item, CollectOptions], EvidenceStore], *ranges: RangeRecords) -> Part:
+    return Part(position, position + 1, fold_split_file(item, kind, options, fold, *ranges))
+
+
+def _note_empty_directories(store: EvidenceStore, inputs: list[str], walked: dict[str, list[str]]) -> None:
+    """A named directory none of whose files was of a known kind fails the run, as in `collect`: a file was
+    read when the store holds its input record; skipped when it has neither a record nor an error."""
+    read = {record.path for record in store.inputs}
+    failed = {error.source.path for error in store.errors}
+    for name in inputs:
+        if name == "-" or is_url(name) or not Path(name).is_dir():
+            continue
+        files = walked.get(name, [])
+        if not any(display in read for display in files):
+            skipped = sum(1 for display in files if display not in failed)
+            _unusable(store, InputError(f"no input of a known kind in this directory ({skipped} files skipped)",
+                                        Source(_display(Path(name)))))
 
 
 def _size_of(item: Item) -> int:

@@ -26,6 +26,7 @@ class EngineChoice:
     name: str = "local"  # local | dask
     scheduler: str | None = None  # the address of a running distributed scheduler
     workers: int | None = None  # or: a LocalCluster of this many worker processes, started for the run
+    range_bytes: int | None = None  # a line-oriented log past twice this is read as ranges of about this size
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -34,7 +35,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--engine, --scheduler, --workers (not passed to the command: read by `engine_choice`)."""
+    """--engine, --scheduler, --workers, --range-bytes (not passed to the command: read by `engine_choice`)."""
+    func = click.option("--range-bytes", type=click.IntRange(min=4096), default=None, expose_value=False,
+                        callback=_remember, metavar="N",
+                        help="--engine dask: read a line-oriented log of more than 2N bytes as byte ranges of "
+                             "about N, one task each (default 128 MiB).")(func)
     func = click.option("--workers", type=click.IntRange(min=1), default=None, expose_value=False,
                         callback=_remember, help="--engine dask: start a local cluster of N worker processes "
                                                  "(127.0.0.1 only) for this run.")(func)
@@ -52,9 +57,10 @@ def engine_choice() -> EngineChoice:
     """The engine the current command was given (local when no context or no option)."""
     ctx = click.get_current_context(silent=True)
     given: dict[str, Any] = ctx.meta.get(META_KEY, {}) if ctx is not None else {}  # meta is shared by nested contexts
-    choice = EngineChoice(given.get("engine") or "local", given.get("scheduler"), given.get("workers"))
-    if choice.name == "local" and (choice.scheduler or choice.workers):
-        raise click.UsageError("--scheduler and --workers need --engine dask")
+    choice = EngineChoice(given.get("engine") or "local", given.get("scheduler"), given.get("workers"),
+                          given.get("range_bytes"))
+    if choice.name == "local" and (choice.scheduler or choice.workers or choice.range_bytes):
+        raise click.UsageError("--scheduler, --workers and --range-bytes need --engine dask")
     if choice.name == "dask" and choice.scheduler and choice.workers:
         raise click.UsageError("give --scheduler or --workers, not both")
     return choice
@@ -67,10 +73,12 @@ def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> Evide
         from auditor.pipeline.collect import collect
 
         return collect(inputs, options)
+    from auditor.pipeline.byte_ranges import DEFAULT_RANGE_BYTES
     from auditor.pipeline.dask_engine import DaskUnavailable, collect_on_dask
 
     try:
-        return collect_on_dask(list(inputs), options, choice.scheduler, choice.workers)
+        return collect_on_dask(list(inputs), options, choice.scheduler, choice.workers,
+                               range_bytes=choice.range_bytes or DEFAULT_RANGE_BYTES)
     except DaskUnavailable as exc:
         raise click.UsageError(str(exc)) from None
 
