@@ -26,6 +26,7 @@ class EngineChoice:
     name: str = "local"  # local | dask
     scheduler: str | None = None  # the address of a running distributed scheduler
     workers: int | None = None  # or: a LocalCluster of this many worker processes, started for the run
+    jobs: int | None = None  # --engine local: worker processes (None: one per core, when worth it)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -34,7 +35,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--engine, --scheduler, --workers (not passed to the command: read by `engine_choice`)."""
+    """--engine, --scheduler, --workers, --jobs (not passed to the command: read by `engine_choice`)."""
+    func = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, expose_value=False,
+                        callback=_remember, help="--engine local: parse independent inputs in N worker processes "
+                                                 "(default: one per core when the inputs are worth it; 1: in "
+                                                 "this process).")(func)
     func = click.option("--workers", type=click.IntRange(min=1), default=None, expose_value=False,
                         callback=_remember, help="--engine dask: start a local cluster of N worker processes "
                                                  "(127.0.0.1 only) for this run.")(func)
@@ -52,7 +57,10 @@ def engine_choice() -> EngineChoice:
     """The engine the current command was given (local when no context or no option)."""
     ctx = click.get_current_context(silent=True)
     given: dict[str, Any] = ctx.meta.get(META_KEY, {}) if ctx is not None else {}  # meta is shared by nested contexts
-    choice = EngineChoice(given.get("engine") or "local", given.get("scheduler"), given.get("workers"))
+    choice = EngineChoice(given.get("engine") or "local", given.get("scheduler"), given.get("workers"),
+                          given.get("jobs"))
+    if choice.name == "dask" and choice.jobs is not None:
+        raise click.UsageError("--jobs is for --engine local (the dask engine's processes: --workers)")
     if choice.name == "local" and (choice.scheduler or choice.workers):
         raise click.UsageError("--scheduler and --workers need --engine dask")
     if choice.name == "dask" and choice.scheduler and choice.workers:
@@ -64,9 +72,9 @@ def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> Evide
     """The evidence of INPUTS, read by the engine the command was given."""
     choice = engine_choice()
     if choice.name == "local":
-        from auditor.pipeline.collect import collect
+        from auditor.pipeline.parallel import collect_parallel
 
-        return collect(inputs, options)
+        return collect_parallel(inputs, options, choice.jobs)
     from auditor.pipeline.dask_engine import DaskUnavailable, collect_on_dask
 
     try:

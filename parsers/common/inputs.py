@@ -7,6 +7,7 @@ import gc
 import gzip
 import hashlib
 import lzma
+import os
 import shutil
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from auditor.core.model import Evidence, InputError, Source
 from parsers.common.decompress import DecompressionError, GuardedStream
@@ -82,21 +83,23 @@ class InputFile:
     head: bytes
     compression: str | None = None
     root: Path | None = None  # the directory the walk started from, when the file came from a walk
+    # views of the head computed once per file, shared by every detector that asks (see `memo`)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_path(cls, path: Path, display: str | None = None, root: Path | None = None) -> InputFile:
-        size = path.stat().st_size
+        # one open for the common case (not compressed): the head read is the size check and the magic check
         with open(path, "rb") as raw:
-            first = raw.read(8)
-        compression = _compression_of(first)
-        try:
-            with _open_decompressed(path, compression) as stream:
-                head = stream.read(HEAD_BYTES)
-        except DecompressionError:
-            # A corrupt archive is reported by the parser that reads it; detection sees raw bytes.
-            compression = None
-            with open(path, "rb") as raw:
-                head = raw.read(HEAD_BYTES)
+            size = os.fstat(raw.fileno()).st_size
+            head = raw.read(HEAD_BYTES)
+        compression = _compression_of(head[:8])
+        if compression is not None:
+            try:
+                with _open_decompressed(path, compression) as stream:
+                    head = stream.read(HEAD_BYTES)
+            except DecompressionError:
+                # A corrupt archive is reported by the parser that reads it; detection sees raw bytes.
+                compression = None
         return cls(path=path, display=display or str(path), size=size, head=head,
                    compression=compression, root=root)
 
@@ -111,14 +114,41 @@ class InputFile:
         """A fresh binary stream over the decompressed content."""
         return _open_decompressed(self.path, self.compression)
 
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """COMPUTE() the first time KEY is asked for on this file, the same value after: detection tries some
+        forty kinds on every file of a walk, and each decoded or split the same head again (issue 18)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
     @property
     def name(self) -> str:
-        return self.path.name if self.display != "<stdin>" else "<stdin>"
+        try:
+            return self._memo["name"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo["name"] = self.path.name if self.display != "<stdin>" else "<stdin>"
+            return value
+
+    @property
+    def lower_name(self) -> str:
+        """The file name in lower case (detectors compare suffixes and names case-insensitively)."""
+        return self.memo("lower_name", lambda: self.name.lower())  # type: ignore[no-any-return]
 
     @property
     def looks_binary(self) -> bool:
         """NUL bytes in the head: not a text file (a text parser must not try it)."""
-        return b"\x00" in self.head[:8192]
+        try:
+            return self._memo["binary"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo["binary"] = b"\x00" in self.head[:8192]
+            return value
+
+    @property
+    def head_text(self) -> str:
+        """The head decoded as UTF-8, undecodable bytes replaced (decoded once per file)."""
+        return self.memo("head_text", lambda: self.head.decode("utf-8", "replace"))  # type: ignore[no-any-return]
 
     def source(self, line: int | None = None, packet: int | None = None, parser: str = "") -> Source:
         return Source(path=self.display, line=line, packet=packet, parser=parser)
