@@ -84,10 +84,12 @@ def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> Evide
 
 
 def ingest_parse_with_engine(inputs: Iterable[str], variables: dict[str, str]) -> Callable[..., Any] | None:
-    """For `ingest`: None on the local engine (it parses as it goes), else a parse fed by the cluster's tasks."""
+    """For `ingest`: a parse fed by the cluster's tasks, or by the local pool (--jobs), or None (parse as it goes)."""
     choice = engine_choice()
     if choice.name == "local":
-        return None
+        from auditor.pipeline.parallel import ingest_parser
+
+        return ingest_parser(inputs, variables, choice.jobs)
     from auditor.pipeline.dask_engine import DaskUnavailable, ingest_parser_on_dask
 
     try:

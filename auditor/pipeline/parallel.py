@@ -246,3 +246,100 @@ def _show(counter: Any, shown: int, advance: Callable[[int], None]) -> int:
     if done > shown:
         advance(done - shown)
     return max(done, shown)
+
+
+# -- ingest: the workers parse ahead, the parent writes ----------------------------------------------------------
+
+FileKey = tuple[str, int, int]  # (resolved path, size, mtime in ns): the file a worker parsed, unchanged since
+READ_AHEAD_PER_WORKER = 2  # files parsed ahead of the writer per worker (bounds the aggregates held at once)
+
+
+def _file_key(path: Path) -> FileKey | None:
+    try:
+        stat = path.stat()
+        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+    except OSError:
+        return None
+
+
+def aggregate_file(item: Item, variables: dict[str, str]) -> tuple[str, Any, str]:
+    """(kind, aggregate or None, failure) of one file, parsed as `ingest` parses it (in a worker)."""
+    from auditor.pipeline.ingest import aggregate_input
+    from parsers import parser_for
+
+    path = Path(item.path)
+    with bulk_parsing():
+        opened = (_open_one(path, explicit=True, root=None) if item.explicit
+                  else _open_walked(path, root=Path(item.root or ".")))
+        for inp, _explicit, error in opened:
+            spec = parser_for(inp) if error is None and inp is not None else None
+            if spec is None or inp is None:
+                break
+            agg, failure = aggregate_input(inp, spec, ParseContext(variables=dict(variables)))
+            return spec.name, agg, failure
+    return "", None, ""
+
+
+class PoolParse:
+    """A `parse` for IngestOptions: the files of the run are parsed by the pool a few ahead of the writer, in the
+    order `ingest` asks for them; `ingest` takes a file's aggregate from there when the file is unchanged since
+    and it wants the whole file (a grown log's new part, standard input, a changed file are parsed here). The
+    store is written only by the parent, one transaction per input, as before."""
+
+    def __init__(self, items: list[Item], variables: dict[str, str], workers: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._variables = variables
+        self._waiting = [(key, item) for item in items if (key := _file_key(Path(item.path))) is not None]
+        self._next = 0
+        self._ahead: dict[FileKey, Future[Any]] = {}
+        self._window = workers * READ_AHEAD_PER_WORKER
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._ahead) < self._window and self._next < len(self._waiting):
+            key, item = self._waiting[self._next]
+            self._next += 1
+            self._ahead[key] = self._pool.submit(aggregate_file, item, self._variables)
+        if not self._ahead and self._next >= len(self._waiting):
+            self._pool.shutdown(wait=False)
+
+    def __call__(self, inp: Any, spec: Any, ctx: ParseContext, line_shift: int = 0) -> tuple[Any, str]:
+        from auditor.pipeline.ingest import aggregate_input
+
+        whole = line_shift == 0 and inp.display != "<stdin>"
+        key = _file_key(inp.path) if whole else None
+        found = None
+        if key is not None and key in self._ahead:
+            # files before this one that ingest did not ask for were already ingested: their parse is dropped
+            for earlier in list(self._ahead):
+                if earlier == key:
+                    break
+                self._ahead.pop(earlier).cancel()
+            try:
+                found = self._ahead.pop(key).result()
+            except Exception:  # a worker died: parsed here instead
+                found = None
+            self._fill()
+        if found is not None and found[0] == spec.name:
+            return found[1], found[2]
+        return aggregate_input(inp, spec, ctx, line_shift)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def ingest_parser(inputs: Iterable[str], variables: dict[str, str], jobs: int | None) -> PoolParse | None:
+    """For `ingest`: a parse fed by the pool, or None (parse as it goes, in this process) when not worth it."""
+    items = list(plan(inputs))
+    if not should_pool(items, jobs):
+        return None
+    files = [item for item in items if isinstance(item, Item)]
+    parse = PoolParse(files, variables, jobs or default_jobs())
+    import atexit
+
+    atexit.register(parse.close)
+    return parse
