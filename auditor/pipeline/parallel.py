@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.core.evidence import EvidenceStore
-from auditor.core.merge import merge_stores
 from auditor.pipeline.collect import (
     CollectOptions,
     _known_registry_host,
@@ -180,6 +179,8 @@ def collect_parallel(inputs: Iterable[str], options: CollectOptions, jobs: int |
     items = list(plan(inputs))
     if not should_pool(items, jobs):
         return collect(inputs, options)
+    from auditor.core.merge import merge_stores  # only when the pool runs (a one-Dockerfile run: start-up)
+
     workers = jobs or default_jobs()
     units = units_of(items, workers)
     store = EvidenceStore()

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import bz2
 import gc
-import gzip
-import hashlib
-import lzma
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,6 +59,10 @@ def _open_decompressed(path: Path, compression: str | None) -> BinaryIO:
 
 def open_compressed(path: Path, compression: str) -> BinaryIO:
     """PATH decompressed as COMPRESSION (gzip, bz2, xz) behind the guard every input read goes through."""
+    import bz2  # the codecs only when a compressed input is met (start-up: issue 13)
+    import gzip
+    import lzma
+
     openers = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
     return GuardedStream(openers[compression](path, "rb"), compression, path.stat().st_size)  # type: ignore[return-value]
 
@@ -106,6 +104,9 @@ class InputFile:
     @classmethod
     def from_stdin(cls, spool_dir: str | None = None) -> InputFile:
         """Copy standard input to a temporary file so it can be detected, then streamed like any file."""
+        import shutil
+        import tempfile
+
         with tempfile.NamedTemporaryFile(prefix="regaudit-stdin-", dir=spool_dir, delete=False) as spool:
             shutil.copyfileobj(sys.stdin.buffer, spool, 1024 * 1024)
         return cls.from_path(Path(spool.name), display="<stdin>")
@@ -209,6 +210,8 @@ def is_regular_file(path: Path) -> bool:
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1024 * 1024), b""):
