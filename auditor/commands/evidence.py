@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from auditor.core.evidence import EvidenceStore
+if TYPE_CHECKING:  # cli.py imports this package at start-up: the evidence model only when a command reads inputs
+    from auditor.core.evidence import EvidenceStore
 
 
 def read_evidence(inputs: tuple[str, ...]) -> EvidenceStore:

@@ -27,6 +27,7 @@ class EngineChoice:
     scheduler: str | None = None  # the address of a running distributed scheduler
     workers: int | None = None  # or: a LocalCluster of this many worker processes, started for the run
     range_bytes: int | None = None  # a line-oriented log past twice this is read as ranges of about this size
+    jobs: int | None = None  # --engine local: worker processes (None: one per core, when worth it)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -35,7 +36,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--engine, --scheduler, --workers, --range-bytes (not passed to the command: read by `engine_choice`)."""
+    """--engine, --scheduler, --workers, --range-bytes, --jobs (not passed to the command: read by `engine_choice`)."""
+    func = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, expose_value=False,
+                        callback=_remember, help="--engine local: parse independent inputs in N worker processes "
+                                                 "(default: one per core when the inputs are worth it; 1: in "
+                                                 "this process).")(func)
     func = click.option("--range-bytes", type=click.IntRange(min=4096), default=None, expose_value=False,
                         callback=_remember, metavar="N",
                         help="--engine dask: read a line-oriented log of more than 2N bytes as byte ranges of "
@@ -58,7 +63,9 @@ def engine_choice() -> EngineChoice:
     ctx = click.get_current_context(silent=True)
     given: dict[str, Any] = ctx.meta.get(META_KEY, {}) if ctx is not None else {}  # meta is shared by nested contexts
     choice = EngineChoice(given.get("engine") or "local", given.get("scheduler"), given.get("workers"),
-                          given.get("range_bytes"))
+                          given.get("range_bytes"), given.get("jobs"))
+    if choice.name == "dask" and choice.jobs is not None:
+        raise click.UsageError("--jobs is for --engine local (the dask engine's processes: --workers)")
     if choice.name == "local" and (choice.scheduler or choice.workers or choice.range_bytes):
         raise click.UsageError("--scheduler, --workers and --range-bytes need --engine dask")
     if choice.name == "dask" and choice.scheduler and choice.workers:
@@ -70,9 +77,9 @@ def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> Evide
     """The evidence of INPUTS, read by the engine the command was given."""
     choice = engine_choice()
     if choice.name == "local":
-        from auditor.pipeline.collect import collect
+        from auditor.pipeline.parallel import collect_parallel
 
-        return collect(inputs, options)
+        return collect_parallel(inputs, options, choice.jobs)
     from auditor.pipeline.byte_ranges import DEFAULT_RANGE_BYTES
     from auditor.pipeline.dask_engine import DaskUnavailable, collect_on_dask
 
@@ -84,10 +91,12 @@ def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> Evide
 
 
 def ingest_parse_with_engine(inputs: Iterable[str], variables: dict[str, str]) -> Callable[..., Any] | None:
-    """For `ingest`: None on the local engine (it parses as it goes), else a parse fed by the cluster's tasks."""
+    """For `ingest`: a parse fed by the cluster's tasks, or by the local pool (--jobs), or None (parse as it goes)."""
     choice = engine_choice()
     if choice.name == "local":
-        return None
+        from auditor.pipeline.parallel import ingest_parser
+
+        return ingest_parser(inputs, variables, choice.jobs)
     from auditor.pipeline.dask_engine import DaskUnavailable, ingest_parser_on_dask
 
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,9 +23,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from auditor.pipeline.engine import engine_options
-from auditor.store.schema import StoreError, describe, open_store
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # cli.py imports this module at start-up: sqlite3 and the store only when a command runs
+    import sqlite3
+
     from auditor.core.evidence import EvidenceStore
     from auditor.pipeline.audit_run import AuditResult
     from auditor.store.reader import Window
@@ -70,7 +70,10 @@ def _fail(message: str) -> NoReturn:
 @contextmanager
 def _store(path: Path, create: bool = False, check: bool = False) -> Iterator[sqlite3.Connection]:
     """The open store; any store error (refused, damaged, busy, full) is one line and exit 2."""
+    import sqlite3
+
     from auditor.pipeline.store_roles import HostRoles, fill_pending_roles
+    from auditor.store.schema import StoreError, describe, open_store
 
     try:
         conn = open_store(path, create=create, check=check)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import bz2
 import gc
-import gzip
-import hashlib
-import lzma
-import shutil
+import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from auditor.core.model import Evidence, InputError, Source
 from parsers.common.decompress import DecompressionError, GuardedStream
@@ -64,6 +59,10 @@ def _open_decompressed(path: Path, compression: str | None) -> BinaryIO:
 
 def open_compressed(path: Path, compression: str) -> BinaryIO:
     """PATH decompressed as COMPRESSION (gzip, bz2, xz) behind the guard every input read goes through."""
+    import bz2  # the codecs only when a compressed input is met (start-up: issue 13)
+    import gzip
+    import lzma
+
     openers = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
     return GuardedStream(openers[compression](path, "rb"), compression, path.stat().st_size)  # type: ignore[return-value]
 
@@ -82,27 +81,32 @@ class InputFile:
     head: bytes
     compression: str | None = None
     root: Path | None = None  # the directory the walk started from, when the file came from a walk
+    # views of the head computed once per file, shared by every detector that asks (see `memo`)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_path(cls, path: Path, display: str | None = None, root: Path | None = None) -> InputFile:
-        size = path.stat().st_size
+        # one open for the common case (not compressed): the head read is the size check and the magic check
         with open(path, "rb") as raw:
-            first = raw.read(8)
-        compression = _compression_of(first)
-        try:
-            with _open_decompressed(path, compression) as stream:
-                head = stream.read(HEAD_BYTES)
-        except DecompressionError:
-            # A corrupt archive is reported by the parser that reads it; detection sees raw bytes.
-            compression = None
-            with open(path, "rb") as raw:
-                head = raw.read(HEAD_BYTES)
+            size = os.fstat(raw.fileno()).st_size
+            head = raw.read(HEAD_BYTES)
+        compression = _compression_of(head[:8])
+        if compression is not None:
+            try:
+                with _open_decompressed(path, compression) as stream:
+                    head = stream.read(HEAD_BYTES)
+            except DecompressionError:
+                # A corrupt archive is reported by the parser that reads it; detection sees raw bytes.
+                compression = None
         return cls(path=path, display=display or str(path), size=size, head=head,
                    compression=compression, root=root)
 
     @classmethod
     def from_stdin(cls, spool_dir: str | None = None) -> InputFile:
         """Copy standard input to a temporary file so it can be detected, then streamed like any file."""
+        import shutil
+        import tempfile
+
         with tempfile.NamedTemporaryFile(prefix="regaudit-stdin-", dir=spool_dir, delete=False) as spool:
             shutil.copyfileobj(sys.stdin.buffer, spool, 1024 * 1024)
         return cls.from_path(Path(spool.name), display="<stdin>")
@@ -111,14 +115,41 @@ class InputFile:
         """A fresh binary stream over the decompressed content."""
         return _open_decompressed(self.path, self.compression)
 
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """COMPUTE() the first time KEY is asked for on this file, the same value after: detection tries some
+        forty kinds on every file of a walk, and each decoded or split the same head again (issue 18)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
     @property
     def name(self) -> str:
-        return self.path.name if self.display != "<stdin>" else "<stdin>"
+        try:
+            return self._memo["name"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo["name"] = self.path.name if self.display != "<stdin>" else "<stdin>"
+            return value
+
+    @property
+    def lower_name(self) -> str:
+        """The file name in lower case (detectors compare suffixes and names case-insensitively)."""
+        return self.memo("lower_name", lambda: self.name.lower())  # type: ignore[no-any-return]
 
     @property
     def looks_binary(self) -> bool:
         """NUL bytes in the head: not a text file (a text parser must not try it)."""
-        return b"\x00" in self.head[:8192]
+        try:
+            return self._memo["binary"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo["binary"] = b"\x00" in self.head[:8192]
+            return value
+
+    @property
+    def head_text(self) -> str:
+        """The head decoded as UTF-8, undecodable bytes replaced (decoded once per file)."""
+        return self.memo("head_text", lambda: self.head.decode("utf-8", "replace"))  # type: ignore[no-any-return]
 
     def source(self, line: int | None = None, packet: int | None = None, parser: str = "") -> Source:
         return Source(path=self.display, line=line, packet=packet, parser=parser)
@@ -179,6 +210,8 @@ def is_regular_file(path: Path) -> bool:
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1024 * 1024), b""):

@@ -4,7 +4,6 @@ as written; the first attribute read imports the module, later reads go straight
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +18,7 @@ class _LazyModule:
     def __getattr__(self, attribute: str) -> Any:
         module = self._module
         if module is None:
-            module = self._module = importlib.import_module(self._name)
+            module = self._module = __import__(self._name, fromlist=["__name__"])  # counted by -X importtime
         return getattr(module, attribute)
 
 

@@ -630,8 +630,15 @@ def head_lines(inp: InputFile, limit: int = 30) -> list[str]:
     """The first non-empty lines of the decompressed head, decoded, for detection."""
     if inp.looks_binary:
         return []
-    text = inp.head.decode("utf-8", "replace")
-    lines = [line.strip("\r") for line in text.split("\n")[:limit * 4] if line.strip()]
+    return inp.memo(("head_lines", limit), lambda: _head_lines(inp, limit))  # type: ignore[no-any-return]
+
+
+def _head_lines(inp: InputFile, limit: int) -> list[str]:
+    # the raw split is shared by every limit asked for (the text is cut after the first 200 lines, not split whole)
+    raw = inp.memo("head_split", lambda: inp.head_text.split("\n", 200))
+    if limit * 4 > 200:
+        raw = inp.head_text.split("\n")
+    lines = [line.strip("\r") for line in raw[:limit * 4] if line.strip()]
     return lines[:limit]
 
 

@@ -44,7 +44,7 @@ def decode_machine_text(data: bytes) -> tuple[str, str]:
 
 
 def head_text(inp: InputFile) -> str:
-    return decode_machine_text(inp.head)[0]
+    return inp.memo("machine_head_text", lambda: decode_machine_text(inp.head)[0])  # type: ignore[no-any-return]
 
 
 def read_machine_text(inp: InputFile, parser: str) -> tuple[str | None, str, list[InputError]]:

@@ -36,7 +36,8 @@ def detect(inp: InputFile) -> bool:
     text = head_text(inp).lstrip()
     if text.startswith("{"):
         return '"ServerVersion"' in text and '"OperatingSystem"' in text
-    return bool(re.search(r"^ Server Version:", text, re.M)) or (
+    # "^ Server Version:" in multi-line mode, as a substring test: TEXT starts with no space (stripped)
+    return "\n Server Version:" in text or (
         text.startswith("Client:") and bool(re.search(r"^ (?:Operating System|Registry Mirrors|Insecure Registries):",
                                                      text, re.M)))
 

@@ -49,9 +49,10 @@ def chart_root(path: Path) -> Path | None:
 
 
 def detect(inp: InputFile) -> bool:
-    if inp.display == "<stdin>" or not inp.name.lower().endswith(_SUFFIXES):
+    if inp.display == "<stdin>" or not inp.lower_name.endswith(_SUFFIXES):
         return False
-    return chart_root(inp.path) is not None
+    # a string test before the walk up the parents (most YAML and JSON files are under no templates/ folder)
+    return "templates" in str(inp.path) and chart_root(inp.path) is not None
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:

@@ -32,6 +32,11 @@ _TIME = re.compile(r"(?P<bind>\d{1,2}-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+
 _NOT_A_BLOCK = frozenset({"PASSTHRU", "passthru"})
 
 
+# detect() accepts no head without one of these (a query or an RPZ line):
+# the registry checks them before it calls detect()
+DETECT_NEEDS = (b" query: ", b" rpz ")
+
+
 def detect(inp: InputFile) -> bool:
     return any((" query: " in line and _QUERY.search(line)) or (" rpz " in line and _RPZ.search(line))
                for line in head_lines(inp, 20))

@@ -32,6 +32,11 @@ _QUERY_START = re.compile(r"\S+:\d+ - \d+ \"")
 _BANNER = re.compile(r"(?:\S*:\d+|CoreDNS-[\d.]+|linux/\w+, go[\d.]+, \w+)$")
 
 
+# detect() accepts no head without one of these (a level tag, literal or JSON-escaped in a wrapped line):
+# the registry checks them before it calls detect()
+DETECT_NEEDS = (b"[INFO] ", b"[WARNING] ", b"[ERROR] ", b"[DEBUG] ", b"\\u")
+
+
 def detect(inp: InputFile) -> bool:
     for line in head_lines(inp, 20):
         text = _unwrap(line)

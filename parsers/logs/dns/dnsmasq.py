@@ -100,6 +100,11 @@ def split_message(message: str) -> Entry | None:
     return None
 
 
+# detect() accepts no head without one of these (the daemon's tag):
+# the registry checks them before it calls detect()
+DETECT_NEEDS = (b"dnsmasq[", b"pihole-FTL[")
+
+
 def detect(inp: InputFile) -> bool:
     return any(_DETECT.match(line) for line in head_lines(inp, 20))
 

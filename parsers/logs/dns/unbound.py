@@ -28,6 +28,11 @@ _RECORD = re.compile(r"(?P<client>[0-9A-Fa-f.:]+) (?P<name>\S+) (?P<qtype>[A-Z0-
                      r"(?: (?P<rcode>[A-Z]+|RCODE\d+) (?P<secs>\d+\.\d+) (?P<cached>[01]) (?P<size>\d+)(?P<rest>.*))?$")
 
 
+# detect() accepts no head without one of these (the daemon's name):
+# the registry checks them before it calls detect()
+DETECT_NEEDS = (b"unbound",)
+
+
 def detect(inp: InputFile) -> bool:
     for line in head_lines(inp, 20):
         match = _PREFIX.match(line)

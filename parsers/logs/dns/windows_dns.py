@@ -45,6 +45,11 @@ _HEADER_MARKS = ("DNS Server log", "Log file wrap", "Message logging key", "Fiel
                  "A = Authoritative", "T = Truncated", "D = Recursion", "R = Recursion", "Snd/Rcv")
 
 
+# detect() accepts no head without one of these (a packet line or the log's banner):
+# the registry checks them before it calls detect()
+DETECT_NEEDS = (b" PACKET ", b"DNS Server log file creation at")
+
+
 def detect(inp: InputFile) -> bool:
     return any(_PACKET.match(line) or line.startswith("DNS Server log file creation at")
                for line in head_lines(inp, 40))

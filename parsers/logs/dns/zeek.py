@@ -37,6 +37,11 @@ _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1"
 _UNSET = frozenset({"-", "(empty)", ""})
 
 
+# detect() accepts no head without one of these (a TSV header or a JSON record):
+# the registry checks them before it calls detect()
+DETECT_NEEDS = (b"#fields\t", b"{")
+
+
 def detect(inp: InputFile) -> bool:
     for line in head_lines(inp, 12):
         if line.startswith("#fields\t"):
