@@ -109,24 +109,42 @@ def _with(held: set[Any] | frozenset[Any], item: Any, cap: int) -> set[Any] | fr
 
 @dataclass(slots=True)
 class Clients:
-    """A capped client set: the CLIENT_CAP smallest names, and whether there were more."""
+    """A capped client set: the CLIENT_CAP smallest names, and whether there were more. One client is held as
+    the bare name (most cells of a resolver's long tail have one: a set of one costs 216 bytes)."""
 
-    names: set[str] | frozenset[str] = EMPTY
+    held: str | set[str] | frozenset[str] = EMPTY
     overflow: bool = False
 
+    @property
+    def names(self) -> set[str] | frozenset[str]:
+        held = self.held
+        return frozenset((held,)) if isinstance(held, str) else held
+
     def add(self, client: str | None) -> None:
-        if not client or client in self.names:
+        if not client:
             return
         if "\n" in client:  # newline separates names in the store (pack_clients)
             client = client.replace("\n", " ")
-        if len(self.names) >= CLIENT_CAP:
+        held = self.held
+        if isinstance(held, str):
+            if client == held:
+                return
+            self.held = {held, client}
+            return
+        if not held:
+            self.held = client
+            return
+        if client in held:
+            return
+        if len(held) >= CLIENT_CAP:
             self.overflow = True
-        self.names = _with(self.names, client, CLIENT_CAP)
+        self.held = _with(held, client, CLIENT_CAP)
 
     def merge(self, other: Clients) -> None:
         union = self.names | other.names
         self.overflow = self.overflow or other.overflow or len(union) > CLIENT_CAP
-        self.names = _smallest(union, CLIENT_CAP)
+        kept = _smallest(union, CLIENT_CAP)
+        self.held = next(iter(kept)) if len(kept) == 1 else kept
 
 
 @dataclass(slots=True)
@@ -142,6 +160,7 @@ class Cell:
     images: set[str] | frozenset[str] = EMPTY
     api_calls: int = 0  # observations: HTTP requests with a /v2/ path
     confidence: Confidence | None = None  # edges
+    best: SampleKey | None = None  # observations: the one (smallest) sample the store keeps of the cell
 
     def widen(self, start: float | None, end: float | None, count: int) -> None:
         self.count += count
@@ -152,6 +171,11 @@ class Cell:
         key = sample_of(source)
         if key is not None:
             self.samples = _with(self.samples, key, SAMPLES)
+
+    def sample_smallest(self, source: Source | None) -> None:
+        key = sample_of(source)
+        if key is not None and (self.best is None or key < self.best):
+            self.best = key
 
     def keep(self, bucket: str, text: str | None) -> None:
         if text:
@@ -165,6 +189,8 @@ class Cell:
         self.images = _smallest(self.images | other.images, SAMPLES)
         self.api_calls += other.api_calls
         self.strengthen(other.confidence)
+        if other.best is not None and (self.best is None or other.best < self.best):
+            self.best = other.best
 
     def strengthen(self, confidence: Confidence | None) -> None:
         if confidence is not None and (self.confidence is None
@@ -238,7 +264,7 @@ class InputAggregate:
             cell = _cell(self.observations, (day, obs.host, obs.kind.value))
             cell.widen(start, end, count)
             cell.clients.add(obs.client)
-            cell.sample(obs.source)
+            cell.sample_smallest(obs.source)
             if api:
                 cell.api_calls += count
         self._span(obs.time, obs.last_time)

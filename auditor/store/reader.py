@@ -23,6 +23,7 @@ from auditor.core.model import (
     Observation,
     ObservationKind,
     RedirectEdge,
+    Source,
     Unresolved,
 )
 from auditor.store.aggregate import UNDATED, source_of, unpack_clients
@@ -90,10 +91,12 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
     """One observation per (host, kind) of the window, with its clients: SQLite sums the days (a window of
     90 days becomes thousands of rows, not millions); the clients of distinct day cells are united here."""
     totals = frame(conn, "SELECT host, kind, sum(count) AS count, sum(api_calls) AS api_calls, min(first) AS first,"
-                         " max(last) AS last, min(sample) AS sample FROM host_days WHERE day BETWEEN ? AND ?"
+                         " max(last) AS last, min(input_id || ' ' || sample) AS sample FROM host_days"
+                         " WHERE day BETWEEN ? AND ?"
                          " GROUP BY host, kind ORDER BY host, kind", (since, until))
     if totals.empty:
         return
+    inputs = {int(i): (display, kind) for i, display, kind in conn.execute("SELECT id, display, kind FROM inputs")}
     clients: dict[tuple[str, str], set[str]] = {}
     for host, kind, text in conn.execute("SELECT DISTINCT host, kind, clients FROM host_days"
                                          " WHERE day BETWEEN ? AND ? AND clients != ''", (since, until)):
@@ -104,7 +107,7 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
     for host, kind, count, api, first, last, sample in totals.itertuples(index=False, name=None):
         obs_kind = ObservationKind(kind)
         names = sorted(clients.get((host, kind), ()))
-        source = source_of(json.loads(sample)) if isinstance(sample, str) else None
+        source = _sample_source(sample, inputs) if isinstance(sample, str) else None
         count, api = int(count), int(api)
         first, last = _float(first), _float(last)
         # no client on the timed records: a window's first use of a host is not a connection start, and the
@@ -117,6 +120,18 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
             store.add(Observation(host, obs_kind, first, None, source=source, count=count - api, last_time=last))
         for client in names:  # the clients, with no count of their own
             store.add(Observation(host, obs_kind, None, client, count=0))
+
+
+def _sample_source(text: str, inputs: dict[int, tuple[str, str]]) -> Source | None:
+    """`INPUT_ID [line,packet]` (the input's own file and parser) or `INPUT_ID [path,line,packet,parser]`."""
+    input_id, _, body = text.partition(" ")
+    value = json.loads(body)
+    if len(value) == 2:
+        own = inputs.get(int(input_id))
+        if own is None:
+            return None
+        value = [own[0], value[0], value[1], own[1]]
+    return source_of(value)
 
 
 def _fold_blocked(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:

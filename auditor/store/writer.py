@@ -66,7 +66,7 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
     if agg is None:
         return input_id
     written = 0
-    for sql, rows in _tables(agg, input_id, row.snapshot_id, role_of):
+    for sql, rows in _tables(agg, input_id, row.snapshot_id, role_of, (row.display, row.kind)):
         batch: list[tuple[Any, ...]] = []
         for values in rows:
             batch.append(values)
@@ -83,7 +83,7 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
 
 
 def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type: ignore[no-untyped-def]
-            role_of: RoleOf):
+            role_of: RoleOf, own: tuple[str, str]):
     api_hosts = {host for (_day, host, _kind), c in agg.observations.items() if c.api_calls}
     roles: dict[str, str] = {}
 
@@ -95,7 +95,7 @@ def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type
 
     yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
            ((day, host, kind, input_id, role(host), c.count, c.api_calls, c.first, c.last,
-             pack_clients(c.clients.names), int(c.clients.overflow), _first_sample(c))
+             pack_clients(c.clients.names), int(c.clients.overflow), _first_sample(c, own))
             for (day, host, kind), c in sorted(agg.observations.items())))
     yield ("INSERT INTO blocked_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
            ((day, host, reason, input_id, c.count, c.first, c.last, _json(c.clients.names), int(c.clients.overflow),
@@ -109,5 +109,12 @@ def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type
            ((input_id, snapshot_id, kind, payload) for kind, payload in sorted(agg.static)))
 
 
-def _first_sample(cell: Cell) -> str | None:
-    return json.dumps(min(cell.samples), ensure_ascii=False) if cell.samples else None
+def _first_sample(cell: Cell, own: tuple[str, str]) -> str | None:
+    """The cell's sample; `[line, packet]` when it is in the input's own file and parser (nearly always: the
+    path would be most of the row), else `[path, line, packet, parser]`."""
+    best = cell.best if cell.best is not None else min(cell.samples) if cell.samples else None
+    if best is None:
+        return None
+    if (best[0], best[3]) == own:
+        return f"[{best[1]},{best[2]}]"
+    return json.dumps(best, ensure_ascii=False)

@@ -53,7 +53,8 @@ def fold(items: list[Evidence]) -> InputAggregate:
 def snapshot(agg: InputAggregate) -> tuple:
     def cells(table: dict) -> list:
         return sorted((key, c.count, c.first, c.last, sorted(c.clients.names), c.clients.overflow, sorted(c.samples),
-                       sorted(c.details), sorted(c.images), c.api_calls, c.confidence) for key, c in table.items())
+                       sorted(c.details), sorted(c.images), c.api_calls, c.confidence, c.best)
+                      for key, c in table.items())
 
     return (cells(agg.observations), cells(agg.blocked), cells(agg.edges), sorted(agg.static), agg.records,
             agg.errors, agg.first_time, agg.last_time)
