@@ -164,8 +164,13 @@ def _wait_ms() -> int:
 
 def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool, create: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    # one read transaction: read apart, a store another ingest creates meanwhile shows its tables without its id
+    conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    finally:
+        conn.execute("COMMIT")
     if app_id != APPLICATION_ID and tables:
         raise StoreError(f"{path}: not a regaudit store (an SQLite database of something else); refused")
     if not tables and not create:  # a reader never turns an empty file into a store
