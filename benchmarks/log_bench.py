@@ -1,4 +1,5 @@
-"""Lines per CPU-second of the Squid log parser on generated logs, with its verdict memo and without.
+"""Lines per CPU-second of the Squid log parser on generated logs: its numpy block path, the line-by-line path
+with its verdict memo, and without the memo.
 
     python -m benchmarks.log_bench [--lines N]
 
@@ -11,6 +12,7 @@ in this process (the parser alone, no CLI start-up); the figures depend on the m
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import time
@@ -28,7 +30,13 @@ class _Forgetful(dict):
         pass
 
 
-class _SquidAfresh(squid._SquidParser):
+class _SquidLineByLine(squid._SquidParser):
+    """Every block line by line (the path before squid_fast.py), with the verdict memo."""
+
+    fast = False
+
+
+class _SquidAfresh(_SquidLineByLine):
     """Every line decided afresh (urlsplit, host-name check): the parser as it was before the memo."""
 
     def __init__(self, *args: object) -> None:
@@ -69,11 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     path = WORK_DIR / "squid_access.log"
     write_squid(path, args.lines)
     size = path.stat().st_size / 1e6
-    for label, cls in (("squid", squid._SquidParser), ("squid, no memo", _SquidAfresh)):
+    print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    for label, cls in (("squid (block path)", squid._SquidParser), ("squid, line by line", _SquidLineByLine),
+                       ("squid, no memo", _SquidAfresh)):
         seconds, records = measure(cls, path)
         print(f"{label:<20} {args.lines / seconds / 1e3:8.0f} k lines/CPU-s  {size / seconds:6.1f} MB/CPU-s  "
               f"{records} records  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
               flush=True)
+    print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     path.unlink()
     return 0
 

@@ -55,7 +55,7 @@ def target_of(method: str, url: str) -> tuple[str, str]:
         return "", ""
 
 
-_IGNORE, _BAD, _BLOCK, _OBSERVE = "ignore", "bad", "block", "observe"
+_IGNORE, _BAD, _BLOCK, _OBSERVE = squid_fast.IGNORE, squid_fast.BAD, squid_fast.BLOCK, squid_fast.OBSERVE
 _VERDICT_LIMIT = 100_000  # distinct (code, status, method, URL) remembered per file
 
 

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import re
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import Any
 
+from auditor.core.model import BlockReason, ObservationKind
 from parsers.common.lazy import lazy_module
 
 np = lazy_module("numpy")  # imported on first use: start-up stays fast
 
-if TYPE_CHECKING:
-    from parsers.logs.squid import _SquidParser
+# what a request's lines are (squid.py's verdicts); defined here, as squid.py imports this module
+IGNORE, BAD, BLOCK, OBSERVE = "ignore", "bad", "block", "observe"
+_SquidParser = Any  # squid.py's parser (the type is not imported: squid.py imports this module)
 
 MIN_BYTES = 64 * 1024  # below this a block goes line by line: numpy's set-up would cost more
 _CODE_STATUS = re.compile(r"[A-Z_]+/\d{3}")
@@ -64,8 +66,6 @@ class RequestMemo:
 
 
 def _judge(key: tuple[bytes, bytes], parser: _SquidParser) -> tuple[str, str, str, str] | None:
-    from parsers.logs.squid import _BAD
-
     first, second = key[0].decode("ascii"), key[1].decode("ascii")
     client, code_status = first.split(" ")
     if not _CODE_STATUS.fullmatch(code_status):
@@ -73,7 +73,7 @@ def _judge(key: tuple[bytes, bytes], parser: _SquidParser) -> tuple[str, str, st
     code, status = code_status.split("/")
     method, url = second.split(" ")
     tag, value, extra = parser.verdict(code, status, method, url)
-    if tag is _BAD:
+    if tag is BAD:
         return _SLOW  # the line-by-line path reports each such line
     return tag, value, extra, client
 
@@ -132,8 +132,6 @@ def _words(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 
 def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMemo) -> None:
     """Fold the block TEXT (first line FIRST_LINE) into PARSER's batch and stats, as `line()` per line would."""
-    from parsers.logs.squid import _BLOCK, _IGNORE
-
     raw = parser.reader.ascii_block
     if raw is None:
         raw = text.encode("utf-8")  # a newline is a newline either way: line numbers stay right
@@ -194,14 +192,12 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
     latest = np.maximum.reduceat(ordered_times, group)
     first_rows = rows[order[group]]  # stable sort: the first line of each request
     stats, batch = parser.stats, parser.batch
-    from auditor.core.model import BlockReason, ObservationKind
-
     for number, count, row, early, late in zip(ordered[group].tolist(), counts.tolist(), first_rows.tolist(),
                                                earliest.tolist(), latest.tolist(), strict=True):
         tag, value, extra, client = judged[number]  # type: ignore[misc]
-        if tag is _IGNORE:
+        if tag is IGNORE:
             stats.ignore(value, count)
-        elif tag is _BLOCK:
+        elif tag is BLOCK:
             stats.parsed += count
             batch.block(value, BlockReason.PROXY_DENIED, first_line + row, early, client, extra, count=count,
                         last_time=late)
