@@ -284,7 +284,9 @@ def evaluate(expr: Expr, variables: dict[str, Expr | str], depth: int = 0) -> Va
             return value.text
         text = _INTERPOLATION_RE.sub(replace, str(expr.value)).replace("$${", "${")
         return Value(None if missing else text, "; ".join(missing), expr.line)
-    return Value(None, f"an expression bake evaluates ({expr.value}); regaudit does not", expr.line)
+    # a list or object holds nested Exprs: their repr recurses as deep as the input nests (fuzz campaign)
+    shown = expr.value if isinstance(expr.value, str) else f"a {expr.kind}"
+    return Value(None, f"an expression bake evaluates ({shown}); regaudit does not", expr.line)
 
 
 def _variable(name: str, variables: dict[str, Expr | str], line: int, depth: int) -> Value:
