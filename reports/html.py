@@ -93,22 +93,22 @@ class SourceRow:
 def number_sources(document: dict[str, Any]) -> tuple[list[SourceRow], dict[str, str]]:
     """Every source a finding cites, once, numbered in a stable order; location -> anchor id."""
     cited: dict[tuple[str, int, int, str], dict[str, Any]] = {}
-    cited_by: dict[tuple[str, int, int, str], list[str]] = {}
+    # finding ids per source as an ordered set: one source cited by thousands of findings (a large allowlist)
+    # made a list membership test quadratic (a fuzz-campaign hang)
+    cited_by: dict[tuple[str, int, int, str], dict[str, None]] = {}
     for finding in document["findings"]:
         for item in finding["evidence"]:
             for source in item["sources"]:
                 key = (source["path"], source["line"] or 0, source["packet"] or 0, source["location"])
                 cited.setdefault(key, source)
-                ids = cited_by.setdefault(key, [])
-                if finding["id"] not in ids:
-                    ids.append(finding["id"])
+                cited_by.setdefault(key, {})[finding["id"]] = None
     rows = []
     anchors: dict[str, str] = {}
     for number, key in enumerate(sorted(cited), 1):
         source = cited[key]
         anchor = f"src-{number}"
         anchors.setdefault(source["location"], anchor)
-        rows.append(SourceRow(anchor, source["location"], source["path"], source["parser"], cited_by[key]))
+        rows.append(SourceRow(anchor, source["location"], source["path"], source["parser"], list(cited_by[key])))
     return rows, anchors
 
 

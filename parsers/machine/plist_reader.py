@@ -69,8 +69,9 @@ def read_plist(data: bytes, text: str) -> Plist:
 def _plistlib(data: bytes, text: str) -> Plist:
     try:
         value = plistlib.loads(data)
+    # LookupError: an XML declaration naming an encoding Python does not know (found by the fuzz campaign)
     except (plistlib.InvalidFileException, xml.parsers.expat.ExpatError, ValueError, TypeError, KeyError,
-            IndexError, OverflowError, RecursionError) as exc:
+            IndexError, OverflowError, RecursionError, LookupError) as exc:
         line = getattr(exc, "lineno", None)
         raise PlistError(f"invalid property list ({exc.__class__.__name__})", line) from None
     if not isinstance(value, dict):
