@@ -7,6 +7,7 @@ import io
 
 from auditor import __version__
 from auditor.core.allowlist import MatchMode
+from auditor.core.gc_budget import few_collections
 from auditor.decisions.analysis import Analysis
 from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
 from auditor.decisions.requirements import RequiredHost
@@ -90,6 +91,7 @@ def render_hadolint(proposal: Proposal) -> str:
     return write_hadolint(registries, notes)
 
 
+@few_collections
 def render_json(proposal: Proposal) -> str:
     data = {
         "schema": "regaudit/proposal",

@@ -23,6 +23,7 @@ from auditor.core.allowlist import (
     MatchMode,
 )
 from auditor.core.evidence import BlockedGroup, EvidenceStore
+from auditor.core.gc_budget import few_collections
 from auditor.core.model import BlockReason, Source
 from auditor.core.words import plural
 from auditor.decisions.actions import align_actions
@@ -151,6 +152,7 @@ def _time_window(store: EvidenceStore) -> str:
 # -- the audit --------------------------------------------------------------------------------------
 
 
+@few_collections
 def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> list[Finding]:
     """Every finding for ALLOWLIST against the evidence and requirements in ANALYSIS."""
     store: EvidenceStore = analysis.store

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.core.allowlist import AllowlistEntry, MatchMode, covers, is_ip
+from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence
 from auditor.decisions.requirements import RequiredHost, distinct_registries
 from auditor.knowledge import CONFIDENCE_ORDER, Knowledge, pattern_anchor
@@ -267,6 +268,7 @@ def _target_of(required: RequiredHost, knowledge: Knowledge, mode: MatchMode) ->
     return anchor, ""
 
 
+@few_collections
 def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DEFAULT_BUDGET,
             mode: MatchMode = MatchMode.SUFFIX, count_docker_hub_default: bool = False) -> Proposal:
     effective = budget - (1 if count_docker_hub_default else 0)

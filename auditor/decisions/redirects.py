@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.core.evidence import EvidenceStore
+from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence, EdgeVia, Source
 from auditor.knowledge import Knowledge, KnownHost
 
@@ -105,6 +106,7 @@ def registry_hosts(store: EvidenceStore, knowledge: Knowledge) -> set[str]:
     return hosts
 
 
+@few_collections
 def build_graph(store: EvidenceStore, knowledge: Knowledge) -> RedirectGraph:
     graph = RedirectGraph()
     registries = registry_hosts(store, knowledge)

@@ -12,11 +12,13 @@ recorded on the host but are not required: a hostname filter sees the name the c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from auditor.core.allowlist import normalize_host
 from auditor.core.evidence import EvidenceStore
+from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence, EdgeVia, HostPurpose, Source
 from auditor.core.words import plural
 from auditor.decisions.redirects import GraphEdge, RedirectGraph
@@ -155,9 +157,18 @@ class _Builder:
         return required
 
 
+# A name normalize_host would return unchanged: lowercase LDH labels (underscore allowed) of 1-63 characters, no
+# leading or trailing hyphen, a last label not all digits (no IPv4 address), no punycode to check, 253 at most.
+# Almost every observed host is one: it skips the general parser (a third of required_hosts at 10^5 hosts).
+_PLAIN_HOST_RE = re.compile(r"(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
 def _normal(host: str) -> str | None:
     if host.startswith("*."):
         return host.lower()
+    if (len(host) <= 253 and _PLAIN_HOST_RE.fullmatch(host) and "xn--" not in host
+            and not host.rpartition(".")[2].isdigit()):
+        return host
     try:
         return normalize_host(host)
     except ValueError:
@@ -184,6 +195,7 @@ def _tied_by_knowledge(knowledge: Knowledge, host: str) -> KnownHost | None:
     return found.known
 
 
+@few_collections
 def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGraph) -> list[RequiredHost]:
     builder = _Builder(knowledge)
     for ref in store.sorted_references():

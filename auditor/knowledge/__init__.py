@@ -309,18 +309,22 @@ class _SuffixIndex:
 def fill_template(template: str, variables: dict[str, str]) -> tuple[str, bool]:
     """TEMPLATE with known variables filled; unknown ones become `*` (then it is a wildcard pattern)."""
     wildcard = template.startswith("*.")
-    parts = []
-    position = 0
-    for found in _VARIABLE_RE.finditer(template):
-        parts.append(template[position:found.start()])
-        value = variables.get(found.group(1))
+    pieces = _TEMPLATE_PIECES.get(template)
+    if pieces is None:  # a few dozen templates, each filled once per registry host: split once
+        pieces = _TEMPLATE_PIECES[template] = _VARIABLE_RE.split(template)
+    if len(pieces) == 1:
+        return template, wildcard
+    parts = list(pieces)
+    for index in range(1, len(parts), 2):  # re.split puts each variable's name at the odd positions
+        value = variables.get(parts[index])
         if value is None:
             wildcard = True
             value = "*"
-        parts.append(value)
-        position = found.end()
-    parts.append(template[position:])
+        parts[index] = value
     return "".join(parts), wildcard
+
+
+_TEMPLATE_PIECES: dict[str, list[str]] = {}
 
 
 def _fixed_tail(template: str) -> str:
