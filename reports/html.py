@@ -231,6 +231,9 @@ def _box(host: str, x: float, y: float, allowed: dict[str, str | None], start: b
 # -- render --------------------------------------------------------------------------------------
 
 
+FINDINGS_SHOWN_PER_KIND = 500  # rows drawn per finding kind; the JSON, CSV and SARIF reports hold every finding
+
+
 def render_html(document: dict[str, Any]) -> str:
     sources, anchors = number_sources(document)
     template = _environment().get_template("report.html.j2")
@@ -238,6 +241,7 @@ def render_html(document: dict[str, Any]) -> str:
     for finding in document["findings"]:
         by_kind.setdefault(finding["kind"], []).append(finding)
     return template.render(
+        findings_shown=FINDINGS_SHOWN_PER_KIND,
         headline=sentences(document), change_sentence=change_sentence(document), changes=change_lines(document),
         judged_for=judged_for(document),
         evidence_shown=EVIDENCE_SHOWN, doc=document, csp=CSP, sources=sources, anchors=anchors, by_kind=by_kind,

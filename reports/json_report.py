@@ -124,12 +124,10 @@ def difference(allowlist: Allowlist, proposal: dict[str, Any], recommendation: R
         proposed = {e["address"] for e in proposal["entries"]}
         return {"add": sorted(proposed - current), "remove": sorted(current - proposed),
                 "keep": sorted(current & proposed), "changes": [], "withheld": []}
-    cited: dict[str, list[str]] = {}
+    cited: dict[str, dict[str, None]] = {}  # address -> the ids of the findings citing it, in order, once each
     for finding in findings:
         for change in finding.data.get("changes", ()):
-            ids = cited.setdefault(change["address"], [])
-            if finding.id not in ids:
-                ids.append(finding.id)
+            cited.setdefault(change["address"], {})[finding.id] = None
     nicknames = {e.address: getattr(e, "nickname", None) or None for e in allowlist}
     order = {Op.ADD: 0, Op.REMOVE: 1, Op.KEEP: 2}
     changes = sorted(recommendation.changes.values(), key=lambda c: (order[c.op], c.address))
@@ -137,17 +135,22 @@ def difference(allowlist: Allowlist, proposal: dict[str, Any], recommendation: R
         "add": recommendation.addresses(Op.ADD),
         "remove": recommendation.addresses(Op.REMOVE),
         "keep": recommendation.addresses(Op.KEEP),
-        "changes": [{"address": c.address, "op": c.op.value, "reason": c.reason, "findings": cited.get(c.address, []),
-                     "nickname": nicknames.get(c.address)} for c in changes],
+        "changes": [{"address": c.address, "op": c.op.value, "reason": c.reason,
+                     "findings": list(cited.get(c.address, ())), "nickname": nicknames.get(c.address)}
+                    for c in changes],
         "withheld": [{"address": a, "reason": r} for a, r in sorted(recommendation.withheld.items())],
     }
 
 
 def _entry_rows(allowlist: Allowlist, findings: list[Finding], recommendation: Recommendation | None
                 ) -> list[dict[str, Any]]:
+    naming: dict[str, dict[int, Finding]] = {}  # address -> the findings naming it, in order (one pass, not n*m)
+    for index, finding in enumerate(findings):
+        for address in finding.entries:
+            naming.setdefault(address, {})[index] = finding
     rows = []
     for entry in allowlist:
-        related = [f for f in findings if entry.address in f.entries]
+        related = list(naming.get(entry.address, {}).values())
         # a finding's first entry is the one it is about; later ones are context (the entry covering it)
         about = [f for f in related if f.entries[0] == entry.address]
         rows.append({

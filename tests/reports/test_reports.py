@@ -345,3 +345,22 @@ def test_html_long_evidence_lists_collapse(tmp_path: Path) -> None:
     html = render_html(audit_document(tmp_path, "blocked"))
     assert "<details><summary>" in html and "more</summary>" in html
     assert "<script" not in html
+
+
+def test_html_draws_at_most_its_cap_of_findings_per_kind_and_counts_the_rest(tmp_path: Path) -> None:
+    """An allowlist that repeats one entry 1,200 times (a fuzzed squid.conf took 55 s to render before the cap)
+    gives 1,199 duplicate findings: the JSON keeps them all, the HTML draws the first rows and counts the rest."""
+    from reports.html import FINDINGS_SHOWN_PER_KIND
+
+    (tmp_path / "Dockerfile").write_text("FROM ghcr.io/acme/app:1\n", encoding="utf-8")
+    (tmp_path / "allow.txt").write_text("ghcr.io\n" * 1200, encoding="utf-8")
+    html, report = tmp_path / "r.html", tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["audit", str(tmp_path / "Dockerfile"), "--allowlist",
+                                       str(tmp_path / "allow.txt"), "--html", str(html), "--json", str(report), "-q"])
+    assert result.exit_code == 0, result.output
+    duplicates = [f for f in json.loads(report.read_text())["findings"] if f["kind"] == "duplicate"]
+    assert len(duplicates) == 1199
+    text = html.read_text(encoding="utf-8")
+    drawn = {f["id"] for f in duplicates if f'<tr id="{f["id"]}"' in text}
+    assert len(drawn) == FINDINGS_SHOWN_PER_KIND < len(duplicates)
+    assert f"… and {1199 - FINDINGS_SHOWN_PER_KIND} more findings of this kind, not drawn here" in text
