@@ -42,6 +42,8 @@ class Recommendation:
     changes: dict[str, Change] = field(default_factory=dict)  # by address: current entries, then additions
     docker_hub_needed: bool = False
     withheld: dict[str, str] = field(default_factory=dict)  # proposed addresses never to allow -> why
+    # entry_for's host -> entry index, for the proposal it was built from (changes are final once recommend returns)
+    fix_index: tuple[Proposal, dict[str, str]] | None = field(default=None, compare=False, repr=False)
 
     def op(self, address: str) -> Op | None:
         change = self.changes.get(address)
@@ -124,11 +126,16 @@ def narrower_entries(address: str, rec: Recommendation, mode: MatchMode) -> list
 
 
 def entry_for(host: str, proposal: Proposal, rec: Recommendation) -> str | None:
-    """The added or kept entry of the recommendation that covers HOST, as the proposal decided it."""
-    for entry in proposal.entries:
-        if host in entry.covers and rec.op(entry.address) in (Op.ADD, Op.KEEP):
-            return entry.address
-    return None
+    """The added or kept entry of the recommendation that covers HOST, as the proposal decided it (the first
+    such entry in the proposal's order)."""
+    if rec.fix_index is None or rec.fix_index[0] is not proposal:  # built once per proposal: one look-up per host after
+        index: dict[str, str] = {}
+        for entry in proposal.entries:
+            if rec.op(entry.address) in (Op.ADD, Op.KEEP):
+                for covered in entry.covers:
+                    index.setdefault(covered, entry.address)
+        rec.fix_index = (proposal, index)
+    return rec.fix_index[1].get(host)
 
 
 def mentioned(addresses: Iterable[str]) -> str:
