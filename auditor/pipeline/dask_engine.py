@@ -40,7 +40,7 @@ from auditor.pipeline.collect import (
     collect,
     parse_context,
 )
-from auditor.pipeline.fold_file import _parse_one, _unusable, fold_input
+from auditor.pipeline.fold_file import FileKey, _parse_one, _unusable, file_key, fold_input
 from auditor.pipeline.progress import Progress
 from auditor.pipeline.remote_inputs import is_url, open_url
 from parsers import ParserSpec, parser_for, parser_named
@@ -286,17 +286,6 @@ def _show_progress(leaves: list[Any], sizes: dict[Any, int], enabled: bool | Non
 
 # -- ingest: the workers parse, the client writes ---------------------------------------------------------
 
-FileKey = tuple[str, int, int]  # (resolved path, size, mtime in ns): the file a worker parsed, unchanged since
-
-
-def _file_key(path: Path) -> FileKey | None:
-    try:
-        stat = path.stat()
-        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
-    except OSError:
-        return None
-
-
 def aggregate_item(item: Item, variables: dict[str, str]) -> tuple[FileKey | None, str, Any, str]:
     """(file key, kind, aggregate or None, failure) of one file, parsed as `ingest` parses it (on a worker)."""
     from auditor.pipeline.ingest import aggregate_input
@@ -310,7 +299,7 @@ def aggregate_item(item: Item, variables: dict[str, str]) -> tuple[FileKey | Non
             if spec is None:
                 break
             agg, failure = aggregate_input(inp, spec, ParseContext(variables=dict(variables)))
-            return _file_key(path), spec.name, agg, failure
+            return file_key(path), spec.name, agg, failure
     return None, "", None, ""
 
 
@@ -335,7 +324,7 @@ def ingest_parser_on_dask(inputs: list[str], variables: dict[str, str], schedule
 
     def parse(inp: InputFile, spec: ParserSpec, ctx: ParseContext, line_shift: int = 0) -> tuple[Any, str]:
         whole = line_shift == 0 and inp.display != "<stdin>"  # a grown log's new part is parsed here
-        found = parsed.pop(_file_key(inp.path), None) if whole else None
+        found = parsed.pop(file_key(inp.path), None) if whole else None
         if found is not None and found[0] == spec.name:
             return found[1], found[2]
         return aggregate_input(inp, spec, ctx, line_shift)

@@ -10,6 +10,7 @@ failure on one file becomes an InputError naming the file; the run goes on with 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Protocol
 
 from auditor.core.evidence import EvidenceStore
@@ -119,3 +120,15 @@ def _failure(inp: InputFile, parser: str, exc: Exception, where: Source | None) 
     return inp.error(f"{parser} parser failed {place} ({type(exc).__name__}: {text}); "
                      "the records before it are kept, the rest of the file is not read",
                      line=line, packet=packet, parser=parser)
+
+
+FileKey = tuple[str, int, int]  # (resolved path, size, mtime in ns): the file a worker parsed, unchanged since
+
+
+def file_key(path: Path) -> FileKey | None:
+    """What shows a worker's parse of PATH is of the file the writer opens (ingest parses ahead in workers)."""
+    try:
+        stat = path.stat()
+        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+    except OSError:
+        return None

@@ -36,6 +36,7 @@ from auditor.pipeline.collect import (
     fold_found,
     report_empty_directories,
 )
+from auditor.pipeline.fold_file import FileKey, file_key
 from auditor.pipeline.progress import Progress
 from auditor.pipeline.remote_inputs import is_url
 from parsers import parser_named
@@ -254,16 +255,7 @@ def _show(counter: Any, shown: int, advance: Callable[[int], None]) -> int:
 
 # -- ingest: the workers parse ahead, the parent writes ----------------------------------------------------------
 
-FileKey = tuple[str, int, int]  # (resolved path, size, mtime in ns): the file a worker parsed, unchanged since
 READ_AHEAD_PER_WORKER = 2  # files parsed ahead of the writer per worker (bounds the aggregates held at once)
-
-
-def _file_key(path: Path) -> FileKey | None:
-    try:
-        stat = path.stat()
-        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
-    except OSError:
-        return None
 
 
 def aggregate_file(item: Item, variables: dict[str, str]) -> tuple[str, Any, str]:
@@ -297,7 +289,7 @@ class PoolParse:
         context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         self._variables = variables
-        self._waiting = [(key, item) for item in items if (key := _file_key(Path(item.path))) is not None]
+        self._waiting = [(key, item) for item in items if (key := file_key(Path(item.path))) is not None]
         self._next = 0
         self._ahead: dict[FileKey, Future[Any]] = {}
         self._window = workers * READ_AHEAD_PER_WORKER
@@ -315,7 +307,7 @@ class PoolParse:
         from auditor.pipeline.ingest import aggregate_input
 
         whole = line_shift == 0 and inp.display != "<stdin>"
-        key = _file_key(inp.path) if whole else None
+        key = file_key(inp.path) if whole else None
         found = None
         if key is not None and key in self._ahead:
             # files before this one that ingest did not ask for were already ingested: their parse is dropped
