@@ -27,7 +27,7 @@ from auditor.core.gc_budget import few_collections
 from auditor.core.model import BlockReason, Source
 from auditor.core.words import plural
 from auditor.decisions.actions import align_actions
-from auditor.decisions.admission import admission_problems
+from auditor.decisions.admission import admission_problems, admission_recommendation
 from auditor.decisions.desktop import MachineFinding, review_machines
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
@@ -183,6 +183,9 @@ def audit(analysis: Analysis, allowlist: Allowlist, options: AuditOptions) -> li
         analysis.fleet = machines.fleet
     for finding in findings:
         finding.data["target"] = target.name  # the semantics under which the finding holds
+    if target.matches_images:  # prefixes, not hosts: the admission findings are the decision
+        analysis.recommendation = admission_recommendation(findings, allowlist)
+        return number_findings(findings)
     analysis.recommendation = recommendation(analysis, allowlist, options, findings)
     # the recommendation speaks in host names; a target other than RAM writes them its own way (`.quay.io`)
     written = None if target.hub_switch else (lambda address: _fix_text(address, analysis.proposal, target))

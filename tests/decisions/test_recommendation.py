@@ -19,7 +19,7 @@ from tests.decisions.test_audit import AUDIT, run_audit
 SCENARIOS = sorted(p.name for p in AUDIT.iterdir() if (p / "allowlist.txt").is_file())
 # the host-name targets: each writes an address its own way (Squid `.quay.io`, RPZ `*.quay.io`, harden-runner
 # `quay.io:443`), the recommendation and the difference speak in addresses
-TARGETS = ("ram", "proxy", "dns", "harden-runner")
+TARGETS = ("ram", "proxy", "dns", "harden-runner", "k8s-admission")
 _CODE = re.compile(r"`([^`]+)`")
 _MARKERS = re.compile(r"^(?:\*\.|\.)|:443$")
 
