@@ -517,18 +517,33 @@ def _network_entries(allowlist: Allowlist, target: Target) -> list[Finding]:
     return findings
 
 
+MAX_REPEAT_LINES = 50  # repeated lines named in one duplicate finding (repeats_total counts them all)
+
+
 def _duplicates(allowlist: Allowlist) -> list[Finding]:
-    findings = []
+    """One finding per entry listed more than once, naming its repeated lines (a file that repeats one entry
+    thousands of times is one finding, not thousands)."""
+    repeats: dict[int, tuple[AllowlistEntry, list[AllowlistEntry]]] = {}
     for repeat, first in allowlist.duplicates:
+        repeats.setdefault(id(first), (first, []))[1].append(repeat)
+    findings = []
+    for first, copies in sorted(repeats.values(), key=lambda pair: pair[0].line or 0):
+        lines = [c.line for c in copies]
+        shown = ", ".join(str(n) for n in lines[:MAX_REPEAT_LINES]) + (
+            f" and {len(lines) - MAX_REPEAT_LINES:,} more" if len(lines) > MAX_REPEAT_LINES else "")
+        title = (f"{first.address} is listed twice" if len(copies) == 1
+                 else f"{first.address} is listed {len(copies) + 1:,} times")
         findings.append(Finding(
-            FindingKind.DUPLICATE, Severity.NOTE, f"{repeat.address} is listed twice",
-            f"`{repeat.original}` (line {repeat.line}) repeats `{first.original}` (line {first.line}); the second "
-            "entry adds nothing and takes a place in the entry budget.",
+            FindingKind.DUPLICATE, Severity.NOTE, title,
+            f"`{first.original}` (line {first.line}) is repeated on line{'s' if len(lines) > 1 else ''} {shown}; "
+            "the repeats add nothing and each takes a place in the entry budget.",
             PHRASED_BY_RECOMMENDATION,
-            entries=(repeat.address,),
-            evidence=(EvidenceItem(f"line {repeat.line} repeats line {first.line}",
-                                   (_entry_source(allowlist, repeat), _entry_source(allowlist, first))),),
-            data={"first_line": first.line, "line": repeat.line},
+            entries=(first.address,),
+            evidence=tuple(EvidenceItem(f"line {c.line} repeats line {first.line}",
+                                        (_entry_source(allowlist, c), _entry_source(allowlist, first)))
+                           for c in copies[:20]),
+            data={"first_line": first.line, "line": lines[0], "lines": lines[:MAX_REPEAT_LINES],
+                  **({"repeats_total": len(lines)} if len(lines) > MAX_REPEAT_LINES else {})},
         ))
     return findings
 
