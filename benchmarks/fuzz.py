@@ -11,9 +11,9 @@ the per-file guard. Crashes are minimized and written under tests/fixtures/fuzz/
 tests/test_fuzz_crashes.py replays every file there); hangs and memory kills are kept under benchmarks/work/fuzz/.
 
 The time is split evenly over the families chosen, and within a family round-robin over its kinds. The engine
-is mutation-based (benchmarks/fuzz_mutate.py). A coverage-guided atheris engine is not written yet (atheris is
-in the test extras and installs here). At the end a table prints runs, crashes, hangs and memory-limit kills
-per kind.
+is coverage-guided libFuzzer through atheris where it imports (benchmarks/fuzz_atheris.py; `pip install -e
+'.[fuzz]'`), mutation-based otherwise (benchmarks/fuzz_mutate.py); `--engine` forces one. At the end a table
+prints runs, crashes, hangs and memory-limit kills per kind.
 """
 
 from __future__ import annotations
@@ -239,17 +239,25 @@ def _atheris_available() -> bool:
     return True
 
 
-def campaign_atheris(kind: Kind, seeds: list[tuple[str, bytes]], seconds: float, args: argparse.Namespace,
-                     tally: Tally) -> None:
+def campaign_atheris(kind: Kind, seeds: list[tuple[str, bytes]], seconds: float, runner: Runner, tally: Tally,
+                     args: argparse.Namespace) -> None:
+    """One coverage-guided turn (benchmarks/fuzz_atheris.py); its crash inputs are signed, minimized and kept
+    through the same runner as the mutation engine's."""
     from benchmarks.fuzz_atheris import run_campaign
 
-    runs, crashes, hangs, memkills, signatures = run_campaign(kind.name, seeds, seconds, args.hang_seconds,
-                                                              args.rss_mb)
+    runs, crashes, hangs, memkills, name = run_campaign(kind.name, seeds, seconds, args.hang_seconds, args.rss_mb)
     tally.runs += runs
-    tally.crashes += crashes
     tally.hangs += hangs
     tally.memkills += memkills
-    tally.signatures |= signatures
+    for data in crashes:
+        outcome, signature = runner.run(kind.name, name, data)
+        if outcome != "crash":
+            continue  # libFuzzer's crash did not reproduce through the campaign's runner
+        tally.crashes += 1
+        if signature not in tally.signatures:
+            tally.signatures.add(signature or "?")
+            kept = keep(CRASH_FIXTURES / kind.name, name, minimize(runner, kind.name, name, data, signature or ""))
+            print(f"  crash {kind.name}: {signature} -> {kept.relative_to(FIXTURES.parent.parent)}", flush=True)
 
 
 def table(tallies: dict[str, Tally], by_kind: dict[str, Kind]) -> str:
@@ -268,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=1.0, help="total campaign time (default %(default)s)")
     parser.add_argument("--family", action="append", help="repo, traffic, logs, machine, readers (repeatable)")
     parser.add_argument("--kind", action="append", help="only these kinds (repeatable)")
-    parser.add_argument("--engine", choices=("mutation",), default="mutation")
+    parser.add_argument("--engine", choices=("auto", "atheris", "mutation"), default="auto",
+                        help="auto: atheris (coverage-guided) where it imports, else mutation")
     parser.add_argument("--hang-seconds", type=float, default=10.0)
     parser.add_argument("--rss-mb", type=int, default=2048)
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "1")))
@@ -281,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     by_kind = {k.name: k for k in chosen}
     families = sorted({k.family for k in chosen})
     seeds = seeds_by_kind()
-    use_atheris = False  # only the mutation engine exists so far
+    use_atheris = args.engine == "atheris" or (args.engine == "auto" and _atheris_available())
+    if use_atheris and not _atheris_available():
+        parser.error("atheris does not import here: pip install -e '.[fuzz]', or --engine mutation")
     rng = random.Random(args.seed)
     tallies = {k.name: Tally(engine="atheris" if use_atheris else "mutation") for k in chosen}
     per_family = args.minutes * 60 / len(families)
@@ -302,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                     started = time.monotonic()
                     kind_seeds = seeds.get(kind.name) or [("input", b"")]
                     if use_atheris:
-                        campaign_atheris(kind, kind_seeds, min(turn, left), args, tallies[kind.name])
+                        campaign_atheris(kind, kind_seeds, min(turn, left), runner, tallies[kind.name], args)
                     else:
                         campaign_mutation(kind, kind_seeds, min(turn, left), runner, tallies[kind.name], rng)
                     tallies[kind.name].seconds += time.monotonic() - started
