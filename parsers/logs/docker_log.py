@@ -54,7 +54,7 @@ _IMAGE_HINTS = ("resolve source metadata for ", "pull ", "Pulling from ", "Unabl
 def detect(inp: InputFile) -> bool:
     if inp.looks_binary:
         return False
-    return _DETECT.search(inp.head.decode("utf-8", "replace")) is not None or (
+    return _DETECT.search(inp.head_text) is not None or (
         inp.name.endswith((".log", ".txt")) and any("docker" in line.lower() for line in head_lines(inp, 50))
         and any(line.startswith(("##[", "Runner name:", "Current runner version")) or "dockerd" in line
                 for line in head_lines(inp, 50)))
