@@ -15,7 +15,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,15 +34,6 @@ SCENARIOS = sorted(p.name for p in AUDIT.iterdir() if (p / "allowlist.txt").is_f
 EXAMPLES = ["examples/repo", "examples/logs", "sample_pcaps"]
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    cluster = local_cluster(2)
-    try:
-        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        yield cluster.scheduler_address
-        assert all(address.startswith("tcp://127.0.0.1:") for address in cluster.scheduler_info["workers"])
-    finally:
-        cluster.close()
 
 
 def _run(args: list[str], engine: list[str], tmp: Path) -> tuple[int, str, str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,7 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
 from auditor.pipeline.collect import CollectOptions, collect  # noqa: E402
-from auditor.pipeline.dask_engine import local_cluster  # noqa: E402
 from tests.conftest import REPO_ROOT  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    cluster = local_cluster(2)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def _both(args: list[str], scheduler: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:

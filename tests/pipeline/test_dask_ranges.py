@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from click.testing import CliRunner  # noqa: E402
 from auditor.cli import main  # noqa: E402
 from auditor.pipeline.byte_ranges import combined_records, parse_range, plan_ranges  # noqa: E402
 from auditor.pipeline.collect import CollectOptions, collect  # noqa: E402
-from auditor.pipeline.dask_engine import collect_on_dask, local_cluster  # noqa: E402
+from auditor.pipeline.dask_engine import collect_on_dask  # noqa: E402
 from benchmarks.dnslog_bench import write_squid, write_zeek  # noqa: E402
 from parsers import parser_named  # noqa: E402
 from parsers.common.inputs import InputFile, ParseContext  # noqa: E402
@@ -32,13 +31,6 @@ from tests.conftest import FIXTURES  # noqa: E402
 DNS_FIXTURES = FIXTURES / "logs" / "dns"
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    cluster = local_cluster(2)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def _with_bad_lines(path: Path, bad: dict[int, str]) -> None:
