@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.core.model import BuildxBuilder, Evidence
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, machine_text
+from parsers.machine.bundle import MAX_ITEMS, head_text, machine_of, machine_text, named_json_objects
 
 NAME = "buildx_ls"
 _HEADER = re.compile(r"^NAME/NODE\s+DRIVER/ENDPOINT\b")
@@ -43,21 +43,15 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
 
 
 def _json(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:
-    for count, (number, value, error) in enumerate(json_lines(text)):
-        if count >= MAX_ITEMS:
-            return
-        if error:
-            yield inp.error(error, line=number, parser=NAME)
-            continue
-        if not isinstance(value, dict) or not isinstance(value.get("Name"), str):
-            yield inp.error("a builder line without a Name", line=number, parser=NAME)
-            continue
+    def builder(number: int, value: dict[str, Any]) -> Evidence:
         nodes = [n for n in value.get("Nodes") or () if isinstance(n, dict)]
         endpoints = tuple(str(n["Endpoint"]) for n in nodes if isinstance(n.get("Endpoint"), str))
         status = next((str(n["Status"]) for n in nodes if isinstance(n.get("Status"), str)), "")
         driver = value.get("Driver")
-        yield BuildxBuilder(machine, value["Name"], driver if isinstance(driver, str) else "",
-                            inp.source(line=number, parser=NAME), endpoints, value.get("Current") is True, status)
+        return BuildxBuilder(machine, value["Name"], driver if isinstance(driver, str) else "",
+                             inp.source(line=number, parser=NAME), endpoints, value.get("Current") is True, status)
+
+    return named_json_objects(inp, text, NAME, "builder", builder)
 
 
 def _table(inp: InputFile, machine: str, text: str) -> Iterator[Evidence]:

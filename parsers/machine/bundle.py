@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from auditor.core.model import InputError, MachineSetting, MachineValue
+from auditor.core.model import Evidence, InputError, MachineSetting, MachineValue
 from parsers.common.hosts import strip_userinfo
 from parsers.common.inputs import MAX_CONFIG_BYTES, InputFile, ParseContext
 from parsers.common.json_positions import load_json
@@ -113,6 +113,21 @@ def json_lines(text: str) -> Iterator[tuple[int, Any, str | None]]:
         except (ValueError, RecursionError) as exc:
             message = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.__class__.__name__
             yield number, None, f"invalid JSON: {message}"
+
+
+def named_json_objects(inp: InputFile, text: str, parser: str, what: str,
+                       build: Callable[[int, dict[str, Any]], Evidence]) -> Iterator[Evidence]:
+    """BUILD(line, object) for each JSON Lines object with a string `Name` (what `docker context ls` and
+    `docker buildx ls` print with `--format json`); any other line is an error naming it, up to MAX_ITEMS lines."""
+    for count, (number, value, error) in enumerate(json_lines(text)):
+        if count >= MAX_ITEMS:
+            return
+        if error:
+            yield inp.error(error, line=number, parser=parser)
+        elif not isinstance(value, dict) or not isinstance(value.get("Name"), str):
+            yield inp.error(f"a {what} line without a Name", line=number, parser=parser)
+        else:
+            yield build(number, value)
 
 
 def scalar(value: Any) -> MachineValue:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from auditor.core.model import DockerContext, Evidence
 from parsers.common.hosts import strip_userinfo
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import MAX_ITEMS, head_text, json_lines, machine_of, machine_text
+from parsers.machine.bundle import head_text, machine_of, machine_text, named_json_objects
 
 NAME = "docker_context"
 
@@ -26,17 +27,12 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
     if text is None:
         return
     machine = machine_of(inp)
-    for count, (number, value, error) in enumerate(json_lines(text)):
-        if count >= MAX_ITEMS:
-            return
-        if error:
-            yield inp.error(error, line=number, parser=NAME)
-            continue
-        if not isinstance(value, dict) or not isinstance(value.get("Name"), str):
-            yield inp.error("a context line without a Name", line=number, parser=NAME)
-            continue
+
+    def context(number: int, value: dict[str, Any]) -> Evidence:
         endpoint = value.get("DockerEndpoint")
         description = value.get("Description")
-        yield DockerContext(machine, value["Name"], strip_userinfo(endpoint) if isinstance(endpoint, str) else "",
-                            inp.source(line=number, parser=NAME), value.get("Current") is True,
-                            description if isinstance(description, str) else "")
+        return DockerContext(machine, value["Name"], strip_userinfo(endpoint) if isinstance(endpoint, str) else "",
+                             inp.source(line=number, parser=NAME), value.get("Current") is True,
+                             description if isinstance(description, str) else "")
+
+    yield from named_json_objects(inp, text, NAME, "context", context)
