@@ -5,7 +5,8 @@
 Seeds come from the project's own fixtures (every file under tests/fixtures that the detector assigns to the
 kind; the allowlist fixtures; an audit document for `diff`). Each input runs in a worker process
 (benchmarks/fuzz_target.run_input: parse, discover reports, an audit with every report) watched by this one:
-an input that takes over --hang-seconds is a hang, a worker whose RSS passes --rss-mb is a memory-limit kill.
+an input that takes over --hang-seconds is a hang, a worker whose RSS passes --rss-mb (polled every 50 ms, with
+RLIMIT_AS set to the loaded worker's mappings plus that limit as a backstop) is a memory-limit kill.
 Both kill the worker, which is restarted. A crash is an exception that escaped or a parser's exception caught by
 the per-file guard. Crashes are minimized and written under tests/fixtures/fuzz/<kind>/ (the regression test
 tests/test_fuzz_crashes.py replays every file there); hangs and memory kills are kept under benchmarks/work/fuzz/.
@@ -79,9 +80,29 @@ def seeds_by_kind() -> dict[str, list[tuple[str, bytes]]]:
 
 # ---------------------------------------------------------------- the worker
 
-def _worker(conn: Connection, scratch: str) -> None:
+def _vm_size() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cap_address_space(rss_limit: int) -> None:
+    """RLIMIT_AS at what the worker maps once loaded plus the RSS limit: an allocation that would pass the
+    limit between two of the parent's RSS polls fails here as a MemoryError (a memory-limit kill), rather
+    than taking the machine's memory first."""
+    import resource
+
+    with contextlib.suppress(OSError, ValueError):
+        limit = _vm_size() + rss_limit
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _worker(conn: Connection, scratch: str, rss_limit: int) -> None:
     from benchmarks.fuzz_target import run_input
 
+    _cap_address_space(rss_limit)
     while True:
         try:
             message = conn.recv()
@@ -112,7 +133,8 @@ class Runner:
 
     def _start(self) -> None:
         parent, child = self.context.Pipe()
-        self.process = self.context.Process(target=_worker, args=(child, self.scratch), daemon=True)
+        self.process = self.context.Process(target=_worker, args=(child, self.scratch, self.rss_limit),
+                                            daemon=True)
         self.process.start()
         self.conn = parent
 
