@@ -86,6 +86,10 @@ def _display(path: Path) -> str:
 def iter_inputs(inputs: Iterable[str]) -> Iterator[tuple[InputFile | None, bool, InputError | None]]:
     """Yield (input file, named explicitly, error) for every file named or found under a directory."""
     for name in inputs:
+        if not name:  # Path("") is the working directory: an unset shell variable must not walk it
+            yield None, True, InputError("an empty input name (an unset variable?): nothing read for it",
+                                         Source('""'))
+            continue
         if name == "-":
             try:
                 yield InputFile.from_stdin(), True, None
@@ -163,7 +167,7 @@ def fold_found(store: EvidenceStore, found: Found, options: CollectOptions, ctx:
 def report_empty_directories(store: EvidenceStore, inputs: Iterable[str], walked: dict[str, list[int]]) -> None:
     """A named directory that held no input of a known kind fails the run, as a named file of no known kind."""
     for name in inputs:
-        if name != "-" and Path(name).is_dir() and not walked.get(str(Path(name)), [0])[0]:
+        if name not in ("-", "") and Path(name).is_dir() and not walked.get(str(Path(name)), [0])[0]:
             skipped = walked.get(str(Path(name)), [0, 0])[1]
             _unusable(store, InputError(f"no input of a known kind in this directory ({skipped} files skipped)",
                                         Source(_display(Path(name)))))

@@ -80,8 +80,8 @@ def _shipped(item: Item) -> Item:
 def plan(inputs: list[str]) -> Iterator[Item | str]:
     """The files of INPUTS in `collect`'s order; `-` (standard input) is yielded as is: it is read here."""
     for name in inputs:
-        if name == "-" or is_url(name):
-            yield name if name == "-" else Item(name, explicit=True)
+        if name in ("-", "") or is_url(name):  # an empty name is `collect`'s input error, made on the client
+            yield name if name in ("-", "") else Item(name, explicit=True)
             continue
         path = Path(name)
         if path.is_dir():
@@ -255,7 +255,7 @@ def _note_empty_directories(store: EvidenceStore, inputs: list[str], walked: dic
     read = {record.path for record in store.inputs}
     failed = {error.source.path for error in store.errors}
     for name in inputs:
-        if name == "-" or is_url(name) or not Path(name).is_dir():
+        if name in ("-", "") or is_url(name) or not Path(name).is_dir():
             continue
         files = walked.get(name, [])
         if not any(display in read for display in files):

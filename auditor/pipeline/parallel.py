@@ -76,9 +76,10 @@ def default_jobs() -> int:
 
 
 def plan(inputs: Iterable[str]) -> Iterator[Item | str]:
-    """The files of INPUTS in `collect`'s order; `-` (standard input) is yielded as is: the parent reads it."""
+    """The files of INPUTS in `collect`'s order; `-` (standard input) is yielded as is: the parent reads it (and
+    names an empty input name as `collect` does)."""
     for name in inputs:
-        if name == "-":
+        if name in ("-", ""):
             yield name
             continue
         path = Path(name)

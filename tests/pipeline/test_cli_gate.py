@@ -63,6 +63,15 @@ jobs:
 
 
 # --- exit codes that cannot lie ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("engine", [["--jobs", "1"], ["--jobs", "2"], ["--engine", "dask", "--workers", "1"]])
+def test_an_empty_input_name_is_an_input_error_not_the_working_directory(repo: Path, engine: list[str]) -> None:
+    # `regaudit discover "$UNSET" Dockerfile` run from inside the repository: "" must not walk it
+    result = regaudit("discover", "", "Dockerfile", "--format", "json", *engine, cwd=repo)
+    assert result.returncode == 2
+    assert error_lines(result) == ['regaudit: error: "": an empty input name (an unset variable?): nothing read for it']
+    document = json.loads(result.stdout)
+    assert sorted({ref["registry"] for ref in document["references"]}) == ["docker.io", "ghcr.io"]
+
 
 @pytest.mark.parametrize("strict", [[], ["--strict"]])
 def test_a_missing_input_fails_with_one_line_whatever_strict_says(repo: Path, strict: list[str]) -> None:
