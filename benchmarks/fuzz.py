@@ -325,8 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         for family in families:
             members = [k for k in chosen if k.family == family]
             family_end = time.monotonic() + per_family
-            # short turns round-robin, so every kind gets time even when the campaign is cut short
-            turn = min(30.0, per_family / len(members))
+            # short turns round-robin, so every kind gets time even when the campaign is cut short; an atheris
+            # turn pays an instrumented start-up (6 s and more), so its kinds get one turn each of the family's time
+            turn = per_family / len(members) if use_atheris else min(30.0, per_family / len(members))
             while time.monotonic() < family_end:
                 for kind in members:
                     left = family_end - time.monotonic()
