@@ -326,19 +326,22 @@ def main(argv: list[str] | None = None) -> int:
             members = [k for k in chosen if k.family == family]
             family_end = time.monotonic() + per_family
             # short turns round-robin, so every kind gets time even when the campaign is cut short; an atheris
-            # turn pays an instrumented start-up (6 s and more), so its kinds get one turn each of the family's time
-            turn = per_family / len(members) if use_atheris else min(30.0, per_family / len(members))
+            # turn pays an instrumented start-up (6 s and more), so its kinds get one turn each of the family's
+            # time. A turn's share is what is left divided among the kinds still to go in this round: a turn that
+            # overran (start-up under load) shortens the next ones instead of leaving the last kinds none
             while time.monotonic() < family_end:
-                for kind in members:
+                for position, kind in enumerate(members):
                     left = family_end - time.monotonic()
                     if left <= 0:
                         break
+                    share = left / (len(members) - position)
+                    turn = share if use_atheris else min(30.0, share)
                     started = time.monotonic()
                     kind_seeds = seeds.get(kind.name) or [("input", b"")]
                     if use_atheris:
-                        campaign_atheris(kind, kind_seeds, min(turn, left), runner, tallies[kind.name], args)
+                        campaign_atheris(kind, kind_seeds, turn, runner, tallies[kind.name], args)
                     else:
-                        campaign_mutation(kind, kind_seeds, min(turn, left), runner, tallies[kind.name], rng)
+                        campaign_mutation(kind, kind_seeds, turn, runner, tallies[kind.name], rng)
                     tallies[kind.name].seconds += time.monotonic() - started
             print(f"fuzz: family {family} done", flush=True)
     except KeyboardInterrupt:
