@@ -50,6 +50,13 @@ _TOKEN = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]")
 _IMAGE_HINTS = ("resolve source metadata for ", "pull ", "Pulling from ", "Unable to find image '", "image ",
                 "FROM ", "pull access denied for ")
 
+# detect() accepts no head without one of these (a signature _DETECT finds, or a job log header line): the registry
+# checks them before it calls detect(), so a walk's JSON and text files cost a substring test
+DETECT_NEEDS = (b"registry access to ", b"Access to docker.io has been restricted",
+                b'"docker login" is unsupported when Registry Access Management',
+                b"image access denied: community images not allowed", b"##[", b"Runner name:",
+                b"Current runner version", b"dockerd")
+
 
 def detect(inp: InputFile) -> bool:
     if inp.looks_binary:
