@@ -20,6 +20,7 @@ reported errors stay exactly those of the line-by-line path.
 
 from __future__ import annotations
 
+import functools
 import re
 from itertools import repeat
 from typing import Any
@@ -39,6 +40,28 @@ _WINDOW = 16  # bytes looked at of each numeric word; longer words send their li
 _MAX_DIGITS = 15  # a stamp of at most this many digits is an exact integer in a double
 _KEY_LIMIT = 200_000  # distinct requests remembered across blocks
 _SLOW = None  # a request whose lines go through `line()`
+# widths of the windows the two key parts, (client, CODE/STATUS) and (method, URL), are compared through (multiples
+# of 8: a window is hashed as 64-bit words); a wider part has its key cut out as bytes
+_KEY_WINDOWS = (64, 128)
+
+
+def _window(padded: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(window, hash) of the words at START: each read through a window as wide as the longest (rounded up to
+    8 bytes), the bytes past its length zeroed (the block is printable: the window is the word), hashed as
+    64-bit words."""
+    width = max(8, -(-int(length.max(initial=1)) // 8) * 8)
+    window = np.lib.stride_tricks.sliding_window_view(padded, width)[start]
+    window *= np.arange(width) < length[:, None]
+    words = window.view(np.uint64)
+    return window, (words * _hash_factors()[:words.shape[1]]).sum(axis=1, dtype=np.uint64)
+
+
+@functools.cache
+def _hash_factors() -> np.ndarray:
+    """Fixed odd 64-bit multipliers, one per word of the windows (numpy only when a big block is met): the hash
+    only groups lines, every group is then checked byte for byte."""
+    return np.array([(0x9E3779B97F4A7C15 * (2 * index + 1) + index) % 2**64 | 1
+                     for index in range(max(_KEY_WINDOWS) // 8)], dtype=np.uint64)
 
 
 class RequestMemo:
@@ -48,6 +71,47 @@ class RequestMemo:
         self.ids: dict[tuple[bytes, bytes], int] = {}
         # per number: None (_SLOW) or (tag, value, extra, client)
         self.judged: list[tuple[str, str, str, str] | None] = []
+
+    def number_spans(self, arr: np.ndarray, raw: bytes, spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                     parser: _SquidParser) -> np.ndarray:
+        """The numbers of the requests at SPANS (starts and ends of the two key parts per line) of the block ARR,
+        as `number` gives them for the keys cut out line by line, without a bytes object per line: each key is
+        read through a zero-padded fixed-width window (the block's bytes are printable, so the window is the key),
+        windows are hashed and grouped in numpy, every line's window is compared byte for byte with its group's
+        first, and only the first line of each distinct key (and any line that fails the comparison or whose key
+        is wider than the window) has its key cut out. The keys go to `number` in line order, so new requests
+        are numbered in the order of their first lines, as before."""
+        first_start, first_end, second_start, second_end = spans
+        first_length, second_length = first_end - first_start, second_end - second_start
+        fits = np.flatnonzero((first_length <= _KEY_WINDOWS[0]) & (second_length <= _KEY_WINDOWS[1]))
+        fallback = np.flatnonzero((first_length > _KEY_WINDOWS[0]) | (second_length > _KEY_WINDOWS[1]))
+        representatives = fits[:0]
+        inverse = fits[:0]
+        if len(fits):
+            padded = np.concatenate([arr, np.zeros(max(_KEY_WINDOWS), np.uint8)])
+            windows = [_window(padded, start[fits], length[fits]) for start, length in
+                       ((first_start, first_length), (second_start, second_length))]
+            hashes = windows[0][1] * np.uint64(0x9E3779B97F4A7C15) + windows[1][1]
+            _unique, first_of, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+            same = np.ones(len(fits), bool)
+            for window, _hash in windows:
+                same &= (window == window[first_of[inverse]]).all(axis=1)
+            if not same.all():  # the same hash for another key: those lines are numbered one by one
+                fallback = np.sort(np.concatenate([fallback, fits[~same]]))
+            representatives = fits[first_of]
+        cut = np.concatenate([representatives, fallback])
+        order = np.argsort(cut, kind="stable")
+        cut = cut[order]
+        piece = raw.__getitem__
+        keys = list(zip(map(piece, map(slice, first_start[cut].tolist(), first_end[cut].tolist())),
+                        map(piece, map(slice, second_start[cut].tolist(), second_end[cut].tolist())), strict=True))
+        cut_numbers = np.empty(len(cut), np.int64)
+        cut_numbers[order] = self.number(keys, parser)
+        numbers = np.empty(len(first_start), np.int64)
+        if len(fits):
+            numbers[fits] = cut_numbers[:len(representatives)][inverse]
+        numbers[fallback] = cut_numbers[len(representatives):]
+        return numbers
 
     def number(self, keys: list[tuple[bytes, bytes]], parser: _SquidParser) -> np.ndarray:
         if len(self.ids) >= _KEY_LIMIT:
@@ -163,10 +227,7 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
     rows, times = rows[ok], times[ok]
     begin = [b[ok] for b in begin]
     finish = [f[ok] for f in finish]
-    piece = raw.__getitem__
-    keys = list(zip(map(piece, map(slice, begin[2].tolist(), finish[3].tolist())),
-                    map(piece, map(slice, begin[5].tolist(), finish[6].tolist())), strict=True))
-    numbers = memo.number(keys, parser)
+    numbers = memo.number_spans(arr, raw, (begin[2], finish[3], begin[5], finish[6]), parser)
     judged = memo.judged
     slow_numbers = [number for number in np.unique(numbers).tolist() if judged[number] is _SLOW]
     fast = np.ones(len(rows), bool)
