@@ -45,15 +45,24 @@ _SLOW = None  # a request whose lines go through `line()`
 _KEY_WINDOWS = (64, 128)
 
 
-def _window(padded: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(window, hash) of the words at START: each read through a window as wide as the longest (rounded up to
-    8 bytes), the bytes past its length zeroed (the block is printable: the window is the word), hashed as
-    64-bit words."""
-    width = max(8, -(-int(length.max(initial=1)) // 8) * 8)
-    window = np.lib.stride_tricks.sliding_window_view(padded, width)[start]
-    window *= np.arange(width) < length[:, None]
-    words = window.view(np.uint64)
-    return window, (words * _hash_factors()[:words.shape[1]]).sum(axis=1, dtype=np.uint64)
+def _width(length: np.ndarray) -> int:
+    """The window for words of LENGTH: the longest, rounded up to 8 bytes (a window is read as 64-bit words)."""
+    return max(8, -(-int(length.max(initial=1)) // 8) * 8)
+
+
+def _words_at(arr: np.ndarray, start: np.ndarray, length: np.ndarray, width: int) -> np.ndarray:
+    """The words at START (each inside ARR for WIDTH bytes) as little-endian 64-bit words, the bytes past each
+    one's LENGTH zeroed: the block is printable, so equal word rows are equal words."""
+    words = np.lib.stride_tricks.sliding_window_view(arr, width)[start].view("<u8")
+    for column in range(width // 8):
+        words[:, column] &= _byte_masks()[np.clip(length - 8 * column, 0, 8)]
+    return words
+
+
+@functools.cache
+def _byte_masks() -> np.ndarray:
+    """Per count of bytes kept (0 to 8), the little-endian mask that keeps them."""
+    return np.array([(1 << (8 * kept)) - 1 for kept in range(9)], dtype="<u8")
 
 
 @functools.cache
@@ -85,17 +94,24 @@ class RequestMemo:
         first_length, second_length = first_end - first_start, second_end - second_start
         fits = np.flatnonzero((first_length <= _KEY_WINDOWS[0]) & (second_length <= _KEY_WINDOWS[1]))
         fallback = np.flatnonzero((first_length > _KEY_WINDOWS[0]) | (second_length > _KEY_WINDOWS[1]))
+        widths = [_width(first_length[fits]), _width(second_length[fits])]
+        # a window must lie inside the block: a key that ends closer than that to its end is cut out instead
+        inside = (first_start[fits] + widths[0] <= len(arr)) & (second_start[fits] + widths[1] <= len(arr))
+        if not inside.all():
+            fallback = np.sort(np.concatenate([fallback, fits[~inside]]))
+            fits = fits[inside]
         representatives = fits[:0]
         inverse = fits[:0]
         if len(fits):
-            padded = np.concatenate([arr, np.zeros(max(_KEY_WINDOWS), np.uint8)])
-            windows = [_window(padded, start[fits], length[fits]) for start, length in
-                       ((first_start, first_length), (second_start, second_length))]
-            hashes = windows[0][1] * np.uint64(0x9E3779B97F4A7C15) + windows[1][1]
+            words = [_words_at(arr, start[fits], length[fits], width) for start, length, width in
+                     ((first_start, first_length, widths[0]), (second_start, second_length, widths[1]))]
+            factors = _hash_factors()
+            first_hash, second_hash = ((part * factors[:part.shape[1]]).sum(axis=1, dtype=np.uint64) for part in words)
+            hashes = first_hash * np.uint64(0x9E3779B97F4A7C15) + second_hash
             _unique, first_of, inverse = np.unique(hashes, return_index=True, return_inverse=True)
             same = np.ones(len(fits), bool)
-            for window, _hash in windows:
-                same &= (window == window[first_of[inverse]]).all(axis=1)
+            for part in words:
+                same &= (part == part[first_of[inverse]]).all(axis=1)
             if not same.all():  # the same hash for another key: those lines are numbered one by one
                 fallback = np.sort(np.concatenate([fallback, fits[~same]]))
             representatives = fits[first_of]
