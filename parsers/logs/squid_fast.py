@@ -5,9 +5,12 @@ the shape `_NATIVE` (squid.py) reads: a stamp `\\d+(\\.\\d+)?` of at most 15 dig
 `-?\\d+`, client, `CODE/STATUS`, bytes `-?\\d+`, method and URL, one space between each of those. Those
 checks run in numpy over the block (word boundaries from the positions of spaces and newlines, the short
 numeric words through fixed-width windows), so no Python runs per line. What varies on every line of a
-proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS) and (method, URL), is
-cut out as two byte strings per line (C slicing) and numbered through a dict, and only a new request is
-looked at in Python (the shape of CODE/STATUS, the verdict). Per request number, numpy sums the line count,
+proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS) and (method, URL), is the
+request's key: each part is read through a fixed-width window as 64-bit words (bytes past its end zeroed),
+hashed and grouped in numpy, and every line's words are compared with its group's first, so only the first
+line of each distinct key (or one whose key is wider than the window, or whose hash collides) has its key cut
+out as bytes and numbered through a dict; only a new request is looked at in Python (the shape of
+CODE/STATUS, the verdict). Per request number, numpy sums the line count,
 earliest and latest time and first line, and each request goes into the Batch once per block.
 
 The time stamp's digits are read as one integer N with F digits after the point: N < 2^53 and 10^F are
