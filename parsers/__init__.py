@@ -13,7 +13,9 @@ and optionally
 parse() never raises for bad content: it yields InputError records naming the line or packet and goes
 on. Registration order matters: the first module whose detect() accepts a file parses it, so
 specific kinds (by magic or by name) come before kinds recognized by content alone.
-A new format is one module, its fixtures, and one line below (its module path, imported on first use).
+A new format is one module, its fixtures, and one line below: its module path (imported on first use) and its
+Claims, the file names its detect() can accept (a walk offers a file only to the kinds that claim its name; a kind
+recognized by content under any name is SNIFFED).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from parsers.common.claims import SNIFFED, Claims, NameIndex
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -34,6 +38,7 @@ class ParserSpec:
     detect: Callable[[InputFile], bool]
     parse: ParseFunction
     detect_content: Callable[[InputFile], bool] | None = None
+    claims: Claims | None = None  # None: a candidate for every file name
 
 
 def import_by_name(name: str) -> ModuleType:
@@ -47,10 +52,11 @@ class _Registered:
     """A registered parser whose module is imported when first asked for: a run that reads one Dockerfile
     imports the few parsers tried before it, not all of them (start-up time)."""
 
-    __slots__ = ("_module", "module_name")
+    __slots__ = ("_module", "claims", "module_name")
 
-    def __init__(self, module_name: str) -> None:
+    def __init__(self, module_name: str, claims: Claims | None = None) -> None:
         self.module_name = module_name
+        self.claims = claims
         self._module: ModuleType | None = None
 
     @property
@@ -78,63 +84,69 @@ class _Registered:
         return f"<parser {self.module_name}>"
 
 
-def _spec(module_name: str) -> _Registered:
-    return _Registered(f"parsers.{module_name}")
+def _spec(module_name: str, claims: Claims) -> _Registered:
+    return _Registered(f"parsers.{module_name}", claims)
 
 
-PARSERS: tuple[ParserSpec | _Registered, ...] = tuple(
-    _spec(module)
-    for module in (
-        # by magic number
-        "traffic.pcap",
-        # by file name (a chart's templates/ first: by where they are)
-        "repo.helm_chart",
-        "repo.dockerfile",
-        "repo.compose",
-        "repo.ci.github_actions",
-        "repo.ci.gitlab_ci",
-        "repo.ci.jenkinsfile",
-        "repo.ci.circleci",
-        "repo.ci.azure_pipelines",
-        "repo.ci.bitbucket_pipelines",
-        "repo.ci.drone",
-        "repo.devcontainer",
-        "repo.cloudbuild",
-        "repo.quadlet",
-        "repo.oci_charts",
-        "repo.bake",
-        # machine bundles (Docker Desktop readiness): by name, then by content
-        "machine.desktop_registry_json",
-        "machine.admin_settings",
-        "machine.desktop_settings",
-        "machine.machine_manifest",
-        "machine.desktop_plist",
-        "machine.config_profile",
-        "machine.policy_registry",
-        "machine.hosts_file",
-        "machine.docker_version",
-        "machine.docker_info",
-        "machine.buildx_ls",
-        "machine.docker_context",
-        # by content
-        "traffic.trace_result",
-        "repo.kubernetes",
-        "repo.helm_values",
-        "machine.docker_daemon",
-        "machine.docker_config",
-        "machine.docker_images",
-        "logs.dns.zeek",
-        "logs.dns.bind9",
-        "logs.dns.dnsmasq",
-        "logs.dns.unbound",
-        "logs.dns.coredns",
-        "logs.dns.route53",
-        "logs.dns.windows_dns",
-        "logs.squid",
-        "logs.docker_log",
-        "repo.shell",
-    )
+_YAML = Claims(extensions=("yaml", "yml"))
+_JSON = Claims(extensions=("json",))
+
+# (module, the names its detect() can accept: parsers/common/claims.py). The claims sit here, not in the modules,
+# so that a walk can reject a file by name without importing every parser (start-up time).
+_REGISTRATIONS: tuple[tuple[str, Claims], ...] = (
+    # by magic number
+    ("traffic.pcap", Claims(extensions=("pcap", "pcapng", "cap"), sniffed=True)),
+    # by file name (a chart's templates/ first: by where they are)
+    ("repo.helm_chart", Claims(extensions=("yaml", "yml", "tpl", "txt", "json"))),
+    ("repo.dockerfile", Claims(prefixes=("dockerfile", "containerfile"), extensions=("dockerfile", "containerfile"))),
+    ("repo.compose", _YAML),
+    ("repo.ci.github_actions", _YAML),
+    ("repo.ci.gitlab_ci", _YAML),
+    ("repo.ci.jenkinsfile", Claims(prefixes=("jenkinsfile",), extensions=("jenkinsfile", "jenkins", "groovy"))),
+    ("repo.ci.circleci", _YAML),
+    ("repo.ci.azure_pipelines", _YAML),
+    ("repo.ci.bitbucket_pipelines", Claims(names=("bitbucket-pipelines.yml", "bitbucket-pipelines.yaml"))),
+    ("repo.ci.drone", Claims(names=(".drone.yml", ".drone.yaml", ".woodpecker.yml", ".woodpecker.yaml"),
+                             extensions=("yaml", "yml"))),
+    ("repo.devcontainer", Claims(names=("devcontainer.json", ".devcontainer.json"))),
+    ("repo.cloudbuild", Claims(extensions=("yaml", "yml", "json"))),
+    ("repo.quadlet", Claims(extensions=("container", "image", "volume", "build", "pod", "kube", "network"))),
+    ("repo.oci_charts", Claims(names=("chart.yaml",), prefixes=("helmfile",), extensions=("yaml", "yml", "gotmpl"))),
+    ("repo.bake", Claims(extensions=("hcl", "json"))),
+    # machine bundles (Docker Desktop readiness): by name, then by content
+    ("machine.desktop_registry_json", _JSON),
+    ("machine.admin_settings", _JSON),
+    ("machine.desktop_settings", _JSON),
+    ("machine.machine_manifest", _JSON),
+    ("machine.desktop_plist", Claims(names=("desktop.plist", "desktop.plist.txt", "desktop.defaults.txt"))),
+    ("machine.config_profile", Claims(names=("com.docker.config", "com.docker.config.plist", "com.docker.config.txt"),
+                                      extensions=("mobileconfig",))),
+    ("machine.policy_registry", SNIFFED),
+    ("machine.hosts_file", Claims(names=("hosts", "hosts.txt"))),
+    ("machine.docker_version", SNIFFED),
+    ("machine.docker_info", SNIFFED),
+    ("machine.buildx_ls", SNIFFED),
+    ("machine.docker_context", SNIFFED),
+    # by content
+    ("traffic.trace_result", SNIFFED),
+    ("repo.kubernetes", Claims(extensions=("yaml", "yml", "json"))),
+    ("repo.helm_values", _YAML),
+    ("machine.docker_daemon", _JSON),
+    ("machine.docker_config", Claims(names=("config.json",))),
+    ("machine.docker_images", SNIFFED),
+    ("logs.dns.zeek", SNIFFED),
+    ("logs.dns.bind9", SNIFFED),
+    ("logs.dns.dnsmasq", SNIFFED),
+    ("logs.dns.unbound", SNIFFED),
+    ("logs.dns.coredns", SNIFFED),
+    ("logs.dns.route53", SNIFFED),
+    ("logs.dns.windows_dns", SNIFFED),
+    ("logs.squid", SNIFFED),
+    ("logs.docker_log", SNIFFED),
+    ("repo.shell", Claims(extensions=("sh", "bash", "zsh", "ksh"), sniffed=True)),
 )
+
+PARSERS: tuple[ParserSpec | _Registered, ...] = tuple(_spec(module, claims) for module, claims in _REGISTRATIONS)
 
 
 class _Detectors:
@@ -144,6 +156,7 @@ class _Detectors:
     def __init__(self, specs: tuple[ParserSpec | _Registered, ...]) -> None:
         self.specs = specs
         self.resolved: list[tuple[tuple[bytes, ...], Callable[[InputFile], object]]] = []
+        self.names = NameIndex([spec.claims for spec in specs])
 
     def at(self, index: int) -> tuple[tuple[bytes, ...], Callable[[InputFile], object]]:
         while len(self.resolved) <= index:
@@ -167,13 +180,17 @@ def _detectors_of(specs: tuple[ParserSpec | _Registered, ...]) -> _Detectors:
 
 
 def parser_for(inp: InputFile, explicit: bool = False) -> ParserSpec | _Registered | None:
-    """The first registered parser that accepts INP, or None. A file named EXPLICITly that no parser accepts by
-    name is then offered to the content detectors, in the same order: the user said it is an input."""
+    """The first registered parser that accepts INP, or None. A file found by a walk is offered only to the kinds
+    whose claims admit its name (parsers/common/claims.py: the same first match, without forty detectors on
+    every source file); a file named on the command line to all of them. A file named EXPLICITly that no parser
+    accepts by name is then offered to the content detectors, in the same order: the user said it is an input."""
     specs = PARSERS
     detectors = _detectors_of(specs)
     resolved = detectors.resolved
     head = inp.head
-    for index, spec in enumerate(specs):
+    walked = not explicit and inp.root is not None
+    for index in (detectors.names.candidates(inp.name) if walked else range(len(specs))):
+        spec = specs[index]
         try:
             needs, detect = resolved[index] if index < len(resolved) else detectors.at(index)
             if needs:
@@ -194,6 +211,12 @@ def parser_for(inp: InputFile, explicit: bool = False) -> ParserSpec | _Register
             except Exception:
                 continue
     return None
+
+
+def may_claim_walked(name: str) -> bool:
+    """Whether any registered kind may accept a file of this NAME found by a walk: when not, the walk need not
+    open it (its kind is None whatever it holds)."""
+    return bool(_detectors_of(PARSERS).names.candidates(name))
 
 
 def parser_named(name: str) -> ParserSpec | _Registered | None:

@@ -18,7 +18,7 @@ from auditor.core.evidence import EvidenceStore
 from auditor.core.model import InputError, Source
 from auditor.pipeline.fold_file import UNRECOGNIZED, Folded, _parse_one, _unusable, fold_input  # noqa: F401
 from auditor.pipeline.remote_inputs import with_urls
-from parsers import ParserSpec, parser_named
+from parsers import ParserSpec, may_claim_walked, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
 
 if TYPE_CHECKING:
@@ -106,8 +106,12 @@ def iter_inputs(inputs: Iterable[str]) -> Iterator[tuple[InputFile | None, bool,
 
 
 def _open_walked(path: Path, root: Path) -> Iterator[tuple[InputFile | None, bool, InputError | None]]:
-    """A regular file found by the walk (its listing said so: no stat before the open)."""
+    """A regular file found by the walk (its listing said so: no stat before the open). One no parser claims by
+    its name is not opened at all: a walk over a checkout meets mostly such files (issue 18)."""
     display = _display(path)
+    if not may_claim_walked(path.name):
+        yield InputFile.unopened(path, display, root), False, None
+        return
     try:
         yield InputFile.from_path(path, display=display, root=root), False, None
     except OSError as exc:

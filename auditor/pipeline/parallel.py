@@ -39,7 +39,7 @@ from auditor.pipeline.collect import (
 from auditor.pipeline.fold_file import FileKey, file_key
 from auditor.pipeline.progress import Progress
 from auditor.pipeline.remote_inputs import is_url
-from parsers import parser_named
+from parsers import may_claim_walked, parser_named
 from parsers.common.inputs import ParseContext, bulk_parsing
 
 if TYPE_CHECKING:
@@ -85,8 +85,9 @@ def plan(inputs: Iterable[str]) -> Iterator[Item | str]:
         path = Path(name)
         if path.is_dir():
             for file_path, regular in _walk_entries(path):
-                if regular:
-                    yield Item(str(file_path), False, name, _size(file_path))
+                if regular:  # a name no kind claims is not opened by the fold: no stat for its size either
+                    size = _size(file_path) if may_claim_walked(file_path.name) else 0
+                    yield Item(str(file_path), False, name, size)
         else:
             yield Item(name, True, None, _size(path))
 

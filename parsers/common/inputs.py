@@ -102,6 +102,12 @@ class InputFile:
                    compression=compression, root=root)
 
     @classmethod
+    def unopened(cls, path: Path, display: str, root: Path) -> InputFile:
+        """A file a walk found under a name no parser claims (parsers.may_claim_walked): its kind is None whatever
+        it holds, so it is not opened (no head, size unknown: 0)."""
+        return cls(path=path, display=display, size=0, head=b"", root=root)
+
+    @classmethod
     def from_stdin(cls, spool_dir: str | None = None) -> InputFile:
         """Copy standard input to a temporary file so it can be detected, then streamed like any file."""
         import shutil

@@ -39,6 +39,7 @@ _LITERALS = (" is not allowed", "has been restricted by your administrators",
              "is unsupported when Registry Access Management", "community images not allowed", " name: '",
              " pull ", "Unable to find image '")
 _PULL_CONTEXT_LINES = 30  # an error this close after `docker pull IMAGE` is about IMAGE
+_SEARCHED_LIMIT = 10_000  # distinct messages whose signature match is remembered
 _DETECT = re.compile(r"registry access to \S+ is not allowed|Access to docker\.io has been restricted"
                      r"|\"docker login\" is unsupported when Registry Access Management"
                      r"|image access denied: community images not allowed")
@@ -49,6 +50,13 @@ _URL_IMAGE = re.compile(r"https?://([^/\s\"]+)/v2/(\S+?)/(?:manifests|blobs)/([^
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]")
 _IMAGE_HINTS = ("resolve source metadata for ", "pull ", "Pulling from ", "Unable to find image '", "image ",
                 "FROM ", "pull access denied for ")
+
+# detect() accepts no head without one of these (a signature _DETECT finds, or a job log header line): the registry
+# checks them before it calls detect(), so a walk's JSON and text files cost a substring test
+DETECT_NEEDS = (b"registry access to ", b"Access to docker.io has been restricted",
+                b'"docker login" is unsupported when Registry Access Management',
+                b"image access denied: community images not allowed", b"##[", b"Runner name:",
+                b"Current runner version", b"dockerd")
 
 
 def detect(inp: InputFile) -> bool:
@@ -71,6 +79,10 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
     runner: str | None = None
     last_pull: tuple[int, str, str] | None = None  # (line, canonical image, registry endpoint)
     messages: dict[str, tuple[str, BlockReason, str, str | None] | str] = {}
+    # a line's signature match by its message (the line past a leading ISO stamp, which holds no signature):
+    # a retry storm repeats one message with new stamps, and the search is most of such a line's cost
+    searched: dict[str, re.Match[str] | None] = {}
+    runs = _Runs(batch)
     for text, first_line in reader.blocks():
         lines_in_block = text.count("\n") + 1
         used, counted_upto, line_no = 0, 0, first_line
@@ -79,7 +91,14 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
             counted_upto = start
             end = text.find("\n", start)
             line = text[start:end if end >= 0 else len(text)]
-            match = _SIGNATURES.search(line)
+            leading = _LEADING_ISO.match(line)
+            message = line[leading.end():] if leading else line
+            try:
+                match = searched[message]
+            except KeyError:
+                if len(searched) >= _SEARCHED_LIMIT:
+                    searched.clear()
+                match = searched[message] = _SIGNATURES.search(line)
             if match is None:
                 continue
             if match["runner"] is not None:
@@ -91,7 +110,8 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
                 continue
             used += 1
             recent = last_pull if last_pull and line_no - last_pull[0] <= _PULL_CONTEXT_LINES else None
-            _attempt(match, line, line_no, runner, clock, batch, reader, messages, recent)
+            _attempt(match, line, leading, message, line_no, runner, clock, runs, reader, messages, recent)
+        runs.settle()
         stats.ignore("no blocked-attempt signature", lines_in_block - used)
         yield from batch.flush_if_full()
         yield from reader.take_errors()
@@ -110,11 +130,12 @@ def _candidate_lines(text: str) -> list[int]:
     return sorted(starts)
 
 
-def _attempt(match: re.Match[str], line: str, number: int, runner: str | None, clock: Clock, batch: Batch,
-             reader: LogReader, messages: dict[str, tuple[str, BlockReason, str, str | None] | str],
+def _attempt(match: re.Match[str], line: str, leading: re.Match[str] | None, message: str, number: int,
+             runner: str | None, clock: Clock, runs: _Runs, reader: LogReader,
+             messages: dict[str, tuple[str, BlockReason, str, str | None] | str],
              recent_pull: tuple[int, str, str] | None) -> None:
-    leading = _LEADING_ISO.match(line)
-    message = line[leading.end():] if leading else line  # a retry storm repeats it with new stamps only
+    """LEADING: _LEADING_ISO's match on LINE; MESSAGE: the line past it (a retry storm repeats it with new
+    stamps only)."""
     known = messages.get(message)
     if known is None:
         known = messages[message] = _judge(match, line)
@@ -127,8 +148,41 @@ def _attempt(match: re.Match[str], line: str, number: int, runner: str | None, c
     if image is None and recent_pull is not None and recent_pull[2] == endpoint_host(host):
         image = recent_pull[1]
     reader.stats.parsed += 1
-    time, client = _time_and_client(line, clock)
-    batch.block(host, reason, number, time, client or runner, detail, image)
+    time, client = _time_and_client(line, clock, leading)
+    runs.add((host, reason, client or runner, detail, image), number, time)
+
+
+class _Runs:
+    """Consecutive attempts of one key (a retry storm) folded here and given to the Batch as one call with their
+    count, earliest and latest time and first line: what the Batch folds them into line by line."""
+
+    __slots__ = ("batch", "count", "first", "key", "last", "line")
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.key: tuple[str, BlockReason, str | None, str, str | None] | None = None
+        self.count, self.line = 0, 0
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def add(self, key: tuple[str, BlockReason, str | None, str, str | None], line: int, time: float | None) -> None:
+        if key == self.key:
+            self.count += 1
+            if time is not None:
+                first, last = self.first, self.last
+                self.first = time if first is None or time < first else first
+                self.last = time if last is None or time > last else last
+            return
+        self.settle()
+        self.key, self.count, self.line, self.first, self.last = key, 1, line, time, time
+
+    def settle(self) -> None:
+        """Give the pending run to the Batch (at every block's end: the Batch is flushed by its size)."""
+        if self.key is not None:
+            host, reason, client, detail, image = self.key
+            self.batch.block(host, reason, self.line, self.first, client, detail, image, count=self.count,
+                             last_time=self.last)
+            self.key = None
 
 
 def _judge(match: re.Match[str], line: str) -> tuple[str, BlockReason, str, str | None] | str:
@@ -158,14 +212,14 @@ def _pulled(text: str, line: int) -> tuple[int, str, str] | None:
     return line, reference.canonical, reference.endpoint
 
 
-def _time_and_client(line: str, clock: Clock) -> tuple[float | None, str | None]:
-    """The line's time (logrus `time=` is the most precise) and the host a syslog prefix names."""
+def _time_and_client(line: str, clock: Clock, leading: re.Match[str] | None) -> tuple[float | None, str | None]:
+    """The line's time (logrus `time=` is the most precise) and the host a syslog prefix names; LEADING:
+    _LEADING_ISO's match on LINE."""
     syslog = _SYSLOG.match(line) if line[3:4] == " " else None
     client = syslog.group(2) if syslog else None
     logrus = _LOGRUS_TIME.search(line) if "time=" in line else None
     if logrus:
         return clock.iso(logrus.group(1)), client
-    leading = _LEADING_ISO.match(line)
     if leading:
         return clock.iso(leading.group(1)), client
     return (clock.syslog(syslog.group(1)) if syslog else None), client

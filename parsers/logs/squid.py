@@ -28,9 +28,16 @@ _NATIVE = re.compile(
 _COMMON = re.compile(
     r"(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] \"(?P<method>[A-Z_]+) (?P<url>\S+)(?: [^\"]*)?\" "
     r"(?P<status>\d{3}) (?P<bytes>-|\d+) (?P<code>[A-Z_]+):\S+")
+# How a line _NATIVE can match starts (a digit, ASCII or the lead byte of another script's; a \r head_lines
+# strips): a head none of whose first 40 lines starts so, and without _COMMON's `] "`, is no access log. The test
+# is on the raw head (its lines are head_lines' lines), before any decoding or splitting of text.
+_NATIVE_STARTS = frozenset(bytes([byte]) for byte in (*b"0123456789\r", *range(0x80, 0x100)))
 
 
 def detect(inp: InputFile) -> bool:
+    head = inp.head
+    if b'] "' not in head and _NATIVE_STARTS.isdisjoint([line[:1] for line in head.split(b"\n", 40)[:40]]):
+        return False
     return any(_NATIVE.match(line) or _COMMON.match(line) for line in head_lines(inp, 10))
 
 

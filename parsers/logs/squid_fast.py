@@ -5,9 +5,12 @@ the shape `_NATIVE` (squid.py) reads: a stamp `\\d+(\\.\\d+)?` of at most 15 dig
 `-?\\d+`, client, `CODE/STATUS`, bytes `-?\\d+`, method and URL, one space between each of those. Those
 checks run in numpy over the block (word boundaries from the positions of spaces and newlines, the short
 numeric words through fixed-width windows), so no Python runs per line. What varies on every line of a
-proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS) and (method, URL), is
-cut out as two byte strings per line (C slicing) and numbered through a dict, and only a new request is
-looked at in Python (the shape of CODE/STATUS, the verdict). Per request number, numpy sums the line count,
+proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS) and (method, URL), is the
+request's key: each part is read through a fixed-width window as 64-bit words (bytes past its end zeroed),
+hashed and grouped in numpy, and every line's words are compared with its group's first, so only the first
+line of each distinct key (or one whose key is wider than the window, or whose hash collides) has its key cut
+out as bytes and numbered through a dict; only a new request is looked at in Python (the shape of
+CODE/STATUS, the verdict). Per request number, numpy sums the line count,
 earliest and latest time and first line, and each request goes into the Batch once per block.
 
 The time stamp's digits are read as one integer N with F digits after the point: N < 2^53 and 10^F are
@@ -20,6 +23,7 @@ reported errors stay exactly those of the line-by-line path.
 
 from __future__ import annotations
 
+import functools
 import re
 from itertools import repeat
 from typing import Any
@@ -39,6 +43,37 @@ _WINDOW = 16  # bytes looked at of each numeric word; longer words send their li
 _MAX_DIGITS = 15  # a stamp of at most this many digits is an exact integer in a double
 _KEY_LIMIT = 200_000  # distinct requests remembered across blocks
 _SLOW = None  # a request whose lines go through `line()`
+# widths of the windows the two key parts, (client, CODE/STATUS) and (method, URL), are compared through (multiples
+# of 8: a window is hashed as 64-bit words); a wider part has its key cut out as bytes
+_KEY_WINDOWS = (64, 128)
+
+
+def _width(length: np.ndarray) -> int:
+    """The window for words of LENGTH: the longest, rounded up to 8 bytes (a window is read as 64-bit words)."""
+    return max(8, -(-int(length.max(initial=1)) // 8) * 8)
+
+
+def _words_at(arr: np.ndarray, start: np.ndarray, length: np.ndarray, width: int) -> np.ndarray:
+    """The words at START (each inside ARR for WIDTH bytes) as little-endian 64-bit words, the bytes past each
+    one's LENGTH zeroed: the block is printable, so equal word rows are equal words."""
+    words = np.lib.stride_tricks.sliding_window_view(arr, width)[start].view("<u8")
+    for column in range(width // 8):
+        words[:, column] &= _byte_masks()[np.clip(length - 8 * column, 0, 8)]
+    return words
+
+
+@functools.cache
+def _byte_masks() -> np.ndarray:
+    """Per count of bytes kept (0 to 8), the little-endian mask that keeps them."""
+    return np.array([(1 << (8 * kept)) - 1 for kept in range(9)], dtype="<u8")
+
+
+@functools.cache
+def _hash_factors() -> np.ndarray:
+    """Fixed odd 64-bit multipliers, one per word of the windows (numpy only when a big block is met): the hash
+    only groups lines, every group is then checked byte for byte."""
+    return np.array([(0x9E3779B97F4A7C15 * (2 * index + 1) + index) % 2**64 | 1
+                     for index in range(max(_KEY_WINDOWS) // 8)], dtype=np.uint64)
 
 
 class RequestMemo:
@@ -48,6 +83,54 @@ class RequestMemo:
         self.ids: dict[tuple[bytes, bytes], int] = {}
         # per number: None (_SLOW) or (tag, value, extra, client)
         self.judged: list[tuple[str, str, str, str] | None] = []
+
+    def number_spans(self, arr: np.ndarray, raw: bytes, spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                     parser: _SquidParser) -> np.ndarray:
+        """The numbers of the requests at SPANS (starts and ends of the two key parts per line) of the block ARR,
+        as `number` gives them for the keys cut out line by line, without a bytes object per line: each key is
+        read through a zero-padded fixed-width window (the block's bytes are printable, so the window is the key),
+        windows are hashed and grouped in numpy, every line's window is compared byte for byte with its group's
+        first, and only the first line of each distinct key (and any line that fails the comparison or whose key
+        is wider than the window) has its key cut out. The keys go to `number` in line order, so new requests
+        are numbered in the order of their first lines, as before."""
+        first_start, first_end, second_start, second_end = spans
+        first_length, second_length = first_end - first_start, second_end - second_start
+        fits = np.flatnonzero((first_length <= _KEY_WINDOWS[0]) & (second_length <= _KEY_WINDOWS[1]))
+        fallback = np.flatnonzero((first_length > _KEY_WINDOWS[0]) | (second_length > _KEY_WINDOWS[1]))
+        widths = [_width(first_length[fits]), _width(second_length[fits])]
+        # a window must lie inside the block: a key that ends closer than that to its end is cut out instead
+        inside = (first_start[fits] + widths[0] <= len(arr)) & (second_start[fits] + widths[1] <= len(arr))
+        if not inside.all():
+            fallback = np.sort(np.concatenate([fallback, fits[~inside]]))
+            fits = fits[inside]
+        representatives = fits[:0]
+        inverse = fits[:0]
+        if len(fits):
+            words = [_words_at(arr, start[fits], length[fits], width) for start, length, width in
+                     ((first_start, first_length, widths[0]), (second_start, second_length, widths[1]))]
+            factors = _hash_factors()
+            first_hash, second_hash = ((part * factors[:part.shape[1]]).sum(axis=1, dtype=np.uint64) for part in words)
+            hashes = first_hash * np.uint64(0x9E3779B97F4A7C15) + second_hash
+            _unique, first_of, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+            same = np.ones(len(fits), bool)
+            for part in words:
+                same &= (part == part[first_of[inverse]]).all(axis=1)
+            if not same.all():  # the same hash for another key: those lines are numbered one by one
+                fallback = np.sort(np.concatenate([fallback, fits[~same]]))
+            representatives = fits[first_of]
+        cut = np.concatenate([representatives, fallback])
+        order = np.argsort(cut, kind="stable")
+        cut = cut[order]
+        piece = raw.__getitem__
+        keys = list(zip(map(piece, map(slice, first_start[cut].tolist(), first_end[cut].tolist())),
+                        map(piece, map(slice, second_start[cut].tolist(), second_end[cut].tolist())), strict=True))
+        cut_numbers = np.empty(len(cut), np.int64)
+        cut_numbers[order] = self.number(keys, parser)
+        numbers = np.empty(len(first_start), np.int64)
+        if len(fits):
+            numbers[fits] = cut_numbers[:len(representatives)][inverse]
+        numbers[fallback] = cut_numbers[len(representatives):]
+        return numbers
 
     def number(self, keys: list[tuple[bytes, bytes]], parser: _SquidParser) -> np.ndarray:
         if len(self.ids) >= _KEY_LIMIT:
@@ -163,10 +246,7 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
     rows, times = rows[ok], times[ok]
     begin = [b[ok] for b in begin]
     finish = [f[ok] for f in finish]
-    piece = raw.__getitem__
-    keys = list(zip(map(piece, map(slice, begin[2].tolist(), finish[3].tolist())),
-                    map(piece, map(slice, begin[5].tolist(), finish[6].tolist())), strict=True))
-    numbers = memo.number(keys, parser)
+    numbers = memo.number_spans(arr, raw, (begin[2], finish[3], begin[5], finish[6]), parser)
     judged = memo.judged
     slow_numbers = [number for number in np.unique(numbers).tolist() if judged[number] is _SLOW]
     fast = np.ones(len(rows), bool)

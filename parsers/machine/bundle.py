@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from auditor.core.model import Evidence, InputError, MachineSetting, MachineValue
+from parsers.common.claims import fold_case
 from parsers.common.hosts import strip_userinfo
 from parsers.common.inputs import MAX_CONFIG_BYTES, InputFile, ParseContext
 from parsers.common.json_positions import load_json
@@ -45,6 +46,12 @@ def decode_machine_text(data: bytes) -> tuple[str, str]:
 
 def head_text(inp: InputFile) -> str:
     return inp.memo("machine_head_text", lambda: decode_machine_text(inp.head)[0])  # type: ignore[no-any-return]
+
+
+def head_folded(inp: InputFile) -> str:
+    """head_text folded (parsers/common/claims.fold_case): a case-blind key search first asks whether the key is
+    a plain substring of it, which costs a fraction of the regex on a walk's JSON files."""
+    return inp.memo("machine_head_folded", lambda: fold_case(head_text(inp)))  # type: ignore[no-any-return]
 
 
 def read_machine_text(inp: InputFile, parser: str) -> tuple[str | None, str, list[InputError]]:

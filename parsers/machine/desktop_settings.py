@@ -15,19 +15,24 @@ from collections.abc import Iterator
 
 from auditor.core.model import Evidence
 from parsers.common.inputs import InputFile, ParseContext
-from parsers.machine.bundle import head_text, machine_of, read_machine_json, settings_of
+from parsers.machine.bundle import head_folded, head_text, machine_of, read_machine_json, settings_of
 
 NAME = "desktop_settings"
-_DESKTOP_KEYS = re.compile(
-    r'"(?:settingsversion|proxyhttpmode|kubernetesenabled|usewindowscontainers|wslengineenabled|'
-    r'overridewindowsdockerdport|enhancedcontainerisolation|vpnkitcidr|updatehostsfile)"\s*:', re.IGNORECASE)
+_KEYS = ("settingsversion", "proxyhttpmode", "kubernetesenabled", "usewindowscontainers", "wslengineenabled",
+         "overridewindowsdockerdport", "enhancedcontainerisolation", "vpnkitcidr", "updatehostsfile")
+_DESKTOP_KEYS = re.compile(r'"(?:' + "|".join(_KEYS) + r')"\s*:', re.IGNORECASE)
+# the keys as plain text: a head none of them is a substring of (folded) cannot match the case-blind regex
+_KEY_TEXTS = tuple(f'"{key}"' for key in _KEYS)
 
 
 def detect(inp: InputFile) -> bool:
     name = inp.name.lower()
     if name == "settings-store.json":
         return True
-    return name.endswith(".json") and bool(_DESKTOP_KEYS.search(head_text(inp)))
+    if not name.endswith(".json"):
+        return False
+    folded = head_folded(inp)
+    return any(key in folded for key in _KEY_TEXTS) and bool(_DESKTOP_KEYS.search(head_text(inp)))
 
 
 def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:

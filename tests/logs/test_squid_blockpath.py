@@ -95,3 +95,34 @@ def test_block_path_reads_a_grown_log_block_by_block(tmp_path: Path) -> None:
     records = _same(path)
     assert sum(record.count for record in records) == 120_000
     assert len(records) <= 9 * 3  # 9 requests, folded per batch flush at most a few times
+
+
+def _mixed_width_log(rng: random.Random, lines: int) -> str:
+    """Keys of every width: IPv6 clients, URLs past the 128-byte window (blob digests), short CONNECTs."""
+    clients = ["10.0.0.1", "2001:db8:ffff:ffff:ffff:ffff:ffff:1", "fe80::1"]
+    digests = [f"{rng.getrandbits(256):064x}" for _ in range(20)]
+    out = []
+    for index in range(lines):
+        moment = f"{1790000000 + index // 5}.{rng.randrange(1000):03d}"
+        client = rng.choice(clients)
+        if index % 3:
+            out.append(f"{moment}    154 {client} TCP_TUNNEL/200 5120 CONNECT ghcr.io:443 - HIER_DIRECT/1.2.3.4 -")
+        else:
+            url = f"http://registry.corp.example/v2/team/app/blobs/sha256:{rng.choice(digests)}" + "x" * (index % 40)
+            out.append(f"{moment} 812 {client} TCP_MISS/200 904512 GET {url} - HIER_DIRECT/1.2.3.4 application/x")
+    return "\n".join(out) + "\n"
+
+
+def test_block_path_numbers_wide_keys_and_hash_collisions_exactly(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys wider than the comparison windows are cut out one by one; a hash that groups different keys (here
+    every key: all multipliers zero) is caught by the byte comparison. Both give the line-by-line records."""
+    path = tmp_path / "access.log"
+    path.write_text(_mixed_width_log(random.Random(8), 40_000))
+    assert path.stat().st_size > 4 * squid.squid_fast.MIN_BYTES
+    records = _same(path)
+    assert len({record.host for record in records if hasattr(record, "host")}) == 2
+    import numpy as np
+
+    monkeypatch.setattr(squid.squid_fast, "_hash_factors", lambda: np.zeros(16, np.uint64))
+    assert _same(path) == records

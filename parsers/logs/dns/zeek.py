@@ -37,9 +37,9 @@ _CHAIN_TYPES = frozenset({"A", "AAAA", "CNAME", "HTTPS", "SVCB", "ANY", "*", "1"
 _UNSET = frozenset({"-", "(empty)", ""})
 
 
-# detect() accepts no head without one of these (a TSV header or a JSON record):
-# the registry checks them before it calls detect()
-DETECT_NEEDS = (b"#fields\t", b"{")
+# detect() accepts no head without one of these (a TSV header, or a JSON record's id.orig_h key, which a JSON text
+# may also spell with \u escapes): the registry checks them before it calls detect()
+DETECT_NEEDS = (b"#fields\t", b"id.orig_h", b"\\u")
 
 
 def detect(inp: InputFile) -> bool:
