@@ -180,7 +180,9 @@ def store_info(store_path: Path | None, config_path: Path | None, output_format:
     from auditor.store.history import info
 
     path = resolve_store_path(store_path, configured_store(config_path))
-    with _store(path) as conn:
+    # quick_check first, as ingest does: info reads little of a store (schema 3 keeps a day's long tail in a few
+    # pages), so damage elsewhere would not show; it reads every page once (seconds for a year's store)
+    with _store(path, check=True) as conn:
         facts = info(conn, path)
     if output_format == "json":
         click.echo(json.dumps(facts, indent=2))

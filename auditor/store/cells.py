@@ -9,7 +9,7 @@ sample_line, sample_packet (NaN: none), sample (the JSON key of a sample in anot
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
 from auditor.store.codec import CHUNK, KIND_INDEX, UNDATED_DAY, unpack_column
@@ -86,6 +86,16 @@ def once_cells(conn: sqlite3.Connection, since: int = LOWEST, until: int = HIGHE
         "sample_packet": np.where(np.isnan(line), np.nan, 0.0), "sample": np.full(n, None, dtype=object)})
 
 
+def once_arrays(conn: sqlite3.Connection, columns: tuple[str, ...], since: int = LOWEST, until: int = HIGHEST
+                ) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
+    """(day, input id, {column: values}) of each once-seen row of SINCE..UNTIL, one at a time."""
+    for day, input_id, *blobs in conn.execute(
+            f"SELECT day, input_id, {', '.join(columns)} FROM once_days WHERE day BETWEEN ? AND ?"
+            " ORDER BY day, input_id", (since, until)):
+        yield day, input_id, {name: unpack_column(blob, delta=name == "hosts")
+                              for name, blob in zip(columns, blobs, strict=True)}
+
+
 def with_answers(frame: pd.DataFrame) -> pd.DataFrame:
     """FRAME with each folded answer count as the dns-answer row it was (no client, the query's times and
     sample), and `last` filled in."""
@@ -98,6 +108,3 @@ def with_answers(frame: pd.DataFrame) -> pd.DataFrame:
         frame = pd.concat([frame, answers], ignore_index=True)
     return frame.assign(last=frame["last"].fillna(frame["first"]))
 
-
-def host_ids(frame: pd.DataFrame) -> np.ndarray:
-    return frame["host"].unique()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.allowlist import MatchMode, covers
-from auditor.store.cells import cells
+from auditor.store.cells import cells, once_arrays
 from auditor.store.codec import ANSWER_KINDS, UNDATED_DAY, day_number, day_text, ids_matching, names_of, unpack_ids
 from auditor.store.reader import allowlist_versions, frame
 from auditor.store.schema import SCHEMA_VERSION
@@ -79,26 +79,40 @@ def render_table(found: list[dict[str, Any]]) -> str:
 
 
 def info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
-    one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731
-    stored = cells(conn)
-    days = sorted(int(d) for d in stored["day"].unique()) if not stored.empty else []
-    uses = stored[~stored["kind"].isin(ANSWER_KINDS)].groupby("role")["count"].sum() if days else {}
-    roles = names_of(conn, [int(r) for r in getattr(uses, "index", ())])
+    """What the store holds. Read a day's once-seen arrays at a time: a year of them does not fit in memory
+    as rows."""
+    import numpy as np
+
+    one = lambda sql, *args: conn.execute(sql, args).fetchone()  # noqa: E731
+    kinds = ",".join(str(k) for k in ANSWER_KINDS)
+    days = {d for (d,) in conn.execute("SELECT DISTINCT day FROM host_days WHERE day != ?", (UNDATED_DAY,))}
+    hosts = np.fromiter((h for (h,) in conn.execute("SELECT DISTINCT host FROM host_days")), dtype=np.int64)
+    uses: dict[int, int] = dict(conn.execute(f"SELECT role, sum(count) FROM host_days WHERE kind NOT IN ({kinds})"
+                                             " GROUP BY role").fetchall())
+    cells_held = one("SELECT count(*) + coalesce(sum(answers > 0), 0) FROM host_days")[0]
+    for day, _input, columns in once_arrays(conn, ("hosts", "kinds", "roles", "answers")):
+        days.add(day)
+        hosts = np.union1d(hosts, columns["hosts"])
+        used = ~np.isin(columns["kinds"], ANSWER_KINDS)
+        for role, count in zip(*np.unique(columns["roles"][used], return_counts=True), strict=True):
+            uses[int(role)] = uses.get(int(role), 0) + int(count)
+        cells_held += len(columns["hosts"]) + int((columns["answers"] > 0).sum())
+    roles = names_of(conn, uses)
+    ordered = sorted(days)
     return {
         "store": str(path),
         "schema_version": SCHEMA_VERSION,
         "size_bytes": path.stat().st_size + _size(path.with_name(path.name + "-wal")),
         "inputs_ok": one("SELECT count(*) FROM inputs WHERE status = 'ok'")[0],
         "inputs_failed": one("SELECT count(*) FROM inputs WHERE status = 'failed'")[0],
-        "first_day": day_text(days[0]) if days else None, "last_day": day_text(days[-1]) if days else None,
-        "days_with_use": len(days),
-        "hosts": int(stored["host"].nunique()) if days else 0,
+        "first_day": day_text(ordered[0]) if ordered else None, "last_day": day_text(ordered[-1]) if ordered else None,
+        "days_with_use": len(ordered),
+        "hosts": len(hosts),
         # (day, host, kind, input) cells, a query's folded answers counted as the row of their own they were
-        "host_day_rows": len(stored) + int((stored["answers"] > 0).sum()) if days else 0,
+        "host_day_rows": cells_held,
         "once_seen_cells": int(one("SELECT coalesce(sum(entries), 0) FROM once_days")[0]),
         "names": one("SELECT count(*) FROM names")[0],
-        "uses_by_role": {roles[int(r)]: int(n) for r, n in sorted(  # queries and requests, not their answers
-            getattr(uses, "items", dict)(), key=lambda item: roles[int(item[0])])},
+        "uses_by_role": {roles[r]: n for r, n in sorted(uses.items(), key=lambda item: roles[item[0]])},
         "blocked_day_rows": one("SELECT count(*) FROM blocked_days")[0],
         "edges": one("SELECT count(*) FROM edges")[0],
         "snapshots": one("SELECT count(*) FROM snapshots WHERE complete = 1")[0],
@@ -116,8 +130,10 @@ def prune(conn: sqlite3.Connection, before: str) -> int:
     number = day_number(before)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        old = cells(conn, until=number - 1)
-        removed = len(old) + int((old["answers"] > 0).sum())
+        removed = conn.execute("SELECT count(*) + coalesce(sum(answers > 0), 0) FROM host_days WHERE day != ?"
+                               " AND day < ?", (UNDATED_DAY, number)).fetchone()[0]
+        for _day, _input, columns in once_arrays(conn, ("answers",), until=number - 1):
+            removed += len(columns["answers"]) + int((columns["answers"] > 0).sum())
         conn.execute("DELETE FROM host_days WHERE day != ? AND day < ?", (UNDATED_DAY, number))
         conn.execute("DELETE FROM once_days WHERE day < ?", (number,))
         removed += conn.execute("DELETE FROM edges WHERE day != ? AND day < ?", (UNDATED_DAY, number)).rowcount

@@ -108,6 +108,7 @@ def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type
         regular.append((day_no, ids[host], KIND_INDEX[kind], input_id, role, cell.count, answers, cell.api_calls,
                         cell.first, None if cell.last == cell.first else cell.last,
                         pack_ids(ids[c] for c in clients), int(cell.clients.overflow), line, packet, other))
+    regular.sort(key=lambda r: r[:4])  # in key order: the WITHOUT ROWID pages fill up instead of splitting
     yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", regular)
     yield ("INSERT INTO once_days (day, input_id, entries, hosts, kinds, roles, answers, times, clients, lines)"
            " VALUES (?,?,?,?,?,?,?,?,?,?)", (_once_row(day, input_id, sorted(entries))
@@ -117,10 +118,11 @@ def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type
              _json(c.images), _json(c.details), _json(c.samples))
             for (day, host, reason), c in sorted(agg.blocked.items())))
     yield ("INSERT INTO edges VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-           ((day_number(day), ids[src], ids[dst], via, input_id, (c.confidence.value if c.confidence else "low"),
-             c.count, c.first, None if c.last == c.first else c.last, pack_ids(ids[n] for n in c.clients.names),
-             _json(c.details), edge_samples(c.samples, own)) for (day, src, dst, via), c
-            in sorted(agg.edges.items())))
+           sorted(((day_number(day), ids[src], ids[dst], via, input_id,
+                    (c.confidence.value if c.confidence else "low"), c.count, c.first,
+                    None if c.last == c.first else c.last, pack_ids(ids[n] for n in c.clients.names),
+                    _json(c.details), edge_samples(c.samples, own)) for (day, src, dst, via), c in agg.edges.items()),
+                  key=lambda r: r[:5]))
     yield ("INSERT INTO static_records VALUES (?,?,?,?)",
            ((input_id, snapshot_id, kind, payload) for kind, payload in sorted(agg.static)))
 

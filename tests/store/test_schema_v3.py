@@ -104,7 +104,7 @@ def test_the_long_tail_roll_up_keeps_history_and_last_use_exact(tmp_path: Path) 
     days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
     tail = {"2026-03-01": ["x1.tele.example.net", "gone.example.org"], "2026-03-04": ["x1.tele.example.net"]}
     for day in days:
-        log = _tail_day(tmp_path / f"dns-{day}.log", day, tail.get(day, []) + [f"noise{day[-1]}.example.com"])
+        log = _tail_day(tmp_path / f"dns-{day}.log", day, [*tail.get(day, []), f"noise{day[-1]}.example.com"])
         assert run("ingest", str(log), "--store", str(store)).startswith("ingested")
     facts = json.loads(run("store", "info", "--store", str(store), "--format", "json"))
     assert facts["once_seen_cells"] == 8  # the tail: 3 names over 2 days, and one noise name a day
