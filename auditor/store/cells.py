@@ -24,12 +24,22 @@ ANSWER = KIND_INDEX["dns-answer"]
 LOWEST, HIGHEST = UNDATED_DAY + 1, 2**31  # every dated day
 
 
+def frame(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
+    """SQL's result as a DataFrame; SQLite's own error (a damaged page ...) is raised as itself."""
+    import pandas as pd
+
+    try:
+        return pd.read_sql(sql, conn, params=params)
+    except pd.errors.DatabaseError as exc:
+        if isinstance(exc.__cause__, sqlite3.Error):
+            raise exc.__cause__ from None
+        raise sqlite3.DatabaseError(str(exc)) from None
+
+
 def cells(conn: sqlite3.Connection, since: int = LOWEST, until: int = HIGHEST,
           hosts: Collection[int] | None = None) -> pd.DataFrame:
     """The cells of the dated days SINCE..UNTIL (day numbers, inclusive), of HOSTS only when given."""
     import pandas as pd
-
-    from auditor.store.reader import frame
 
     sql = f"SELECT {', '.join(COLUMNS)} FROM host_days WHERE day BETWEEN ? AND ?"
     if hosts is None:

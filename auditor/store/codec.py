@@ -22,6 +22,7 @@ UNDATED_DAY = -(2**31)  # the day of a record without a time (no real day is tha
 EPOCH = date(1970, 1, 1)
 NO_NAME = 0  # names ids start at 1: 0 is "none" (no role, no client)
 CHUNK = 900  # ids or names per IN (...) list
+ROLES_PENDING = "?"  # the role of a row migrated from version 1: filled in by the next command that opens the store
 
 
 def day_number(text: str) -> int:

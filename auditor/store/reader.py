@@ -28,7 +28,7 @@ from auditor.core.model import (
     Unresolved,
 )
 from auditor.store.aggregate import source_of
-from auditor.store.cells import cells, with_answers
+from auditor.store.cells import cells, frame, with_answers
 from auditor.store.codec import KINDS, UNDATED_DAY, day_number, day_text, ids_matching, names_of, unpack_ids
 
 if TYPE_CHECKING:
@@ -52,18 +52,6 @@ class Window:
     @property
     def bounds(self) -> tuple[str, str]:
         return self.since.isoformat(), self.until.isoformat()
-
-
-def frame(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
-    """SQL's result as a DataFrame; SQLite's own error (a damaged page ...) is raised as itself."""
-    import pandas as pd
-
-    try:
-        return pd.read_sql(sql, conn, params=params)
-    except pd.errors.DatabaseError as exc:
-        if isinstance(exc.__cause__, sqlite3.Error):
-            raise exc.__cause__ from None
-        raise sqlite3.DatabaseError(str(exc)) from None
 
 
 def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) -> None:

@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from auditor.store.codec import ROLES_PENDING
+
 APPLICATION_ID = 0x52474144  # "RGAD"
 STORE_FORMAT = "regaudit-store"
 SCHEMA_VERSION = 3
@@ -85,7 +87,8 @@ CREATE TABLE allowlists (
 # a version-1 store holds), and the daily tables keyed by their primary key WITHOUT ROWID. A version-1 row
 # costs its table row plus two index entries that repeat day and host; keyed by (day, host, ...) the table is
 # its own day index, and the host index holds only the key.
-ROLES_PENDING = "?"  # a row migrated from version 1: its role is filled in by the next ingest
+# ROLES_PENDING ("?"): the role of a row migrated from version 1, filled in by the next command that opens the store
+
 _V2 = f"""
 CREATE TABLE host_days_v2 (
     day TEXT NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, input_id INTEGER NOT NULL,

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.store.aggregate import Cell, InputAggregate, ObservationKey, SampleKey
-from auditor.store.codec import KIND_INDEX, NO_NAME, Names, day_number, ms_of_day, pack_column, pack_ids
-from auditor.store.schema import ROLES_PENDING
+from auditor.store.codec import KIND_INDEX, NO_NAME, ROLES_PENDING, Names, day_number, ms_of_day, pack_column, pack_ids
 
 ROWS_PER_BATCH = 5_000
 QUERY, ANSWER = "dns-query", "dns-answer"
