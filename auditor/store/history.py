@@ -86,13 +86,15 @@ def info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
     one = lambda sql, *args: conn.execute(sql, args).fetchone()  # noqa: E731
     kinds = ",".join(str(k) for k in ANSWER_KINDS)
     days = {d for (d,) in conn.execute("SELECT DISTINCT day FROM host_days WHERE day != ?", (UNDATED_DAY,))}
-    hosts = np.fromiter((h for (h,) in conn.execute("SELECT DISTINCT host FROM host_days")), dtype=np.int64)
+    # the distinct hosts as a bitmap over the (dense) name ids: a year of once-seen arrays is millions of ids
+    seen = np.zeros((conn.execute("SELECT max(id) FROM names").fetchone()[0] or 0) + 1, dtype=bool)
+    seen[np.fromiter((h for (h,) in conn.execute("SELECT DISTINCT host FROM host_days")), dtype=np.int64)] = True
     uses: dict[int, int] = dict(conn.execute(f"SELECT role, sum(count) FROM host_days WHERE kind NOT IN ({kinds})"
                                              " GROUP BY role").fetchall())
     cells_held = one("SELECT count(*) + coalesce(sum(answers > 0), 0) FROM host_days")[0]
     for day, _input, columns in once_arrays(conn, ("hosts", "kinds", "roles", "answers")):
         days.add(day)
-        hosts = np.union1d(hosts, columns["hosts"])
+        seen[columns["hosts"]] = True
         used = ~np.isin(columns["kinds"], ANSWER_KINDS)
         for role, count in zip(*np.unique(columns["roles"][used], return_counts=True), strict=True):
             uses[int(role)] = uses.get(int(role), 0) + int(count)
@@ -107,7 +109,7 @@ def info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
         "inputs_failed": one("SELECT count(*) FROM inputs WHERE status = 'failed'")[0],
         "first_day": day_text(ordered[0]) if ordered else None, "last_day": day_text(ordered[-1]) if ordered else None,
         "days_with_use": len(ordered),
-        "hosts": len(hosts),
+        "hosts": int(seen.sum()),
         # (day, host, kind, input) cells, a query's folded answers counted as the row of their own they were
         "host_day_rows": cells_held,
         "once_seen_cells": int(one("SELECT coalesce(sum(entries), 0) FROM once_days")[0]),
