@@ -92,16 +92,19 @@ def store_bytes(store: Path) -> int:
 
 def fill_year(store: Path, real_days: int) -> None:
     """Copy the real days' rows onto the rest of a 365-day year (dates shifted), as one more day's ingest
-    would add them."""
+    would add them (schema 3: day numbers; the once-seen arrays hold times relative to their day)."""
+    first = (FIRST_DAY - date(1970, 1, 1)).days
     conn = sqlite3.connect(store, isolation_level=None)
     conn.execute("BEGIN")
     for day in range(real_days, 365):
-        source = (FIRST_DAY + timedelta(days=day % real_days)).isoformat()
-        target = (FIRST_DAY + timedelta(days=day)).isoformat()
-        shift = (day - day % real_days) * 86_400
-        conn.execute("INSERT INTO host_days SELECT ?, host, kind, input_id, role, count, api_calls, first + ?,"
-                     " last + ?, clients, clients_overflow, sample FROM host_days WHERE day = ?",
-                     (target, shift, shift, source))
+        source, target = first + day % real_days, first + day
+        shift = (target - source) * 86_400
+        conn.execute("INSERT INTO host_days SELECT ?, host, kind, input_id, role, count, answers, api_calls,"
+                     " first + ?, last + ?, clients, clients_overflow, sample_line, sample_packet, sample"
+                     " FROM host_days WHERE day = ?", (target, shift, shift, source))
+        conn.execute("INSERT INTO once_days (day, input_id, entries, hosts, kinds, roles, answers, times, clients,"
+                     " lines) SELECT ?, input_id, entries, hosts, kinds, roles, answers, times, clients, lines"
+                     " FROM once_days WHERE day = ?", (target, source))
         conn.execute("INSERT INTO edges SELECT ?, from_host, to_host, via, input_id, confidence, count, first + ?,"
                      " last + ?, clients, details, samples FROM edges WHERE day = ?", (target, shift, shift, source))
     conn.execute("COMMIT")

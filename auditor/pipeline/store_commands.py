@@ -180,7 +180,9 @@ def store_info(store_path: Path | None, config_path: Path | None, output_format:
     from auditor.store.history import info
 
     path = resolve_store_path(store_path, configured_store(config_path))
-    with _store(path) as conn:
+    # quick_check first, as ingest does: info reads little of a store (schema 3 keeps a day's long tail in a few
+    # pages), so damage elsewhere would not show; it reads every page once (seconds for a year's store)
+    with _store(path, check=True) as conn:
         facts = info(conn, path)
     if output_format == "json":
         click.echo(json.dumps(facts, indent=2))
@@ -290,11 +292,13 @@ def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:
     """With a window: time on the findings and the `period` section, in RESULT's findings and document."""
     if chosen is None:
         return
+    from auditor.decisions.audit import FindingKind
     from auditor.decisions.period import annotate, period_section
     from reports.json_report import finding_dict
 
+    unused = [f.entries[0] for f in result.findings if f.kind is FindingKind.UNUSED and f.entries]
     with _store(chosen.path) as conn:
-        facts = period_facts(conn, chosen)
+        facts = period_facts(conn, chosen, unused)
         annotate(result.findings, facts, result.analysis.mode)
     result.document["findings"] = [finding_dict(f) for f in result.findings]
     result.document["period"] = period_section(facts)
@@ -303,7 +307,10 @@ def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:
                                         "--as-of", chosen.window.as_of.isoformat()]
 
 
-def period_facts(conn: sqlite3.Connection, chosen: StoreWindow):  # type: ignore[no-untyped-def]
+def period_facts(conn: sqlite3.Connection, chosen: StoreWindow,  # type: ignore[no-untyped-def]
+                 entries: list[str] | None = None):
+    """What the window's period questions need; last use only of the hosts ENTRIES could cover, when given (a
+    year of a resolver's long tail holds millions of names no unused entry covers)."""
     from auditor.decisions.period import PeriodFacts
     from auditor.store import reader
 
@@ -311,7 +318,7 @@ def period_facts(conn: sqlite3.Connection, chosen: StoreWindow):  # type: ignore
     return PeriodFacts(
         since=chosen.window.since, until=chosen.window.until, as_of=chosen.window.as_of,
         store_path=str(chosen.path), began=reader.store_began(conn),
-        last_use=reader.last_use(conn, until), blocked=reader.blocked_daily(conn, since, until),
+        last_use=reader.last_use(conn, until, entries), blocked=reader.blocked_daily(conn, since, until),
         evidence_days=frozenset(reader.evidence_days(conn, since, until)),
         inputs=reader.covering_inputs(conn, chosen.window), versions=reader.allowlist_versions(conn),
         clients_on=lambda hosts, day: reader.clients_on(conn, hosts, day))

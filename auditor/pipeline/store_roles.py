@@ -34,12 +34,19 @@ def fill_pending_roles(conn: sqlite3.Connection, role_of: HostRoles) -> int:
     meta mark makes this one look-up on every later open, not a scan."""
     if conn.execute("SELECT 1 FROM meta WHERE key = 'roles_pending'").fetchone() is None:
         return 0
-    hosts = [(h, bool(api)) for h, api in conn.execute(
-        "SELECT host, max(api_calls) FROM host_days WHERE role = ? GROUP BY host", (ROLES_PENDING,))]
+    from auditor.store.codec import Names, names_of
+
+    pending = conn.execute("SELECT id FROM names WHERE name = ?", (ROLES_PENDING,)).fetchone()
+    rows = [] if pending is None else conn.execute(
+        "SELECT host, max(api_calls) FROM host_days WHERE role = ? GROUP BY host", pending).fetchall()
+    hosts = names_of(conn, [h for h, _api in rows])
 
     def fill() -> None:
+        roles = {host: role_of(hosts[host], bool(api)) for host, api in rows}
+        names = Names(conn)
+        names.intern(roles.values())
         conn.executemany("UPDATE host_days SET role = ? WHERE host = ? AND role = ?",
-                         [(role_of(host, api), host, ROLES_PENDING) for host, api in hosts])
+                         [(names.id(role), host, pending[0]) for host, role in roles.items()])
         conn.execute("DELETE FROM meta WHERE key = 'roles_pending'")
 
     conn.execute("BEGIN IMMEDIATE")
@@ -49,4 +56,4 @@ def fill_pending_roles(conn: sqlite3.Connection, role_of: HostRoles) -> int:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return len(hosts)
+    return len(rows)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.allowlist import MatchMode, covers
-from auditor.store.aggregate import UNDATED, unpack_clients
+from auditor.store.cells import cells, once_arrays
+from auditor.store.codec import ANSWER_KINDS, UNDATED_DAY, day_number, day_text, ids_matching, names_of, unpack_ids
 from auditor.store.reader import allowlist_versions, frame
 from auditor.store.schema import SCHEMA_VERSION
 
@@ -23,21 +24,25 @@ def history(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
     entries covered it."""
     host = _normal(name)
     like = "%." + host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    # an answer or a CNAME is the reply to a lookup already counted as a query: not a use of its own
-    use = frame(conn, "SELECT day, sum(CASE WHEN kind IN ('dns-answer', 'cname') THEN 0 ELSE count END) AS count,"
-                      " group_concat(DISTINCT host) AS hosts, group_concat(DISTINCT role) AS roles,"
-                      " group_concat(clients, char(10)) AS clients, max(clients_overflow) AS more FROM host_days"
-                      " WHERE (host = ? OR host LIKE ? ESCAPE '\\') AND day != ? GROUP BY day ORDER BY day",
-                (host, like, UNDATED))
+    ids = ids_matching(conn, host)
+    use = cells(conn, hosts=ids) if ids else None
     blocked = frame(conn, "SELECT day, reason, sum(count) AS count FROM blocked_days"
                           " WHERE (host = ? OR host LIKE ? ESCAPE '\\') GROUP BY day, reason ORDER BY day, reason",
                     (host, like))
     days: dict[str, dict[str, Any]] = {}
-    for row in use.itertuples():
-        names = set(unpack_clients(row.clients)) - {""}
-        days[row.day] = {"day": row.day, "uses": int(row.count), "clients": len(names),
-                         "clients_more": bool(row.more), "hosts": sorted(set(row.hosts.split(","))),
-                         "roles": sorted(set((row.roles or "").split(",")) - {""}), "blocked": {}}
+    if use is not None and not use.empty:
+        names = names_of(conn, set(use["host"]) | set(use["role"]))
+        for number, rows in use.groupby("day", sort=True):
+            clients: set[int] = set()
+            for value in rows["clients"]:
+                clients.update(unpack_ids(value))
+            # an answer or a CNAME is the reply to a lookup already counted as a query: not a use of its own
+            uses = int(rows.loc[~rows["kind"].isin(ANSWER_KINDS), "count"].sum())
+            day = day_text(int(number))
+            days[day] = {"day": day, "uses": uses, "clients": len(clients),
+                         "clients_more": bool((rows["clients_overflow"] > 0).any()),
+                         "hosts": sorted({names[int(h)] for h in rows["host"]}),
+                         "roles": sorted({names[int(r)] for r in rows["role"]} - {""}), "blocked": {}}
     for row in blocked.itertuples():
         entry = days.setdefault(row.day, {"day": row.day, "uses": 0, "clients": 0, "clients_more": False,
                                           "hosts": [], "roles": [], "blocked": {}})
@@ -74,20 +79,42 @@ def render_table(found: list[dict[str, Any]]) -> str:
 
 
 def info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
-    one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731
-    days = one("SELECT min(day), max(day), count(DISTINCT day) FROM host_days WHERE day != ''")
+    """What the store holds. Read a day's once-seen arrays at a time: a year of them does not fit in memory
+    as rows."""
+    import numpy as np
+
+    one = lambda sql, *args: conn.execute(sql, args).fetchone()  # noqa: E731
+    kinds = ",".join(str(k) for k in ANSWER_KINDS)
+    days = {d for (d,) in conn.execute("SELECT DISTINCT day FROM host_days WHERE day != ?", (UNDATED_DAY,))}
+    # the distinct hosts as a bitmap over the (dense) name ids: a year of once-seen arrays is millions of ids
+    seen = np.zeros((conn.execute("SELECT max(id) FROM names").fetchone()[0] or 0) + 1, dtype=bool)
+    seen[np.fromiter((h for (h,) in conn.execute("SELECT DISTINCT host FROM host_days")), dtype=np.int64)] = True
+    uses: dict[int, int] = dict(conn.execute(f"SELECT role, sum(count) FROM host_days WHERE kind NOT IN ({kinds})"
+                                             " GROUP BY role").fetchall())
+    cells_held = one("SELECT count(*) + coalesce(sum(answers > 0), 0) FROM host_days")[0]
+    for day, _input, columns in once_arrays(conn, ("hosts", "kinds", "roles", "answers")):
+        days.add(day)
+        seen[columns["hosts"]] = True
+        used = ~np.isin(columns["kinds"], ANSWER_KINDS)
+        for role, count in zip(*np.unique(columns["roles"][used], return_counts=True), strict=True):
+            uses[int(role)] = uses.get(int(role), 0) + int(count)
+        cells_held += len(columns["hosts"]) + int((columns["answers"] > 0).sum())
+    roles = names_of(conn, uses)
+    ordered = sorted(days)
     return {
         "store": str(path),
         "schema_version": SCHEMA_VERSION,
         "size_bytes": path.stat().st_size + _size(path.with_name(path.name + "-wal")),
         "inputs_ok": one("SELECT count(*) FROM inputs WHERE status = 'ok'")[0],
         "inputs_failed": one("SELECT count(*) FROM inputs WHERE status = 'failed'")[0],
-        "first_day": days[0], "last_day": days[1], "days_with_use": days[2],
-        "hosts": one("SELECT count(DISTINCT host) FROM host_days")[0],
-        "host_day_rows": one("SELECT count(*) FROM host_days")[0],
-        "uses_by_role": dict(conn.execute(  # queries and requests, not the answers to them (as history counts)
-            "SELECT role, sum(count) FROM host_days WHERE kind NOT IN ('dns-answer', 'cname')"
-            " GROUP BY role ORDER BY role").fetchall()),
+        "first_day": day_text(ordered[0]) if ordered else None, "last_day": day_text(ordered[-1]) if ordered else None,
+        "days_with_use": len(ordered),
+        "hosts": int(seen.sum()),
+        # (day, host, kind, input) cells, a query's folded answers counted as the row of their own they were
+        "host_day_rows": cells_held,
+        "once_seen_cells": int(one("SELECT coalesce(sum(entries), 0) FROM once_days")[0]),
+        "names": one("SELECT count(*) FROM names")[0],
+        "uses_by_role": {roles[r]: n for r, n in sorted(uses.items(), key=lambda item: roles[item[0]])},
         "blocked_day_rows": one("SELECT count(*) FROM blocked_days")[0],
         "edges": one("SELECT count(*) FROM edges")[0],
         "snapshots": one("SELECT count(*) FROM snapshots WHERE complete = 1")[0],
@@ -100,12 +127,19 @@ def _size(path: Path) -> int:
 
 
 def prune(conn: sqlite3.Connection, before: str) -> int:
-    """Drop the daily rows of the days before BEFORE, in one transaction; the rows removed."""
+    """Drop the daily rows of the days before BEFORE, in one transaction; the rows removed, counted as schema 2
+    stored them (a folded answer is a row of its own). The names stay: inputs and other days refer to them."""
+    number = day_number(before)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        removed = 0
-        for table in ("host_days", "blocked_days", "edges"):
-            removed += conn.execute(f"DELETE FROM {table} WHERE day != '' AND day < ?", (before,)).rowcount
+        removed = conn.execute("SELECT count(*) + coalesce(sum(answers > 0), 0) FROM host_days WHERE day != ?"
+                               " AND day < ?", (UNDATED_DAY, number)).fetchone()[0]
+        for _day, _input, columns in once_arrays(conn, ("answers",), until=number - 1):
+            removed += len(columns["answers"]) + int((columns["answers"] > 0).sum())
+        conn.execute("DELETE FROM host_days WHERE day != ? AND day < ?", (UNDATED_DAY, number))
+        conn.execute("DELETE FROM once_days WHERE day < ?", (number,))
+        removed += conn.execute("DELETE FROM edges WHERE day != ? AND day < ?", (UNDATED_DAY, number)).rowcount
+        removed += conn.execute("DELETE FROM blocked_days WHERE day != '' AND day < ?", (before,)).rowcount
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +27,9 @@ from auditor.core.model import (
     Source,
     Unresolved,
 )
-from auditor.store.aggregate import UNDATED, source_of, unpack_clients
+from auditor.store.aggregate import source_of
+from auditor.store.cells import cells, frame, with_answers
+from auditor.store.codec import KINDS, UNDATED_DAY, day_number, day_text, ids_matching, names_of, unpack_ids
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,18 +52,6 @@ class Window:
     @property
     def bounds(self) -> tuple[str, str]:
         return self.since.isoformat(), self.until.isoformat()
-
-
-def frame(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
-    """SQL's result as a DataFrame; SQLite's own error (a damaged page ...) is raised as itself."""
-    import pandas as pd
-
-    try:
-        return pd.read_sql(sql, conn, params=params)
-    except pd.errors.DatabaseError as exc:
-        if isinstance(exc.__cause__, sqlite3.Error):
-            raise exc.__cause__ from None
-        raise sqlite3.DatabaseError(str(exc)) from None
 
 
 def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) -> None:
@@ -88,50 +79,72 @@ def _float(value: object) -> float | None:
 
 
 def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
-    """One observation per (host, kind) of the window, with its clients: SQLite sums the days (a window of
-    90 days becomes thousands of rows, not millions); the clients of distinct day cells are united here."""
-    totals = frame(conn, "SELECT host, kind, sum(count) AS count, sum(api_calls) AS api_calls, min(first) AS first,"
-                         " max(last) AS last, min(input_id || ' ' || sample) AS sample FROM host_days"
-                         " WHERE day BETWEEN ? AND ?"
-                         " GROUP BY host, kind ORDER BY host, kind", (since, until))
-    if totals.empty:
+    """One observation per (host, kind) of the window, with its clients: the window's cells are read on their
+    integer keys (pandas.read_sql and the once-seen arrays), summed per (host, kind) in pandas, and the names
+    joined once at the end (a window of 90 days becomes thousands of observations, not millions of rows)."""
+    found = cells(conn, day_number(since), day_number(until))
+    if found.empty:
         return
+    found = with_answers(found)
+    keys = ["host", "kind"]
+    totals = found.groupby(keys, sort=False).agg(count=("count", "sum"), api_calls=("api_calls", "sum"),
+                                                 first=("first", "min"), last=("last", "max"))
+    sampled = found[found["sample_line"].notna() | found["sample"].notna()]
+    samples = (sampled.sort_values(["input_id", "sample_line", "sample_packet"], kind="stable", na_position="last")
+               .drop_duplicates(keys).set_index(keys)[["input_id", "sample_line", "sample_packet", "sample"]])
+    totals = totals.join(samples).reset_index()
+    clients = _client_sets(found)
+    names = names_of(conn, set(totals["host"]) | {c for held in clients.values() for c in held})
+    totals["name"] = totals["host"].map(names)
+    totals["kind_name"] = totals["kind"].map(lambda k: KINDS[int(k)])
+    totals = totals.sort_values(["name", "kind_name"], kind="stable")
     inputs = {int(i): (display, kind) for i, display, kind in conn.execute("SELECT id, display, kind FROM inputs")}
-    clients: dict[tuple[str, str], set[str]] = {}
-    for host, kind, text in conn.execute("SELECT DISTINCT host, kind, clients FROM host_days"
-                                         " WHERE day BETWEEN ? AND ? AND clients != ''", (since, until)):
-        held = clients.get((host, kind))
-        if held is None:
-            held = clients[(host, kind)] = set()
-        held.update(unpack_clients(text))
-    for host, kind, count, api, first, last, sample in totals.itertuples(index=False, name=None):
-        obs_kind = ObservationKind(kind)
-        names = sorted(clients.get((host, kind), ()))
-        source = _sample_source(sample, inputs) if isinstance(sample, str) else None
-        count, api = int(count), int(api)
-        first, last = _float(first), _float(last)
+    for row in totals.itertuples(index=False):
+        obs_kind = ObservationKind(row.kind_name)
+        held = sorted(names[c] for c in clients.get((row.host, row.kind), ()))
+        source = _cell_source(row, inputs)
+        count, api = int(row.count), int(row.api_calls)
+        first, last = _float(row.first), _float(row.last)
         # no client on the timed records: a window's first use of a host is not a connection start, and the
         # timeline (where live runs infer timing edges) must not take it for one; the store's timing edges were
         # inferred at ingest and come back with the other edges
         if api:
-            store.add(Observation(host, obs_kind, first, None, detail="/v2/", source=source, count=api,
+            store.add(Observation(row.name, obs_kind, first, None, detail="/v2/", source=source, count=api,
                                   last_time=last))
         if count - api or not api:
-            store.add(Observation(host, obs_kind, first, None, source=source, count=count - api, last_time=last))
-        for client in names:  # the clients, with no count of their own
-            store.add(Observation(host, obs_kind, None, client, count=0))
+            store.add(Observation(row.name, obs_kind, first, None, source=source, count=count - api,
+                                  last_time=last))
+        for client in held:  # the clients, with no count of their own
+            store.add(Observation(row.name, obs_kind, None, client, count=0))
 
 
-def _sample_source(text: str, inputs: dict[int, tuple[str, str]]) -> Source | None:
-    """`INPUT_ID [line,packet]` (the input's own file and parser) or `INPUT_ID [path,line,packet,parser]`."""
-    input_id, _, body = text.partition(" ")
-    value = json.loads(body)
-    if len(value) == 2:
-        own = inputs.get(int(input_id))
-        if own is None:
-            return None
-        value = [own[0], value[0], value[1], own[1]]
-    return source_of(value)
+def _client_sets(found: pd.DataFrame) -> dict[tuple[int, int], set[int]]:
+    held: dict[tuple[int, int], set[int]] = {}
+    with_clients = found[found["clients"].notna()]
+    for host, kind, value in zip(with_clients["host"], with_clients["kind"], with_clients["clients"], strict=True):
+        ids = unpack_ids(value)
+        if ids:
+            key = (int(host), int(kind))
+            bucket = held.get(key)
+            if bucket is None:
+                bucket = held[key] = set()
+            bucket.update(ids)
+    return held
+
+
+def _cell_source(row: object, inputs: dict[int, tuple[str, str]]) -> Source | None:
+    """A cell's sample: a line (and packet) of its input's own file, or the JSON key of another."""
+    other = row.sample
+    if isinstance(other, str):
+        return source_of(json.loads(other))
+    line = row.sample_line
+    if line is None or line != line:
+        return None
+    own = inputs.get(int(row.input_id))
+    if own is None:
+        return None
+    packet = row.sample_packet
+    return source_of([own[0], int(line), int(packet) if packet == packet and packet is not None else 0, own[1]])
 
 
 def _fold_blocked(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
@@ -170,16 +183,21 @@ def _joined(text: str | None, tuples: bool = False) -> set:  # type: ignore[type
 
 
 def _fold_edges(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
-    rows = frame(conn, "SELECT from_host, to_host, via, confidence, count, first, clients, details, samples"
-                       " FROM edges WHERE day = ? OR day BETWEEN ? AND ?"
-                       " ORDER BY from_host, to_host, via, day", (UNDATED, since, until))
-    for row in rows.itertuples():
-        samples = tuple(source_of(s) for s in json.loads(row.samples))
-        details = json.loads(row.details)
-        clients = json.loads(row.clients)
-        store.add_edge(RedirectEdge(row.from_host, row.to_host, EdgeVia(row.via), Confidence(row.confidence),
-                                    samples, "; ".join(details), _float(row.first),
-                                    clients[0] if clients else None), count=int(row.count))
+    rows = conn.execute("SELECT day, from_host, to_host, via, confidence, count, first, clients, details, samples,"
+                        " input_id FROM edges WHERE day = ? OR day BETWEEN ? AND ?",
+                        (UNDATED_DAY, day_number(since), day_number(until))).fetchall()
+    if not rows:
+        return
+    names = names_of(conn, {r[1] for r in rows} | {r[2] for r in rows} | {c for r in rows for c in unpack_ids(r[7])})
+    inputs = {int(i): (display, kind) for i, display, kind in conn.execute("SELECT id, display, kind FROM inputs")}
+    for row in sorted(rows, key=lambda r: (names[r[1]], names[r[2]], r[3], day_text(r[0]))):
+        _day, src, dst, via, confidence, count, first, clients, details, samples, input_id = row
+        own = inputs.get(int(input_id), ("", ""))
+        sources = tuple(source_of(s if len(s) == 4 else [own[0], s[0], s[1], own[1]]) for s in json.loads(samples))
+        held = sorted(names[c] for c in unpack_ids(clients))
+        store.add_edge(RedirectEdge(names[src], names[dst], EdgeVia(via), Confidence(confidence), sources,
+                                    "; ".join(json.loads(details)), _float(first), held[0] if held else None),
+                       count=int(count))
 
 
 def _fold_static(conn: sqlite3.Connection, until: str, store: EvidenceStore) -> None:
@@ -216,24 +234,44 @@ def covering_inputs(conn: sqlite3.Connection, window: Window) -> pd.DataFrame:
                        " ORDER BY first_time, display, id", (until, since, until))
 
 
-def last_use(conn: sqlite3.Connection, until: str) -> pd.DataFrame:
-    """Per observed host, the last day it was seen up to UNTIL."""
-    return frame(conn, "SELECT host, max(day) AS last_day FROM host_days WHERE day != ? AND day <= ?"
-                       " GROUP BY host ORDER BY host", (UNDATED, until))
+def last_use(conn: sqlite3.Connection, until: str, entries: Collection[str] | None = None) -> pd.DataFrame:
+    """Per observed host, the last day it was seen up to UNTIL: of every host, or (ENTRIES) of the hosts whose
+    names could be covered by one of those allowlist entries (a superset, by the entry's literal tail: the
+    decision applies its own matching)."""
+    import pandas as pd
+
+    hosts = None if entries is None else sorted({i for e in entries for i in _ids_under(conn, e)})
+    if hosts is not None and not hosts:
+        return pd.DataFrame({"host": pd.Series(dtype="object"), "last_day": pd.Series(dtype="object")})
+    found = cells(conn, until=day_number(until), hosts=hosts)
+    last = found.groupby("host")["day"].max()
+    names = names_of(conn, last.index)
+    result = pd.DataFrame({"host": [names[int(h)] for h in last.index], "last_day": [day_text(d) for d in last]})
+    return result.sort_values("host", kind="stable", ignore_index=True)
+
+
+def _ids_under(conn: sqlite3.Connection, entry: str) -> list[int]:
+    """The ids of stored names an allowlist ENTRY could cover: the name, its subdomains, or (a pattern) any name
+    ending in the text after its last `*`."""
+    entry = entry.strip().lower().rstrip(".")
+    if "*" not in entry:
+        return ids_matching(conn, entry)
+    tail = entry.rsplit("*", 1)[1]
+    like = "%" + tail.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [i for (i,) in conn.execute("SELECT id FROM names WHERE name LIKE ? ESCAPE '\\'", (like,))]
 
 
 def clients_on(conn: sqlite3.Connection, hosts: list[str], day: str) -> tuple[int, bool]:
     """Distinct clients of HOSTS on DAY (and whether that count is a floor: a cell overflowed)."""
-    names: set[str] = set()
-    overflow = False
-    for start in range(0, len(hosts), 500):
-        chunk = hosts[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for clients, more in conn.execute(f"SELECT clients, clients_overflow FROM host_days WHERE day = ?"
-                                          f" AND host IN ({marks})", (day, *chunk)):
-            names.update(unpack_clients(clients))
-            overflow = overflow or bool(more)
-    return len(names), overflow
+    wanted = {i for host in hosts for i in ids_matching(conn, host, subdomains=False)}
+    if not wanted:
+        return 0, False
+    number = day_number(day)
+    found = cells(conn, number, number, wanted)
+    ids: set[int] = set()
+    for value in found["clients"]:
+        ids.update(unpack_ids(value))
+    return len(ids), bool((found["clients_overflow"] > 0).any())
 
 
 def blocked_daily(conn: sqlite3.Connection, since: str, until: str) -> pd.DataFrame:
@@ -243,7 +281,10 @@ def blocked_daily(conn: sqlite3.Connection, since: str, until: str) -> pd.DataFr
 
 def evidence_days(conn: sqlite3.Connection, since: str, until: str) -> set[str]:
     """The days in the window that hold any dated evidence."""
-    days = {d for (d,) in conn.execute("SELECT DISTINCT day FROM host_days WHERE day BETWEEN ? AND ?", (since, until))}
+    bounds = (day_number(since), day_number(until))
+    numbers = {d for (d,) in conn.execute("SELECT DISTINCT day FROM host_days WHERE day BETWEEN ? AND ?", bounds)}
+    numbers |= {d for (d,) in conn.execute("SELECT DISTINCT day FROM once_days WHERE day BETWEEN ? AND ?", bounds)}
+    days = {day_text(d) for d in numbers}
     days |= {d for (d,) in conn.execute("SELECT DISTINCT day FROM blocked_days WHERE day BETWEEN ? AND ?",
                                          (since, until))}
     return days
@@ -251,10 +292,14 @@ def evidence_days(conn: sqlite3.Connection, since: str, until: str) -> set[str]:
 
 def store_began(conn: sqlite3.Connection) -> str | None:
     """The first day the store holds evidence for (or its first ingest, when it holds no dated evidence)."""
-    day = conn.execute("SELECT min(day) FROM (SELECT min(day) AS day FROM host_days WHERE day != ''"
-                       " UNION ALL SELECT min(day) FROM blocked_days WHERE day != '')").fetchone()[0]
-    if day:
-        return str(day)
+    numbers = [d for (d,) in conn.execute("SELECT min(day) FROM host_days WHERE day != ? UNION ALL"
+                                          " SELECT min(day) FROM once_days", (UNDATED_DAY,)) if d is not None]
+    days = [day_text(d) for d in numbers]
+    blocked = conn.execute("SELECT min(day) FROM blocked_days WHERE day != ''").fetchone()[0]
+    if blocked:
+        days.append(str(blocked))
+    if days:
+        return min(days)
     first = conn.execute("SELECT min(ingested_at) FROM inputs").fetchone()[0]
     return str(first)[:10] if first else None
 
@@ -268,3 +313,25 @@ def allowlist_versions(conn: sqlite3.Connection) -> list[dict[str, object]]:
 def window_ending(as_of: date, days: int) -> Window:
     """The DAYS days before AS_OF: `--window 90d --as-of 2026-12-01` is 2026-09-02 to 2026-12-01."""
     return Window(as_of - timedelta(days=days), as_of, as_of)
+
+
+def named_cells(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Every stored observation cell as schema 2 kept its rows (a folded answer as its own dns-answer row), with
+    names, day and kind as text: day, host, kind, role, count, api_calls, first, last, clients (sorted names),
+    clients_overflow, sample ([path, line, packet, parser] or None). For `store` inspection and tests."""
+    found = with_answers(cells(conn))
+    ids = set(found["host"]) | set(found["role"])
+    clients = [unpack_ids(v) for v in found["clients"]]
+    names = names_of(conn, ids | {c for held in clients for c in held})
+    inputs = {int(i): (display, kind) for i, display, kind in conn.execute("SELECT id, display, kind FROM inputs")}
+    samples = []
+    for row in found.itertuples(index=False):
+        source = _cell_source(row, inputs)
+        samples.append([source.path, source.line or 0, source.packet or 0, source.parser] if source else None)
+    named = found.assign(
+        day=[day_text(int(d)) for d in found["day"]], host=[names[int(h)] for h in found["host"]],
+        kind=[KINDS[int(k)] for k in found["kind"]], role=[names[int(r)] for r in found["role"]],
+        clients=[tuple(sorted(names[c] for c in held)) for held in clients], sample=samples)
+    columns = ["day", "host", "kind", "role", "count", "api_calls", "first", "last", "clients", "clients_overflow",
+               "sample"]
+    return named[columns].sort_values(["day", "host", "kind"], kind="stable", ignore_index=True)

@@ -12,9 +12,11 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from auditor.store.codec import ROLES_PENDING
+
 APPLICATION_ID = 0x52474144  # "RGAD"
 STORE_FORMAT = "regaudit-store"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000  # a second ingest waits this long for the first one's transaction, then fails cleanly
 WAIT_VARIABLE = "REGAUDIT_STORE_WAIT"  # seconds to wait instead (0: fail at once when another run writes)
 
@@ -85,7 +87,8 @@ CREATE TABLE allowlists (
 # a version-1 store holds), and the daily tables keyed by their primary key WITHOUT ROWID. A version-1 row
 # costs its table row plus two index entries that repeat day and host; keyed by (day, host, ...) the table is
 # its own day index, and the host index holds only the key.
-ROLES_PENDING = "?"  # a row migrated from version 1: its role is filled in by the next ingest
+# ROLES_PENDING ("?"): the role of a row migrated from version 1, filled in by the next command that opens the store
+
 _V2 = f"""
 CREATE TABLE host_days_v2 (
     day TEXT NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, input_id INTEGER NOT NULL,
@@ -111,8 +114,65 @@ ALTER TABLE edges_v2 RENAME TO edges;
 INSERT INTO meta VALUES ('roles_pending', '1')
 """
 
-# version reached -> the SQL that gets there from the one before; a new version appends one entry
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+# Version 3: names interned (hosts, clients and roles as integer ids into `names`), days as day numbers, a
+# query's answers folded into its row, and the cells of hosts seen once a day (a resolver's long tail) kept as
+# compressed column arrays, one row per day and input (`once_days`); edges keyed by ids. auditor/store/migrate_v3.py
+# converts a version-2 store's rows in place.
+V3_TABLES = """
+CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE host_days (
+    day INTEGER NOT NULL,         -- days since 1970-01-01 (UTC); codec.UNDATED_DAY for a record without a time
+    host INTEGER NOT NULL,        -- names.id
+    kind INTEGER NOT NULL,        -- codec.KINDS index (0: dns-query)
+    input_id INTEGER NOT NULL,
+    role INTEGER NOT NULL,        -- names.id of the role (registry, auth, cdn, ...), 0: none
+    count INTEGER NOT NULL,
+    answers INTEGER NOT NULL,     -- the day's dns-answer count of this host folded into its query row
+    api_calls INTEGER NOT NULL,
+    first REAL, last REAL,        -- last NULL: the same as first
+    clients,                      -- NULL, one names.id (INTEGER), or uint32 names ids (BLOB): the CLIENT_CAP smallest
+    clients_overflow INTEGER NOT NULL,
+    sample_line INTEGER, sample_packet INTEGER, sample TEXT,  -- in the input's own file; else sample is the JSON key
+    PRIMARY KEY (day, host, kind, input_id)
+) WITHOUT ROWID;
+CREATE INDEX host_days_host ON host_days(host, day);
+CREATE TABLE once_days (         -- per day and input, the cells of hosts seen once (count 1, one time, <= 1 client)
+    id INTEGER PRIMARY KEY, day INTEGER NOT NULL, input_id INTEGER NOT NULL, entries INTEGER NOT NULL,
+    hosts BLOB NOT NULL,          -- codec.pack_column arrays, one value per cell: names ids sorted (delta), ...
+    kinds BLOB NOT NULL, roles BLOB NOT NULL, answers BLOB NOT NULL,
+    times BLOB NOT NULL,          -- milliseconds after the day's start
+    clients BLOB NOT NULL,        -- names.id, 0: none
+    lines BLOB NOT NULL           -- the sample's line in the input's own file + 1, 0: none
+);
+CREATE INDEX once_days_day ON once_days(day, input_id);
+CREATE TABLE edges (
+    day INTEGER NOT NULL, from_host INTEGER NOT NULL, to_host INTEGER NOT NULL, via TEXT NOT NULL,
+    input_id INTEGER NOT NULL, confidence TEXT NOT NULL, count INTEGER NOT NULL, first REAL, last REAL,
+    clients, details TEXT NOT NULL, samples TEXT NOT NULL,  -- samples: [line,packet] in the input's own file
+    PRIMARY KEY (day, from_host, to_host, via, input_id)
+) WITHOUT ROWID;
+CREATE VIEW edge_rows AS   -- the edges with their names and dates, for a person reading the store with sqlite3
+    SELECT CASE WHEN e.day = -2147483648 THEN '' ELSE date(e.day * 86400, 'unixepoch') END AS day,
+        f.name AS from_host, t.name AS to_host, e.via, e.input_id, e.confidence, e.count, e.first,
+        coalesce(e.last, e.first) AS last, e.details, e.samples
+    FROM edges e JOIN names f ON f.id = e.from_host JOIN names t ON t.id = e.to_host;
+CREATE VIEW host_day_rows AS  -- the host_days rows likewise (the once-seen cells are in once_days' arrays)
+    SELECT CASE WHEN d.day = -2147483648 THEN '' ELSE date(d.day * 86400, 'unixepoch') END AS day,
+        h.name AS host, d.kind, d.input_id, coalesce(r.name, '') AS role, d.count, d.answers, d.api_calls, d.first,
+        coalesce(d.last, d.first) AS last, d.clients_overflow, d.sample_line, d.sample_packet, d.sample
+    FROM host_days d JOIN names h ON h.id = d.host LEFT JOIN names r ON r.id = d.role
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    from auditor.store.migrate_v3 import migrate_v2_rows
+
+    migrate_v2_rows(conn, _statements(V3_TABLES))
+
+
+# version reached -> what gets there from the one before (SQL, or a function for a conversion SQL cannot do);
+# a new version appends one entry
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _V1, 2: _V2, 3: _v3}
 
 
 def open_store(path: Path, create: bool = False, check: bool = False) -> sqlite3.Connection:
@@ -197,8 +257,12 @@ def migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] = l
         if version and conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() != (STORE_FORMAT,):
             raise StoreError(f"{path}: not a regaudit store (no format mark); refused")
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(MIGRATIONS[target]):
-                conn.execute(statement)
+            step = MIGRATIONS[target]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _statements(step):
+                    conn.execute(statement)
             if target == 1:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute("INSERT INTO meta VALUES ('format', ?)", (STORE_FORMAT,))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.store.aggregate import Cell, InputAggregate, pack_clients
+from auditor.store.aggregate import Cell, InputAggregate, ObservationKey, SampleKey
+from auditor.store.codec import KIND_INDEX, NO_NAME, ROLES_PENDING, Names, day_number, ms_of_day, pack_column, pack_ids
 
 ROWS_PER_BATCH = 5_000
+QUERY, ANSWER = "dns-query", "dns-answer"
 
 
 @dataclass
@@ -66,7 +68,7 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
     if agg is None:
         return input_id
     written = 0
-    for sql, rows in _tables(agg, input_id, row.snapshot_id, role_of, (row.display, row.kind)):
+    for sql, rows in _tables(agg, input_id, row.snapshot_id, role_of, (row.display, row.kind), conn):
         batch: list[tuple[Any, ...]] = []
         for values in rows:
             batch.append(values)
@@ -83,38 +85,111 @@ def write_input(conn: sqlite3.Connection, row: InputRow, agg: InputAggregate | N
 
 
 def _tables(agg: InputAggregate, input_id: int, snapshot_id: int | None,  # type: ignore[no-untyped-def]
-            role_of: RoleOf, own: tuple[str, str]):
+            role_of: RoleOf, own: tuple[str, str], conn: sqlite3.Connection):
     api_hosts = {host for (_day, host, _kind), c in agg.observations.items() if c.api_calls}
-    roles: dict[str, str] = {}
-
-    def role(host: str) -> str:
-        found = roles.get(host)
-        if found is None:
-            found = roles[host] = role_of(host, host in api_hosts)
-        return found
-
-    yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-           ((day, host, kind, input_id, role(host), c.count, c.api_calls, c.first, c.last,
-             pack_clients(c.clients.names), int(c.clients.overflow), _first_sample(c, own))
-            for (day, host, kind), c in sorted(agg.observations.items())))
+    roles = {host: role_of(host, host in api_hosts) for (_day, host, _kind) in agg.observations}
+    names = Names(conn)
+    names.intern(_strings(agg, roles))
+    ids = names.ids
+    regular: list[tuple[Any, ...]] = []
+    once: dict[int, list[tuple[int, int, int, int, int, int, int]]] = {}
+    for (day, host, kind), cell, answers in folded_cells(agg.observations):
+        day_no = day_number(day)
+        role = names.id(roles[host])
+        clients = cell.clients.names
+        if roles[host] != ROLES_PENDING and _seen_once(cell, day, clients, own):
+            line = cell.best[1] + 1 if cell.best is not None else 0
+            client = ids[next(iter(clients))] if clients else NO_NAME
+            once.setdefault(day_no, []).append((ids[host], KIND_INDEX[kind], role, answers,
+                                                ms_of_day(cell.first, day_no), client, line))  # type: ignore[arg-type]
+            continue
+        line, packet, other = _sample_parts(cell, own)
+        regular.append((day_no, ids[host], KIND_INDEX[kind], input_id, role, cell.count, answers, cell.api_calls,
+                        cell.first, None if cell.last == cell.first else cell.last,
+                        pack_ids(ids[c] for c in clients), int(cell.clients.overflow), line, packet, other))
+    regular.sort(key=lambda r: r[:4])  # in key order: the WITHOUT ROWID pages fill up instead of splitting
+    yield ("INSERT INTO host_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", regular)
+    yield ("INSERT INTO once_days (day, input_id, entries, hosts, kinds, roles, answers, times, clients, lines)"
+           " VALUES (?,?,?,?,?,?,?,?,?,?)", (_once_row(day, input_id, sorted(entries))
+                                             for day, entries in sorted(once.items())))
     yield ("INSERT INTO blocked_days VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
            ((day, host, reason, input_id, c.count, c.first, c.last, _json(c.clients.names), int(c.clients.overflow),
              _json(c.images), _json(c.details), _json(c.samples))
             for (day, host, reason), c in sorted(agg.blocked.items())))
     yield ("INSERT INTO edges VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-           ((day, src, dst, via, input_id, (c.confidence.value if c.confidence else "low"), c.count, c.first, c.last,
-             _json(c.clients.names), _json(c.details), _json(c.samples)) for (day, src, dst, via), c
-            in sorted(agg.edges.items())))
+           sorted(((day_number(day), ids[src], ids[dst], via, input_id,
+                    (c.confidence.value if c.confidence else "low"), c.count, c.first,
+                    None if c.last == c.first else c.last, pack_ids(ids[n] for n in c.clients.names),
+                    _json(c.details), edge_samples(c.samples, own)) for (day, src, dst, via), c in agg.edges.items()),
+                  key=lambda r: r[:5]))
     yield ("INSERT INTO static_records VALUES (?,?,?,?)",
            ((input_id, snapshot_id, kind, payload) for kind, payload in sorted(agg.static)))
 
 
-def _first_sample(cell: Cell, own: tuple[str, str]) -> str | None:
-    """The cell's sample; `[line, packet]` when it is in the input's own file and parser (nearly always: the
-    path would be most of the row), else `[path, line, packet, parser]`."""
+def _strings(agg: InputAggregate, roles: dict[str, str]) -> set[str]:
+    """Every host, client and role name the rows of AGG refer to by id."""
+    found = set(roles) | set(roles.values())
+    for cell in agg.observations.values():
+        found.update(cell.clients.names)
+    for (_day, src, dst, _via), cell in agg.edges.items():
+        found.update((src, dst))
+        found.update(cell.clients.names)
+    return found
+
+
+def folded_cells(observations: dict[ObservationKey, Cell]) -> Iterator[tuple[ObservationKey, Cell, int]]:
+    """Each (key, cell, answers) to store, by key: a host's dns-answer cell of the day is folded into its
+    dns-query cell (ANSWERS = the answer count) where it is the same observation (same first and last time
+    and sample, no client and no /v2/ request of its own: a resolver log's reply to the query line), and
+    not stored apart."""
+    for key, cell in sorted(observations.items()):
+        day, host, kind = key
+        if kind == ANSWER:
+            query = observations.get((day, host, QUERY))
+            if query is not None and same_observation(cell, query):
+                continue
+            yield key, cell, 0
+        elif kind == QUERY:
+            answer = observations.get((day, host, ANSWER))
+            yield key, cell, answer.count if answer is not None and same_observation(answer, cell) else 0
+        else:
+            yield key, cell, 0
+
+
+def same_observation(answer: Cell, query: Cell) -> bool:
+    return (answer.api_calls == 0 and not answer.clients.names and not answer.clients.overflow
+            and answer.first == query.first and answer.last == query.last and answer.best == query.best)
+
+
+def _seen_once(cell: Cell, day: str, clients: set[str] | frozenset[str], own: tuple[str, str]) -> bool:
+    """A cell kept in the day's once-seen arrays: one occurrence (one time, at most one client, no /v2/
+    request), dated, its sample a line of the input's own file (or none)."""
+    if cell.count != 1 or cell.api_calls or not day or cell.first is None or cell.last != cell.first:
+        return False
+    if len(clients) > 1 or cell.clients.overflow:
+        return False
+    best = cell.best
+    return best is None or ((best[0], best[3]) == own and not best[2])
+
+
+def _once_row(day: int, input_id: int, entries: list[tuple[int, ...]]) -> tuple[Any, ...]:
+    columns = list(zip(*entries, strict=True))
+    return (day, input_id, len(entries), pack_column(columns[0], delta=True),
+            *(pack_column(column) for column in columns[1:]))
+
+
+def _sample_parts(cell: Cell, own: tuple[str, str]) -> tuple[int | None, int | None, str | None]:
+    """The cell's sample: (line, packet, None) when it is in the input's own file and parser (nearly always: the
+    path would be most of the row), else (None, None, `[path,line,packet,parser]`)."""
     best = cell.best if cell.best is not None else min(cell.samples) if cell.samples else None
     if best is None:
-        return None
+        return None, None, None
     if (best[0], best[3]) == own:
-        return f"[{best[1]},{best[2]}]"
-    return json.dumps(best, ensure_ascii=False)
+        return best[1], best[2], None
+    return None, None, json.dumps(best, ensure_ascii=False)
+
+
+def edge_samples(samples: Iterable[SampleKey], own: tuple[str, str]) -> str:
+    """An edge's samples as JSON: `[line,packet]` for one in the input's own file, else the whole key."""
+    return json.dumps([[s[1], s[2]] if (s[0], s[3]) == own else list(s) for s in sorted(samples)],
+                      ensure_ascii=False, separators=(",", ":"))

@@ -54,7 +54,7 @@ def test_a_timing_edge_inferred_at_ingest_comes_back_and_merges_across_ingests(t
     for log in (june, july):
         assert run("ingest", str(log), "--store", str(store), code=0).startswith("ingested")
     with sqlite3.connect(store) as conn:
-        rows = conn.execute("SELECT day, from_host, to_host, count, confidence FROM edges WHERE via = 'tls-timing'"
+        rows = conn.execute("SELECT day, from_host, to_host, count, confidence FROM edge_rows WHERE via = 'tls-timing'"
                             " ORDER BY day").fetchall()
     assert rows == [("2026-06-01", "quay.io", CDN, 6, "low"), ("2026-07-01", "quay.io", CDN, 5, "low")]
     report_path = tmp_path / "store.json"
@@ -91,7 +91,7 @@ def test_a_cname_edge_in_one_ingest_meets_its_alias_used_in_another(tmp_path: Pa
     for log in (cname_log, use_log):
         run("ingest", str(log), "--store", str(store), code=0)
     with sqlite3.connect(store) as conn:
-        edges = conn.execute("SELECT day, from_host, to_host, via FROM edges").fetchall()
+        edges = conn.execute("SELECT day, from_host, to_host, via FROM edge_rows").fetchall()
     assert edges == [("2026-06-01", alias, target, "dns-cname")]
 
     def cname_targets(text: str) -> list[str]:
