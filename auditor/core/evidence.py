@@ -53,6 +53,8 @@ MAX_TIMELINE = 500_000
 MAX_HOSTS = 200_000
 MAX_RAW_BLOCKED = 100_000
 TIMELINE_KINDS = frozenset({ObservationKind.TLS_SNI, ObservationKind.HTTP_HOST, ObservationKind.DNS_QUERY})
+# how strongly an edge's evidence shows it (the knowledge base's CONFIDENCE_ORDER; core does not import knowledge)
+_STRENGTH = {Confidence.HIGH: 3, Confidence.MEDIUM: 2, Confidence.LOW: 1, Confidence.UNCONFIRMED: 0}
 
 
 def _keep_sample(samples: list[Source], source: Source | None) -> None:
@@ -420,6 +422,8 @@ class EvidenceStore:
                 # the host table is full: a registry host's redirect target is kept all the same
                 self._kept_anyway.update((edge.from_host, edge.to_host))
             agg = self.edges[key] = EdgeAggregate(edge.from_host, edge.to_host, edge.via, edge.confidence)
+        elif _STRENGTH[edge.confidence] > _STRENGTH[agg.confidence]:
+            agg.confidence = edge.confidence  # the same edge seen better (a probe after a timing guess): the strongest
         agg.count += count
         if edge.time is not None:
             agg.first = edge.time if agg.first is None else min(agg.first, edge.time)

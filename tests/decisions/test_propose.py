@@ -448,3 +448,18 @@ def test_registries_are_named_once_and_docker_hub_hosts_are_noted_as_such() -> N
     assert not any({"Quay.io", "quay.io"} <= set(names) for names in entries.values())
     (hub_note,) = [note for note in analysis.proposal.notes if "serve Docker Hub only" in note]
     assert "production.cloudflare.docker.com" in hub_note and "registry-1.docker.io" in hub_note
+
+
+def test_required_host_finds_each_host_through_its_index() -> None:
+    store = EvidenceStore()
+    for host in ("harbor.corp.example", "ghcr.io", "quay.io"):
+        store.add(Observation(host, ObservationKind.HTTP_HOST, detail="/v2/app/manifests/1", source=Source("a.log")))
+    analysis = analyse(store)
+    assert {r.host for r in analysis.required} >= {"harbor.corp.example", "ghcr.io", "quay.io"}
+    for required in analysis.required:
+        assert analysis.required_host(required.host) is required
+    assert analysis.required_host("unknown.example") is None
+    analysis.required.append(RequiredHost("late.example"))  # the list grows: the index follows
+    assert analysis.required_host("late.example") is analysis.required[-1]
+    analysis.required = [RequiredHost("quay.io")]  # replaced: the index is rebuilt
+    assert analysis.required_host("quay.io") is analysis.required[0] and analysis.required_host("ghcr.io") is None
