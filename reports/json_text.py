@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # A number in orjson's output that Python would spell differently (exponent, or a long run of zeros).
@@ -85,3 +86,58 @@ def dumps_indented(document: Any, ensure_ascii: bool = True) -> str:
     if ensure_ascii:
         text = _NOT_ASCII.sub(_escape, text)
     return text
+
+
+STREAM_CHUNK = 2_000  # list items turned into dicts and encoded at a time
+
+
+def dumps_indented_streaming(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
+                             ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> str:
+    """dumps_indented(DOCUMENT with KEY: [RENDER(item) for item in ITEMS]), the same text, without holding
+    every rendered item at once: DOCUMENT (a top-level dict whose KEY is an empty list, where the list goes)
+    is encoded alone, and the items a CHUNK at a time, each chunk as `{KEY: [...]}` so that orjson indents
+    its items exactly as it would inside the whole document. Only the text pieces are kept, never the dicts.
+    Where dumps_indented would take its slow path (no orjson, a risky number, an unencodable value) this
+    one builds the whole document and lets dumps_indented decide, so the text is always the same."""
+    try:
+        import orjson
+    except ImportError:
+        return dumps_indented({**document, key: [render(item) for item in items]}, ensure_ascii)
+    option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+    marker = f'\n  "{key}": [],\n'.encode()
+    pieces: list[str] = []
+    batch: list[Any] = []
+    consumed: list[Any] = []  # the items already encoded, kept (not their dicts) only for the slow path
+
+    def flush() -> bool:
+        data = orjson.dumps({key: batch}, option=option)
+        if _has_risky_number(data):
+            return False
+        body = data[len(b'{\n  "') + len(key) + len(b'": [\n'):-len(b"\n  ]\n}")]
+        text = body.decode()
+        pieces.append(_NOT_ASCII.sub(_escape, text) if ensure_ascii else text)
+        batch.clear()
+        return True
+
+    try:
+        head = orjson.dumps(document, option=option)
+        if _has_risky_number(head) or head.count(marker) != 1:
+            raise ValueError("slow path")
+        for item in items:
+            consumed.append(item)
+            batch.append(render(item))
+            if len(batch) >= chunk and not flush():
+                raise ValueError("slow path")
+        if batch and not flush():
+            raise ValueError("slow path")
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        pieces.clear()
+        batch.clear()
+        rest = list(items)  # ITEMS may be an iterator partly read: the items read so far, then the others
+        return dumps_indented({**document, key: [render(item) for item in consumed + rest]}, ensure_ascii)
+    before, _, after = head.decode().partition(marker.decode())
+    if ensure_ascii:
+        before, after = _NOT_ASCII.sub(_escape, before), _NOT_ASCII.sub(_escape, after)
+    if not pieces:
+        return before + marker.decode() + after
+    return "".join([before, f'\n  "{key}": [\n', ",\n".join(pieces), "\n  ],\n", after])

@@ -148,8 +148,9 @@ def test_repository_proposal_lists_every_registry_host_with_rationale() -> None:
     bucket = by_host["prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com"]
     assert bucket["chains"] == [["123456789012.dkr.ecr.eu-west-1.amazonaws.com",
                                  "prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com"]]
-    assert bucket["knowledge"][0]["source"].startswith("https://docs.aws.amazon.com/")
-    assert bucket["knowledge"][0]["checked"] == "2026-11-24" and bucket["confidence"] == "medium"
+    fact = data["knowledge_facts"][bucket["knowledge"][0]]  # schema 2: facts once, named by position
+    assert fact["source"].startswith("https://docs.aws.amazon.com/") and fact["profile"] == "ecr"
+    assert fact["checked"] == "2026-11-24" and bucket["confidence"] == "medium"
     hub_cdn = by_host["production.cloudflare.docker.com"]
     assert hub_cdn["roles"] == ["cdn"] and hub_cdn["chains"] == [["registry-1.docker.io",
                                                                    "production.cloudflare.docker.com"]]
@@ -211,7 +212,9 @@ def test_json_output_follows_its_schema(args: tuple[str, ...]) -> None:
     for inputs in (REPO, PCAP):
         data = proposal_json(str(inputs), *args)
         jsonschema.validate(data, schema)
-        assert data["schema"] == "regaudit/proposal" and data["version"] == 1
+        assert data["schema"] == "regaudit/proposal" and data["version"] == 2
+        cited = [index for r in data["required"] for index in r["knowledge"]]
+        assert sorted(set(cited)) == list(range(len(data["knowledge_facts"])))  # every fact cited, every id a fact
     broken = dict(data, match="fuzzy")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)

@@ -46,3 +46,34 @@ def test_a_big_document_goes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert not called  # no fall-back to the pure-Python encoder
     monkeypatch.undo()
     assert text == json.dumps(document, indent=2)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_streamed_lists_give_the_whole_documents_text(ensure_ascii: bool) -> None:
+    from reports.json_text import dumps_indented_streaming
+
+    rng = random.Random(18)
+    for round_ in range(600):
+        items = [_document(rng) for _ in range(rng.randrange(12))]
+        head = {"schema": rng.choice(_TEXTS), "before": _document(rng), "required": [], "after": _document(rng)}
+        if round_ % 7 == 0:
+            head["required_too"] = []  # another key that starts alike must not be mistaken for the list's place
+        whole = json.dumps({**head, "required": [{"item": i} for i in items]}, indent=2, ensure_ascii=ensure_ascii)
+        for chunk in (1, 2, 5, 100):
+            streamed = dumps_indented_streaming(head, "required", iter(items), lambda i: {"item": i}, ensure_ascii,
+                                                chunk=chunk)
+            assert streamed == whole, (round_, chunk)
+
+
+def test_streaming_renders_each_item_once_on_the_fast_path() -> None:
+    from reports.json_text import dumps_indented_streaming
+
+    rendered: list[int] = []
+
+    def render(item: int) -> dict[str, int]:
+        rendered.append(item)
+        return {"n": item}
+
+    text = dumps_indented_streaming({"required": [], "notes": ["x"]}, "required", range(10), render, chunk=3)
+    assert json.loads(text) == {"required": [{"n": n} for n in range(10)], "notes": ["x"]}
+    assert rendered == list(range(10))
