@@ -29,7 +29,7 @@ TIMING_CHANCE_FACTOR = 3.0  # ... and at least this many times what chance alone
 FOLLOWED_VIAS = frozenset({EdgeVia.KNOWLEDGE, EdgeVia.HTTP_LOCATION, EdgeVia.PROBE, EdgeVia.TLS_TIMING})
 
 
-@dataclass
+@dataclass(slots=True)  # one per registry host and edge: 10^5 of them in a fleet
 class GraphEdge:
     from_host: str
     to_host: str
@@ -110,11 +110,15 @@ def registry_hosts(store: EvidenceStore, knowledge: Knowledge) -> set[str]:
 def build_graph(store: EvidenceStore, knowledge: Knowledge) -> RedirectGraph:
     graph = RedirectGraph()
     registries = registry_hosts(store, knowledge)
+    details: dict[tuple[str, str], str] = {}  # one detail text per fact, not one copy per registry host
     for host in sorted(registries | {h.host for h in store.host_references}):
         for known in knowledge.required_for(host):
             if known.host_or_pattern != host:
+                detail = details.get((known.role, known.note))
+                if detail is None:
+                    detail = details[(known.role, known.note)] = f"{known.role}: {known.note}".strip()
                 graph.add(GraphEdge(host, known.host_or_pattern, EdgeVia.KNOWLEDGE, known.confidence,
-                                    detail=f"{known.role}: {known.note}".strip(), knowledge=known))
+                                    detail=detail, knowledge=known))
     for agg in store.sorted_edges():
         graph.add(GraphEdge(agg.from_host, agg.to_host, agg.via, agg.confidence, agg.count, list(agg.sources),
                             "; ".join(agg.details)))
