@@ -17,7 +17,7 @@ from auditor.targets.base import Rule, Scope, Target
 from auditor.targets.hadolint import write_hadolint
 from auditor.targets.k8s_admission import prefixes_for
 from auditor.targets.proxy import write_squid
-from reports.json_text import dumps_indented_streaming
+from reports.json_text import dumps_indented_pieces
 from reports.serialize import sample_totals, source_dict
 
 PROPOSAL_SCHEMA_VERSION = 2  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
@@ -92,12 +92,19 @@ def render_hadolint(proposal: Proposal) -> str:
     return write_hadolint(registries, notes)
 
 
-@few_collections
 def render_json(proposal: Proposal) -> str:
-    """The proposal as JSON (schema version 2). Each knowledge fact is written once, in `knowledge_facts`;
-    a required host names its facts by position there (at 10^5 hosts the same ECR fact per host was half the
-    file). The required hosts are encoded a chunk at a time (dumps_indented_streaming): the text is what the
-    whole document would give, without a dict per host held all at once."""
+    """The proposal as JSON (schema version 2), as one text (see render_json_pieces)."""
+    return "".join(render_json_pieces(proposal))
+
+
+@few_collections
+def render_json_pieces(proposal: Proposal) -> list[str]:
+    """The proposal as JSON (schema version 2), in pieces that join to the text (write_output writes them).
+
+    Each knowledge fact is written once, in `knowledge_facts`; a required host names its facts by position there
+    (at 10^5 hosts the same ECR fact per host was half the file). The required hosts are encoded a chunk at a
+    time (dumps_indented_pieces): the text is what the whole document would give, without a dict per host held
+    all at once."""
     facts: dict[tuple[str, ...], int] = {}
     for required in proposal.required:
         for known in required.knowledge:
@@ -117,8 +124,8 @@ def render_json(proposal: Proposal) -> str:
         "knowledge_facts": [dict(zip(_FACT_FIELDS, key, strict=True)) for key in facts],
         "notes": list(proposal.notes),
     }
-    return dumps_indented_streaming(document, "required", proposal.required,
-                                    lambda required: _required_dict(required, facts)) + "\n"
+    return [*dumps_indented_pieces(document, "required", proposal.required,
+                                   lambda required: _required_dict(required, facts)), "\n"]
 
 
 _FACT_FIELDS = ("profile", "host", "role", "source", "checked", "confidence", "note")
@@ -197,9 +204,12 @@ def render_native(analysis: Analysis, target_name: str, output_format: str | Non
     return "".join(line + "\n" for line in header) + target.write(native_rules(analysis, target), output_format)
 
 
-def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str:
+def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str | list[str]:
+    """The proposal in OUTPUT_FORMAT; JSON as pieces of text (a big proposal is never held twice), for write_output."""
     if output_format == "native":
         return render_native(analysis, target_name)
+    if output_format == "json":
+        return render_json_pieces(analysis.proposal)
     return RENDERERS[output_format](analysis.proposal)
 
 
