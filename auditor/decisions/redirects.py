@@ -58,6 +58,9 @@ class GraphEdge:
 class RedirectGraph:
     edges: list[GraphEdge] = field(default_factory=list)
     _by_from: dict[str, list[GraphEdge]] = field(default_factory=dict, repr=False)
+    # edges_from's answers, sorted once per host (the decisions ask five times per required host); an add drops
+    # its host's entry
+    _sorted_from: dict[str, list[GraphEdge]] = field(default_factory=dict, repr=False)
 
     def add(self, edge: GraphEdge) -> None:
         for existing in self._by_from.get(edge.from_host, []):
@@ -67,9 +70,17 @@ class RedirectGraph:
                 return
         self.edges.append(edge)
         self._by_from.setdefault(edge.from_host, []).append(edge)
+        self._sorted_from.pop(edge.from_host, None)
 
     def edges_from(self, host: str) -> list[GraphEdge]:
-        return sorted(self._by_from.get(host, []), key=lambda e: (e.to_host, e.via.value))
+        """HOST's edges by target and kind (a new list: the caller may change it)."""
+        held = self._sorted_from.get(host)
+        if held is None:
+            edges = self._by_from.get(host)
+            if not edges:
+                return []
+            held = self._sorted_from[host] = sorted(edges, key=lambda e: (e.to_host, e.via.value))
+        return list(held)
 
     def edges_to(self, host: str) -> list[GraphEdge]:
         return sorted((e for e in self.edges if e.to_host == host), key=lambda e: (e.from_host, e.via.value))
