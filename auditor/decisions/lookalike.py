@@ -7,6 +7,7 @@ domain (public suffix + one label): `registry-1.docker.io` is Docker's own whate
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -67,7 +68,12 @@ def _suffix(host: str) -> str:
     return _psl.publicsuffix(host) or host.rpartition(".")[2]
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+
+
 def _collapse(text: str) -> str:
+    if text.isascii():  # every host name of a resolver log: one regex pass, not a generator per character
+        return _NOT_ASCII_ALNUM.sub("", text)
     return "".join(ch for ch in text if ch.isalnum())
 
 
@@ -176,7 +182,15 @@ def _candidates(host: str, own: _Name, targets: frozenset[str]) -> list[int]:
 
 
 def _covered(host: str, targets: frozenset[str]) -> bool:
-    return any(host == t or host.endswith("." + t) for t in targets)
+    """Whether HOST is a target or under one: HOST and each of its parent domains looked up, not every target."""
+    if host in targets:
+        return True
+    at = host.find(".")
+    while at >= 0:
+        if host[at + 1:] in targets:
+            return True
+        at = host.find(".", at + 1)
+    return False
 
 
 def find_lookalike(host: str, targets: frozenset[str]) -> Lookalike | None:

@@ -12,7 +12,7 @@ from auditor.knowledge import load_knowledge
 def _every_target(host: str, targets: frozenset[str]) -> lookalike.Lookalike | None:
     """find_lookalike as it was: _compare with every target, the closest kept."""
     host = host.lower().rstrip(".")
-    if not host or lookalike._covered(host, targets):
+    if not host or any(host == t or host.endswith("." + t) for t in targets):
         return None
     prepared, domains = _prepared(targets)
     shown = to_unicode(host)
@@ -54,3 +54,14 @@ def test_the_candidate_lookup_finds_what_every_comparison_finds() -> None:
             assert find_lookalike(host, targets) == expected, host
             flagged += expected is not None
     assert flagged > 200  # the variants do imitate: the comparison is not vacuous
+
+
+def test_collapsing_and_coverage_by_lookup_agree_with_the_character_scans() -> None:
+    rng = random.Random(7)
+    targets = frozenset({"docker.io", "ghcr.io", "quay.io", "registry.k8s.io", "a.b.c"})
+    for _ in range(3000):
+        host = "".join(rng.choice("abcio.-_9kdr") for _ in range(rng.randrange(1, 14)))
+        host = rng.choice([host, host + ".docker.io", host + ".quay.io", "docker.io", host + "ghcr.io", host + ".c"])
+        assert lookalike._covered(host, targets) == any(host == t or host.endswith("." + t) for t in targets), host
+        for text in (host, host.upper(), "ünï-" + host, "d\u043ecker.io"):
+            assert lookalike._collapse(text) == "".join(ch for ch in text if ch.isalnum()), text
