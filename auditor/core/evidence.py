@@ -327,6 +327,9 @@ class HostActivity(_HeldViews):
         return (HostActivity.of_row, (copy._table, 0))
 
 
+HostTable.view_of = HostActivity.of_row  # the table's rows are read through this view
+
+
 @dataclass(slots=True)
 class EdgeAggregate(_HeldViews):
     from_host: str

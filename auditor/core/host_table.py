@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-if TYPE_CHECKING:
-    from auditor.core.evidence import HostActivity
+# The row views are auditor.core.evidence.HostActivity, which sets this (the evidence module imports this one, not
+# the other way round): a row view is `HostActivity` as far as readers know.
+HostActivity = Any
 
 _NONE = math.nan  # a missing time in a float column (no real timestamp is NaN)
 
@@ -84,10 +85,10 @@ class HostTable:
         self.sources.append(None)
         return row
 
-    def view(self, row: int) -> HostActivity:
-        from auditor.core.evidence import HostActivity
+    view_of: Callable[[HostTable, int], Any]  # set by auditor.core.evidence: HostActivity.of_row
 
-        return HostActivity.of_row(self, row)
+    def view(self, row: int) -> HostActivity:
+        return HostTable.view_of(self, row)
 
     # -- the mapping readers use ---------------------------------------------------------------------------
 
