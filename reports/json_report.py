@@ -23,7 +23,7 @@ from auditor.decisions.propose import Proposal
 from auditor.decisions.recommend import Op, Recommendation
 from auditor.decisions.requirements import RequiredHost
 from auditor.targets.base import Target
-from reports.json_text import dumps_indented
+from reports.json_text import dumps_indented, dumps_indented_pieces
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
@@ -263,3 +263,13 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
 
 def render_json(document: dict[str, Any]) -> str:
     return dumps_indented(document, ensure_ascii=False) + "\n"
+
+
+def render_json_pieces(document: dict[str, Any]) -> list[str]:
+    """render_json's text in pieces (write_output writes them): the required hosts, most of a fleet's report,
+    are encoded a chunk at a time, so the text is never held whole beside its encoded bytes."""
+    required = document.get("required")
+    if not isinstance(required, list):
+        return [render_json(document)]
+    head = {key: ([] if key == "required" else value) for key, value in document.items()}
+    return [*dumps_indented_pieces(head, "required", required, lambda item: item, ensure_ascii=False), "\n"]

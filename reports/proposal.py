@@ -11,15 +11,16 @@ from auditor.core.gc_budget import few_collections
 from auditor.decisions.analysis import Analysis
 from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
 from auditor.decisions.requirements import RequiredHost
+from auditor.knowledge import KnownHost
 from auditor.targets import target_named
 from auditor.targets.base import Rule, Scope, Target
 from auditor.targets.hadolint import write_hadolint
 from auditor.targets.k8s_admission import prefixes_for
 from auditor.targets.proxy import write_squid
-from reports.json_text import dumps_indented
+from reports.json_text import dumps_indented_pieces
 from reports.serialize import sample_totals, source_dict
 
-PROPOSAL_SCHEMA_VERSION = 1  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
+PROPOSAL_SCHEMA_VERSION = 2  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
 
 
 def render_text(proposal: Proposal) -> str:
@@ -91,9 +92,24 @@ def render_hadolint(proposal: Proposal) -> str:
     return write_hadolint(registries, notes)
 
 
-@few_collections
 def render_json(proposal: Proposal) -> str:
-    data = {
+    """The proposal as JSON (schema version 2), as one text (see render_json_pieces)."""
+    return "".join(render_json_pieces(proposal))
+
+
+@few_collections
+def render_json_pieces(proposal: Proposal) -> list[str]:
+    """The proposal as JSON (schema version 2), in pieces that join to the text (write_output writes them).
+
+    Each knowledge fact is written once, in `knowledge_facts`; a required host names its facts by position there
+    (at 10^5 hosts the same ECR fact per host was half the file). The required hosts are encoded a chunk at a
+    time (dumps_indented_pieces): the text is what the whole document would give, without a dict per host held
+    all at once."""
+    facts: dict[tuple[str, ...], int] = {}
+    for required in proposal.required:
+        for known in required.knowledge:
+            facts.setdefault(_fact_key(known), len(facts))
+    document = {
         "schema": "regaudit/proposal",
         "version": PROPOSAL_SCHEMA_VERSION,
         "regaudit_version": __version__,
@@ -104,10 +120,20 @@ def render_json(proposal: Proposal) -> str:
         "over_budget": proposal.over_budget,
         "entries": [_entry_dict(e) for e in proposal.entries],
         "uncovered": [{"host": u.requirement.host, "reason": u.reason} for u in proposal.uncovered],
-        "required": [_required_dict(r) for r in proposal.required],
+        "required": [],
+        "knowledge_facts": [dict(zip(_FACT_FIELDS, key, strict=True)) for key in facts],
         "notes": list(proposal.notes),
     }
-    return dumps_indented(data) + "\n"
+    return [*dumps_indented_pieces(document, "required", proposal.required,
+                                   lambda required: _required_dict(required, facts)), "\n"]
+
+
+_FACT_FIELDS = ("profile", "host", "role", "source", "checked", "confidence", "note")
+
+
+def _fact_key(known: KnownHost) -> tuple[str, ...]:
+    return (known.profile, known.host_or_pattern, known.role, known.source, known.checked, known.confidence.value,
+            known.note)
 
 
 def _entry_dict(entry: ProposedEntry) -> dict[str, object]:
@@ -125,7 +151,7 @@ def _entry_dict(entry: ProposedEntry) -> dict[str, object]:
     }
 
 
-def _required_dict(required: RequiredHost) -> dict[str, object]:
+def _required_dict(required: RequiredHost, facts: dict[tuple[str, ...], int]) -> dict[str, object]:
     return {
         "host": required.host,
         "wildcard": required.wildcard,
@@ -137,9 +163,7 @@ def _required_dict(required: RequiredHost) -> dict[str, object]:
         "cname_targets": list(required.cname_targets),
         "needed_by": [{"kind": n.kind, "text": n.text, "context": n.context, "source": source_dict(n.source)}
                       for n in required.needed_by],
-        "knowledge": [{"profile": k.profile, "host": k.host_or_pattern, "role": k.role, "source": k.source,
-                       "checked": k.checked, "confidence": k.confidence.value, "note": k.note}
-                      for k in required.knowledge],
+        "knowledge": [facts[_fact_key(k)] for k in required.knowledge],
         "notes": list(required.notes),
         **sample_totals(required),
     }
@@ -180,9 +204,12 @@ def render_native(analysis: Analysis, target_name: str, output_format: str | Non
     return "".join(line + "\n" for line in header) + target.write(native_rules(analysis, target), output_format)
 
 
-def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str:
+def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str | list[str]:
+    """The proposal in OUTPUT_FORMAT; JSON as pieces of text (a big proposal is never held twice), for write_output."""
     if output_format == "native":
         return render_native(analysis, target_name)
+    if output_format == "json":
+        return render_json_pieces(analysis.proposal)
     return RENDERERS[output_format](analysis.proposal)
 
 

@@ -1,20 +1,24 @@
 """The evidence store: every record the parsers yield, kept in bounded memory.
 
 Static records (references, unresolved items, errors) are few and kept whole. Traffic and log records
-can number in the tens of millions, so they are folded as they arrive: one `HostActivity` per host,
-one aggregate per redirect edge and per blocked host, and a bounded timeline of connection starts for
-the timing analysis. Memory therefore grows with the number of distinct hosts, not with input size, and
-that number is bounded too (MAX_HOSTS, past which only registry-related hosts are still kept).
+can number in the tens of millions, so they are folded as they arrive: one row per host in a columnar
+HostTable (auditor/core/host_table.py: about 160 bytes a host besides its name and source samples, where an
+object per host cost 455), one aggregate per redirect edge and per blocked host, and a bounded timeline of
+connection starts for the timing analysis (columns too). Memory therefore grows with the number of
+distinct hosts, not with input size, and that number is bounded too (MAX_HOSTS, past which only
+registry-related hosts are still kept).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from auditor.core.host_table import HostTable, Timeline
 from auditor.core.model import (
     BlockedAttempt,
     BlockReason,
@@ -45,7 +49,7 @@ MAX_SOURCES_PER_ITEM = 5  # evidence samples kept per edge or blocked group
 MAX_SOURCES_PER_HOST = 3  # and per observed host, of which there can be very many
 MAX_CLIENTS_PER_ITEM = 10_000
 MAX_TIMELINE = 500_000
-# Distinct observed hosts, redirect edges and blocked hosts kept (about 1 KB each): a guard against inputs
+# Distinct observed hosts, redirect edges and blocked hosts kept (a few hundred bytes each): a guard against inputs
 # that name a new host on every line (hostile, or a resolver under a random-subdomain flood), which would
 # otherwise grow memory without end. Past it, a new host is kept only if `worth_keeping` says so (a
 # registry host of the knowledge base, a host the inputs reference, a redirect target of such a host), up
@@ -53,6 +57,8 @@ MAX_TIMELINE = 500_000
 MAX_HOSTS = 200_000
 MAX_RAW_BLOCKED = 100_000
 TIMELINE_KINDS = frozenset({ObservationKind.TLS_SNI, ObservationKind.HTTP_HOST, ObservationKind.DNS_QUERY})
+# how strongly an edge's evidence shows it (the knowledge base's CONFIDENCE_ORDER; core does not import knowledge)
+_STRENGTH = {Confidence.HIGH: 3, Confidence.MEDIUM: 2, Confidence.LOW: 1, Confidence.UNCONFIRMED: 0}
 
 
 def _keep_sample(samples: list[Source], source: Source | None) -> None:
@@ -124,52 +130,204 @@ class _HeldViews:
         return _as_list(self.held_sources)
 
 
-@dataclass(slots=True)
 class HostActivity(_HeldViews):
-    """Everything observed about one host, folded.
+    """Everything observed about one host, folded: a view of its row in the store's HostTable (columns, not an
+    object per host: a resolver log or an all-DNS capture can name hundreds of thousands of hosts).
 
-    A resolver log or an all-DNS capture can name hundreds of thousands of hosts, so this stays small:
-    slotted, one client held as a string, rcodes only when there is one, a few source samples, no
-    per-answer detail.
+    `HostActivity(host)` alone makes a one-row table of its own. Reading an attribute reads the column;
+    setting one writes it. `kinds`, `rcodes`, `clients` and `sources` are copies.
     """
 
-    host: str
-    count: int = 0
-    first: float | None = None
-    last: float | None = None
-    held_clients: str | set[str] | None = None  # see `clients`; `clients_overflow`: more than it holds
-    clients_overflow: bool = False
-    kinds: dict[str, int] = field(default_factory=dict)  # plain dicts: Counter() is slow to create
-    held_rcodes: dict[str, int] | None = None  # see `rcodes`
-    registry_api_calls: int = 0  # HTTP requests with a /v2/ path
-    held_sources: Source | list[Source] | None = None  # see `sources`
+    __slots__ = ("_row", "_table")
+    _table: HostTable
+    _row: int
+
+    def __init__(self, host: str, count: int = 0, first: float | None = None, last: float | None = None) -> None:
+        table = HostTable()
+        self._table = table
+        self._row = table.new_row(host)
+        self.count, self.first, self.last = count, first, last
+
+    @classmethod
+    def of_row(cls, table: HostTable, row: int) -> HostActivity:
+        view = cls.__new__(cls)
+        view._table = table
+        view._row = row
+        return view
+
+    @property
+    def host(self) -> str:
+        return self._table.hosts[self._row]
+
+    @property
+    def count(self) -> int:
+        return self._table.count[self._row]
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self._table.count[self._row] = value
+
+    @property
+    def first(self) -> float | None:
+        return self._table.first_time(self._row)
+
+    @first.setter
+    def first(self, value: float | None) -> None:
+        self._table.first[self._row] = math.nan if value is None else value
+
+    @property
+    def last(self) -> float | None:
+        return self._table.last_time(self._row)
+
+    @last.setter
+    def last(self, value: float | None) -> None:
+        self._table.last[self._row] = math.nan if value is None else value
+
+    @property
+    def held_clients(self) -> str | set[str] | None:  # see `clients`; `clients_overflow`: more than it holds
+        return self._table.clients[self._row]
+
+    @held_clients.setter
+    def held_clients(self, value: str | set[str] | None) -> None:
+        self._table.clients[self._row] = value
+
+    @property
+    def clients_overflow(self) -> bool:
+        return bool(self._table.overflow[self._row])
+
+    @clients_overflow.setter
+    def clients_overflow(self, value: bool) -> None:
+        self._table.overflow[self._row] = 1 if value else 0
+
+    @property
+    def registry_api_calls(self) -> int:  # HTTP requests with a /v2/ path
+        return self._table.api_calls[self._row]
+
+    @registry_api_calls.setter
+    def registry_api_calls(self, value: int) -> None:
+        self._table.api_calls[self._row] = value
+
+    @property
+    def held_sources(self) -> Source | list[Source] | None:  # see `sources`
+        return self._table.sources[self._row]
+
+    @held_sources.setter
+    def held_sources(self, value: Source | list[Source] | None) -> None:
+        self._table.sources[self._row] = value
+
+    @property
+    def held_rcodes(self) -> dict[str, int] | None:  # see `rcodes`
+        return self._table.rcodes.get(self._row)
+
+    @held_rcodes.setter
+    def held_rcodes(self, value: dict[str, int] | None) -> None:
+        if value is None:
+            self._table.rcodes.pop(self._row, None)
+        else:
+            self._table.rcodes[self._row] = value
 
     @property
     def rcodes(self) -> dict[str, int]:
         """Responses per rcode (a copy; most hosts have none: the dict is made on the first)."""
-        return dict(self.held_rcodes or {})
+        return dict(self._table.rcodes.get(self._row) or {})
+
+    @property
+    def kinds(self) -> dict[str, int]:
+        """Observations per kind (a copy). One kind is held bare (it has all of `count`): a dict per host costs
+        160 bytes, and most hosts are seen one way only."""
+        held = self._table.kinds[self._row]
+        if held is None:
+            return {}
+        return dict(held) if type(held) is dict else {held: self.count}
+
+    @property
+    def held_kinds(self) -> Any:
+        """The kinds as the row holds them (None, the one kind, or a dict): for copying the row whole."""
+        return self._table.kinds[self._row]
+
+    def add_kinds(self, kinds: dict[str, int]) -> None:
+        """KINDS (kind -> observations) counted in; call it before `count` grows by their sum."""
+        if len(kinds) == 1:
+            ((kind, count),) = kinds.items()
+            self._add_kind(kind, count)
+        elif kinds:
+            table, row = self._table, self._row
+            held = table.kinds[row]
+            merged = {} if held is None else dict(held) if type(held) is dict else {held: table.count[row]}
+            for kind, count in kinds.items():
+                merged[kind] = merged.get(kind, 0) + count
+            table.kinds[row] = merged
+
+    def _add_kind(self, kind: str, count: int) -> None:
+        """One kind's COUNT counted in, before `count` grows by it."""
+        table, row = self._table, self._row
+        held = table.kinds[row]
+        if held is None:
+            table.kinds[row] = kind if table.count[row] == 0 else {kind: count}
+        elif type(held) is dict:
+            held[kind] = held.get(kind, 0) + count
+        elif held != kind:
+            table.kinds[row] = {held: table.count[row], kind: count}
 
     def add(self, obs: Observation) -> None:
-        self.count += obs.count
-        self.first, self.last = _widen(self.first, self.last, obs.time, obs.last_time)
+        table, row = self._table, self._row
+        self._add_kind(obs.kind, obs.count)
+        table.count[row] += obs.count
+        start, end = obs.time, obs.last_time
+        if start is not None:
+            first = table.first[row]
+            if first != first or start < first:
+                table.first[row] = start
+        end = end if end is not None else start
+        if end is not None:
+            last = table.last[row]
+            if last != last or end > last:
+                table.last[row] = end
         client = obs.client
-        if client and client != self.held_clients:  # the usual repeat of the one client costs one compare
-            held = self.held_clients
-            grown = _with_client(held, client)
-            if grown is held and client not in held:  # type: ignore[operator]
-                self.clients_overflow = True
-            self.held_clients = grown
-        kinds = self.kinds
-        kinds[obs.kind] = kinds.get(obs.kind, 0) + obs.count
+        if client:
+            held = table.clients[row]
+            if client != held:  # the usual repeat of the one client costs one compare
+                grown = _with_client(held, client)
+                if grown is held and client not in held:  # type: ignore[operator]
+                    table.overflow[row] = 1
+                table.clients[row] = grown
         if obs.rcode:
-            rcodes = self.held_rcodes
+            rcodes = table.rcodes.get(row)
             if rcodes is None:
-                rcodes = self.held_rcodes = {}
+                rcodes = table.rcodes[row] = {}
             rcodes[obs.rcode] = rcodes.get(obs.rcode, 0) + obs.count
         if obs.kind is ObservationKind.HTTP_HOST and (obs.detail == "/v2" or obs.detail.startswith("/v2/")):
-            self.registry_api_calls += obs.count
+            table.api_calls[row] += obs.count
         if obs.source is not None:
-            self.held_sources = _with_sample(self.held_sources, obs.source, MAX_SOURCES_PER_HOST)
+            table.sources[row] = _with_sample(table.sources[row], obs.source, MAX_SOURCES_PER_HOST)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.host, self.count, self.first, self.last, self.held_clients, self.clients_overflow, self.kinds,
+                self.held_rcodes or None, self.registry_api_calls, self.sources)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HostActivity):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"HostActivity(host={self.host!r}, count={self.count}, first={self.first}, last={self.last}, "
+                f"clients={sorted(self.clients)}, kinds={self.kinds}, sources={self.sources})")
+
+    def __copy__(self) -> HostActivity:
+        """A row of a table of its own, with the same values (a view copied is not the same row)."""
+        copy = HostActivity(self.host)
+        copy._table[self.host] = self
+        return copy
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        copy = self.__copy__()
+        return (HostActivity.of_row, (copy._table, 0))
+
+
+HostTable.view_of = HostActivity.of_row  # the table's rows are read through this view
 
 
 @dataclass(slots=True)
@@ -227,9 +385,9 @@ class BlockedGroup:
 class EvidenceStore:
     references: list[ImageReference] = field(default_factory=list)
     host_references: list[HostReference] = field(default_factory=list)
-    activity: dict[str, HostActivity] = field(default_factory=dict)
+    activity: HostTable = field(default_factory=HostTable)  # host -> HostActivity, by column
     edges: dict[tuple[str, str, EdgeVia], EdgeAggregate] = field(default_factory=dict)
-    timeline: list[tuple[float, str, str, str]] = field(default_factory=list)  # (time, client, host, kind)
+    timeline: Timeline = field(default_factory=Timeline)  # (time, client, host, kind), by column
     timeline_overflow: bool = False
     blocked: list[BlockedAttempt] = field(default_factory=list)
     blocked_total: int = 0
@@ -374,7 +532,8 @@ class EvidenceStore:
             self._seen_static.add(key)
             bucket.append(record)
 
-    def _room(self, table: dict, hosts: tuple[str, ...], what: str, count: int, source: Source | None) -> bool:
+    def _room(self, table: dict | HostTable, hosts: tuple[str, ...], what: str, count: int,
+              source: Source | None) -> bool:
         """Whether TABLE may take a new entry for HOSTS; if not, COUNT is counted as not kept (the first
         time reported as an error at SOURCE)."""
         size = len(table)
@@ -396,12 +555,13 @@ class EvidenceStore:
         return self.worth_keeping is not None and self.worth_keeping(host)
 
     def _observe(self, obs: Observation) -> None:
-        activity = self.activity.get(obs.host)
-        if activity is None:
-            if not self._room(self.activity, (obs.host,), "observations", obs.count, obs.source):
+        table = self.activity
+        row = table.row(obs.host)
+        if row is None:
+            if not self._room(table, (obs.host,), "observations", obs.count, obs.source):
                 return
-            activity = self.activity[obs.host] = HostActivity(obs.host)
-        activity.add(obs)
+            row = table.new_row(obs.host)
+        HostActivity.of_row(table, row).add(obs)
         if obs.kind in TIMELINE_KINDS and obs.time is not None and obs.client:
             if len(self.timeline) < MAX_TIMELINE:
                 self.timeline.append((obs.time, sys.intern(obs.client), obs.host, obs.kind.value))
@@ -420,6 +580,8 @@ class EvidenceStore:
                 # the host table is full: a registry host's redirect target is kept all the same
                 self._kept_anyway.update((edge.from_host, edge.to_host))
             agg = self.edges[key] = EdgeAggregate(edge.from_host, edge.to_host, edge.via, edge.confidence)
+        elif _STRENGTH[edge.confidence] > _STRENGTH[agg.confidence]:
+            agg.confidence = edge.confidence  # the same edge seen better (a probe after a timing guess): the strongest
         agg.count += count
         if edge.time is not None:
             agg.first = edge.time if agg.first is None else min(agg.first, edge.time)

@@ -123,12 +123,11 @@ def _add_clients(held: str | set[str] | None, incoming: str | set[str] | None) -
 
 
 def _merge_activity(mine: HostActivity, theirs: HostActivity) -> None:
+    mine.add_kinds(theirs.kinds)  # before the count grows: one kind is held bare, with all of the count
     mine.count += theirs.count
     mine.first, mine.last = _widen(mine.first, mine.last, theirs.first, theirs.last)
     mine.held_clients, overflow = _add_clients(mine.held_clients, theirs.held_clients)
     mine.clients_overflow = mine.clients_overflow or theirs.clients_overflow or overflow
-    for kind, count in theirs.kinds.items():
-        mine.kinds[kind] = mine.kinds.get(kind, 0) + count
     if theirs.held_rcodes:
         rcodes = mine.held_rcodes = dict(mine.held_rcodes or {})
         for rcode, count in theirs.held_rcodes.items():

@@ -37,8 +37,15 @@ class Analysis:
     fleet: Any = None  # auditor.decisions.desktop.Fleet, filled by the audit stage when machine bundles are read
     options: dict[str, Any] = field(default_factory=dict)
 
+    _by_host: tuple[int, int, dict[str, RequiredHost]] | None = field(default=None, repr=False, compare=False)
+
     def required_host(self, host: str) -> RequiredHost | None:
-        return next((r for r in self.required if r.host == host), None)
+        """The required record of HOST, through an index built once (rebuilt if `required` is replaced or grows)."""
+        required = self.required
+        held = self._by_host
+        if held is None or held[0] != id(required) or held[1] != len(required):
+            held = self._by_host = (id(required), len(required), {r.host: r for r in reversed(required)})
+        return held[2].get(host)
 
 
 def analyse(store: EvidenceStore, *, budget: int = DEFAULT_BUDGET, mode: MatchMode = MatchMode.SUFFIX,

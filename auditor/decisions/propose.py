@@ -176,7 +176,19 @@ def _convolve(tables: list[list[int]], cap: int, impossible: int) -> tuple[list[
     """Min-plus convolution of the children's tables, keeping the split for reconstruction."""
     total: list[int] = [0]
     splits: list[list[int]] = []
+    shifted: list[int] = []  # the last target child's split, shared by the next ones when equal
     for table in tables:
+        if len(table) == 2 and table[1] == 0 and table[0] >= impossible:
+            # a target child ([impossible, 0]: exactly one entry, free) shifts the totals by one; what the general
+            # loop below gives, without its pairs, and one split list for a run of siblings (10^5 ECR hosts
+            # under one region domain would otherwise hold 10^5 lists of cap + 1 numbers)
+            size = min(cap, len(total))
+            choice = [0] + [1 if before < impossible else 0 for before in total[:size]]
+            if choice != shifted:
+                shifted = choice
+            total = [impossible, *total[:size]]
+            splits.append(shifted)
+            continue
         size = min(cap, len(total) - 1 + len(table) - 1)
         merged = [impossible] * (size + 1)
         choice = [0] * (size + 1)

@@ -29,7 +29,7 @@ TIMING_CHANCE_FACTOR = 3.0  # ... and at least this many times what chance alone
 FOLLOWED_VIAS = frozenset({EdgeVia.KNOWLEDGE, EdgeVia.HTTP_LOCATION, EdgeVia.PROBE, EdgeVia.TLS_TIMING})
 
 
-@dataclass
+@dataclass(slots=True)  # one per registry host and edge: 10^5 of them in a fleet
 class GraphEdge:
     from_host: str
     to_host: str
@@ -58,6 +58,9 @@ class GraphEdge:
 class RedirectGraph:
     edges: list[GraphEdge] = field(default_factory=list)
     _by_from: dict[str, list[GraphEdge]] = field(default_factory=dict, repr=False)
+    # edges_from's answers, sorted once per host (the decisions ask five times per required host); an add drops
+    # its host's entry
+    _sorted_from: dict[str, list[GraphEdge]] = field(default_factory=dict, repr=False)
 
     def add(self, edge: GraphEdge) -> None:
         for existing in self._by_from.get(edge.from_host, []):
@@ -67,9 +70,17 @@ class RedirectGraph:
                 return
         self.edges.append(edge)
         self._by_from.setdefault(edge.from_host, []).append(edge)
+        self._sorted_from.pop(edge.from_host, None)
 
     def edges_from(self, host: str) -> list[GraphEdge]:
-        return sorted(self._by_from.get(host, []), key=lambda e: (e.to_host, e.via.value))
+        """HOST's edges by target and kind (a new list: the caller may change it)."""
+        held = self._sorted_from.get(host)
+        if held is None:
+            edges = self._by_from.get(host)
+            if not edges:
+                return []
+            held = self._sorted_from[host] = sorted(edges, key=lambda e: (e.to_host, e.via.value))
+        return list(held)
 
     def edges_to(self, host: str) -> list[GraphEdge]:
         return sorted((e for e in self.edges if e.to_host == host), key=lambda e: (e.from_host, e.via.value))
@@ -110,11 +121,15 @@ def registry_hosts(store: EvidenceStore, knowledge: Knowledge) -> set[str]:
 def build_graph(store: EvidenceStore, knowledge: Knowledge) -> RedirectGraph:
     graph = RedirectGraph()
     registries = registry_hosts(store, knowledge)
+    details: dict[tuple[str, str], str] = {}  # one detail text per fact, not one copy per registry host
     for host in sorted(registries | {h.host for h in store.host_references}):
         for known in knowledge.required_for(host):
             if known.host_or_pattern != host:
+                detail = details.get((known.role, known.note))
+                if detail is None:
+                    detail = details[(known.role, known.note)] = f"{known.role}: {known.note}".strip()
                 graph.add(GraphEdge(host, known.host_or_pattern, EdgeVia.KNOWLEDGE, known.confidence,
-                                    detail=f"{known.role}: {known.note}".strip(), knowledge=known))
+                                    detail=detail, knowledge=known))
     for agg in store.sorted_edges():
         graph.add(GraphEdge(agg.from_host, agg.to_host, agg.via, agg.confidence, agg.count, list(agg.sources),
                             "; ".join(agg.details)))

@@ -43,7 +43,12 @@ REQUIRING_PURPOSES = {
 }
 
 
-@dataclass(frozen=True)
+# Sets most required hosts never fill (image registries, chain starts): one shared empty frozenset until the first
+# item, not an empty set (216 bytes) each, at 10^5 hosts.
+_NONE_YET: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Need:
     """One reason a host is required: an image, a host reference, an observation or an edge."""
 
@@ -58,12 +63,13 @@ class Need:
         return f"{self.kind} {self.text}{context}{where}"
 
 
-@dataclass
+@dataclass(slots=True)  # one per required host: 10^5 in a fleet, no __dict__ each
 class RequiredHost:
     host: str  # a concrete host, or a pattern such as `*.data.mcr.microsoft.com` when wildcard
     roles: set[str] = field(default_factory=set)
     registries: set[str] = field(default_factory=set)  # registry names and knowledge-base families served
-    image_registries: set[str] = field(default_factory=set)  # registries as images name them (`docker.io`)
+    # registries as images name them (`docker.io`); the shared empty frozenset until the first (see _NONE_YET)
+    image_registries: set[str] | frozenset[str] = _NONE_YET
     needed_by: list[Need] = field(default_factory=list)
     chains: list[list[str]] = field(default_factory=list)
     confidence: Confidence = Confidence.HIGH
@@ -76,7 +82,7 @@ class RequiredHost:
     need_count: int = 0  # distinct needs, of which `needed_by` holds the first MAX_NEEDS_KEPT
     chain_count: int = 0  # distinct chains, of which `chains` holds the first MAX_CHAINS_KEPT
     registry_count: int = 0  # distinct registries, of which `registries` holds the first MAX_REGISTRIES_KEPT
-    chain_starts: set[str] = field(default_factory=set)  # the first host of every chain, not only the sample's
+    chain_starts: set[str] | frozenset[str] = _NONE_YET  # the first host of every chain, not only the sample's
     # hashes of the needs and chains, once there are many: a repeat is not counted twice
     _seen: set[int] | None = field(default=None, repr=False, compare=False)
 
@@ -95,7 +101,10 @@ class RequiredHost:
     def add_chain(self, chain: list[str]) -> None:
         if len(chain) > 1 and self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
             self.chain_count += 1
-            self.chain_starts.add(chain[0])
+            if self.chain_starts:
+                self.chain_starts.add(chain[0])  # type: ignore[union-attr]
+            else:
+                self.chain_starts = {chain[0]}
 
     def _is_new(self, key: Need | tuple[str, ...], stored: object, sample: list, cap: int) -> bool:
         """Whether KEY (a need, or a chain as a tuple) was not recorded before; kept in SAMPLE (as STORED)
@@ -126,6 +135,12 @@ class RequiredHost:
         if len(names) > MAX_REGISTRIES_KEPT:
             names = set(sorted(names)[:MAX_REGISTRIES_KEPT])
         self.registries = names
+
+    def add_image_registry(self, registry: str) -> None:
+        if self.image_registries:
+            self.image_registries.add(registry)  # type: ignore[union-attr]
+        else:
+            self.image_registries = {registry}
 
     def add_note(self, note: str) -> None:
         if note and note not in self.notes:
@@ -203,7 +218,7 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
         if host:
             required = builder.direct(host, "api", Need("image", ref.original or ref.canonical, ref.source,
                                                          ref.context), ref.registry)
-            required.image_registries.add(ref.registry)
+            required.add_image_registry(ref.registry)
     for href in sorted(store.host_references, key=lambda h: (str(h.source), h.host)):
         role = REQUIRING_PURPOSES.get(href.purpose)
         host = _normal(href.host)

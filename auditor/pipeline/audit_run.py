@@ -19,7 +19,7 @@ from auditor.decisions.acceptance import IgnoreRule, accept
 from auditor.decisions.analysis import Analysis, analyse
 from auditor.decisions.audit import AuditOptions, Finding, FindingKind, Severity, audit
 from auditor.pipeline.outputs import write_output
-from reports.json_report import RunInfo, audit_document, render_json
+from reports.json_report import RunInfo, audit_document, render_json_pieces
 
 FAIL_ON_ANY = "any"
 
@@ -98,13 +98,13 @@ def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputErro
     return AuditResult(analysis, allowlist, errors, findings, document)
 
 
-def renderers() -> dict[str, Callable[[dict[str, Any]], str]]:
+def renderers() -> dict[str, Callable[[dict[str, Any]], str | list[str]]]:
     from reports.csv_report import render_csv
     from reports.html import render_html
     from reports.markdown import render_markdown
     from reports.sarif import render_sarif
 
-    return {"html": render_html, "json": render_json, "csv": render_csv, "sarif": render_sarif,
+    return {"html": render_html, "json": render_json_pieces, "csv": render_csv, "sarif": render_sarif,
             "md": render_markdown}
 
 

@@ -12,16 +12,22 @@ class OutputError(Exception):
     """An output could not be written; the message names it and the path, for a person."""
 
 
-def write_output(text: str, target: str | Path | None, what: str = "output") -> None:
-    """TEXT to TARGET: a path (parent directories made), or standard output when TARGET is None or `-`."""
+def write_output(text: str | list[str], target: str | Path | None, what: str = "output") -> None:
+    """TEXT to TARGET: a path (parent directories made), or standard output when TARGET is None or `-`. TEXT may
+    be a list of pieces (a big JSON report, reports/json_text.dumps_indented_pieces): written one by one, never
+    joined or encoded whole."""
+    pieces = [text] if isinstance(text, str) else text
     if target is None or str(target) == STDIO:
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
         return
     path = Path(target)
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with path.open("w", encoding="utf-8") as handle:
+            for piece in pieces:
+                handle.write(piece)
     except OSError as exc:
         raise OutputError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None

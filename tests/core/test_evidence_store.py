@@ -92,6 +92,22 @@ def test_edges_fold_details_sources_and_clients() -> None:
     assert edge.edge().detail == "CNAME; asked for registry-1.docker.io; CNAME; asked for docker.io"
 
 
+def test_merged_edges_keep_the_strongest_confidence_whatever_the_order() -> None:
+    def edge(confidence: Confidence, packet: int) -> RedirectEdge:
+        return RedirectEdge("harbor.corp.example", "harbor-blobs.s3.eu-west-1.amazonaws.com", EdgeVia.HTTP_LOCATION,
+                            confidence, (Source("capture.pcap", packet=packet, parser="pcap"),))
+
+    for order in ([Confidence.LOW, Confidence.HIGH, Confidence.MEDIUM], [Confidence.HIGH, Confidence.LOW],
+                  [Confidence.UNCONFIRMED, Confidence.MEDIUM, Confidence.LOW]):
+        store = EvidenceStore()
+        for packet, confidence in enumerate(order):
+            store.add(edge(confidence, packet))
+        (merged,) = store.edges.values()
+        strongest = max(order, key=[Confidence.UNCONFIRMED, Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH].index)
+        assert merged.confidence is strongest and merged.edge().confidence is strongest, order
+        assert merged.count == len(order)
+
+
 def test_bulk_parsing_raises_the_gc_threshold_and_restores_it_even_on_error() -> None:
     before = gc.get_threshold()
     with pytest.raises(RuntimeError), bulk_parsing():

@@ -148,8 +148,9 @@ def test_repository_proposal_lists_every_registry_host_with_rationale() -> None:
     bucket = by_host["prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com"]
     assert bucket["chains"] == [["123456789012.dkr.ecr.eu-west-1.amazonaws.com",
                                  "prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com"]]
-    assert bucket["knowledge"][0]["source"].startswith("https://docs.aws.amazon.com/")
-    assert bucket["knowledge"][0]["checked"] == "2026-11-24" and bucket["confidence"] == "medium"
+    fact = data["knowledge_facts"][bucket["knowledge"][0]]  # schema 2: facts once, named by position
+    assert fact["source"].startswith("https://docs.aws.amazon.com/") and fact["profile"] == "ecr"
+    assert fact["checked"] == "2026-11-24" and bucket["confidence"] == "medium"
     hub_cdn = by_host["production.cloudflare.docker.com"]
     assert hub_cdn["roles"] == ["cdn"] and hub_cdn["chains"] == [["registry-1.docker.io",
                                                                    "production.cloudflare.docker.com"]]
@@ -211,7 +212,9 @@ def test_json_output_follows_its_schema(args: tuple[str, ...]) -> None:
     for inputs in (REPO, PCAP):
         data = proposal_json(str(inputs), *args)
         jsonschema.validate(data, schema)
-        assert data["schema"] == "regaudit/proposal" and data["version"] == 1
+        assert data["schema"] == "regaudit/proposal" and data["version"] == 2
+        cited = [index for r in data["required"] for index in r["knowledge"]]
+        assert sorted(set(cited)) == list(range(len(data["knowledge_facts"])))  # every fact cited, every id a fact
     broken = dict(data, match="fuzzy")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
@@ -448,3 +451,18 @@ def test_registries_are_named_once_and_docker_hub_hosts_are_noted_as_such() -> N
     assert not any({"Quay.io", "quay.io"} <= set(names) for names in entries.values())
     (hub_note,) = [note for note in analysis.proposal.notes if "serve Docker Hub only" in note]
     assert "production.cloudflare.docker.com" in hub_note and "registry-1.docker.io" in hub_note
+
+
+def test_required_host_finds_each_host_through_its_index() -> None:
+    store = EvidenceStore()
+    for host in ("harbor.corp.example", "ghcr.io", "quay.io"):
+        store.add(Observation(host, ObservationKind.HTTP_HOST, detail="/v2/app/manifests/1", source=Source("a.log")))
+    analysis = analyse(store)
+    assert {r.host for r in analysis.required} >= {"harbor.corp.example", "ghcr.io", "quay.io"}
+    for required in analysis.required:
+        assert analysis.required_host(required.host) is required
+    assert analysis.required_host("unknown.example") is None
+    analysis.required.append(RequiredHost("late.example"))  # the list grows: the index follows
+    assert analysis.required_host("late.example") is analysis.required[-1]
+    analysis.required = [RequiredHost("quay.io")]  # replaced: the index is rebuilt
+    assert analysis.required_host("quay.io") is analysis.required[0] and analysis.required_host("ghcr.io") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,50 @@ def test_a_big_document_goes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert not called  # no fall-back to the pure-Python encoder
     monkeypatch.undo()
     assert text == json.dumps(document, indent=2)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_streamed_lists_give_the_whole_documents_text(ensure_ascii: bool) -> None:
+    from reports.json_text import dumps_indented_pieces, dumps_indented_streaming
+
+    rng = random.Random(18)
+    for round_ in range(600):
+        items = [_document(rng) for _ in range(rng.randrange(12))]
+        head = {"schema": rng.choice(_TEXTS), "before": _document(rng), "required": [], "after": _document(rng)}
+        if round_ % 5 == 0:
+            del head["after"]  # the list as the document's last key
+        if round_ % 7 == 0:
+            head["required_too"] = []  # another key that starts alike must not be mistaken for the list's place
+        whole = json.dumps({**head, "required": [{"item": i} for i in items]}, indent=2, ensure_ascii=ensure_ascii)
+        for chunk in (1, 2, 5, 100):
+            streamed = dumps_indented_streaming(head, "required", iter(items), lambda i: {"item": i}, ensure_ascii,
+                                                chunk=chunk)
+            assert streamed == whole, (round_, chunk)
+            pieces = dumps_indented_pieces(head, "required", items, lambda i: {"item": i}, ensure_ascii, chunk=chunk)
+            assert "".join(pieces) == whole, (round_, chunk)
+
+
+def test_streaming_renders_each_item_once_on_the_fast_path() -> None:
+    from reports.json_text import dumps_indented_streaming
+
+    rendered: list[int] = []
+
+    def render(item: int) -> dict[str, int]:
+        rendered.append(item)
+        return {"n": item}
+
+    text = dumps_indented_streaming({"required": [], "notes": ["x"]}, "required", range(10), render, chunk=3)
+    assert json.loads(text) == {"required": [{"n": n} for n in range(10)], "notes": ["x"]}
+    assert rendered == list(range(10))
+
+
+def test_a_report_written_in_pieces_is_the_report_written_whole(tmp_path: Path) -> None:
+    from auditor.pipeline.outputs import write_output
+    from reports.json_report import render_json, render_json_pieces
+
+    document = {"schema": "regaudit/audit", "required": [{"host": f"h{i}.example", "note": "ümlaut — dash"}
+                                                         for i in range(5_000)], "findings": [{"id": "F1"}]}
+    pieces = render_json_pieces(document)
+    assert len(pieces) > 3 and "".join(pieces) == render_json(document)
+    write_output(pieces, tmp_path / "deep" / "audit.json")
+    assert (tmp_path / "deep" / "audit.json").read_text(encoding="utf-8") == render_json(document)
