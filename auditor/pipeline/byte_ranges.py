@@ -328,11 +328,21 @@ def _line_of(record: Evidence) -> int | None:
 
 
 def _shifted(record: Evidence, shift: int) -> Evidence:
-    if isinstance(record, RedirectEdge):
-        return replace(record, evidence=tuple(_moved(source, shift) for source in record.evidence))
-    source = getattr(record, "source", None)
-    return replace(record, source=_moved(source, shift)) if isinstance(source, Source) else record  # type: ignore[type-var]
+    """RECORD with its source lines moved by SHIFT (built from its fields: dataclasses.replace cost a fifth of a
+    ranged parse)."""
+    names = _FIELDS.get(type(record))
+    if names is None:
+        source = getattr(record, "source", None)
+        return replace(record, source=_moved(source, shift)) if isinstance(source, Source) else record  # type: ignore[type-var]
+    values = [getattr(record, name) for name in names]
+    for position, name in enumerate(names):
+        value = values[position]
+        if name == "source" and value is not None:
+            values[position] = _moved(value, shift)
+        elif name == "evidence":
+            values[position] = tuple(_moved(source, shift) for source in value)
+    return type(record)(*values)  # type: ignore[no-any-return]
 
 
 def _moved(source: Source, shift: int) -> Source:
-    return source if source.line is None else replace(source, line=source.line + shift)
+    return source if source.line is None else Source(source.path, source.line + shift, source.packet, source.parser)
