@@ -1,27 +1,49 @@
-"""One large line-oriented log read by many workers: split into byte ranges at line boundaries, each range
-parsed on its own, the ranges' records folded back into the record stream one parse of the whole file yields.
+"""One large line-oriented log read as byte ranges, the same ranges on both engines, so both give one answer.
 
-Only kinds whose lines are independent are split (a Zeek log's `#` header is given to every range; dnsmasq
-pairs a reply with an earlier query line, a CI log takes its runner from its header: those stay whole), and
-only uncompressed files (a compressed stream has no seekable line boundaries; captures are never split).
-A range task returns its records with line numbers counted from the range's start and its count of
-newlines; `combined_records` renumbers them (a range's first line is one past the newlines of the ranges
-before it) and folds records of one key that several ranges produced into one, as the parser's own fold
-(`parsers/logs/line_reader.py: Batch`) does within a file. That is exact when the whole file's parse would
-have flushed its fold once, at the end, and listed every problem it met; when it cannot be shown exact (more
-distinct records than the parser holds, more problems than it lists per file, a problem summed over the
-file, a parser failure, a Zeek header line inside the file), None says so and the file is parsed whole.
+Why the ranges are part of what a file's parse *is*: a log parser folds identical records (parsers/logs/
+line_reader.py: Batch) and hands its fold on when it holds FOLD_LIMIT distinct records, so memory stays bounded
+whatever the log. Where those hand-overs fall depends on everything read before them, and the evidence store
+keeps things that depend on them (the first few source samples of a host, the timeline of first times, the
+"CNAME seen Nx" details). A range parsed on its own cannot know where a parse of the whole file would have
+handed its fold on, and folding the ranges' records back into the never-handed-on fold would need memory
+without bound (one record per distinct key of the file). So no check after the fact can make a split file
+exact in general; the rule instead is the same on every engine:
+
+    a log of a kind whose lines are independent (SPLITTABLE), not compressed, of at least twice R bytes
+    (`--range-bytes`, default 128 MiB, on both engines) is cut at the first line start at or after each
+    multiple of R (`plan_ranges`); each range is parsed by its own run of the parser (its own fold, its own
+    cap of listed problems), and the file's record stream is the ranges' streams one after the other, each
+    range's line numbers shifted by the newlines of the ranges before it (`file_records`).
+
+The local engine reads the ranges one after the other in its process (`ranged_spec`, through the per-file fold
+of auditor/pipeline/fold_file.py); the Dask engine parses them in parallel, one task each (`parse_range`), and
+one task puts their streams together with the same `file_records`. The cuts depend only on the file's bytes
+and R, and a range's parse only on its own bytes, so both engines yield the same record stream, record for
+record, however many distinct records or problems the file holds: exact by construction, never a fallback.
+A file under 2R is parsed whole, as it always was.
+
+The rest of the rule:
+- Zeek: the file's leading `#` header is given to every range, so its columns are known. A header line inside a
+  range (concatenated logs; `#close` aside) makes that range's parse read on to the end of the file (the parser
+  switches layouts as in a whole-file parse) and the ranges after it are not used.
+- A parser failure ends the file where it happened (the ranges after it are not read), as in a whole-file parse:
+  the records before it are kept, and the failure is named at its line.
+- Problems are capped per range (20 listed, then one summary); a problem without a line (a summary) is named
+  with the lines of its range ("lines 1,000,001-2,000,000: ...") and comes at the end of its range.
+- A cut never falls on a line that starts with a compression magic (the range would be taken for an archive).
 """
 
 from __future__ import annotations
 
 import itertools
-import re
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from auditor.core.model import BlockedAttempt, EdgeVia, Evidence, InputError, Observation, RedirectEdge, Source
+from auditor.core.model import BlockedAttempt, Evidence, InputError, Observation, RedirectEdge, Source
+from parsers import ParserSpec
 from parsers.common.inputs import HEAD_BYTES, InputFile, ParseContext
 
 # kind -> whether its leading `#` lines are a header every range needs (Zeek's #fields)
@@ -31,9 +53,6 @@ DEFAULT_RANGE_BYTES = 128 * 1024 * 1024
 MAX_CUT_SEARCH = 16 * 1024 * 1024  # a cut that finds no line end this far on is dropped (its ranges join)
 _READ = 1024 * 1024
 _MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
-_CNAME_SEEN = re.compile(r"CNAME seen (\d+)x")
-# problems whose text depends on how much of the file one parse saw: a split file with one is parsed whole
-_WHOLE_FILE_PROBLEMS = ("lines like it, the first here", "records with an unreadable time stamp")
 
 
 @dataclass(frozen=True)
@@ -49,19 +68,22 @@ class ByteRange:
 
 @dataclass
 class RangeRecords:
-    """What a range task sends back (pickled as plain tuples: a frozen dataclass per record pickles ten times
-    slower, and a range holds tens of thousands of records)."""
+    """One range's parse: its records (a list when sent back by a task, pickled as plain tuples: a frozen
+    dataclass per record pickles ten times slower; an iterator when the local engine reads it as it goes), its
+    newlines (known once the records are read), whether it read on to the end of the file, and the parser's
+    failure (its type name and text) after the records, if it failed."""
 
-    records: list[Evidence] = field(default_factory=list)
+    records: list[Evidence] | Iterator[Evidence] = field(default_factory=list)
     newlines: int = 0
     header_lines: int = 0
-    exact: bool = True  # False: a failure or a header line inside the range: the file is parsed whole
+    to_end: bool = False
+    failure: tuple[str, str] | None = None
 
     def __getstate__(self) -> tuple[object, ...]:
-        return [_pack(r) for r in self.records], self.newlines, self.header_lines, self.exact
+        return [_pack(r) for r in self.records], self.newlines, self.header_lines, self.to_end, self.failure
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        packed, self.newlines, self.header_lines, self.exact = state  # type: ignore[misc]
+        packed, self.newlines, self.header_lines, self.to_end, self.failure = state  # type: ignore[misc]
         self.records = [_unpack(p) for p in packed]  # type: ignore[attr-defined]
 
 
@@ -99,9 +121,11 @@ def _unpack(packed: tuple[object, ...]) -> Evidence:
     return cls(*values)  # type: ignore[no-any-return]
 
 
-def plan_ranges(inp: InputFile, kind: str, range_bytes: int) -> list[ByteRange] | None:
-    """INP's ranges of about RANGE_BYTES each, or None when it is read whole (one task)."""
-    if kind not in SPLITTABLE or inp.compression is not None or inp.size < 2 * range_bytes:
+
+def plan_ranges(inp: InputFile, kind: str, range_bytes: int | None) -> list[ByteRange] | None:
+    """INP's ranges of about RANGE_BYTES each, or None when it is read whole (one parse)."""
+    if range_bytes is None or kind not in SPLITTABLE or inp.compression is not None or inp.size < 2 * range_bytes \
+            or inp.head.startswith(_MAGIC):
         return None
     header = b""
     if SPLITTABLE[kind]:
@@ -137,23 +161,32 @@ def _leading_header(path: Path) -> bytes:
 
 
 def _line_start_from(stream: BinaryIO, position: int) -> int | None:
-    """The first line start at or after POSITION (just past a newline at POSITION - 1 or later)."""
-    stream.seek(position - 1)
-    searched = 0
-    while searched < MAX_CUT_SEARCH:
-        piece = stream.read(_READ)
-        if not piece:
+    """The first line start at or after POSITION (just past a newline at POSITION - 1 or later) whose line does
+    not begin with a compression magic (the parser would take a range starting there for an archive)."""
+    while True:
+        stream.seek(position - 1)
+        searched = 0
+        start = None
+        while searched < MAX_CUT_SEARCH and start is None:
+            piece = stream.read(_READ)
+            if not piece:
+                return None
+            newline = piece.find(b"\n")
+            if newline >= 0:
+                start = position - 1 + searched + newline + 1
+            searched += len(piece)
+        if start is None:
             return None
-        newline = piece.find(b"\n")
-        if newline >= 0:
-            return position - 1 + searched + newline + 1
-        searched += len(piece)
-    return None
+        stream.seek(start)
+        if not stream.read(8).startswith(_MAGIC):
+            return start
+        position = start + 1
 
 
 class _RangeStream:
     """HEADER then the file's bytes [start, end), counting the range's newlines and watching for a `#` line
-    inside it (past the file's own leading header, for the first range)."""
+    inside it (past the file's own leading header, for the first range): from one on, it reads on to the end of
+    the file (`to_end`)."""
 
     def __init__(self, byte_range: ByteRange, watch_headers: bool, leading_header: int) -> None:
         self._file = open(byte_range.path, "rb")  # noqa: SIM115 (closed by close())
@@ -165,7 +198,7 @@ class _RangeStream:
         self._position = 0
         self._after_newline = True  # a range starts at a line start
         self.newlines = 0
-        self.header_inside = False
+        self.to_end = False
 
     def read(self, size: int = -1) -> bytes:
         if self._header:
@@ -174,24 +207,27 @@ class _RangeStream:
         if self.left <= 0:
             return b""
         piece = self._file.read(self.left if size < 0 else min(size, self.left))
+        if not piece:  # the file is shorter than when it was planned
+            self.left = 0
+            return b""
         self.left -= len(piece)
         self.newlines += piece.count(b"\n")
-        if self._watch and piece:
-            self._look_for_headers(piece)
+        if self._watch and not self.to_end and self._header_inside(piece):
+            self.to_end = True
+            self.left = max(os.fstat(self._file.fileno()).st_size - self._file.tell(), 0)
         return piece
 
-    def _look_for_headers(self, piece: bytes) -> None:
+    def _header_inside(self, piece: bytes) -> bool:
         starts = [0] if self._after_newline and piece.startswith(b"#") else []
         at = piece.find(b"\n#")
-        while at >= 0 and not self.header_inside:
+        while at >= 0:
             starts.append(at + 1)
             at = piece.find(b"\n#", at + 1)
-        for start in starts:
-            # (a "#close" cut by the piece's end counts as a header line: the safe side)
-            if self._position + start >= self._skip and not piece.startswith(b"#close", start):
-                self.header_inside = True
+        position = self._position
         self._position += len(piece)
         self._after_newline = piece.endswith(b"\n")
+        # (a "#close" cut by the piece's end counts as a header line: the safe side)
+        return any(position + start >= self._skip and not piece.startswith(b"#close", start) for start in starts)
 
     def close(self) -> None:
         self._file.close()
@@ -213,72 +249,76 @@ class _RangeInput(InputFile):
         return self.stream  # type: ignore[return-value]
 
 
-def parse_range(byte_range: ByteRange, display: str, variables: dict[str, str]) -> RangeRecords:
-    """The records of one range (runs on a worker)."""
+def _range_records(byte_range: ByteRange, display: str, ctx: ParseContext, out: RangeRecords) -> Iterator[Evidence]:
+    """The records of one range as its parser yields them; OUT (made with the range's header lines) gets the
+    range's newlines and whether it read on to the end of the file once they are read."""
     from parsers import parser_named
 
     spec = parser_named(byte_range.kind)
     watch = SPLITTABLE[byte_range.kind]
-    result = RangeRecords(header_lines=byte_range.header.count(b"\n"))
     leading_header = len(_leading_header(Path(byte_range.path))) if watch and byte_range.start == 0 else 0
     with _RangeStream(byte_range, watch, leading_header) as stream:
         with open(byte_range.path, "rb") as raw:
             raw.seek(byte_range.start)
             head = byte_range.header + raw.read(HEAD_BYTES)
-        if head.startswith(_MAGIC):
-            result.exact = False  # the parser would take the range for a compressed stream
-            return result
         inp = _RangeInput(Path(byte_range.path), display, byte_range.end - byte_range.start, head[:HEAD_BYTES])
         inp.stream = stream
         try:
-            result.records = list(spec.parse(inp, ParseContext(variables=dict(variables))))
-        except Exception:  # the whole-file parse meets it too and names it; that parse is the one kept
-            result.exact = False
-        result.newlines = stream.newlines
-        if stream.header_inside or stream.left:  # a header line inside it, or a range not read to its end
-            result.exact = False
-    return result
+            yield from spec.parse(inp, ctx)
+        finally:
+            out.newlines, out.to_end = stream.newlines, stream.to_end
 
 
-def combined_records(parts: list[RangeRecords], fold_limit: int, max_errors: int) -> list[Evidence] | None:
-    """The record stream of the whole file from its ranges' (in order), or None when that is not exact."""
-    errors: list[InputError] = []
-    folded: dict[tuple[object, ...], list] = {}  # key -> [count, first, last, line, a record of the key]
+def parse_range(byte_range: ByteRange, display: str, variables: dict[str, str]) -> RangeRecords:
+    """The records of one range, read whole (a Dask task)."""
+    out = RangeRecords(header_lines=byte_range.header.count(b"\n"))
+    records = out.records
+    assert isinstance(records, list)
+    try:
+        records.extend(_range_records(byte_range, display, ParseContext(variables=dict(variables)), out))
+    except Exception as exc:  # the file's stream ends here, with this failure (named as a local parse names it)
+        out.failure = (type(exc).__name__, str(exc))
+    return out
+
+
+def read_in_turn(ranges: list[ByteRange], display: str, ctx: ParseContext) -> Iterator[RangeRecords]:
+    """The ranges parsed one after the other as `file_records` asks for them (the local engine)."""
+    for byte_range in ranges:
+        out = RangeRecords(header_lines=byte_range.header.count(b"\n"))
+        out.records = _range_records(byte_range, display, ctx, out)
+        yield out
+
+
+def ranged_spec(spec: ParserSpec, ranges: list[ByteRange]) -> ParserSpec:
+    """SPEC reading a file as RANGES, in this process: the record stream `file_records` makes of them."""
+    return ParserSpec(spec.name, spec.detect,
+                      lambda inp, ctx: file_records(read_in_turn(ranges, inp.display, ctx)), spec.detect_content)
+
+
+def file_records(parts: Iterable[RangeRecords]) -> Iterator[Evidence]:
+    """The file's record stream from its ranges' parses, in order: each range's records with their lines shifted
+    by the newlines before the range (less the header lines it was given), its line-less problems last and named
+    by the range's lines; a range that read on to the end of the file is the last; a failure ends the stream."""
     offset = 0
     for index, part in enumerate(parts):
-        if not part.exact:
-            return None
-        seen: set[tuple[object, ...]] = set()
         shift = offset - part.header_lines
+        lineless: list[InputError] = []
         for record in part.records:
             line = _line_of(record)
-            if index and line is not None and line <= part.header_lines:
-                continue  # about the header given to this range: the first range said it already
-            if isinstance(record, InputError):
-                if line is None or any(text in record.message for text in _WHOLE_FILE_PROBLEMS):
-                    return None
-                errors.append(replace(record, source=replace(record.source, line=line + shift)))
-                continue
-            key = _fold_key(record)
-            if key is None or key in seen or line is None:
-                return None  # not a folded record, or the range flushed its fold twice
-            seen.add(key)
-            count, first, last = _amounts(record)
-            entry = folded.get(key)
-            if entry is None:
-                folded[key] = [count, first, last, line + shift, record]
-                continue
-            entry[0] += count
-            entry[1] = first if entry[1] is None else entry[1] if first is None else min(entry[1], first)
-            entry[2] = last if entry[2] is None else entry[2] if last is None else max(entry[2], last)
-            entry[3] = min(entry[3], line + shift)
+            if line is None:
+                if isinstance(record, InputError):
+                    lineless.append(record)
+                else:
+                    yield record
+            elif not index or line > part.header_lines:  # (about the header given to a later range: said already)
+                yield _shifted(record, shift) if shift else record
+        if part.failure is not None:
+            raise type(part.failure[0], (Exception,), {})(part.failure[1])
+        lines = f"lines {offset + 1:,}-{offset + part.newlines:,}: "
+        yield from (replace(error, message=lines + error.message) for error in lineless)
+        if part.to_end:
+            return
         offset += part.newlines
-    if len(folded) >= fold_limit or len(errors) > max_errors:
-        return None  # the whole file's parse would have flushed early, or capped its problems
-    order = {Observation: 1, RedirectEdge: 2, BlockedAttempt: 3}
-    records = sorted(((entry[3], order[type(entry[4])], _rebuilt(*entry)) for entry in folded.values()),
-                     key=lambda item: (item[0], item[1]))
-    return [*errors, *(record for _line, _order, record in records)]
 
 
 def _line_of(record: Evidence) -> int | None:
@@ -287,32 +327,22 @@ def _line_of(record: Evidence) -> int | None:
     return getattr(source, "line", None)
 
 
-def _fold_key(record: Evidence) -> tuple[object, ...] | None:
-    if isinstance(record, Observation) and record.source is not None:
-        return (1, record.host, record.kind, record.client, record.server, record.rcode, record.detail,
-                record.source.path, record.source.parser)
-    if isinstance(record, RedirectEdge) and record.via is EdgeVia.DNS_CNAME and len(record.evidence) == 1 \
-            and _CNAME_SEEN.fullmatch(record.detail):
-        return (2, record.from_host, record.to_host, record.client, record.confidence, record.evidence[0].parser)
-    if isinstance(record, BlockedAttempt) and record.source is not None:
-        return (3, record.host, record.reason, record.client, record.detail, record.image, record.source.parser)
-    return None
+def _shifted(record: Evidence, shift: int) -> Evidence:
+    """RECORD with its source lines moved by SHIFT (built from its fields: dataclasses.replace cost a fifth of a
+    ranged parse)."""
+    names = _FIELDS.get(type(record))
+    if names is None:
+        source = getattr(record, "source", None)
+        return replace(record, source=_moved(source, shift)) if isinstance(source, Source) else record  # type: ignore[type-var]
+    values = [getattr(record, name) for name in names]
+    for position, name in enumerate(names):
+        value = values[position]
+        if name == "source" and value is not None:
+            values[position] = _moved(value, shift)
+        elif name == "evidence":
+            values[position] = tuple(_moved(source, shift) for source in value)
+    return type(record)(*values)  # type: ignore[no-any-return]
 
 
-def _amounts(record: Evidence) -> tuple[int, float | None, float | None]:
-    if isinstance(record, RedirectEdge):
-        match = _CNAME_SEEN.fullmatch(record.detail)
-        assert match is not None
-        return int(match.group(1)), record.time, record.time
-    last = record.last_time if record.last_time is not None else record.time  # type: ignore[union-attr]
-    return record.count, record.time, last  # type: ignore[union-attr]
-
-
-def _rebuilt(count: int, first: float | None, last: float | None, line: int, record: Evidence) -> Evidence:
-    """RECORD as the parser's fold writes it for the whole file (Batch.flush)."""
-    later = last if count > 1 and last != first else None
-    if isinstance(record, RedirectEdge):
-        source = replace(record.evidence[0], line=line)
-        return replace(record, evidence=(source,), detail=f"CNAME seen {count}x", time=first)
-    assert isinstance(record, Observation | BlockedAttempt)
-    return replace(record, source=replace(record.source, line=line), count=count, time=first, last_time=later)
+def _moved(source: Source, shift: int) -> Source:
+    return source if source.line is None else Source(source.path, source.line + shift, source.packet, source.parser)

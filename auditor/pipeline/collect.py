@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import InputError, Source
+from auditor.pipeline.byte_ranges import DEFAULT_RANGE_BYTES
 from auditor.pipeline.fold_file import UNRECOGNIZED, Folded, _parse_one, _unusable, fold_input  # noqa: F401
 from auditor.pipeline.remote_inputs import with_urls
 from parsers import ParserSpec, may_claim_walked, parser_named
@@ -40,6 +41,7 @@ class CollectOptions:
     show_progress: bool | None = None  # None: only when stderr is a terminal
     forced_kind: str | None = None  # parse every explicit input as this kind (--kind)
     values_files: tuple[Path, ...] = ()  # Helm values files (--values), applied over every chart found
+    range_bytes: int | None = DEFAULT_RANGE_BYTES  # --range-bytes: a large log is read as ranges (byte_ranges.py)
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -8,7 +8,8 @@ one process would have made. A worker that dies mid-task has its task rerun by t
 the same part. Paths must be readable on the workers: the same path on every machine (a shared file
 system), or an fsspec URL (file://, s3://, gs://...), which the worker copies to a local temporary file.
 A large line-oriented log (a resolver, proxy or Zeek log; not a capture, not a compressed file) is read as
-byte ranges, one task each, and folded back into the file's part (auditor/pipeline/byte_ranges.py).
+byte ranges, one task each, the same ranges the local engine reads one after the other; one more task puts their
+record streams together and folds them into the file's part (auditor/pipeline/byte_ranges.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from auditor.pipeline.byte_ranges import (
     DEFAULT_RANGE_BYTES,
     ByteRange,
     RangeRecords,
-    combined_records,
+    file_records,
     parse_range,
     plan_ranges,
 )
@@ -118,18 +119,12 @@ def _opened(item: Item) -> Iterator[tuple[InputFile | None, bool, InputError | N
 
 def fold_split_file(item: Item, kind: str, options: CollectOptions,
                     fold: Callable[[Item, CollectOptions], EvidenceStore], *ranges: RangeRecords) -> EvidenceStore:
-    """The evidence of a file read as byte ranges (runs on a worker): the ranges' records folded back into
-    the whole file's record stream, then folded as `collect` folds it; the file is parsed whole here when
-    that stream cannot be shown exact (auditor/pipeline/byte_ranges.py)."""
-    from parsers.logs.line_reader import FOLD_LIMIT, MAX_ERRORS_PER_FILE
-
-    records = combined_records(list(ranges), FOLD_LIMIT, MAX_ERRORS_PER_FILE)
-    if records is None:
-        return fold(item, options)
+    """The evidence of a file read as byte ranges (runs on a worker): the ranges' record streams put together
+    (`file_records`, as the local engine puts them together), then folded as `collect` folds a file."""
     store = EvidenceStore(worth_keeping=_known_registry_host)
     options = _on_worker(options)
     ctx = parse_context(options)
-    replay = ParserSpec(kind, lambda _inp: True, lambda _inp, _ctx: iter(records))
+    replay = ParserSpec(kind, lambda _inp: True, lambda _inp, _ctx: file_records(ranges))
     with bulk_parsing():
         for inp, _explicit, error in _opened(item):
             if error is not None or inp is None:  # gone since the ranges were read: as a fresh read says
@@ -139,9 +134,11 @@ def fold_split_file(item: Item, kind: str, options: CollectOptions,
     return store
 
 
-def split_plan(item: Item, options: CollectOptions, range_bytes: int | None) -> tuple[str, list[ByteRange]] | None:
+def split_plan(item: Item, options: CollectOptions) -> tuple[str, list[ByteRange]] | None:
     """(kind, ranges) when ITEM is a large line-oriented log to read as byte ranges (decided here, on the
-    client, from the file's head), else None: one task reads it whole."""
+    client, from the file's head), else None: one task reads it (a URL's copy is cut there, and its ranges read
+    in turn, as the local engine reads them)."""
+    range_bytes = options.range_bytes
     if range_bytes is None or is_url(item.name) or _size_of(item) < 2 * range_bytes:
         return None
     opened = list(_opened(item))
@@ -201,7 +198,9 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
                     fold: Callable[[Item, CollectOptions], EvidenceStore] = fold_item,
                     range_bytes: int | None = DEFAULT_RANGE_BYTES) -> EvidenceStore:
     """The evidence of INPUTS, each file read by a task on the cluster (a large line-oriented log by one
-    task per byte range of about RANGE_BYTES; None: never split); identical to `collect`'s."""
+    task per byte range of about RANGE_BYTES; None: never split); identical to `collect`'s with the same
+    range size (OPTIONS' own is replaced by RANGE_BYTES)."""
+    options = replace(options, range_bytes=range_bytes)
     client, cluster = _client(scheduler, workers)
     walked: dict[str, list[str]] = {}  # named directory -> the display names of its files
     try:
@@ -213,7 +212,7 @@ def collect_on_dask(inputs: list[str], options: CollectOptions, scheduler: str |
                 continue
             if item.root is not None:
                 walked.setdefault(item.root, []).append(_display(Path(item.name)))
-            split = split_plan(item, options, range_bytes)
+            split = split_plan(item, options)
             if split is None:
                 parts.append(client.submit(fold_part, position, _shipped(item), options, fold, pure=False))
                 sizes[parts[-1]] = _size_of(item)
@@ -274,14 +273,15 @@ def _size_of(item: Item) -> int:
 
 
 def _show_progress(leaves: list[Any], sizes: dict[Any, int], enabled: bool | None) -> None:
-    """One bar for the run, fed by task completions (in bytes of input, as the local bar counts)."""
+    """One bar for the run, redrawn as each file or range task completes (in bytes of input, as the local bar
+    counts), in the order they complete."""
     from distributed import as_completed
 
     with Progress(label="dask tasks", total=sum(sizes.values()), enabled=enabled) as progress:
         if not progress.enabled:
             return
         for done in as_completed(leaves):
-            progress.advance(sizes[done])
+            progress.step(sizes[done])
 
 
 # -- ingest: the workers parse, the client writes ---------------------------------------------------------

@@ -9,7 +9,7 @@ is imported only for `--engine dask`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -43,8 +43,9 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
                                                  "this process).")(func)
     func = click.option("--range-bytes", type=click.IntRange(min=4096), default=None, expose_value=False,
                         callback=_remember, metavar="N",
-                        help="--engine dask: read a line-oriented log of more than 2N bytes as byte ranges of "
-                             "about N, one task each (default 128 MiB).")(func)
+                        help="read a line-oriented log of 2N bytes or more as byte ranges of about N, each "
+                             "with its own fold (dask: one task each; local: one after the other, so both give "
+                             "the same answer; default 128 MiB).")(func)
     func = click.option("--workers", type=click.IntRange(min=1), default=None, expose_value=False,
                         callback=_remember, help="--engine dask: start a local cluster of N worker processes "
                                                  "(127.0.0.1 only) for this run.")(func)
@@ -66,8 +67,8 @@ def engine_choice() -> EngineChoice:
                           given.get("range_bytes"), given.get("jobs"))
     if choice.name == "dask" and choice.jobs is not None:
         raise click.UsageError("--jobs is for --engine local (the dask engine's processes: --workers)")
-    if choice.name == "local" and (choice.scheduler or choice.workers or choice.range_bytes):
-        raise click.UsageError("--scheduler, --workers and --range-bytes need --engine dask")
+    if choice.name == "local" and (choice.scheduler or choice.workers):
+        raise click.UsageError("--scheduler and --workers need --engine dask")
     if choice.name == "dask" and choice.scheduler and choice.workers:
         raise click.UsageError("give --scheduler or --workers, not both")
     return choice
@@ -76,16 +77,17 @@ def engine_choice() -> EngineChoice:
 def collect_with_engine(inputs: Iterable[str], options: CollectOptions) -> EvidenceStore:
     """The evidence of INPUTS, read by the engine the command was given."""
     choice = engine_choice()
+    if choice.range_bytes:  # both engines: where a large log is cut decides its records (byte_ranges.py)
+        options = replace(options, range_bytes=choice.range_bytes)
     if choice.name == "local":
         from auditor.pipeline.parallel import collect_parallel
 
         return collect_parallel(inputs, options, choice.jobs)
-    from auditor.pipeline.byte_ranges import DEFAULT_RANGE_BYTES
     from auditor.pipeline.dask_engine import DaskUnavailable, collect_on_dask
 
     try:
         return collect_on_dask(list(inputs), options, choice.scheduler, choice.workers,
-                               range_bytes=choice.range_bytes or DEFAULT_RANGE_BYTES)
+                               range_bytes=options.range_bytes)
     except DaskUnavailable as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -3,8 +3,10 @@
 `collect` (the local engine) and the Dask engine's file tasks walk inputs differently, but every file they
 open goes through `fold_input`: an open error is recorded (a named input that gives nothing fails the run),
 the kind is detected (or forced with --kind), an unknown kind is skipped (or fails a named input) and a known
-one is parsed into the store by `_parse_one`. One function, so the engines cannot drift apart. A parser's
-failure on one file becomes an InputError naming the file; the run goes on with the rest.
+one is parsed into the store by `_parse_one`. One function, so the engines cannot drift apart. A large
+line-oriented log is parsed as byte ranges, one after the other (auditor/pipeline/byte_ranges.py: the same
+ranges the Dask engine parses in parallel, so both give the same records). A parser's failure on one file
+becomes an InputError naming the file; the run goes on with the rest.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Protocol
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import BlockedAttempt, InputError, InputRecord, Observation, Source
 from auditor.core.timestamps import TimestampGate
+from auditor.pipeline.byte_ranges import plan_ranges, ranged_spec
 from auditor.pipeline.progress import Progress
 from parsers import ParserSpec, parser_for
 from parsers.common.inputs import InputFile, ParseContext, sha256_of
@@ -28,6 +31,7 @@ class FoldOptions(Protocol):
 
     hash_inputs: bool
     show_progress: bool | None
+    range_bytes: int | None  # a line-oriented log of twice this or more is read as ranges of about this size
 
 
 class Folded(Enum):
@@ -55,7 +59,8 @@ def fold_input(store: EvidenceStore, inp: InputFile | None, explicit: bool, erro
             return Folded.FAILED
         store.skipped_files += 1
         return Folded.SKIPPED
-    _parse_one(inp, spec, ctx, options, store)
+    ranges = plan_ranges(inp, spec.name, options.range_bytes)
+    _parse_one(inp, ranged_spec(spec, ranges) if ranges else spec, ctx, options, store)
     return Folded.READ
 
 

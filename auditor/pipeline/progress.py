@@ -30,6 +30,13 @@ class Progress:
             self._last_draw = now
             self._draw(now)
 
+    def step(self, nbytes: int) -> None:
+        """Advance by NBYTES and redraw at once: a bar fed by task completions (a few, each worth showing)."""
+        self.done += nbytes
+        if self.enabled:
+            self._last_draw = time.monotonic()
+            self._draw(self._last_draw)
+
     def _draw(self, now: float) -> None:
         fraction = min(self.done / self.total, 1.0)
         width = 30

@@ -62,3 +62,37 @@ def test_no_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def test_the_dask_bar_moves_with_each_completed_task(scheduler: str, tmp_path: Path) -> None:
+    """On a terminal, `--engine dask` redraws its one bar as each task completes: a log read as five byte ranges
+    is drawn at five growing fractions (then once more when the bar closes), ending at 100%."""
+    import re
+
+    from benchmarks.dnslog_bench import write_squid
+
+    log = tmp_path / "access.log"
+    write_squid(log, 120_000, seed=5)  # about 11 MB: past the bar's 8 MB threshold
+    range_bytes = log.stat().st_size // 5
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "discover", str(log), "--engine", "dask",
+                                    "--scheduler", scheduler, "--range-bytes", str(range_bytes)], cwd=REPO_ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=terminal)
+        os.close(terminal)
+        chunks = []
+        while True:
+            try:
+                data = os.read(controller, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert process.wait(timeout=300) == 0
+    finally:
+        os.close(controller)
+    shown = b"".join(chunks).decode(errors="replace")
+    fractions = [float(f) for f in re.findall(r"dask tasks \[[#.]{30}\]\s+([\d.]+)%", shown)]
+    assert len(fractions) == 6, shown
+    assert fractions == sorted(fractions) and len(set(fractions[:5])) == 5 and fractions[-1] == 100.0
