@@ -26,10 +26,11 @@ def _bulk_capture(path: Path, packets: int = 8000, payload: int = 1400) -> None:
             out.write(frame)
 
 
-def _discover_with_stderr_on_a_terminal(capture: Path) -> tuple[int, str]:
+def _discover_with_stderr_on_a_terminal(*args: str, timeout: float = 120) -> tuple[int, str]:
+    """(exit code, what was drawn) of `regaudit discover ARGS` with its standard error on a pseudo-terminal."""
     controller, terminal = pty.openpty()
     try:
-        process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "discover", str(capture)], cwd=REPO_ROOT,
+        process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "discover", *args], cwd=REPO_ROOT,
                                    stdout=subprocess.DEVNULL, stderr=terminal)
         os.close(terminal)
         chunks = []
@@ -41,7 +42,7 @@ def _discover_with_stderr_on_a_terminal(capture: Path) -> tuple[int, str]:
             if not data:
                 break
             chunks.append(data)
-        return process.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+        return process.wait(timeout=timeout), b"".join(chunks).decode(errors="replace")
     finally:
         os.close(controller)
 
@@ -49,7 +50,7 @@ def _discover_with_stderr_on_a_terminal(capture: Path) -> tuple[int, str]:
 def test_bar_on_a_terminal(tmp_path: Path) -> None:
     capture = tmp_path / "bulk.pcap"
     _bulk_capture(capture)
-    code, shown = _discover_with_stderr_on_a_terminal(capture)
+    code, shown = _discover_with_stderr_on_a_terminal(str(capture))
     assert code == 0
     assert "100.0%" in shown and "MB/s" in shown
     assert "bulk.pcap" in shown
@@ -74,25 +75,9 @@ def test_the_dask_bar_moves_with_each_completed_task(scheduler: str, tmp_path: P
     log = tmp_path / "access.log"
     write_squid(log, 120_000, seed=5)  # about 11 MB: past the bar's 8 MB threshold
     range_bytes = log.stat().st_size // 5
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "discover", str(log), "--engine", "dask",
-                                    "--scheduler", scheduler, "--range-bytes", str(range_bytes)], cwd=REPO_ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=terminal)
-        os.close(terminal)
-        chunks = []
-        while True:
-            try:
-                data = os.read(controller, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        assert process.wait(timeout=300) == 0
-    finally:
-        os.close(controller)
-    shown = b"".join(chunks).decode(errors="replace")
+    code, shown = _discover_with_stderr_on_a_terminal(str(log), "--engine", "dask", "--scheduler", scheduler,
+                                                      "--range-bytes", str(range_bytes), timeout=300)
+    assert code == 0
     fractions = [float(f) for f in re.findall(r"dask tasks \[[#.]{30}\]\s+([\d.]+)%", shown)]
     assert len(fractions) == 6, shown
     assert fractions == sorted(fractions) and len(set(fractions[:5])) == 5 and fractions[-1] == 100.0
