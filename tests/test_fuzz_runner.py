@@ -18,7 +18,7 @@ from benchmarks.fuzz import Runner
 def _planted(path: Path, kind: str) -> str | None:
     text = path.read_bytes()
     if text == b"hog":
-        hoard = [bytearray(64 * 1024 * 1024) for _ in range(64)]  # 4 GiB, far past the limit
+        hoard = [bytearray(64 * 1024 * 1024) for _ in range(128)]  # 8 GiB, far past the limit
         return f"kept {len(hoard)}"
     if text == b"hang":
         time.sleep(60)
@@ -27,10 +27,20 @@ def _planted(path: Path, kind: str) -> str | None:
     return None
 
 
+def _resident_mb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(fuzz_target, "run_input", lambda kind, path: _planted(path, kind))
-    watched = Runner(hang_seconds=2.0, rss_mb=256)
+    # the worker forks from this process and starts with its resident pages (a full test run holds hundreds of
+    # MB): the limit is 256 MB above that
+    watched = Runner(hang_seconds=2.0, rss_mb=_resident_mb() + 256)
     yield watched
     watched.close()
 
