@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import functools
 import re
-from itertools import repeat
 from typing import Any
 
 from auditor.core.model import BlockReason, ObservationKind
 from parsers.common.lazy import lazy_module
+from parsers.logs.key_numbers import number_keys
 
 np = lazy_module("numpy")  # imported on first use: start-up stays fast
 
@@ -136,16 +136,8 @@ class RequestMemo:
         if len(self.ids) >= _KEY_LIMIT:
             self.ids.clear()
             self.judged.clear()
-        ids = self.ids
-        numbers = np.fromiter(map(ids.get, keys, repeat(-1)), np.int64, len(keys))
-        unknown = np.flatnonzero(numbers < 0)
-        if len(unknown):
-            for key in dict.fromkeys(map(keys.__getitem__, unknown.tolist())):
-                ids[key] = len(self.judged)
-                self.judged.append(_judge(key, parser))
-            numbers[unknown] = np.fromiter(map(ids.__getitem__, map(keys.__getitem__, unknown.tolist())),
-                                           np.int64, len(unknown))
-        return numbers
+        judged = self.judged
+        return number_keys(self.ids, keys, lambda key: judged.append(_judge(key, parser)))
 
 
 def _judge(key: tuple[bytes, bytes], parser: _SquidParser) -> tuple[str, str, str, str] | None:

@@ -37,6 +37,7 @@ from operator import itemgetter
 from auditor.core.model import BlockReason, Evidence, ObservationKind
 from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.lazy import lazy_module
+from parsers.logs.key_numbers import number_keys
 from parsers.logs.line_reader import (
     Batch,
     Clock,
@@ -141,17 +142,11 @@ class _Memo:
             self.ids.clear()
             self.messages.clear()
             self.judged.clear()
-        ids = self.ids
-        numbers = np.fromiter(map(ids.get, messages, repeat(-1)), np.int64, len(messages))
-        unknown = np.flatnonzero(numbers < 0)
-        if len(unknown):
-            for message in dict.fromkeys(map(messages.__getitem__, unknown.tolist())):
-                ids[message] = len(self.messages)
-                self.messages.append(message)
-                self.judged.append(None)
-            numbers[unknown] = np.fromiter(map(ids.__getitem__, map(messages.__getitem__, unknown.tolist())),
-                                           np.int64, len(unknown))
-        return numbers
+        return number_keys(self.ids, messages, self._new_message)
+
+    def _new_message(self, message: str) -> None:
+        self.messages.append(message)
+        self.judged.append(None)  # judged when first asked for (entry)
 
     def entry(self, message: str) -> Entry | None:
         entries = self.entries
