@@ -246,6 +246,35 @@ def test_a_bad_proposal_file_is_one_clear_error(tmp_path: Path) -> None:
         assert result.exit_code == 2 and f"{path}: {message}" in result.output, result.output
 
 
+def test_a_fleet_sized_proposal_exports_and_a_file_past_the_cap_is_refused_unread(tmp_path: Path,
+                                                                                 proposal: Path) -> None:
+    import json
+
+    # a proposal's `required` list names every host (about 115 MB at 10^5 hosts): pad the sample's to 40 MB
+    data = json.loads(proposal.read_text())
+    filler = [{"host": f"h{n}.registry.example", "needed_by": [{"kind": "image", "text": f"h{n}.example/app:1"}]}
+              for n in range(400_000)]
+    data["required"] = data["required"] + filler
+    big = tmp_path / "fleet-proposal.json"
+    big.write_text(json.dumps(data))
+    assert big.stat().st_size > 36 * 1024 * 1024  # (past the 32 MiB this command once refused)
+    acl = export(tmp_path, "big.acl", "--target", "proxy", "--format", "acl", "--proposal", str(big)).read_text()
+    small = export(tmp_path, "small.acl", "--target", "proxy", "--format", "acl", "--proposal", str(proposal))
+    assert acl == small.read_text() and "dstdomain" in acl
+
+    from auditor.commands.export import MAX_PROPOSAL_BYTES
+
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as handle:  # sparse: no disk, and the command must not read it
+        handle.truncate(MAX_PROPOSAL_BYTES + 1)
+    result = regaudit("export", "--target", "proxy", "--proposal", str(huge), ok=False)
+    assert result.exit_code == 2 and f"{huge}: larger than {MAX_PROPOSAL_BYTES:,} bytes" in result.output
+    invalid = tmp_path / "latin1.json"
+    invalid.write_bytes(b'{"schema": "regaudit/proposal\xe9"}')
+    result = regaudit("export", "--target", "proxy", "--proposal", str(invalid), ok=False)
+    assert result.exit_code == 2 and f"{invalid}: invalid JSON at line 1" in result.output, result.output
+
+
 def test_bad_allowlist_lines_are_named_and_the_rest_exported(tmp_path: Path) -> None:
     path = tmp_path / "allow.txt"
     path.write_text("ghcr.io\njavascript:alert(1)\nquay.io\n")
