@@ -30,6 +30,12 @@ def make_handler(root: Path, log_path: Path, head_status: int = 0) -> type[BaseH
         protocol_version = "HTTP/1.1"
         server_version = "regaudit-lab-blobstore/1"
 
+        def parse_request(self) -> bool:
+            # stamped on arrival: the log line is written after the response, and a client that sends its next
+            # request on the first's answer can have it logged first by another thread
+            self._received = time.monotonic_ns()
+            return super().parse_request()
+
         def _resolve(self) -> Path | None:
             path = unquote(urlsplit(self.path).path)
             target = (root / path.lstrip("/")).resolve()
@@ -69,7 +75,8 @@ def make_handler(root: Path, log_path: Path, head_status: int = 0) -> type[BaseH
         def _log(self, status: int, sent: int) -> None:
             record = {"time": round(time.time(), 3), "method": self.command, "host": self.headers.get("Host", ""),
                       "path": urlsplit(self.path).path, "status": status, "body_bytes": sent,
-                      "client": self.client_address[0], "authorization": "Authorization" in self.headers}
+                      "client": self.client_address[0], "authorization": "Authorization" in self.headers,
+                      "received_ns": self._received}
             with _LOG_LOCK, open(log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(record, sort_keys=True) + "\n")
 

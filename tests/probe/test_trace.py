@@ -60,8 +60,9 @@ class Lab:
         return f"{self.image.rsplit(':', 1)[0]}:{tag}"
 
     def blob_requests(self, expected: int = 1) -> list[dict[str, object]]:
-        """The storage host's request log. It is written after the response is sent, so wait a moment for
-        EXPECTED records (and a moment longer, so an unexpected extra one shows up too)."""
+        """The storage host's request log in the order the requests arrived. It is written after the response
+        is sent, so wait a moment for EXPECTED records (and a moment longer, so an unexpected extra one shows up
+        too)."""
         deadline = time.monotonic() + 3
         lines: list[str] = []
         while time.monotonic() < deadline:
@@ -71,7 +72,7 @@ class Lab:
             time.sleep(0.05)
         time.sleep(0.2)
         lines = self.blob_log.read_text().splitlines() if self.blob_log.exists() else []
-        return [json.loads(line) for line in lines]
+        return sorted((json.loads(line) for line in lines), key=lambda record: record["received_ns"])
 
 
 def _start_lab(tmp: Path, tls: bool, token: bool, head_status: int = 0) -> tuple[Lab, list[subprocess.Popen[bytes]]]:
