@@ -48,7 +48,10 @@ from parsers.common.inputs import HEAD_BYTES, InputFile, ParseContext
 
 # kind -> whether its leading `#` lines are a header every range needs (Zeek's #fields)
 SPLITTABLE: dict[str, bool] = {"zeek": True, "squid": False, "bind9": False, "unbound": False, "coredns": False,
-                               "route53": False}
+                               "route53": False, "dnsmasq": False, "windows_dns": False, "docker_log": False}
+# kinds whose lines are not independent: where a range may start, and what it is given, is their row of
+# parsers/logs/range_cuts.py: POLICIES (imported when a file of one is cut: start-up stays light)
+CUT_BY_POLICY = frozenset({"dnsmasq", "windows_dns", "docker_log"})
 DEFAULT_RANGE_BYTES = 128 * 1024 * 1024
 MAX_CUT_SEARCH = 16 * 1024 * 1024  # a cut that finds no line end this far on is dropped (its ranges join)
 _READ = 1024 * 1024
@@ -132,17 +135,34 @@ def plan_ranges(inp: InputFile, kind: str, range_bytes: int | None) -> list[Byte
         header = _header_of(inp.head)
         if len(header) >= min(len(inp.head), HEAD_BYTES) - 1:
             return None  # a header that does not end within the head: not a shape to split
-    cuts = [0]
+    cuts, headers = [0], [b""]
     with open(inp.path, "rb") as stream:
+        cutter = None
+        if kind in CUT_BY_POLICY:
+            from parsers.logs.range_cuts import POLICIES, Cutter
+
+            cutter = Cutter(POLICIES[kind], stream, inp.size)
         for nominal in range(range_bytes, inp.size, range_bytes):
             cut = _line_start_from(stream, max(nominal, cuts[-1] + 1))
+            given = header
+            if cut is not None and cutter is not None:
+                placed = cutter.place(cut)
+                cut, given = placed if placed is not None else (None, b"")
+                if cut is not None and _starts_with_magic(stream, cut):
+                    cut = None
             if cut is not None and cut < inp.size and cut - cuts[-1] >= range_bytes // 2:
                 cuts.append(cut)
+                headers.append(given)
     if len(cuts) < 2:
         return None
     bounds = [*cuts, inp.size]
-    return [ByteRange(str(inp.path), kind, start, end, header if start else b"")
-            for start, end in itertools.pairwise(bounds)]
+    return [ByteRange(str(inp.path), kind, start, end, given)
+            for (start, end), given in zip(itertools.pairwise(bounds), headers, strict=True)]
+
+
+def _starts_with_magic(stream: BinaryIO, position: int) -> bool:
+    stream.seek(position)
+    return stream.read(8).startswith(_MAGIC)
 
 
 def _header_of(head: bytes) -> bytes:
@@ -177,8 +197,7 @@ def _line_start_from(stream: BinaryIO, position: int) -> int | None:
             searched += len(piece)
         if start is None:
             return None
-        stream.seek(start)
-        if not stream.read(8).startswith(_MAGIC):
+        if not _starts_with_magic(stream, start):
             return start
         position = start + 1
 

@@ -38,7 +38,7 @@ _SIGNATURES = re.compile(
 _LITERALS = (" is not allowed", "has been restricted by your administrators",
              "is unsupported when Registry Access Management", "community images not allowed", " name: '",
              " pull ", "Unable to find image '")
-_PULL_CONTEXT_LINES = 30  # an error this close after `docker pull IMAGE` is about IMAGE
+PULL_CONTEXT_LINES = 30  # an error this close after `docker pull IMAGE` is about IMAGE
 _SEARCHED_LIMIT = 10_000  # distinct messages whose signature match is remembered
 _DETECT = re.compile(r"registry access to \S+ is not allowed|Access to docker\.io has been restricted"
                      r"|\"docker login\" is unsupported when Registry Access Management"
@@ -109,7 +109,7 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
                 last_pull = pulled or last_pull
                 continue
             used += 1
-            recent = last_pull if last_pull and line_no - last_pull[0] <= _PULL_CONTEXT_LINES else None
+            recent = last_pull if last_pull and line_no - last_pull[0] <= PULL_CONTEXT_LINES else None
             _attempt(match, line, leading, message, line_no, runner, clock, runs, reader, messages, recent)
         runs.settle()
         stats.ignore("no blocked-attempt signature", lines_in_block - used)
@@ -117,6 +117,24 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
         yield from reader.take_errors()
     yield from batch.flush()
     yield from reader.summary()
+
+
+# what a byte range needs from the lines before it (parsers/logs/range_cuts.py): the runner a job header names
+# and the pulls an error takes its image from
+RUNNER_LITERAL = b" name: '"
+
+
+def context_of(line: str) -> str | None:
+    """What `scan` takes from LINE for the lines after it: "runner" (a job header naming the runner, or an empty
+    name that clears it), "pull" (a `docker pull IMAGE` or "Unable to find image" line), else None."""
+    if " name: '" not in line and " pull " not in line and "Unable to find image '" not in line:
+        return None  # (every context alternative of _SIGNATURES holds one of these)
+    match = _SIGNATURES.search(line)
+    if match is None:
+        return None
+    if match["runner"] is not None:
+        return "runner"
+    return "pull" if match["pulled"] is not None or match["wanted"] is not None else None
 
 
 def _candidate_lines(text: str) -> list[int]:

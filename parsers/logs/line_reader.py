@@ -93,17 +93,18 @@ def preview(text: str) -> str:
 class LogReader:
     """Streams one input as blocks of whole decoded lines; counts lines; reports malformed ones (capped).
 
-    `hold_back`: a line ending that must not end a block (a dnsmasq `<CNAME>` reply names its target on
-    the next line), so such a line is carried into the next block.
+    `block_end`: for a format whose lines are read in context (a dnsmasq `<CNAME>` reply names its target a
+    few lines on), where a block read into BUF may end, given BUF's last newline: a newline at or before it,
+    or -1 to read on; the lines after it are carried into the next block.
     """
 
     def __init__(self, inp: InputFile, ctx: ParseContext, parser: str, stats: LineStats | None = None,
-                 hold_back: bytes | None = None) -> None:
+                 block_end: Callable[[bytes, int], int] | None = None) -> None:
         self.inp = inp
         self.ctx = ctx
         self.parser = parser
         self.stats = stats if stats is not None else LineStats()
-        self.hold_back = hold_back
+        self.block_end = block_end
         self._errors: list[InputError] = []
         self._reported = 0
         self._newlines = 0
@@ -184,6 +185,9 @@ class LogReader:
                 if not buf:
                     pending = b""
                     continue
+                if size < BLOCK_BYTES and failure is None:
+                    pending = buf  # a short read is the end of the stream: the rest is one block, uncut
+                    continue
                 cut = self._cut(buf)
                 if cut < 0:
                     if len(buf) > MAX_LINE_BYTES:
@@ -208,11 +212,7 @@ class LogReader:
 
     def _cut(self, buf: bytes) -> int:
         cut = buf.rfind(b"\n")
-        if self.hold_back is not None and cut > 0:
-            line_start = buf.rfind(b"\n", 0, cut) + 1
-            if buf.endswith(self.hold_back, line_start, cut):
-                cut = line_start - 1  # -1 when it is the only line: wait for the next read
-        return cut
+        return self.block_end(buf, cut) if self.block_end is not None and cut > 0 else cut
 
     def _emit(self, raw: bytes, line_no: int) -> Iterator[tuple[str, int]]:
         """Hand RAW's lines on, except long runs of empty lines: those are counted (ignored, "empty line")

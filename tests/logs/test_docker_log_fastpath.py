@@ -45,7 +45,7 @@ def reference_scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Itera
                 last_pull = pulled or last_pull
                 continue
             used += 1
-            recent = last_pull if last_pull and line_no - last_pull[0] <= dl._PULL_CONTEXT_LINES else None
+            recent = last_pull if last_pull and line_no - last_pull[0] <= dl.PULL_CONTEXT_LINES else None
             leading = dl._LEADING_ISO.match(line)
             message = line[leading.end():] if leading else line
             known = messages.get(message)

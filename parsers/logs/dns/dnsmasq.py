@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
@@ -39,6 +39,7 @@ from parsers.common.inputs import InputFile, ParseContext
 from parsers.common.lazy import lazy_module
 from parsers.logs.key_numbers import number_keys
 from parsers.logs.line_reader import (
+    MAX_LINE_BYTES,
     Batch,
     Clock,
     LineStats,
@@ -71,7 +72,7 @@ _VERBS = frozenset({"from", "to", "is"})
 _NEGATIVE = frozenset({"NXDOMAIN", "NODATA", "NODATA-IPv4", "NODATA-IPv6", "SERVFAIL", "REFUSED", "NOERROR"})
 _CNAME = "<CNAME>"
 _CNAME_END = " is " + _CNAME
-_PAIR_WINDOW = 8  # lines to look ahead/back for the line that completes a pair (interleaved queries)
+PAIR_WINDOW = 8  # lines to look ahead/back for the line that completes a pair (interleaved queries)
 _MEMO_LIMIT = 200_000  # distinct messages remembered across blocks
 _LATER = object()  # a time not converted yet
 
@@ -101,6 +102,61 @@ def split_message(message: str) -> Entry | None:
     return None
 
 
+def cut_splits_pair(lines: Sequence[str], at: int) -> bool:
+    """Whether a parse of LINES[:at] and LINES[at:] apart would lose a pairing a parse of LINES makes: a `<CNAME>`
+    reply before AT whose target (the first answer within PAIR_WINDOW lines after it, as `_Block.cnames` takes
+    it) is at AT or later, or a block line from AT on whose client (the query within PAIR_WINDOW lines before it,
+    as `_Block.blocks` takes it) is before AT. LINES: at least the PAIR_WINDOW lines either side of AT (fewer
+    only at the file's ends), as the parser sees them (decoded, no line end)."""
+    messages = [line.partition(_TAG_END)[2] for line in lines]  # as `_Block` cuts them
+    entries = [split_message(message) for message in messages]
+    for index in range(max(at - PAIR_WINDOW, 0), at):
+        entry = entries[index]
+        if entry is None or not messages[index].endswith(_CNAME_END):
+            continue
+        for ahead in range(index + 1, min(index + 1 + PAIR_WINDOW, len(lines))):
+            target = entries[ahead]
+            if target is not None and target.verb == "is" and not (entry.serial and target.serial != entry.serial):
+                if ahead >= at:
+                    return True
+                break
+    for index in range(at, min(at + PAIR_WINDOW, len(lines))):
+        entry = entries[index]
+        if entry is None or entry.client or _classify(entry) != "block":
+            continue
+        for back in range(index - 1, max(index - 1 - PAIR_WINDOW, -1), -1):
+            query = entries[back]
+            if query is not None and query.name == entry.name and query.verb == "from":
+                if back < at:
+                    return True
+                break
+    return False
+
+
+def block_end(buf: bytes, last_newline: int) -> int:
+    """Where a reader's block of BUF may end (a block pairs only its own lines): the last newline, within the
+    last lines, after which `cut_splits_pair` finds no pairing cut; -1 (read on) when BUF holds too few lines
+    to judge; LAST_NEWLINE itself when none is (a run of unpaired `<CNAME>` replies, or lines of hundreds of
+    KB: the pair is lost, the block stays bounded). The same rule places a byte range's
+    start (parsers/logs/range_cuts.py), so a range and a whole-file parse pair the same lines."""
+    start = last_newline
+    for _ in range(3 * PAIR_WINDOW):
+        start = buf.rfind(b"\n", 0, start)
+        if start < 0:
+            break
+    first = start + 1  # the first line looked at (a whole line, or the buffer's first)
+    raw = buf[first:last_newline].split(b"\n")
+    lines = [line.decode("utf-8", "replace").removesuffix("\r") for line in raw]
+    offsets = [first]
+    for line in raw:
+        offsets.append(offsets[-1] + len(line) + 1)
+    lowest = 1 if first == 0 else PAIR_WINDOW  # the lines a candidate reads before it are all here
+    for at in range(len(lines) - PAIR_WINDOW, lowest - 1, -1):
+        if not cut_splits_pair(lines, at):
+            return offsets[at] - 1
+    return -1 if first == 0 and len(buf) < MAX_LINE_BYTES // 2 else last_newline
+
+
 # detect() accepts no head without one of these (the daemon's tag):
 # the registry checks them before it calls detect()
 DETECT_NEEDS = (b"dnsmasq[", b"pihole-FTL[")
@@ -115,7 +171,7 @@ def parse(inp: InputFile, ctx: ParseContext) -> Iterator[Evidence]:
 
 
 def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Evidence]:
-    reader = LogReader(inp, ctx, NAME, stats, hold_back=_CNAME_END.encode())
+    reader = LogReader(inp, ctx, NAME, stats, block_end=block_end)
     clock = Clock.for_input(inp)
     batch = Batch(inp, NAME)
     memo = _Memo()
@@ -309,7 +365,7 @@ class _Block:
         for index in lonely:
             entry = self.entry(messages[index])
             assert entry is not None
-            for ahead in range(index + 2, min(index + 1 + _PAIR_WINDOW, total)):
+            for ahead in range(index + 2, min(index + 1 + PAIR_WINDOW, total)):
                 target = self.entry(messages[ahead])
                 if target is None or target.verb != "is" or (entry.serial and target.serial != entry.serial):
                     continue
@@ -339,7 +395,7 @@ class _Block:
             assert entry is not None
             client = entry.client or None
             if client is None:
-                for back in range(index - 1, max(index - 1 - _PAIR_WINDOW, -1), -1):
+                for back in range(index - 1, max(index - 1 - PAIR_WINDOW, -1), -1):
                     query = self.entry(messages[back])
                     if query is not None and query.name == entry.name and query.verb == "from":
                         client = query.dest

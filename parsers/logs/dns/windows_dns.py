@@ -63,6 +63,11 @@ def scan(inp: InputFile, ctx: ParseContext, stats: LineStats) -> Iterator[Eviden
     return _WindowsDnsParser(inp, ctx, stats).run()
 
 
+def starts_record(line: str) -> bool:
+    """Whether LINE is a PACKET line, where a record starts and every state of the one before ends."""
+    return _PACKET.match(line) is not None
+
+
 def wire_name(text: str, question: str | None = None) -> str | None:
     """`(3)www(6)google(3)com(0)` -> `www.google.com`.
 
@@ -151,7 +156,9 @@ class _WindowsDnsParser(LineParser):
         return self.times[key]
 
     def packet_line(self, match: re.Match[str], number: int) -> None:
-        self.packet, self.section = None, ""
+        # a PACKET line starts a record: nothing of the record before it carries over (a byte range starts at
+        # one, parsers/logs/range_cuts.py, and reads it as the whole file does)
+        self.packet, self.section, self.rr_type, self.rr_owner = None, "", "", None
         response = match["response"] == "R"
         incoming = match["dir"] == "Rcv"
         if response == incoming:  # Snd query / Rcv response: the server asking a forwarder
