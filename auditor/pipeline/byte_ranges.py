@@ -9,11 +9,13 @@ handed its fold on, and folding the ranges' records back into the never-handed-o
 without bound (one record per distinct key of the file). So no check after the fact can make a split file
 exact in general; the rule instead is the same on every engine:
 
-    a log of a kind whose lines are independent (SPLITTABLE), not compressed, of at least twice R bytes
-    (`--range-bytes`, default 128 MiB, on both engines) is cut at the first line start at or after each
-    multiple of R (`plan_ranges`); each range is parsed by its own run of the parser (its own fold, its own
-    cap of listed problems), and the file's record stream is the ranges' streams one after the other, each
-    range's line numbers shifted by the newlines of the ranges before it (`file_records`).
+    a line-oriented log of a SPLITTABLE kind, not compressed, of at least twice R bytes (`--range-bytes`, default
+    128 MiB, on both engines) is cut at the first line start at or after each multiple of R that its kind accepts
+    (`plan_ranges`: any line start, or for a kind whose lines are read in context the first its rule in
+    parsers/logs/range_cuts.py accepts, with the context that rule gives the range); each range is parsed by its own
+    run of the parser (its own fold, its own cap of listed problems), and the file's record stream is the ranges'
+    streams one after the other, each range's line numbers shifted by the newlines of the ranges before it
+    (`file_records`).
 
 The local engine reads the ranges one after the other in its process (`ranged_spec`, through the per-file fold
 of auditor/pipeline/fold_file.py); the Dask engine parses them in parallel, one task each (`parse_range`), and
