@@ -73,7 +73,8 @@ _NEGATIVE = frozenset({"NXDOMAIN", "NODATA", "NODATA-IPv4", "NODATA-IPv6", "SERV
 _CNAME = "<CNAME>"
 _CNAME_END = " is " + _CNAME
 PAIR_WINDOW = 8  # lines to look ahead/back for the line that completes a pair (interleaved queries)
-_MEMO_LIMIT = 200_000  # distinct messages remembered across blocks
+_MEMO_LIMIT = 100_000  # distinct messages remembered across blocks (each ~0.5 KB with its verdict: a flood of new
+# names holds this many; 200,000 put the 2 M-line flood of benchmarks.scale at 332 MB, this 286 MB)
 _LATER = object()  # a time not converted yet
 
 
@@ -289,7 +290,9 @@ class _Block:
                 aliases.add(number)
             verdict = judged[number]
             if verdict is None:
-                verdict = judged[number] = _judge(self.entry(message))
+                # split here without keeping the split (`entry` keeps it): only pairing looks a message up
+                # again, and in a flood of new names the kept splits were a third of peak memory
+                verdict = judged[number] = _judge(split_message(message))
             if verdict[0] == _ODD or _PREFIX.match(lines[index]) is None:
                 odd.add(number)
                 continue
