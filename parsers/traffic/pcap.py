@@ -55,6 +55,7 @@ class _Folder:
         self.inp = inp
         self.observations: dict[tuple, list] = {}
         self.edges: dict[tuple, list] = {}
+        self.dns_plans: dict[bytes, _DnsPlan] = {}
 
     def source(self, frame: int) -> Source:
         return self.inp.source(packet=frame, parser=NAME)
@@ -102,36 +103,80 @@ def _host(name: str) -> str:
     return name.rstrip(".").lower()
 
 
-def _fold_dns(folder: _Folder, event: Event) -> None:
-    msg: dns.DnsMessage = event.data  # type: ignore[assignment]
+# What one DNS message yields, less the endpoints: (observations as (kind, host, rcode, detail), edges as
+# (from, to, via, confidence, detail)). Memoized by the message's bytes (DnsMessage.key), so a name looked up
+# again costs one lookup here, not the record walk, the name clean-up and the text formatting again.
+_DnsPlan = tuple[tuple[tuple[ObservationKind, str, str | None, str], ...],
+                 tuple[tuple[str, str, EdgeVia, Confidence, str], ...]]
+MAX_DNS_PLANS = 8192
+
+
+def _dns_plan(msg: dns.DnsMessage) -> _DnsPlan:
+    observations: list[tuple[ObservationKind, str, str | None, str]] = []
+    edges: list[tuple[str, str, EdgeVia, Confidence, str]] = []
     if not msg.is_response:
         for name, qtype in msg.questions:
-            folder.observe(event, ObservationKind.DNS_QUERY, _host(name), event.src, event.dst,
-                           dns.QTYPES.get(qtype, f"TYPE{qtype}"))
-        return
-    client, server = event.dst, event.src  # a response travels back to the client that asked
+            observations.append((ObservationKind.DNS_QUERY, _host(name), None,
+                                 dns.QTYPES.get(qtype, f"TYPE{qtype}")[:MAX_DETAIL]))
+        return tuple(observations), ()
     asked = _host(msg.qname) if msg.qname else ""
     rcode = msg.rcode_name
     answers = [r for r in msg.records if r.section == "answer"]
     if asked and (msg.rcode != 0 or not answers):
-        folder.observe(event, ObservationKind.DNS_ANSWER, asked, client, server, "", rcode)
+        observations.append((ObservationKind.DNS_ANSWER, asked, rcode, ""))
     for record in answers:
         owner = _host(record.owner)
         if record.rtype in (dns.TYPE_A, dns.TYPE_AAAA):
-            folder.observe(event, ObservationKind.DNS_ANSWER, owner, client, server, record.value, rcode)
+            observations.append((ObservationKind.DNS_ANSWER, owner, rcode, record.value[:MAX_DETAIL]))
         elif record.rtype == dns.TYPE_CNAME:
             target = _host(record.value)
-            folder.observe(event, ObservationKind.CNAME, owner, client, server,
-                           f"CNAME {target}; asked for {asked}", rcode)
-            folder.edge(event, owner, target, EdgeVia.DNS_CNAME, Confidence.HIGH, f"CNAME; asked for {asked}",
-                        client)
+            detail = f"CNAME {target}; asked for {asked}"
+            observations.append((ObservationKind.CNAME, owner, rcode, detail[:MAX_DETAIL]))
+            if owner and target and owner != target:
+                edges.append((owner, target, EdgeVia.DNS_CNAME, Confidence.HIGH,
+                              f"CNAME; asked for {asked}"[:MAX_DETAIL]))
         elif record.value not in ("<Root>", ""):  # HTTPS/SVCB in alias or service form naming another host
             target = _host(record.value)
             kind = dns.QTYPES.get(record.rtype, str(record.rtype))
-            folder.observe(event, ObservationKind.DNS_ANSWER, owner, client, server, f"{kind} target {target}",
-                           rcode)
-            folder.edge(event, owner, target, EdgeVia.DNS_CNAME, Confidence.MEDIUM,
-                        f"{kind} TargetName; asked for {asked}", client)
+            detail = f"{kind} target {target}"
+            observations.append((ObservationKind.DNS_ANSWER, owner, rcode, detail[:MAX_DETAIL]))
+            if owner and target and owner != target:
+                edges.append((owner, target, EdgeVia.DNS_CNAME, Confidence.MEDIUM,
+                              f"{kind} TargetName; asked for {asked}"[:MAX_DETAIL]))
+    return tuple(observations), tuple(edges)
+
+
+def _fold_dns(folder: _Folder, event: Event) -> None:
+    msg: dns.DnsMessage = event.data  # type: ignore[assignment]
+    key = msg.key
+    plan = folder.dns_plans.get(key) if key else None
+    if plan is None:
+        plan = _dns_plan(msg)
+        if key:
+            if len(folder.dns_plans) >= MAX_DNS_PLANS:
+                folder.dns_plans.clear()
+            folder.dns_plans[key] = plan
+    client, server = (event.dst, event.src) if msg.is_response else (event.src, event.dst)
+    observations, frame, time = folder.observations, event.frame, event.time
+    for kind, host, rcode, detail in plan[0]:
+        obs_key = (kind, host, client, server, rcode, detail)
+        slot = observations.get(obs_key)
+        if slot is None:
+            observations[obs_key] = [frame, time, time, 1]
+            continue
+        slot[3] += 1
+        if time is not None:
+            slot[1] = time if slot[1] is None else min(slot[1], time)
+            slot[2] = time if slot[2] is None else max(slot[2], time)
+    if plan[1]:
+        edges = folder.edges
+        for from_host, to_host, via, confidence, detail in plan[1]:
+            edge_key = (from_host, to_host, via, confidence, detail)
+            edge = edges.get(edge_key)
+            if edge is None:
+                edges[edge_key] = [[frame], time, client]
+            elif len(edge[0]) < MAX_EDGE_SOURCES:
+                edge[0].append(frame)
 
 
 def _fold_tls(folder: _Folder, event: Event) -> None:

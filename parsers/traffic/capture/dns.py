@@ -43,6 +43,9 @@ class DnsMessage:
     questions: list[tuple[str, int]] = field(default_factory=list)
     records: list[DnsRecord] = field(default_factory=list)
     error: DnsError | None = None  # set when decoding stopped early; what came before is kept
+    # The message less its identifier, when the scanner decoded it: equal keys are equal messages, so a
+    # consumer may memoize what it derives from one (repeated lookups of a name cost one decode and one fold).
+    key: bytes = b""
 
     @property
     def rcode_name(self) -> str:

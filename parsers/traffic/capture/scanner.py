@@ -29,6 +29,10 @@ MAX_DNS_STREAMS = 256  # each holds at most one unfinished message (< 64 KiB)
 MAX_DNS_STREAM_BYTES = 256 * 1024
 MAX_HTTP_FLOWS = 4096
 MAX_QUEUED_REQUESTS = 16
+# Decoded DNS messages kept by their bytes less the identifier: a resolver answers the same names again and
+# again, and each repeat then costs a dict lookup instead of a decode. Bounded in entries and message size.
+MAX_DNS_MEMO = 8192
+MAX_DNS_MEMO_BYTES = 512
 
 
 @dataclass(slots=True)
@@ -72,6 +76,7 @@ class Scanner:
         self.dns_streams: dict[bytes, _Stream] = {}
         self.http_requests: dict[bytes, deque[http.Request]] = {}
         self.fragments = Reassembler()
+        self.dns_memo: dict[bytes, dns.DnsMessage | dns.DnsError] = {}
 
     # ---- link and network layers -------------------------------------------------------------------------
     def packet(self, data: bytes, p: int, end: int, frame: int, ts: float | None, linktype: int, cut: bool) -> None:
@@ -361,10 +366,28 @@ class Scanner:
                                  request))
 
     def _dns(self, payload: bytes, frame: int, ts: float | None, src: str, dst: str, cut: bool) -> None:
-        try:
-            msg = dns.decode(payload)
-        except dns.DnsError as exc:
-            if not (cut and exc.truncated):
+        key = payload[2:]
+        known = self.dns_memo.get(key)
+        if known is None:
+            try:
+                known = dns.decode(payload)
+            except dns.DnsError as exc:
+                known = exc.with_traceback(None)  # the traceback's frames would hold the read buffer
+            if 12 <= len(payload) <= MAX_DNS_MEMO_BYTES:  # shorter: the error names the length
+                if len(self.dns_memo) >= MAX_DNS_MEMO:
+                    self.dns_memo.clear()
+                self.dns_memo[key] = known
+                if type(known) is dns.DnsMessage:
+                    known.key = key
+            msg = known if type(known) is dns.DnsMessage else None
+        elif type(known) is dns.DnsMessage:  # the same message again: only the identifier may differ
+            msg = dns.DnsMessage((payload[0] << 8) | payload[1], known.is_response, known.rcode, known.questions,
+                                 known.records, known.error, key)
+        else:
+            msg = None
+        if msg is None:
+            exc = known
+            if not (cut and exc.truncated):  # type: ignore[union-attr]
                 self.error(frame, f"DNS message from {src} to {dst}: {exc}")
             return
         if msg.error is not None and not (cut and msg.error.truncated):
