@@ -33,6 +33,7 @@ MAX_QUEUED_REQUESTS = 16
 # again, and each repeat then costs a dict lookup instead of a decode. Bounded in entries and message size.
 MAX_DNS_MEMO = 8192
 MAX_DNS_MEMO_BYTES = 512
+DNS_MEMO_PAUSE = 8 * MAX_DNS_MEMO
 MAX_ADDRESS_NAMES = 65536
 
 
@@ -78,6 +79,8 @@ class Scanner:
         self.http_requests: dict[bytes, deque[http.Request]] = {}
         self.fragments = Reassembler()
         self.dns_memo: dict[bytes, dns.DnsMessage | dns.DnsError] = {}
+        self.dns_memo_hits = 0  # since the memo was last cleared
+        self.dns_memo_pause = 0  # messages still to decode without memoizing them
         self.ipv4_names: dict[bytes, str] = {}  # address text by its 4 bytes: clients and resolvers repeat
 
     # ---- link and network layers -------------------------------------------------------------------------
@@ -412,14 +415,21 @@ class Scanner:
                 known = dns.decode(payload)
             except dns.DnsError as exc:
                 known = exc.with_traceback(None)  # the traceback's frames would hold the read buffer
-            if 12 <= len(payload) <= MAX_DNS_MEMO_BYTES:  # shorter: the error names the length
+            if self.dns_memo_pause:
+                self.dns_memo_pause -= 1
+            elif 12 <= len(payload) <= MAX_DNS_MEMO_BYTES:  # shorter: the error names the length
                 if len(self.dns_memo) >= MAX_DNS_MEMO:
+                    if self.dns_memo_hits < MAX_DNS_MEMO // 16:
+                        # every name new (a random-subdomain flood, a scan): memoizing only costs, so pause
+                        self.dns_memo_pause = DNS_MEMO_PAUSE
+                    self.dns_memo_hits = 0
                     self.dns_memo.clear()
                 self.dns_memo[key] = known
                 if type(known) is dns.DnsMessage:
                     known.key = key
             msg = known if type(known) is dns.DnsMessage else None
         elif type(known) is dns.DnsMessage:  # the same message again: only the identifier may differ
+            self.dns_memo_hits += 1
             msg = dns.DnsMessage((payload[0] << 8) | payload[1], known.is_response, known.rcode, known.questions,
                                  known.records, known.error, key)
         else:
