@@ -43,6 +43,9 @@ class DnsMessage:
     questions: list[tuple[str, int]] = field(default_factory=list)
     records: list[DnsRecord] = field(default_factory=list)
     error: DnsError | None = None  # set when decoding stopped early; what came before is kept
+    # The message less its identifier, when the scanner decoded it: equal keys are equal messages, so a
+    # consumer may memoize what it derives from one (repeated lookups of a name cost one decode and one fold).
+    key: bytes = b""
 
     @property
     def rcode_name(self) -> str:
@@ -53,8 +56,68 @@ class DnsMessage:
         return self.questions[0][0] if self.questions else None
 
 
-def read_name(msg: bytes, off: int, limit: int = -1) -> tuple[str, int]:
-    """The (possibly compressed) name at OFF and the offset just after it; LIMIT: where its record ends."""
+# Names by their wire labels (no pointer): a query's name comes back in its response, CNAME targets repeat.
+_NAMES: dict[bytes, str] = {}
+MAX_NAMES = 16384
+
+
+def read_name(msg: bytes, off: int, limit: int = -1, seen: dict[int, tuple[str, int, int, int]] | None = None
+              ) -> tuple[str, int]:
+    """The (possibly compressed) name at OFF and the offset just after it; LIMIT: where its record ends.
+
+    SEEN, one per message: the names already read in it by start offset, as (text, the offset just past their
+    last byte, bytes counted against MAX_NAME_BYTES, pointer hops), so a pointer to one costs a lookup. Only
+    well-formed names take this path; anything unusual is read by the careful loop, which names the fault."""
+    size = len(msg) if limit < 0 else limit
+    start = off
+    while off < size:
+        length = msg[off]
+        if length == 0:
+            if off - start > MAX_NAME_BYTES:
+                break
+            text = _labels(msg[start:off])
+            if seen is not None:
+                seen[start] = (text, off + 1, off - start, 0)
+            return text or "<Root>", off + 1
+        if length >= 0x40:
+            if length < 0xC0 or seen is None or off + 1 >= size:
+                break
+            known = seen.get(((length & 0x3F) << 8) | msg[off + 1])
+            if known is None:
+                break
+            suffix, extent, total, hops = known
+            total += off - start
+            if extent > size or total > MAX_NAME_BYTES or hops >= MAX_POINTER_HOPS:
+                break
+            prefix = _labels(msg[start:off]) if off > start else ""
+            text = f"{prefix}.{suffix}" if prefix and suffix else prefix or suffix
+            seen[start] = (text, extent if extent > off + 2 else off + 2, total, hops + 1)
+            return text or "<Root>", off + 2
+        off += length + 1
+    return _read_name_carefully(msg, start, limit)
+
+
+def _labels(wire: bytes) -> str:
+    """WIRE, length-prefixed labels known to be in bounds, as dotted text."""
+    text = _NAMES.get(wire)
+    if text is None:
+        labels = []
+        at, end = 0, len(wire)
+        while at < end:
+            labels.append(wire[at + 1:at + 1 + wire[at]])
+            at += 1 + wire[at]
+        raw = b".".join(labels)
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:  # hostnames are ASCII: keep anything else visibly escaped, never guessed at
+            text = raw.decode("ascii", "backslashreplace")
+        if len(_NAMES) >= MAX_NAMES:
+            _NAMES.clear()
+        _NAMES[wire] = text
+    return text
+
+
+def _read_name_carefully(msg: bytes, off: int, limit: int = -1) -> tuple[str, int]:
     labels: list[bytes] = []
     after = -1
     hops = 0
@@ -108,16 +171,17 @@ def decode(msg: bytes) -> DnsMessage:
         return out
     off = 12
     size = len(msg)
+    seen: dict[int, tuple[str, int, int, int]] = {}
     try:
         for _ in range(counts[0] if counts[0] < MAX_RECORDS else MAX_RECORDS):
-            name, off = read_name(msg, off)
+            name, off = read_name(msg, off, -1, seen)
             if off + 4 > size:
                 raise DnsError("question runs past the end of the message", truncated=True)
             out.questions.append((name, (msg[off] << 8) | msg[off + 1]))
             off += 4
         for section, count in (("answer", counts[1]), ("authority", counts[2]), ("additional", counts[3])):
             for _ in range(count if count < MAX_RECORDS else MAX_RECORDS):
-                off = _read_record(msg, off, section, out.records)
+                off = _read_record(msg, off, section, out.records, seen)
     except DnsError as exc:
         # Kept without its traceback: the traceback's frames hold MSG (a view of the reader's 4 MiB
         # block) and OUT itself, a reference cycle only the garbage collector frees, which the relaxed
@@ -126,8 +190,9 @@ def decode(msg: bytes) -> DnsMessage:
     return out
 
 
-def _read_record(msg: bytes, off: int, section: str, records: list[DnsRecord]) -> int:
-    owner, off = read_name(msg, off)
+def _read_record(msg: bytes, off: int, section: str, records: list[DnsRecord],
+                 seen: dict[int, tuple[str, int, int, int]] | None = None) -> int:
+    owner, off = read_name(msg, off, -1, seen)
     if off + 10 > len(msg):
         raise DnsError("resource record header runs past the end of the message", truncated=True)
     rtype = (msg[off] << 8) | msg[off + 1]
@@ -145,9 +210,9 @@ def _read_record(msg: bytes, off: int, section: str, records: list[DnsRecord]) -
             raise DnsError(f"AAAA record with {rdlength} data bytes")
         records.append(DnsRecord(section, owner, rtype, socket.inet_ntop(socket.AF_INET6, msg[start:end])))
     elif rtype == TYPE_CNAME:
-        target, _ = read_name(msg, start, end)
+        target, _ = read_name(msg, start, end, seen)
         records.append(DnsRecord(section, owner, rtype, target))
     elif rtype in (TYPE_HTTPS, TYPE_SVCB) and rdlength > 2:
-        target, _ = read_name(msg, start + 2, end)
+        target, _ = read_name(msg, start + 2, end, seen)
         records.append(DnsRecord(section, owner, rtype, target))
     return end

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from parsers.traffic.capture import http
 from parsers.traffic.capture.magic import PCAP_MAGICS, PCAPNG_MAGIC
-from parsers.traffic.capture.scanner import ETH_IPV4, ETH_IPV6, LINK_ETHERNET, VLAN_TAGS, Scanner
+from parsers.traffic.capture.scanner import DNS_PORTS, ETH_IPV4, ETH_IPV6, LINK_ETHERNET, VLAN_TAGS, Scanner
 
 CHUNK_BYTES = 4 * 1024 * 1024
 # Real link layers stay under 256 KiB per frame (tshark's own limit); a bigger record is a corrupt header.
@@ -24,6 +24,12 @@ BLOCK_SHB, BLOCK_IDB, BLOCK_PB, BLOCK_SPB, BLOCK_EPB = 0x0A0D0D0A, 1, 2, 3, 6
 # entries): counted too, so packet numbers in messages match what tshark/Wireshark show.
 NUMBERED_NON_PACKET_BLOCKS = frozenset({0x00000BAD, 0x40000BAD, 0x00000009})
 OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 9, 14
+
+
+def _dns_ports(swap: bool) -> frozenset[int]:
+    """The DNS ports as a record-order unpack of the big-endian wire value reads them."""
+    return frozenset(((p & 0xFF) << 8) | (p >> 8) for p in DNS_PORTS) if swap else DNS_PORTS
+
 
 # First payload bytes that can start a ClientHello record (0x16) or an HTTP request/response head.
 _WORTH_A_LOOK = bytes(1 if b == 0x16 or b in http.FIRST_BYTES else 0 for b in range(256))
@@ -105,6 +111,8 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
     worth = _WORTH_A_LOOK
     pending = scanner.pending
     packet = scanner.packet
+    udp_dns = scanner.ipv4_udp
+    dns_ports = _dns_ports(swap)
     ethernet = linktype == LINK_ETHERNET and filter_bulk
     frame = 0
     data = b""
@@ -131,6 +139,11 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
                                                  or (pending and _flow_key(data, pos) in pending)):
                         pos = end
                         continue
+                elif (ethertype == ipv4_type and ver_ihl == 0x45 and proto == 17 and caplen >= 42
+                      and (sport in dns_ports or dport in dns_ports)):
+                    udp_dns(data, pos + 30, end, frame, ts_s + ts_f * scale, caplen < origlen)
+                    pos = end
+                    continue
                 elif _skippable(data, pos + 16, end, pending):  # VLAN tags, IPv6, IPv4 options
                     pos = end
                     continue
@@ -222,6 +235,8 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
     ethernet: list[bool] = []  # per interface: is its link type Ethernet (the bulk test applies)
     endian = "<"
     bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
+    udp_dns = scanner.ipv4_udp
+    dns_ports = _dns_ports(endian == "<")
     frame = 0
     data = magic
     while True:
@@ -234,16 +249,24 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
         while pos + 12 <= n:
             if pos <= fast_limit:
                 # The bulk test on an Enhanced Packet Block, as in _pcap: one unpack, no allocation.
-                (btype, blen, iface_id, _th, _tl, caplen, _origlen, ethertype, ver_ihl, proto, sport, dport,
+                (btype, blen, iface_id, th, tl, caplen, origlen, ethertype, ver_ihl, proto, sport, dport,
                  offset) = bulk(data, pos)
-                if (btype == BLOCK_EPB and ethertype == ipv4_type and ver_ihl == 0x45 and proto == 6
-                        and caplen >= 54 and 32 + caplen <= blen <= MAX_BLOCK_BYTES and pos + blen <= n
+                if (btype == BLOCK_EPB and ethertype == ipv4_type and ver_ihl == 0x45
+                        and 32 + caplen <= blen <= MAX_BLOCK_BYTES and pos + blen <= n
                         and iface_id < len(ethernet) and ethernet[iface_id]):
-                    end = pos + 28 + caplen
-                    payload_at = pos + 62 + ((offset >> 4) << 2)
-                    if payload_at >= end or not (worth[data[payload_at]] or sport == port53 or dport == port53
-                                                 or (pending and data[pos + 54:pos + 66] in pending)):
+                    if proto == 6 and caplen >= 54:
+                        end = pos + 28 + caplen
+                        payload_at = pos + 62 + ((offset >> 4) << 2)
+                        if payload_at >= end or not (worth[data[payload_at]] or sport == port53 or dport == port53
+                                                     or (pending and data[pos + 54:pos + 66] in pending)):
+                            frame += 1
+                            pos += blen
+                            continue
+                    elif proto == 17 and caplen >= 42 and (sport in dns_ports or dport in dns_ports):
                         frame += 1
+                        iface = interfaces[iface_id]
+                        udp_dns(data, pos + 42, pos + 28 + caplen, frame,
+                                iface.offset + ((th << 32) | tl) * iface.scale, caplen < origlen)
                         pos += blen
                         continue
             btype = struct.unpack_from(endian + "I", data, pos)[0]
@@ -257,6 +280,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                     scanner.error(frame + 1, f"pcapng section header with bad byte-order magic {bom.hex()}")
                     return
                 bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
+                dns_ports = _dns_ports(endian == "<")
                 fast_limit = n - bulk_size
             blen = struct.unpack_from(endian + "I", data, pos + 4)[0]
             if blen < 12 or blen % 4 or blen > MAX_BLOCK_BYTES:

@@ -29,6 +29,12 @@ MAX_DNS_STREAMS = 256  # each holds at most one unfinished message (< 64 KiB)
 MAX_DNS_STREAM_BYTES = 256 * 1024
 MAX_HTTP_FLOWS = 4096
 MAX_QUEUED_REQUESTS = 16
+# Decoded DNS messages kept by their bytes less the identifier: a resolver answers the same names again and
+# again, and each repeat then costs a dict lookup instead of a decode. Bounded in entries and message size.
+MAX_DNS_MEMO = 8192
+MAX_DNS_MEMO_BYTES = 512
+DNS_MEMO_PAUSE = 8 * MAX_DNS_MEMO
+MAX_ADDRESS_NAMES = 65536
 
 
 @dataclass(slots=True)
@@ -72,6 +78,10 @@ class Scanner:
         self.dns_streams: dict[bytes, _Stream] = {}
         self.http_requests: dict[bytes, deque[http.Request]] = {}
         self.fragments = Reassembler()
+        self.dns_memo: dict[bytes, dns.DnsMessage | dns.DnsError] = {}
+        self.dns_memo_hits = 0  # since the memo was last cleared
+        self.dns_memo_pause = 0  # messages still to decode without memoizing them
+        self.ipv4_names: dict[bytes, str] = {}  # address text by its 4 bytes: clients and resolvers repeat
 
     # ---- link and network layers -------------------------------------------------------------------------
     def packet(self, data: bytes, p: int, end: int, frame: int, ts: float | None, linktype: int, cut: bool) -> None:
@@ -112,6 +122,43 @@ class Scanner:
             self._ipv4(data, p, end, frame, ts, cut)
         elif version == 6:
             self._ipv6(data, p, end, frame, ts, cut)
+
+    def ipv4_udp(self, data: bytes, p: int, end: int, frame: int, ts: float | None, cut: bool) -> None:
+        """An Ethernet/IPv4 (IHL 5)/UDP frame to or from a DNS port whose IP header starts at P: what `packet`
+        would do with it, without the link and transport dispatch (the reader's header test found the kind)."""
+        try:
+            frag = (data[p + 6] << 8) | data[p + 7]
+            if frag & 0x3FFF:  # fragments take the general path
+                self._ipv4(data, p, end, frame, ts, cut)
+                return
+            total = (data[p + 2] << 8) | data[p + 3]
+            if total >= 20 and p + total < end:
+                end = p + total  # drop link-layer padding
+            elif p + total > end:
+                cut = True
+            q = p + 20
+            if q + 8 > end:
+                return
+            ulen = (data[q + 4] << 8) | data[q + 5]
+            if ulen >= 8 and q + ulen < end:
+                end = q + ulen
+            names = self.ipv4_names
+            src, dst = data[p + 12:p + 16], data[p + 16:p + 20]
+            src_name = names.get(src)
+            if src_name is None:
+                src_name = self._ipv4_name(src)
+            dst_name = names.get(dst)
+            if dst_name is None:
+                dst_name = self._ipv4_name(dst)
+            self._dns(data[q + 8:end], frame, ts, src_name, dst_name, cut)
+        except Exception as exc:  # as in `packet`: a decoder bug on hostile bytes costs this packet only
+            self.error(frame, f"could not decode the packet ({type(exc).__name__}: {exc}); skipped")
+
+    def _ipv4_name(self, raw: bytes) -> str:
+        if len(self.ipv4_names) >= MAX_ADDRESS_NAMES:
+            self.ipv4_names.clear()
+        name = self.ipv4_names[raw] = socket.inet_ntop(socket.AF_INET, raw)
+        return name
 
     def _ipv4(self, data: bytes, p: int, end: int, frame: int, ts: float | None, cut: bool) -> None:
         if end - p < 20:
@@ -361,10 +408,35 @@ class Scanner:
                                  request))
 
     def _dns(self, payload: bytes, frame: int, ts: float | None, src: str, dst: str, cut: bool) -> None:
-        try:
-            msg = dns.decode(payload)
-        except dns.DnsError as exc:
-            if not (cut and exc.truncated):
+        key = payload[2:]
+        known = self.dns_memo.get(key)
+        if known is None:
+            try:
+                known = dns.decode(payload)
+            except dns.DnsError as exc:
+                known = exc.with_traceback(None)  # the traceback's frames would hold the read buffer
+            if self.dns_memo_pause:
+                self.dns_memo_pause -= 1
+            elif 12 <= len(payload) <= MAX_DNS_MEMO_BYTES:  # shorter: the error names the length
+                if len(self.dns_memo) >= MAX_DNS_MEMO:
+                    if self.dns_memo_hits < MAX_DNS_MEMO // 16:
+                        # every name new (a random-subdomain flood, a scan): memoizing only costs, so pause
+                        self.dns_memo_pause = DNS_MEMO_PAUSE
+                    self.dns_memo_hits = 0
+                    self.dns_memo.clear()
+                self.dns_memo[key] = known
+                if type(known) is dns.DnsMessage:
+                    known.key = key
+            msg = known if type(known) is dns.DnsMessage else None
+        elif type(known) is dns.DnsMessage:  # the same message again: only the identifier may differ
+            self.dns_memo_hits += 1
+            msg = dns.DnsMessage((payload[0] << 8) | payload[1], known.is_response, known.rcode, known.questions,
+                                 known.records, known.error, key)
+        else:
+            msg = None
+        if msg is None:
+            exc = known
+            if not (cut and exc.truncated):  # type: ignore[union-attr]
                 self.error(frame, f"DNS message from {src} to {dst}: {exc}")
             return
         if msg.error is not None and not (cut and msg.error.truncated):
