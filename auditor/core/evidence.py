@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -536,18 +536,41 @@ class EvidenceStore:
               source: Source | None) -> bool:
         """Whether TABLE may take a new entry for HOSTS; if not, COUNT is counted as not kept (the first
         time reported as an error at SOURCE)."""
+        if self.has_room(table, hosts):
+            return True
+        self.refuse(what, count, source)
+        return False
+
+    def has_room(self, table: dict | HostTable, hosts: tuple[str, ...]) -> bool:
+        """Whether TABLE (`activity`, `edges`, `blocked_groups`) may take a new entry for HOSTS; nothing changes."""
         size = len(table)
         if size < MAX_HOSTS:
             return True
-        if size < 2 * MAX_HOSTS and any(self._worth_keeping(host) for host in hosts):
-            return True
+        return size < 2 * MAX_HOSTS and any(self._worth_keeping(host) for host in hosts)
+
+    def new_hosts_kept(self, hosts: Iterable[str]) -> set[str]:
+        """Of HOSTS (distinct, in the order their observations will be added), the ones `add` will keep: a
+        reader of millions of hosts (a year of a resolver's long tail) makes records only for those, and
+        counts the rest with `refuse`, with the same outcome as adding every record."""
+        table = self.activity
+        size = len(table)
+        kept: set[str] = set()
+        for host in hosts:
+            if table.row(host) is not None:
+                kept.add(host)
+            elif size < MAX_HOSTS or (size < 2 * MAX_HOSTS and self._worth_keeping(host)):
+                kept.add(host)
+                size += 1
+        return kept
+
+    def refuse(self, what: str, count: int, source: Source | None) -> None:
+        """COUNT records of WHAT not kept for want of room (the first time reported as an error at SOURCE)."""
         if not self.not_kept[what]:
             self.errors.append(InputError(
                 f"more than {MAX_HOSTS:,} distinct hosts: from here on, {what} of further hosts are counted, "
                 "not kept (registry hosts the knowledge base or the inputs name are still kept); split the "
                 "inputs to see them all", source or Source("(inputs)")))
         self.not_kept[what] += count
-        return False
 
     def _worth_keeping(self, host: str) -> bool:
         if host in self._kept_anyway:
