@@ -404,6 +404,9 @@ class EvidenceStore:
     worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
     not_kept: Counter[str] = field(default_factory=Counter)  # what ("observations" ...) -> records not kept
     _kept_anyway: set[str] = field(default_factory=set, repr=False)  # referenced hosts, edge ends
+    # hosts worth_keeping said no to, while a reader of many hosts asks about each more than once (see
+    # remember_refusals); None otherwise, so nothing extra is held or pickled
+    _unworthy: set[str] | None = field(default=None, repr=False, compare=False)
     # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
     # twice; a Dockerfile read by compose with its build args and again on its own): the same record
     # from the same place is one record, not two. For image references "the same" means the same
@@ -575,7 +578,21 @@ class EvidenceStore:
     def _worth_keeping(self, host: str) -> bool:
         if host in self._kept_anyway:
             return True
-        return self.worth_keeping is not None and self.worth_keeping(host)
+        if self.worth_keeping is None:
+            return False
+        unworthy = self._unworthy
+        if unworthy is not None and host in unworthy:
+            return False
+        if self.worth_keeping(host):
+            return True
+        if unworthy is not None:
+            unworthy.add(host)
+        return False
+
+    def remember_refusals(self, on: bool) -> None:
+        """While ON, remember the hosts `worth_keeping` refused (it answers the same for a host every time): a
+        window read past the host limit asks about a refused host's observations and then its edges."""
+        self._unworthy = set() if on else None
 
     def _observe(self, obs: Observation) -> None:
         table = self.activity

@@ -59,9 +59,13 @@ def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) 
     edges of those days (and undated ones), the latest complete repository snapshot of each root taken by
     the window's end, and the inputs that cover the window."""
     since, until = window.bounds
-    _fold_observations(conn, since, until, store)
-    _fold_blocked(conn, since, until, store)
-    _fold_edges(conn, since, until, store)
+    store.remember_refusals(True)
+    try:
+        _fold_observations(conn, since, until, store)
+        _fold_blocked(conn, since, until, store)
+        _fold_edges(conn, since, until, store)
+    finally:
+        store.remember_refusals(False)
     _fold_static(conn, until, store)
     for row in covering_inputs(conn, window).itertuples():
         # the absolute path: what reads an input again (enforcement signals) must find that file, not one
