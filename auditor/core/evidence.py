@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -404,6 +404,9 @@ class EvidenceStore:
     worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
     not_kept: Counter[str] = field(default_factory=Counter)  # what ("observations" ...) -> records not kept
     _kept_anyway: set[str] = field(default_factory=set, repr=False)  # referenced hosts, edge ends
+    # hosts worth_keeping said no to, while a reader of many hosts asks about each more than once (see
+    # remember_refusals); None otherwise, so nothing extra is held or pickled
+    _unworthy: set[str] | None = field(default=None, repr=False, compare=False)
     # A file can be read twice (a GitLab include that a directory walk also finds; the same path named
     # twice; a Dockerfile read by compose with its build args and again on its own): the same record
     # from the same place is one record, not two. For image references "the same" means the same
@@ -536,23 +539,60 @@ class EvidenceStore:
               source: Source | None) -> bool:
         """Whether TABLE may take a new entry for HOSTS; if not, COUNT is counted as not kept (the first
         time reported as an error at SOURCE)."""
+        if self.has_room(table, hosts):
+            return True
+        self.refuse(what, count, source)
+        return False
+
+    def has_room(self, table: dict | HostTable, hosts: tuple[str, ...]) -> bool:
+        """Whether TABLE (`activity`, `edges`, `blocked_groups`) may take a new entry for HOSTS; nothing changes."""
         size = len(table)
         if size < MAX_HOSTS:
             return True
-        if size < 2 * MAX_HOSTS and any(self._worth_keeping(host) for host in hosts):
-            return True
+        return size < 2 * MAX_HOSTS and any(self._worth_keeping(host) for host in hosts)
+
+    def new_hosts_kept(self, hosts: Iterable[str]) -> set[str]:
+        """Of HOSTS (distinct, in the order their observations will be added), the ones `add` will keep: a
+        reader of millions of hosts (a year of a resolver's long tail) makes records only for those, and
+        counts the rest with `refuse`, with the same outcome as adding every record."""
+        table = self.activity
+        size = len(table)
+        kept: set[str] = set()
+        for host in hosts:
+            if table.row(host) is not None:
+                kept.add(host)
+            elif size < MAX_HOSTS or (size < 2 * MAX_HOSTS and self._worth_keeping(host)):
+                kept.add(host)
+                size += 1
+        return kept
+
+    def refuse(self, what: str, count: int, source: Source | None) -> None:
+        """COUNT records of WHAT not kept for want of room (the first time reported as an error at SOURCE)."""
         if not self.not_kept[what]:
             self.errors.append(InputError(
                 f"more than {MAX_HOSTS:,} distinct hosts: from here on, {what} of further hosts are counted, "
                 "not kept (registry hosts the knowledge base or the inputs name are still kept); split the "
                 "inputs to see them all", source or Source("(inputs)")))
         self.not_kept[what] += count
-        return False
 
     def _worth_keeping(self, host: str) -> bool:
         if host in self._kept_anyway:
             return True
-        return self.worth_keeping is not None and self.worth_keeping(host)
+        if self.worth_keeping is None:
+            return False
+        unworthy = self._unworthy
+        if unworthy is not None and host in unworthy:
+            return False
+        if self.worth_keeping(host):
+            return True
+        if unworthy is not None:
+            unworthy.add(host)
+        return False
+
+    def remember_refusals(self, on: bool) -> None:
+        """While ON, remember the hosts `worth_keeping` refused (it answers the same for a host every time): a
+        window read past the host limit asks about a refused host's observations and then its edges."""
+        self._unworthy = set() if on else None
 
     def _observe(self, obs: Observation) -> None:
         table = self.activity

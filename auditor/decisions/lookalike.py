@@ -103,6 +103,13 @@ def edit_distance(a: str, b: str, limit: int | None = None) -> int:
     return distance if limit is None or distance <= limit else limit + 1
 
 
+@lru_cache(maxsize=1 << 16)
+def _label_distance(a: str, b: str, limit: int) -> int:
+    """edit_distance of two registrable labels, remembered: a resolver's long tail names thousands of hosts under
+    each of a few hundred domains (`t1f.metrics.vendor12.net`), and each is compared with the same targets."""
+    return edit_distance(a, b, limit)
+
+
 def _strip_suffix(host: str) -> str:
     return host[: -len(_suffix(host)) - 1] if "." in host else host
 
@@ -241,7 +248,7 @@ def _compare(host: str, shown: str, own: _Name, target: _Name) -> Lookalike | No
     if own.suffix != target.suffix or len(target.label) < 4 or abs(len(own.label) - len(target.label)) > limit \
             or own.label == target.label:
         return None
-    distance = edit_distance(own.label, target.label, limit)
+    distance = _label_distance(own.label, target.label, limit)
     if distance <= limit:
         return Lookalike(host, target.host, "edit-distance", distance,
                          f"{own.domain!r} is {distance} edit{'' if distance == 1 else 's'} from {target.domain!r}")

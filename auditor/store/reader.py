@@ -59,9 +59,13 @@ def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) 
     edges of those days (and undated ones), the latest complete repository snapshot of each root taken by
     the window's end, and the inputs that cover the window."""
     since, until = window.bounds
-    _fold_observations(conn, since, until, store)
-    _fold_blocked(conn, since, until, store)
-    _fold_edges(conn, since, until, store)
+    store.remember_refusals(True)
+    try:
+        _fold_observations(conn, since, until, store)
+        _fold_blocked(conn, since, until, store)
+        _fold_edges(conn, since, until, store)
+    finally:
+        store.remember_refusals(False)
     _fold_static(conn, until, store)
     for row in covering_inputs(conn, window).itertuples():
         # the absolute path: what reads an input again (enforcement signals) must find that file, not one
@@ -81,22 +85,43 @@ def _float(value: object) -> float | None:
 def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
     """One observation per (host, kind) of the window, with its clients: the window's cells are read on their
     integer keys (pandas.read_sql and the once-seen arrays), summed per (host, kind) in pandas, and the names
-    joined once at the end (a window of 90 days becomes thousands of observations, not millions of rows)."""
+    joined once at the end (a window of 90 days becomes thousands of observations, not millions of rows).
+
+    Past the evidence store's host limit the store keeps only the hosts worth keeping: those it would refuse
+    are counted here in bulk (`EvidenceStore.new_hosts_kept`, `refuse`), not made into records one by one (a
+    year of a resolver's long tail names millions of them), with the same outcome."""
+    import numpy as np
+
     found = cells(conn, day_number(since), day_number(until))
     if found.empty:
         return
     found = with_answers(found)
     keys = ["host", "kind"]
     totals = found.groupby(keys, sort=False).agg(count=("count", "sum"), api_calls=("api_calls", "sum"),
-                                                 first=("first", "min"), last=("last", "max"))
+                                                 first=("first", "min"), last=("last", "max")).reset_index()
+    names = names_of(conn, totals["host"].unique())
+    totals["name"] = totals["host"].map(names)
+    totals["kind_name"] = np.array(KINDS, dtype=object)[totals["kind"].to_numpy(dtype=np.int64)]
+    totals = totals.sort_values(["name", "kind_name"], kind="stable")
+    kept = store.new_hosts_kept(totals["name"].drop_duplicates())
+    is_kept = totals["name"].isin(kept).to_numpy()
+    refused = totals[~is_kept]
+    # the refused rows up to the first that counts a record are added as they are (the store reports that one
+    # as an error); the rest only add to the count of records not kept
+    early = refused.iloc[:0]
+    if len(refused) and not store.not_kept["observations"]:
+        positive = np.flatnonzero(refused["count"].to_numpy() > 0)
+        early = refused.iloc[:positive[0] + 1] if len(positive) else refused
+    rest = refused.iloc[len(early):]
+    totals = _concat(totals[is_kept], early)
+    wanted = set(totals["host"])
+    found = found[found["host"].isin(wanted)]
     sampled = found[found["sample_line"].notna() | found["sample"].notna()]
     samples = (sampled.sort_values(["input_id", "sample_line", "sample_packet"], kind="stable", na_position="last")
                .drop_duplicates(keys).set_index(keys)[["input_id", "sample_line", "sample_packet", "sample"]])
-    totals = totals.join(samples).reset_index()
+    totals = totals.set_index(keys).join(samples).reset_index()
     clients = _client_sets(found)
-    names = names_of(conn, set(totals["host"]) | {c for held in clients.values() for c in held})
-    totals["name"] = totals["host"].map(names)
-    totals["kind_name"] = totals["kind"].map(lambda k: KINDS[int(k)])
+    names.update(names_of(conn, {c for held in clients.values() for c in held}))
     totals = totals.sort_values(["name", "kind_name"], kind="stable")
     inputs = {int(i): (display, kind) for i, display, kind in conn.execute("SELECT id, display, kind FROM inputs")}
     for row in totals.itertuples(index=False):
@@ -116,6 +141,14 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
                                   last_time=last))
         for client in held:  # the clients, with no count of their own
             store.add(Observation(row.name, obs_kind, None, client, count=0))
+    if len(rest):
+        store.refuse("observations", int(rest["count"].sum()), None)
+
+
+def _concat(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.concat([first, second]) if len(second) else first
 
 
 def _client_sets(found: pd.DataFrame) -> dict[tuple[int, int], set[int]]:
@@ -190,14 +223,27 @@ def _fold_edges(conn: sqlite3.Connection, since: str, until: str, store: Evidenc
         return
     names = names_of(conn, {r[1] for r in rows} | {r[2] for r in rows} | {c for r in rows for c in unpack_ids(r[7])})
     inputs = {int(i): (display, kind) for i, display, kind in conn.execute("SELECT id, display, kind FROM inputs")}
-    for row in sorted(rows, key=lambda r: (names[r[1]], names[r[2]], r[3], day_text(r[0]))):
+    # day numbers order as their dates do (the undated day first, as its empty text)
+    for row in sorted(rows, key=lambda r: (names[r[1]], names[r[2]], r[3], r[0])):
         _day, src, dst, via, confidence, count, first, clients, details, samples, input_id = row
+        if _refused_edge(store, names[src], names[dst], EdgeVia(via), int(count)):
+            continue
         own = inputs.get(int(input_id), ("", ""))
         sources = tuple(source_of(s if len(s) == 4 else [own[0], s[0], s[1], own[1]]) for s in json.loads(samples))
         held = sorted(names[c] for c in unpack_ids(clients))
         store.add_edge(RedirectEdge(names[src], names[dst], EdgeVia(via), Confidence(confidence), sources,
                                     "; ".join(json.loads(details)), _float(first), held[0] if held else None),
                        count=int(count))
+
+
+def _refused_edge(store: EvidenceStore, src: str, dst: str, via: EdgeVia, count: int) -> bool:
+    """Whether the edge is one the store would refuse, past its limit and once it has reported that: then it is
+    only counted, as add_edge would count it (a year's tail has hundreds of thousands of CNAME edges)."""
+    if not store.not_kept["redirect edges"] or (src, dst, via) in store.edges or store.has_room(store.edges,
+                                                                                                 (src, dst)):
+        return False
+    store.refuse("redirect edges", count, None)
+    return True
 
 
 def _fold_static(conn: sqlite3.Connection, until: str, store: EvidenceStore) -> None:
