@@ -306,7 +306,7 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
           sarif_out: str | None, md_out: str | None, fail_on: str | None, baseline_path: Path | None,
           target: str, **window: Any) -> None:
     """Audit an existing allowlist against what the inputs need; write reports."""
-    from auditor.core.allowlist import MatchMode
+    from auditor.core.allowlist import EntryKind, MatchMode
     from auditor.decisions.acceptance import failing
     from auditor.decisions.audit import AuditOptions
     from auditor.pipeline.audit_run import (
@@ -344,7 +344,8 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         extra += ["--baseline", str(baseline_path)] if baseline_path else []
         store = load_evidence(inputs, assignments, env_files, forced_kind, hash_inputs=True,
                               progress=not (quiet or no_progress))
-        chosen = merge_store_window(store, inputs=inputs, configured=config.option("store"), **window)
+        chosen = merge_store_window(store, inputs=inputs, configured=config.option("store"),
+                                    covered=[e.address for e in allowlist if e.kind is EntryKind.HOST], **window)
         result = run_audit(store, allowlist, allowlist_errors, allowlist_sha, options,
                            command_line(inputs, allowlist_path, options, outputs, fail_on, strict, extra), acceptances)
         add_period(result, chosen)

@@ -403,6 +403,9 @@ class EvidenceStore:
     # past MAX_HOSTS: whether a new host is kept all the same (set by collect: the knowledge base's hosts)
     worth_keeping: Callable[[str], bool] | None = field(default=None, repr=False)
     not_kept: Counter[str] = field(default_factory=Counter)  # what ("observations" ...) -> records not kept
+    # the first and last time of records a reader counted rather than kept (a window read in focus): still
+    # part of the time the evidence covers
+    counted_span: tuple[float | None, float | None] = (None, None)
     _kept_anyway: set[str] = field(default_factory=set, repr=False)  # referenced hosts, edge ends
     # hosts worth_keeping said no to, while a reader of many hosts asks about each more than once (see
     # remember_refusals); None otherwise, so nothing extra is held or pickled
@@ -575,6 +578,20 @@ class EvidenceStore:
                 "inputs to see them all", source or Source("(inputs)")))
         self.not_kept[what] += count
 
+    def count_unlisted(self, counts: dict[str, int], message: str) -> None:
+        """Records a reader chose not to make (a window read in focus, past MAX_HOSTS), counted in `not_kept`
+        with its own account of what it kept: one error."""
+        if any(counts.values()):
+            self.errors.append(InputError(message, Source("(store)")))
+        for what, count in counts.items():
+            if count:
+                self.not_kept[what] += count
+
+    @property
+    def kept_anyway(self) -> set[str]:
+        """Hosts kept past the limit because the evidence names them (referenced hosts, edge ends)."""
+        return self._kept_anyway
+
     def _worth_keeping(self, host: str) -> bool:
         if host in self._kept_anyway:
             return True
@@ -665,7 +682,7 @@ class EvidenceStore:
             first, last = _widen(first, last, activity.first, activity.last)
         for group in self.blocked_groups.values():
             first, last = _widen(first, last, group.first, group.last)
-        return first, last
+        return _widen(first, last, *self.counted_span)
 
     def activity_frame(self) -> pd.DataFrame:
         """One row per observed host, for analysis that wants columns (the history store's window sums)."""

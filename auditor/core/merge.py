@@ -99,6 +99,7 @@ def merge_stores(earlier: EvidenceStore, later: EvidenceStore) -> EvidenceStore:
     earlier.inputs.extend(later.inputs)
     earlier.skipped_files += later.skipped_files
     earlier.not_kept.update(later.not_kept)
+    earlier.counted_span = _widen(*earlier.counted_span, *later.counted_span)
     return earlier
 
 

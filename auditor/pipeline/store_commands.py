@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -139,6 +139,7 @@ def ingest_command(inputs: tuple[str, ...], store_path: Path | None, config_path
                 click.echo(f"regaudit: error: {error}", err=True)
             show(outcome)
         ingest(conn, inputs, IngestOptions(parse=ingest_parse_with_engine(inputs, {})), report=show)
+        judge_names(conn)  # the day's new names, judged now rather than by the next audit
     sys.exit(EXIT_STORE if strict and failed else 0)
 
 
@@ -273,9 +274,11 @@ def parse_window(store_path: Path | None, window_days: str | None, since: str | 
 
 def merge_store_window(evidence: EvidenceStore, store_path: Path | None, window_days: str | None,
                        since: str | None, until: str | None, as_of: str | None,
-                       inputs: tuple[str, ...] = (), configured: str | None = None) -> StoreWindow | None:
+                       inputs: tuple[str, ...] = (), configured: str | None = None,
+                       covered: Collection[str] = ()) -> StoreWindow | None:
     """Fold the store's evidence of the window into EVIDENCE (the store the command built from its inputs);
-    the window, or None without --store (or the config file's CONFIGURED store)."""
+    the window, or None without --store (or the config file's CONFIGURED store). COVERED: the allowlist entries
+    under audit (a window too large to keep whole keeps the hosts they cover)."""
     from auditor.store.reader import fold_window
 
     chosen = parse_window(store_path, window_days, since, until, as_of, configured)
@@ -284,8 +287,25 @@ def merge_store_window(evidence: EvidenceStore, store_path: Path | None, window_
             raise click.UsageError("name inputs, or --store PATH to read the evidence store")
         return None
     with _store(chosen.path) as conn:
-        fold_window(conn, chosen.window, evidence)
+        judge_names(conn)
+        fold_window(conn, chosen.window, evidence, covered)
     return chosen
+
+
+def judge_names(conn: sqlite3.Connection) -> None:
+    """Give the names no judge has seen their verdict (store/verdicts.py): a store migrated from schema 3, or one
+    a regaudit with other knowledge judged, is judged in full once (about 30 µs a name), with a bar."""
+    from auditor.pipeline.name_verdicts import name_judge
+    from auditor.pipeline.progress import Progress
+    from auditor.store.verdicts import pending, refresh
+
+    judge = name_judge()
+    count = pending(conn, judge)
+    if not count:
+        return
+    # the bar counts names as if bytes: it shows from about 8 M, so only for a long first judgement of a store
+    with Progress("judging the store's names", count * 16) as bar:
+        refresh(conn, judge, lambda done: bar.step(done * 16))
 
 
 def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:

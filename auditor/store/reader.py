@@ -30,6 +30,7 @@ from auditor.core.model import (
 from auditor.store.aggregate import source_of
 from auditor.store.cells import cells, frame, with_answers
 from auditor.store.codec import KINDS, UNDATED_DAY, day_number, day_text, ids_matching, names_of, unpack_ids
+from auditor.store.window_focus import Focus, focus, use_focus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,19 +55,37 @@ class Window:
         return self.since.isoformat(), self.until.isoformat()
 
 
-def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore) -> None:
+def fold_window(conn: sqlite3.Connection, window: Window, store: EvidenceStore, covered: Collection[str] = ()
+                ) -> None:
     """Add the store's evidence of WINDOW to STORE: observations and blocked attempts of those days, redirect
     edges of those days (and undated ones), the latest complete repository snapshot of each root taken by
-    the window's end, and the inputs that cover the window."""
+    the window's end, and the inputs that cover the window. A window with more hosts than the evidence store
+    keeps is read in focus (window_focus.py): the hosts an allowlist decision can use, among them those the
+    allowlist entries COVERED could cover, and a count of the rest."""
+    from auditor.core import evidence
+
     since, until = window.bounds
+    _fold_static(conn, until, store)  # first: a reference keeps its host in focus
+    found = focus(conn, day_number(since), day_number(until), store, covered, evidence.MAX_HOSTS)
+    if found is not None:
+        use_focus(conn, found)
     store.remember_refusals(True)
     try:
-        _fold_observations(conn, since, until, store)
+        _fold_observations(conn, since, until, store, found)
         _fold_blocked(conn, since, until, store)
-        _fold_edges(conn, since, until, store)
+        _fold_edges(conn, since, until, store, found)
     finally:
         store.remember_refusals(False)
-    _fold_static(conn, until, store)
+    if found is not None:
+        store.counted_span = found.span
+        kept = found.distinct - found.other_hosts
+        store.count_unlisted({"observations": found.other_records, "redirect edges": found.other_edges}, (
+            f"the window {since} to {until} holds {found.distinct:,} distinct hosts, more than the "
+            f"{evidence.MAX_HOSTS:,} an audit keeps: the {kept:,} an allowlist decision can use (a registry role, "
+            "/v2/ requests, a lookalike or self-hosted look, a name an entry covers, a referenced or blocked host, "
+            f"the redirect chains from those) are kept; the other {found.other_hosts:,} hosts, with "
+            f"{found.other_records:,} records and {found.other_edges:,} redirect edge records, are counted, not "
+            "listed"))
     for row in covering_inputs(conn, window).itertuples():
         # the absolute path: what reads an input again (enforcement signals) must find that file, not one
         # that happens to have the same relative name where this audit runs
@@ -82,7 +101,8 @@ def _float(value: object) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)  # type: ignore[arg-type]
 
 
-def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
+def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore,
+                       found_focus: Focus | None = None) -> None:
     """One observation per (host, kind) of the window, with its clients: the window's cells are read on their
     integer keys (pandas.read_sql and the once-seen arrays), summed per (host, kind) in pandas, and the names
     joined once at the end (a window of 90 days becomes thousands of observations, not millions of rows).
@@ -92,7 +112,8 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
     year of a resolver's long tail names millions of them), with the same outcome."""
     import numpy as np
 
-    found = cells(conn, day_number(since), day_number(until))
+    found = cells(conn, day_number(since), day_number(until),
+                  None if found_focus is None else found_focus.hosts.tolist())
     if found.empty:
         return
     found = with_answers(found)
@@ -103,6 +124,8 @@ def _fold_observations(conn: sqlite3.Connection, since: str, until: str, store: 
     totals["name"] = totals["host"].map(names)
     totals["kind_name"] = np.array(KINDS, dtype=object)[totals["kind"].to_numpy(dtype=np.int64)]
     totals = totals.sort_values(["name", "kind_name"], kind="stable")
+    if found_focus is not None:  # the reader chose them: kept as referenced hosts are (up to twice the limit)
+        store.kept_anyway.update(totals["name"])
     kept = store.new_hosts_kept(totals["name"].drop_duplicates())
     is_kept = totals["name"].isin(kept).to_numpy()
     refused = totals[~is_kept]
@@ -215,9 +238,12 @@ def _joined(text: str | None, tuples: bool = False) -> set:  # type: ignore[type
     return found
 
 
-def _fold_edges(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore) -> None:
+def _fold_edges(conn: sqlite3.Connection, since: str, until: str, store: EvidenceStore,
+                found_focus: Focus | None = None) -> None:
+    # in focus, only the edges leaving a kept host (the others are counted by the focus)
+    only = "" if found_focus is None else " AND from_host IN (SELECT id FROM temp.focus_hosts)"
     rows = conn.execute("SELECT day, from_host, to_host, via, confidence, count, first, clients, details, samples,"
-                        " input_id FROM edges WHERE day = ? OR day BETWEEN ? AND ?",
+                        f" input_id FROM edges WHERE (day = ? OR day BETWEEN ? AND ?){only}",
                         (UNDATED_DAY, day_number(since), day_number(until))).fetchall()
     if not rows:
         return

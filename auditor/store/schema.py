@@ -16,7 +16,7 @@ from auditor.store.codec import ROLES_PENDING
 
 APPLICATION_ID = 0x52474144  # "RGAD"
 STORE_FORMAT = "regaudit-store"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000  # a second ingest waits this long for the first one's transaction, then fails cleanly
 WAIT_VARIABLE = "REGAUDIT_STORE_WAIT"  # seconds to wait instead (0: fail at once when another run writes)
 
@@ -170,9 +170,20 @@ def _v3(conn: sqlite3.Connection) -> None:
     migrate_v2_rows(conn, _statements(V3_TABLES))
 
 
+# Version 4: each name's verdict on what the knowledge base cannot say from its patterns alone (a lookalike of a
+# well-known registry host, a self-hosted registry's look), decided once per name rather than by every audit of a
+# window that holds a million of them; only the names with a verdict have a row (store/verdicts.py). `meta` says
+# through which names id and by which judge (the knowledge base's and the rules' hash) the verdicts were made: a
+# migrated store, or one whose judge changed, is judged again by the next command that opens it.
+_V4 = """
+CREATE TABLE name_verdicts (id INTEGER PRIMARY KEY, verdict TEXT NOT NULL);
+INSERT INTO meta VALUES ('verdicts_judge', '');
+INSERT INTO meta VALUES ('verdicts_through', '0')
+"""
+
 # version reached -> what gets there from the one before (SQL, or a function for a conversion SQL cannot do);
 # a new version appends one entry
-MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _V1, 2: _V2, 3: _v3}
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _V1, 2: _V2, 3: _v3, 4: _V4}
 
 
 def open_store(path: Path, create: bool = False, check: bool = False) -> sqlite3.Connection:

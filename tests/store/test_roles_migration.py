@@ -59,11 +59,11 @@ def test_a_store_of_schema_1_is_migrated_with_its_counts_and_gets_its_roles(tmp_
                               " ORDER BY day, host, kind").fetchall()
     assert len(before) == 8  # query and answer rows of the four lookups
     facts = json.loads(run("store", "info", "--store", str(store), "--format", "json"))
-    assert facts["schema_version"] == SCHEMA_VERSION == 3
+    assert facts["schema_version"] == SCHEMA_VERSION == 4
     assert facts["inputs_ok"] == 1 and facts["allowlist_versions"] == 1 and facts["host_day_rows"] == 8
     assert facts["uses_by_role"] == {"": 1, "cdn": 1, "registry": 2}
     with sqlite3.connect(store) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         cells = named_cells(conn)
         after = [(r.day, r.host, r.kind, r.count, r.first, r.last, "\n".join(r.clients), json.dumps(r.sample))
                  for r in cells.itertuples()]

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from auditor.cli import main
 from auditor.store.reader import named_cells
+from auditor.store.schema import SCHEMA_VERSION
 from tests.conftest import REPO_ROOT
 from tests.store.logs import ZEEK_HEADER, epoch, write_zeek
 
@@ -55,13 +56,13 @@ def test_a_schema_2_store_file_is_migrated_in_place_and_answers_as_before(tmp_pa
     before, edges_before = _v2_rows(store)
     assert len(before) == 14 and len(edges_before) == 1
     facts = json.loads(run("store", "info", "--store", str(store), "--format", "json"))
-    assert facts["schema_version"] == 3 and facts["inputs_ok"] == 2 and facts["allowlist_versions"] == 1
+    assert facts["schema_version"] == SCHEMA_VERSION and facts["inputs_ok"] == 2 and facts["allowlist_versions"] == 1
     # 14 cells as schema 2 counted them; 4 of the answers were folded into their query's row, and 8 of the 10
     # stored cells are hosts seen once that day (all but quay.io's two lookups of 2026-05-01)
     assert facts["host_day_rows"] == 14 and facts["once_seen_cells"] == 8
     assert facts["uses_by_role"] == {"": 3, "cdn": 1, "registry": 4} and facts["hosts"] == 7
     with sqlite3.connect(store) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"names", "host_days", "once_days", "edges"} <= tables and "host_days_v2" not in tables
         after = [(r.day, r.host, r.kind, r.role, r.count, r.api_calls, r.first, r.last, r.clients, r.sample)

@@ -1,8 +1,14 @@
-"""A window with more hosts than the evidence store keeps: the reader counts the hosts the store would refuse
-instead of making a record of each, and the store ends up exactly as if every record had been added."""
+"""A window with more hosts than the evidence store keeps is read in focus: exactly the hosts an allowlist
+decision can use are kept, each exactly as a whole read has it, and every other host's records are counted.
+
+The store is real (a Zeek dns.log and a CI log ingested through the CLI); the limit is lowered so that a small
+window passes it, which is the one thing the test changes."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,10 +18,18 @@ from auditor.cli import main
 from auditor.core import evidence
 from auditor.core.evidence import EvidenceStore
 from auditor.pipeline.collect import _known_registry_host
-from auditor.store import reader
+from auditor.pipeline.store_commands import judge_names
 from auditor.store.reader import Window, fold_window
 from auditor.store.schema import open_store
-from tests.store.logs import ZEEK_HEADER, epoch
+from tests.store.logs import ZEEK_HEADER, epoch, job_header, job_lines
+
+DAYS = ("2026-05-01", "2026-05-02")
+# what can matter, each for its own reason; the n.. names are a resolver's tail
+REGISTRY, LOOKALIKE, SELF_HOSTED = "ghcr.io", "d0cker.io", "harbor.tail.example.net"
+CHAINED = ("e1.edge.example", "e0.edge.example")  # the CNAME targets of ghcr.io and of the self-hosted look
+COVERED, BLOCKED = "n07.tail.example.net", "n09.tail.example.net"
+EXPECTED = {"registry-1.docker.io", REGISTRY, *CHAINED, LOOKALIKE, SELF_HOSTED, COVERED, BLOCKED}
+ENV = {"REGAUDIT_STORE": "", "REGAUDIT_NOW": ""}
 
 
 def _line(n: int, stamp: str, client: str, name: str, cname: str = "") -> str:
@@ -26,53 +40,106 @@ def _line(n: int, stamp: str, client: str, name: str, cname: str = "") -> str:
 
 def _store(tmp_path: Path) -> Path:
     lines = []
-    names = [f"n{i:02d}.tail.example.net" for i in range(30)] + ["registry-1.docker.io", "ghcr.io",
-                                                                 "zz.tail.example.net"]
-    for day in ("2026-05-01", "2026-05-02"):
+    # ghcr.io (odd: with a CNAME) leads to e1.edge.example; the tail's odd names lead to e0, e1 and e2
+    names = [f"n{i:02d}.tail.example.net" for i in range(30)] + ["registry-1.docker.io", REGISTRY, LOOKALIKE,
+                                                                 SELF_HOSTED, "zz.tail.example.net"]
+    for day in DAYS:
         for i, name in enumerate(names):
             cname = f"e{i % 3}.edge.example" if i % 2 else ""
             lines.append(_line(len(lines), f"{day}T10:{i:02d}:00", f"10.0.0.{i % 4 + 1}", name, cname))
         lines.append(_line(len(lines), f"{day}T11:00:00", "10.0.0.9", "n03.tail.example.net"))
     log = tmp_path / "dns.log"
     log.write_text(ZEEK_HEADER + "".join(lines), encoding="utf-8")
+    job = tmp_path / "job.log"
+    job.write_text(job_header("2026-05-02T09:00:00") + job_lines([("2026-05-02T09:01:00", BLOCKED)]),
+                   encoding="utf-8")
     store = tmp_path / "regaudit.db"
-    result = CliRunner().invoke(main, ["ingest", str(log), "--store", str(store)], env={"REGAUDIT_STORE": ""})
+    result = CliRunner().invoke(main, ["ingest", str(log), str(job), "--store", str(store)], env=ENV)
     assert result.exit_code == 0, result.output
     return store
 
 
-def _folded(store_path: Path) -> EvidenceStore:
-    from datetime import date
-
+def _folded(store_path: Path, covered: tuple[str, ...] = ()) -> EvidenceStore:
     store = EvidenceStore(worth_keeping=_known_registry_host)
     conn = open_store(store_path)
     try:
-        fold_window(conn, Window(date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 2)), store)
+        judge_names(conn)
+        fold_window(conn, Window(date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 2)), store, covered)
     finally:
         conn.close()
     return store
 
 
-def _state(store: EvidenceStore) -> tuple[object, ...]:
-    return ([a._fields() for a in store.sorted_activity()],
-            [(e.from_host, e.to_host, e.via, e.count, e.first, e.clients, e.sources) for e in store.sorted_edges()],
-            dict(store.not_kept), [str(e) for e in store.errors])
+def _edges(store: EvidenceStore) -> list[tuple[object, ...]]:
+    return [(e.from_host, e.to_host, e.via, e.count, e.first, e.clients, e.sources) for e in store.sorted_edges()]
 
 
-@pytest.mark.parametrize("limit", [5, 12, 31, 100])
-def test_past_the_host_limit_the_window_reads_as_if_every_record_were_added(
+@pytest.mark.parametrize("limit", [5, 12, 36])
+def test_past_the_host_limit_the_window_keeps_what_a_decision_can_use_and_counts_the_rest(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
     store = _store(tmp_path)
+    whole = _folded(store, (COVERED,))  # 38 hosts: under the real limit, every host is read
+    assert len(whole.activity) == 38 and not whole.not_kept
     monkeypatch.setattr(evidence, "MAX_HOSTS", limit)
-    counted = _folded(store)
-    with monkeypatch.context() as every:  # the reference: each record offered to the store, as before
-        every.setattr(EvidenceStore, "new_hosts_kept", lambda _self, hosts: set(hosts))
-        every.setattr(reader, "_refused_edge", lambda *_args: False)
-        offered = _folded(store)
-    assert _state(counted) == _state(offered)
-    if limit < 31:
-        assert counted.not_kept["observations"] > 0
-        assert {"registry-1.docker.io", "ghcr.io"} <= set(counted.activity)
-        assert "zz.tail.example.net" not in counted.activity
-    if limit == 5:
-        assert counted.not_kept["redirect edges"] > 0
+    focused = _folded(store, (COVERED,))
+    assert set(focused.activity) == EXPECTED
+    for host in EXPECTED:  # each kept host exactly as the whole read has it
+        assert focused.activity[host]._fields() == whole.activity[host]._fields()
+    kept_edges = [e for e in _edges(whole) if e[0] in EXPECTED]
+    assert _edges(focused) == kept_edges and (REGISTRY, CHAINED[0]) in {e[:2] for e in kept_edges}
+    others = [a for host, a in whole.activity.items() if host not in EXPECTED]
+    assert focused.not_kept["observations"] == sum(a.count for a in others) > 0
+    assert focused.not_kept["redirect edges"] == sum(e[3] for e in _edges(whole) if e[0] not in EXPECTED) > 0
+    assert [e.message for e in focused.errors if "counted, not listed" in e.message] == [
+        f"the window 2026-05-01 to 2026-05-02 holds 38 distinct hosts, more than the {limit:,} an audit keeps: the "
+        "8 an allowlist decision can use (a registry role, /v2/ requests, a lookalike or self-hosted look, a name "
+        "an entry covers, a referenced or blocked host, the redirect chains from those) are kept; the other 30 "
+        f"hosts, with {sum(a.count for a in others)} records and "
+        f"{sum(e[3] for e in _edges(whole) if e[0] not in EXPECTED)} redirect edge records, are counted, not listed"]
+    assert set(focused.blocked_groups) == set(whole.blocked_groups) == {BLOCKED}
+
+
+def _audit(store: Path, allowlist: Path, out: Path) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["audit", "--store", str(store), "--allowlist", str(allowlist), "--since",
+                                       DAYS[0], "--until", DAYS[1], "--as-of", DAYS[1], "--json", str(out),
+                                       "--no-progress"], env=ENV)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_the_audit_in_focus_finds_what_the_whole_window_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    store = _store(tmp_path)
+    allowlist = tmp_path / "allow.txt"
+    allowlist.write_text(f"ghcr.io\n{COVERED}\nunused.example.org\n", encoding="utf-8")
+    whole = _audit(store, allowlist, tmp_path / "whole.json")
+    monkeypatch.setattr(evidence, "MAX_HOSTS", 5)
+    focused = _audit(store, allowlist, tmp_path / "focused.json")
+    assert focused["findings"] == whole["findings"]
+    unused = {f["entries"][0]: f for f in focused["findings"] if f["kind"] == "unused"}
+    assert set(unused) == {COVERED, "unused.example.org"}
+    # the tail host the entry covers is still there to say the entry saw traffic, if never a registry's
+    assert any(COVERED in e["text"] for e in unused[COVERED]["evidence"])
+    assert any(f["kind"] == "lookalike" and LOOKALIKE in f["hosts"] for f in focused["findings"])
+    assert any("counted, not listed" in e["message"] for e in focused["errors"])
+    assert not any("counted, not listed" in e["message"] for e in whole["errors"])
+
+
+def test_names_are_judged_once_and_again_when_the_judge_changes(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with sqlite3.connect(store) as conn:  # ingest judged the names it added
+        judged = dict(conn.execute("SELECT n.name, v.verdict FROM name_verdicts v JOIN names n USING (id)"))
+        through, = conn.execute("SELECT value FROM meta WHERE key = 'verdicts_through'").fetchone()
+        assert int(through) == conn.execute("SELECT max(id) FROM names").fetchone()[0]
+        conn.execute("UPDATE meta SET value = 'an older judge' WHERE key = 'verdicts_judge'")
+        conn.execute("INSERT OR REPLACE INTO name_verdicts SELECT id, 'stale' FROM names WHERE name = 'zz.tail"
+                     ".example.net'")
+    # the names table also holds the role names: `registry`, as a bare host name, looks self-hosted
+    assert judged == {LOOKALIKE: "lookalike docker.io", SELF_HOSTED: "self-hosted", "registry": "self-hosted"}
+    conn = open_store(store)
+    try:
+        judge_names(conn)
+        again = dict(conn.execute("SELECT n.name, v.verdict FROM name_verdicts v JOIN names n USING (id)"))
+    finally:
+        conn.close()
+    assert again == judged  # the stale verdict went with the older judge
