@@ -127,3 +127,55 @@ def ids_matching(conn: sqlite3.Connection, host: str, subdomains: bool = True) -
     like = "%." + host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return [i for (i,) in conn.execute("SELECT id FROM names WHERE name = ? OR name LIKE ? ESCAPE '\\'",
                                        (host, like))]
+
+
+def int_columns(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()):  # type: ignore[no-untyped-def]
+    """The integer columns of SQL's one row of `group_concat(...)` aggregates, as int64 arrays: a million rows
+    come back as a few strings numpy parses, not as a million tuples."""
+    import numpy as np
+
+    row = conn.execute(sql, params).fetchone()
+    return tuple(np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
+                 for text in row)
+
+
+def ids_under(conn: sqlite3.Connection, entries: Iterable[str]):  # type: ignore[no-untyped-def]
+    """The ids of stored names ENTRIES could cover (a superset, the decisions apply their own matching): the
+    entry, its subdomains, or a pattern's names ending in the text after its last `*`. One pass over the names
+    for all entries: their text is read as one string and each tail found in it by `bytes.find`."""
+    import numpy as np
+
+    exact: set[str] = set()
+    tails: set[bytes] = set()
+    for entry in entries:
+        entry = entry.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        if "*" in entry:
+            tails.add(entry.rsplit("*", 1)[1].encode())
+        else:
+            exact.add(entry)
+            tails.add(b"." + entry.encode())
+    found = [i for name in sorted(exact) for i in ids_matching(conn, name, subdomains=False)]
+    tails.discard(b"")
+    if tails:
+        ids, data = conn.execute("SELECT group_concat(id), CAST(group_concat(name, char(10)) || char(10) AS BLOB)"
+                                 " FROM names").fetchone()
+        if ids:
+            ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+            numbers = np.fromstring(ids, dtype=np.int64, sep=",")
+            del ids
+            if len(ends) != len(numbers):  # a name holding a newline: read them one by one instead
+                return np.unique(np.array(found + _ids_ending(conn, tails), dtype=np.int64))
+            for tail in sorted(tails):
+                wanted, at, hits = tail + b"\n", 0, []
+                while (at := data.find(wanted, at)) >= 0:
+                    hits.append(at)
+                    at += len(wanted)
+                found += numbers[np.searchsorted(ends, np.array(hits, dtype=np.int64))].tolist() if hits else []
+    return np.unique(np.array(found, dtype=np.int64))
+
+
+def _ids_ending(conn: sqlite3.Connection, tails: Iterable[bytes]) -> list[int]:
+    wanted = tuple(tail.decode() for tail in tails)
+    return [i for i, name in conn.execute("SELECT id, name FROM names") if name.endswith(wanted)]

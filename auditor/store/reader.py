@@ -29,7 +29,16 @@ from auditor.core.model import (
 )
 from auditor.store.aggregate import source_of
 from auditor.store.cells import cells, frame, with_answers
-from auditor.store.codec import KINDS, UNDATED_DAY, day_number, day_text, ids_matching, names_of, unpack_ids
+from auditor.store.codec import (
+    KINDS,
+    UNDATED_DAY,
+    day_number,
+    day_text,
+    ids_matching,
+    ids_under,
+    names_of,
+    unpack_ids,
+)
 from auditor.store.window_focus import Focus, focus, use_focus
 
 if TYPE_CHECKING:
@@ -312,7 +321,7 @@ def last_use(conn: sqlite3.Connection, until: str, entries: Collection[str] | No
     decision applies its own matching)."""
     import pandas as pd
 
-    hosts = None if entries is None else sorted({i for e in entries for i in _ids_under(conn, e)})
+    hosts = None if entries is None else ids_under(conn, entries).tolist()
     if hosts is not None and not hosts:
         return pd.DataFrame({"host": pd.Series(dtype="object"), "last_day": pd.Series(dtype="object")})
     found = cells(conn, until=day_number(until), hosts=hosts)
@@ -320,17 +329,6 @@ def last_use(conn: sqlite3.Connection, until: str, entries: Collection[str] | No
     names = names_of(conn, last.index)
     result = pd.DataFrame({"host": [names[int(h)] for h in last.index], "last_day": [day_text(d) for d in last]})
     return result.sort_values("host", kind="stable", ignore_index=True)
-
-
-def _ids_under(conn: sqlite3.Connection, entry: str) -> list[int]:
-    """The ids of stored names an allowlist ENTRY could cover: the name, its subdomains, or (a pattern) any name
-    ending in the text after its last `*`."""
-    entry = entry.strip().lower().rstrip(".")
-    if "*" not in entry:
-        return ids_matching(conn, entry)
-    tail = entry.rsplit("*", 1)[1]
-    like = "%" + tail.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return [i for (i,) in conn.execute("SELECT id FROM names WHERE name LIKE ? ESCAPE '\\'", (like,))]
 
 
 def clients_on(conn: sqlite3.Connection, hosts: list[str], day: str) -> tuple[int, bool]:

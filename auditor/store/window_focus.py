@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.store.cells import once_arrays
-from auditor.store.codec import CHUNK, UNDATED_DAY
+from auditor.store.codec import CHUNK, UNDATED_DAY, ids_under, int_columns
 from auditor.store.verdicts import flagged
 
 if TYPE_CHECKING:
@@ -44,78 +44,81 @@ class Focus:
 
 def focus(conn: sqlite3.Connection, since: int, until: int, store: EvidenceStore, covered: Collection[str],
           limit: int) -> Focus | None:
-    """The focus of the window SINCE..UNTIL (day numbers), or None when it and STORE's hosts fit in LIMIT."""
+    """The focus of the window SINCE..UNTIL (day numbers), or None when it and STORE's hosts fit in LIMIT.
+    Decided on masks over the names ids: every step is a pass over integer arrays."""
     import numpy as np
 
-    hosts, marked, records, span = _window_hosts(conn, since, until)
-    distinct = np.unique(hosts)
-    if len(distinct) + len(store.activity) <= limit:
+    cells = _window_hosts(conn, since, until)
+    distinct = int(cells.present.sum())
+    if distinct + len(store.activity) <= limit:
         return None
-    keep = np.unique(hosts[marked])
-    keep = np.union1d(keep, np.fromiter(flagged(conn).keys(), dtype=np.int64))
-    keep = np.union1d(keep, _covered_ids(conn, covered))
-    keep = np.union1d(keep, _ids_of(conn, _held_names(conn, store, since, until)))
-    edge_from, edge_to, edge_count = _edge_keys(conn, since, until)
+    edge_from, edge_to, edge_count = int_columns(
+        conn, "SELECT group_concat(from_host), group_concat(to_host), group_concat(count) FROM edges"
+              " WHERE day = ? OR day BETWEEN ? AND ?", (UNDATED_DAY, since, until))
+    extra = [np.fromiter(flagged(conn).keys(), dtype=np.int64), _ids_of(conn, _held_names(conn, store, since, until)),
+             ids_under(conn, covered) if covered else np.zeros(0, dtype=np.int64), edge_from, edge_to]
+    size = max([len(cells.present), *(int(a.max()) + 1 for a in extra if len(a))])
+    keep = np.zeros(size, bool)
+    keep[:len(cells.marked)] = cells.marked
+    for ids in extra[:3]:
+        keep[ids] = True
     while True:  # the chains leaving kept hosts, to their ends
-        reached = np.setdiff1d(edge_to[np.isin(edge_from, keep)], keep)
+        reached = edge_to[keep[edge_from]]
+        reached = reached[~keep[reached]]
         if not len(reached):
             break
-        keep = np.union1d(keep, reached)
-    in_window = np.isin(distinct, keep)
-    kept_records = np.isin(hosts, keep)
-    return Focus(hosts=keep, distinct=len(distinct), other_hosts=int((~in_window).sum()),
-                 other_records=int(records[~kept_records].sum()),
-                 other_edges=int(edge_count[~np.isin(edge_from, keep)].sum()), span=span)
+        keep[reached] = True
+    kept_here = keep[:len(cells.present)] & cells.present
+    return Focus(hosts=np.flatnonzero(keep), distinct=distinct, other_hosts=distinct - int(kept_here.sum()),
+                 other_records=int(cells.records[~keep[:len(cells.records)]].sum()),
+                 other_edges=int(edge_count[~keep[edge_from]].sum()), span=cells.span)
 
 
-def _window_hosts(conn: sqlite3.Connection, since: int, until: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float | None, float | None]]:
-    """Every cell's host id, whether a role or /v2/ requests mark it, and its records (answers included); the
-    first and last time of them all."""
+@dataclass
+class _Cells:
+    """The window's cells summed per names id: whether any cell of the host is there, whether a role or /v2/
+    requests mark one, the records (answers included); the first and last time of them all."""
+
+    present: np.ndarray
+    marked: np.ndarray
+    records: np.ndarray
+    span: tuple[float | None, float | None]
+
+    def add(self, hosts: np.ndarray, marked: np.ndarray, records: np.ndarray) -> None:
+        import numpy as np
+
+        if len(hosts) and int(hosts.max()) >= len(self.present):  # names added while this reads: grow
+            size = int(hosts.max()) + 1
+            self.present, self.marked = np.resize(self.present, size), np.resize(self.marked, size)
+            self.records = np.resize(self.records, size)
+            self.present[-1:] = self.marked[-1:] = False
+        self.present[hosts] = True
+        self.marked[hosts[marked]] = True
+        np.add.at(self.records, hosts, records)
+
+
+def _window_hosts(conn: sqlite3.Connection, since: int, until: int) -> _Cells:
+    """The window's cells summed per host, one day's once-seen arrays at a time (a window holds millions)."""
     import numpy as np
 
-    rows = conn.execute("SELECT host, role != 0 OR api_calls > 0, count + answers FROM host_days"
-                        " WHERE day BETWEEN ? AND ?", (since, until)).fetchall()
+    size = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM names").fetchone()[0])
+    found = _Cells(np.zeros(size, bool), np.zeros(size, bool), np.zeros(size, np.int64), (None, None))
+    host, mark, count = int_columns(conn, "SELECT group_concat(host), group_concat(role != 0 OR api_calls > 0),"
+                                          " group_concat(count + answers) FROM host_days WHERE day BETWEEN ? AND ?",
+                                    (since, until))
+    found.add(host, mark > 0, count)
     first, last = conn.execute("SELECT min(first), max(coalesce(last, first)) FROM host_days"
                                " WHERE day BETWEEN ? AND ?", (since, until)).fetchone()
-    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    hosts, marked, records = [table[:, 0]], [table[:, 1] > 0], [table[:, 2]]
     for day, _input, columns in once_arrays(conn, ("hosts", "roles", "answers", "times"), since, until):
-        hosts.append(columns["hosts"].astype(np.int64))
-        marked.append(columns["roles"] > 0)
-        records.append(columns["answers"].astype(np.int64) + 1)
-        if len(columns["times"]):  # as cells.once_cells reads a time
-            times = day * 86_400 + columns["times"] / 1000
-            first = min(float(times.min()), first) if first is not None else float(times.min())
-            last = max(float(times.max()), last) if last is not None else float(times.max())
-    return np.concatenate(hosts), np.concatenate(marked), np.concatenate(records), (first, last)
-
-
-def _covered_ids(conn: sqlite3.Connection, entries: Collection[str]) -> np.ndarray:
-    """The ids of stored names the ENTRIES could cover (a superset: the entry, its subdomains, or a pattern's
-    literal tail), in one pass over the names."""
-    import numpy as np
-
-    clauses: list[str] = []
-    params: list[str] = []
-    for entry in sorted({e.strip().lower().rstrip(".") for e in entries if e.strip()}):
-        tail = entry.rsplit("*", 1)[1] if "*" in entry else entry
-        escaped = tail.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        if "*" in entry:
-            clauses.append("name LIKE ? ESCAPE '\\'")
-            params.append("%" + escaped)
-        else:
-            clauses.append("name = ? OR name LIKE ? ESCAPE '\\'")
-            params += [entry, "%." + escaped]
-    if not clauses:
-        return np.zeros(0, dtype=np.int64)
-    found: list[int] = []
-    for start in range(0, len(clauses), 200):  # SQLite's expression depth: entries in batches
-        part = clauses[start:start + 200]
-        used = sum(c.count("?") for c in clauses[:start])
-        wanted = params[used:used + sum(c.count("?") for c in part)]
-        found += [i for (i,) in conn.execute(f"SELECT id FROM names WHERE {' OR '.join(part)}", wanted)]
-    return np.unique(np.array(found, dtype=np.int64))
+        hosts = columns["hosts"].astype(np.int64)
+        found.add(hosts, columns["roles"] > 0, columns["answers"].astype(np.int64) + 1)
+        if len(hosts):  # as cells.once_cells reads a time
+            times = columns["times"]
+            early, late = day * 86_400 + int(times.min()) / 1000, day * 86_400 + int(times.max()) / 1000
+            first = early if first is None else min(early, first)
+            last = late if last is None else max(late, last)
+    found.span = (first, last)
+    return found
 
 
 def _held_names(conn: sqlite3.Connection, store: EvidenceStore, since: int, until: int) -> set[str]:
@@ -139,15 +142,6 @@ def _ids_of(conn: sqlite3.Connection, names: Iterable[str]) -> np.ndarray:
         found += [i for (i,) in conn.execute(f"SELECT id FROM names WHERE name IN ({','.join('?' * len(chunk))})",
                                              chunk)]
     return np.array(found, dtype=np.int64)
-
-
-def _edge_keys(conn: sqlite3.Connection, since: int, until: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import numpy as np
-
-    rows = conn.execute("SELECT from_host, to_host, count FROM edges WHERE day = ? OR day BETWEEN ? AND ?",
-                        (UNDATED_DAY, since, until)).fetchall()
-    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    return table[:, 0], table[:, 1], table[:, 2]
 
 
 def use_focus(conn: sqlite3.Connection, found: Focus) -> None:
