@@ -4,8 +4,9 @@
     192.168.0.68 - - [08/Oct/2010:10:31:49 +0000] "CONNECT ghcr.io:443 HTTP/1.1" 403 3617 TCP_DENIED:HIER_NONE
 `TCP_DENIED/403` (and TCP_DENIED_REPLY/403) is the proxy refusing by policy -> a blocked attempt
 (proxy-denied) for the host of the URL or the CONNECT target. A 407 is an authentication challenge, not a
-policy decision: ignored. Every other request is an http-host observation of the host, with the path as
-detail (so registry API calls under /v2/ are visible when TLS is bumped); CONNECT carries no path.
+policy decision: ignored. Every other request is an http-host observation of the host, with `/v2/` (or `/v2`)
+as detail when its path is a registry API call (visible when TLS is bumped), else none: the path says nothing
+more to a decision, and a log of blob pulls names a new path on every line; CONNECT carries no path.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ _VERDICT_LIMIT = 100_000  # distinct (code, status, method, URL) remembered per 
 
 def _verdict(code: str, status: str, method: str, url: str) -> tuple[str, str, str]:
     """What a request says, whoever made it: (_IGNORE, reason, ''), (_BAD, error, ''), (_BLOCK, host,
-    detail) or (_OBSERVE, host, path)."""
+    detail) or (_OBSERVE, host, api_path(path))."""
     if status == "407":
         return _IGNORE, "proxy authentication challenge (407)", ""
     raw_host, path = target_of(method, url)
@@ -106,7 +107,13 @@ def _verdict(code: str, status: str, method: str, url: str) -> tuple[str, str, s
             return _BAD, f"request host: {problem}", ""
     if code.startswith("TCP_DENIED") and status == "403":
         return _BLOCK, host, f"squid {code}/{status} {method}"
-    return _OBSERVE, host, path
+    return _OBSERVE, host, api_path(path)
+
+
+def api_path(path: str) -> str:
+    """What an observation keeps of a request's PATH: whether it calls the registry API. squid_fast.py keys a
+    request on the URL up to four bytes after its host, which is all this reads."""
+    return "/v2/" if path.startswith("/v2/") else "/v2" if path == "/v2" else ""
 
 
 class _SquidParser(LineParser):
@@ -117,6 +124,7 @@ class _SquidParser(LineParser):
         self.common_times: dict[str, float | None] = {}
         self.verdicts: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
         self.requests = squid_fast.RequestMemo()
+        self.batch.before_flush = lambda: self.requests.settle(self)  # the block path's sums go in first
 
     def block(self, text: str, first_line: int) -> None:
         """Big blocks go the numpy way (squid_fast.py), small ones line by line: the same records and errors."""

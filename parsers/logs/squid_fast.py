@@ -6,12 +6,15 @@ the shape `_NATIVE` (squid.py) reads: a stamp `\\d+(\\.\\d+)?` of at most 15 dig
 checks run in numpy over the block (word boundaries from the positions of spaces and newlines, the short
 numeric words through fixed-width windows), so no Python runs per line. What varies on every line of a
 proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS) and (method, URL), is the
-request's key: each part is read through a fixed-width window as 64-bit words (bytes past its end zeroed),
-hashed and grouped in numpy, and every line's words are compared with its group's first, so only the first
+request's key, the URL of an http(s) request cut four bytes into its path (its host and whether it calls
+/v2/ are all a verdict reads: a log of blob pulls, a new digest on every line, repeats its requests so). Each
+part is read through a fixed-width window as 64-bit words (bytes past its end zeroed), hashed and grouped in
+numpy, and every line's words are compared with its group's first, so only the first
 line of each distinct key (or one whose key is wider than the window, or whose hash collides) has its key cut
 out as bytes and numbered through a dict; only a new request is looked at in Python (the shape of
 CODE/STATUS, the verdict). Per request number, numpy sums the line count,
-earliest and latest time and first line, and each request goes into the Batch once per block.
+earliest and latest time and first line across blocks (`RequestMemo.add`), and each request goes into the Batch
+once, when the batch flushes or the numbers start over (`settle`), not once per block.
 
 The time stamp's digits are read as one integer N with F digits after the point: N < 2^53 and 10^F are
 exact doubles, so N / 10^F is the correctly rounded value of the decimal, the float `float()` reads.
@@ -30,6 +33,7 @@ from typing import Any
 from auditor.core.model import BlockReason, ObservationKind
 from parsers.common.lazy import lazy_module
 from parsers.logs.key_numbers import number_keys
+from parsers.logs.line_reader import FOLD_LIMIT
 
 np = lazy_module("numpy")  # imported on first use: start-up stays fast
 
@@ -46,6 +50,7 @@ _SLOW = None  # a request whose lines go through `line()`
 # widths of the windows the two key parts, (client, CODE/STATUS) and (method, URL), are compared through (multiples
 # of 8: a window is hashed as 64-bit words); a wider part has its key cut out as bytes
 _KEY_WINDOWS = (64, 128)
+_PATH_KEPT = 4  # bytes of an http(s) URL's path a request's key keeps: `/v2/`, all squid.api_path reads
 
 
 def _width(length: np.ndarray) -> int:
@@ -83,6 +88,61 @@ class RequestMemo:
         self.ids: dict[tuple[bytes, bytes], int] = {}
         # per number: None (_SLOW) or (tag, value, extra, client)
         self.judged: list[tuple[str, str, str, str] | None] = []
+        # per number, what its lines since the last `settle` add up to: line count, earliest and latest time,
+        # first line (arrays made on first use, grown with the numbers)
+        self.counts: np.ndarray | None = None
+        self.earliest: np.ndarray | None = None
+        self.latest: np.ndarray | None = None
+        self.first_lines: np.ndarray | None = None
+        self.pending = 0  # requests with lines not settled yet
+
+    def add(self, numbers: np.ndarray, counts: np.ndarray, first_lines: np.ndarray, earliest: np.ndarray,
+            latest: np.ndarray) -> None:
+        """A block's lines, summed per request (NUMBERS distinct): added up in numpy across blocks, and folded
+        into the batch once per request when it settles, not once per request and block."""
+        size = len(self.judged)
+        if self.counts is None or len(self.counts) < size:
+            grown = max(size, 2 * (0 if self.counts is None else len(self.counts)), 1024)
+            old = 0 if self.counts is None else len(self.counts)
+            for name, dtype in (("counts", np.int64), ("earliest", np.float64), ("latest", np.float64),
+                                ("first_lines", np.int64)):
+                array = np.zeros(grown, dtype)
+                if old:
+                    array[:old] = getattr(self, name)
+                setattr(self, name, array)
+        assert self.counts is not None and self.earliest is not None and self.latest is not None
+        assert self.first_lines is not None
+        held = self.counts[numbers] > 0
+        self.pending += int(len(held) - held.sum())
+        self.first_lines[numbers[~held]] = first_lines[~held]  # blocks come in line order: the first one's
+        self.earliest[numbers] = np.where(held, np.minimum(self.earliest[numbers], earliest), earliest)
+        self.latest[numbers] = np.where(held, np.maximum(self.latest[numbers], latest), latest)
+        self.counts[numbers] += counts
+
+    def settle(self, parser: _SquidParser) -> None:
+        """Fold what the requests' lines added up to into PARSER's batch and stats (before the batch flushes,
+        and before the numbers start over)."""
+        if self.counts is None:
+            return
+        stats, batch, judged = parser.stats, parser.batch, self.judged
+        pending = np.flatnonzero(self.counts)
+        for number, count, line, early, late in zip(pending.tolist(), self.counts[pending].tolist(),
+                                                    self.first_lines[pending].tolist(),
+                                                    self.earliest[pending].tolist(), self.latest[pending].tolist(),
+                                                    strict=True):
+            tag, value, extra, client = judged[number]  # type: ignore[misc]
+            if tag is IGNORE:
+                stats.ignore(value, count)
+            elif tag is BLOCK:
+                stats.parsed += count
+                batch.block(value, BlockReason.PROXY_DENIED, line, early, client, extra, count=count,
+                            last_time=late)
+            else:
+                stats.parsed += count
+                batch.fold_observation((value, ObservationKind.HTTP_HOST, client, None, None, extra), line, early,
+                                       late, count)
+        self.counts[pending] = 0
+        self.pending = 0
 
     def number_spans(self, arr: np.ndarray, raw: bytes, spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                      parser: _SquidParser) -> np.ndarray:
@@ -134,6 +194,7 @@ class RequestMemo:
 
     def number(self, keys: list[tuple[bytes, bytes]], parser: _SquidParser) -> np.ndarray:
         if len(self.ids) >= _KEY_LIMIT:
+            self.settle(parser)
             self.ids.clear()
             self.judged.clear()
         judged = self.judged
@@ -151,6 +212,28 @@ def _judge(key: tuple[bytes, bytes], parser: _SquidParser) -> tuple[str, str, st
     if tag is BAD:
         return _SLOW  # the line-by-line path reports each such line
     return tag, value, extra, client
+
+
+def _request_ends(arr: np.ndarray, method_start: np.ndarray, method_end: np.ndarray, url_start: np.ndarray,
+                  url_end: np.ndarray) -> np.ndarray:
+    """Where each request's key (method, URL) ends: _PATH_KEPT bytes into the path of an `http://` or `https://`
+    URL (the host ends at the first `/`, `?` or `#`, never after the first `/`, and squid.api_path reads no more of
+    the path), else at the URL's end (a CONNECT's target, another scheme). A log of blob pulls names a new URL on
+    every line; cut so, its requests repeat."""
+    size = len(arr)
+
+    def starts_with(starts: np.ndarray, text: bytes) -> np.ndarray:
+        window = arr[np.minimum(starts[:, None] + np.arange(len(text)), size - 1)]
+        return (window == np.frombuffer(text, np.uint8)).all(axis=1)
+
+    http, https = starts_with(url_start, b"http://"), starts_with(url_start, b"https://")
+    connect = (method_end - method_start == 7) & starts_with(method_start, b"CONNECT")
+    host_start = url_start + np.where(https, 8, 7)
+    slashes = np.flatnonzero(arr == 47)
+    at = np.minimum(np.searchsorted(slashes, host_start), len(slashes) - 1)
+    first_slash = slashes[at] if len(slashes) else np.full(len(url_start), size)
+    first_slash = np.where(first_slash >= host_start, first_slash, size)
+    return np.where((http | https) & ~connect, np.minimum(url_end, first_slash + _PATH_KEPT), url_end)
 
 
 def _numeric(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, minus: bool) -> np.ndarray:
@@ -238,7 +321,8 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
     rows, times = rows[ok], times[ok]
     begin = [b[ok] for b in begin]
     finish = [f[ok] for f in finish]
-    numbers = memo.number_spans(arr, raw, (begin[2], finish[3], begin[5], finish[6]), parser)
+    request_ends = _request_ends(arr, begin[5], finish[5], begin[6], finish[6])
+    numbers = memo.number_spans(arr, raw, (begin[2], finish[3], begin[5], request_ends), parser)
     judged = memo.judged
     slow_numbers = [number for number in np.unique(numbers).tolist() if judged[number] is _SLOW]
     fast = np.ones(len(rows), bool)
@@ -263,17 +347,6 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
     earliest = np.minimum.reduceat(ordered_times, group)
     latest = np.maximum.reduceat(ordered_times, group)
     first_rows = rows[order[group]]  # stable sort: the first line of each request
-    stats, batch = parser.stats, parser.batch
-    for number, count, row, early, late in zip(ordered[group].tolist(), counts.tolist(), first_rows.tolist(),
-                                               earliest.tolist(), latest.tolist(), strict=True):
-        tag, value, extra, client = judged[number]  # type: ignore[misc]
-        if tag is IGNORE:
-            stats.ignore(value, count)
-        elif tag is BLOCK:
-            stats.parsed += count
-            batch.block(value, BlockReason.PROXY_DENIED, first_line + row, early, client, extra, count=count,
-                        last_time=late)
-        else:
-            stats.parsed += count
-            batch.fold_observation((value, ObservationKind.HTTP_HOST, client, None, None, extra),
-                                   first_line + row, early, late, count)
+    memo.add(ordered[group], counts, first_rows + first_line, earliest, latest)
+    if memo.pending >= FOLD_LIMIT:  # into the batch, which then hands its records on as it would line by line
+        memo.settle(parser)

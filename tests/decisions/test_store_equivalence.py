@@ -3,9 +3,12 @@
 tests/fixtures/equivalence/<scenario>/ holds what discover (JSON), propose (JSON and text) and audit (JSON, CSV,
 SARIF, Markdown) wrote on each audit fixture, the shipped example, the traffic and log fixtures and a generated
 fleet, written by `python -m tests.decisions.scenario_outputs` from the code before the columnar store (commit
-"Golden outputs ..." on this branch). Every run today must give the same text, exit status included; the one
-deliberate change is the proposal's schema version 2 (knowledge facts written once, named by position), which
-must read back as exactly the version-1 document.
+"Golden outputs ..." on this branch). Every run today must give the same text, exit status included; the
+deliberate changes are the proposal's schema version 2 (knowledge facts written once, named by position), which
+must read back as exactly the version-1 document, and fleet's discover and audit JSON rewritten once when a
+Squid request's path stopped being part of its observation (only whether it calls /v2/ is kept): the fleet log's
+manifest and blob line of each host are one record now, so that input yields 1,250 records, not 2,500, and each
+host keeps its first line as its sample, not both.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def test_squid_native_denied_connect_and_url_hosts() -> None:
     assert attempts(records)[0].time == 1714557600.25
     seen = [(o.host, o.kind, o.detail) for o in records if isinstance(o, Observation)]
     assert seen == [("ghcr.io", ObservationKind.HTTP_HOST, ""),
-                    ("registry.local", ObservationKind.HTTP_HOST, "/v2/app/manifests/1.0")]
+                    ("registry.local", ObservationKind.HTTP_HOST, "/v2/")]  # a /v2/ call, the rest of the path not kept
     assert stats.ignored == {"proxy authentication challenge (407)": 1,
                              "request without a host (error or internal entry)": 1}
     assert [e.source.line for e in errors(records)] == [8]

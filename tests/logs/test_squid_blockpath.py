@@ -60,6 +60,13 @@ def _hostile_line(rng: random.Random, index: int) -> str:
         f"{moment} 12 10.0.0.1 TCP_MISS/200 5 GET http://ghcr.io/ -\x7f",
         f"{moment} 12 10.0.0.1 TCP_MISS/200",
         f"{moment} 12 10.0.0.1 TCP_DENIED/403 5 CONNECT registry-1.docker.io:443 - HIER_NONE/- -",
+        # around the cut a request's key makes four bytes into the path (squid_fast._request_ends)
+        *(f"{moment} 12 10.0.0.{index % 3} TCP_MISS/200 5 {url} - HIER_DIRECT/x -" for url in (
+            "GET https://ghcr.io?x/v2/a", "GET https://ghcr.io/v2?x=1", "GET http://ghcr.io/v2",
+            "GET http://ghcr.io/v2x/a", "GET https://ghcr.io/v", "CONNECT https://ghcr.io/v2/x",
+            "GET HTTPS://GHCR.IO/v2/a", "GET https://u@ghcr.io/v2/a", "GET https://ghcr.io:5000/v2/",
+            "GET https://ghcr.io#f/v2/", "GET http://", "GET https:///v2/", "GET https://ghcr.io/v2/" + "d" * 200,
+            "GET ftp://ghcr.io/v2/a", "GET https://[::1]/v2/a", "CONNECT ghcr.io/v2/a")),
     ])
 
 
@@ -126,3 +133,17 @@ def test_block_path_numbers_wide_keys_and_hash_collisions_exactly(tmp_path: Path
 
     monkeypatch.setattr(squid.squid_fast, "_hash_factors", lambda: np.zeros(16, np.uint64))
     assert _same(path) == records
+
+
+def test_blob_pulls_of_many_digests_fold_into_one_record_per_client_and_host(tmp_path: Path) -> None:
+    """A request's key ends four bytes into its path: a new digest on every line is the same request, so the
+    block path judges it once and the records count every line, with each /v2/ call kept as such."""
+    rows = [f"{1790000000 + i * 0.01:.3f} 812 10.0.0.{i % 2} TCP_MISS/200 904512 GET https://ghcr.io/v2/app/blobs/"
+            f"sha256:{i:064x} - HIER_DIRECT/1.2.3.4 application/octet-stream" for i in range(60_000)]
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(rows) + "\n")
+    assert path.stat().st_size > 4 * squid.squid_fast.MIN_BYTES
+    records = _same(path)
+    assert {(r.host, r.client, r.detail) for r in records} == {("ghcr.io", "10.0.0.0", "/v2/"),
+                                                                ("ghcr.io", "10.0.0.1", "/v2/")}
+    assert sum(r.count for r in records) == 60_000
