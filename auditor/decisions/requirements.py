@@ -332,8 +332,8 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
         required.unknown_chain = True
         required.add_note(f"{found.profile.name}: where its blobs come from is not documented. "
                           "Trace or observe a pull.")
-    for optional in knowledge.required_for(required.host, include_optional=True):
-        if optional.condition and optional.host_or_pattern != required.host:
+    for optional in knowledge.required_for(required.host, include_optional=True, conditional_only=True):
+        if optional.host_or_pattern != required.host:
             required.add_note(f"may also need {optional.host_or_pattern} ({optional.role}) for "
                               f"{optional.condition}: {optional.citation}")
     for note in found.profile.notes:

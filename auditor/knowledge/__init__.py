@@ -149,11 +149,13 @@ class Knowledge:
         found = self.match(host)
         return found if found is not None and "api" in found.roles else None
 
-    def required_for(self, endpoint_host: str, include_optional: bool = False) -> list[KnownHost]:
+    def required_for(self, endpoint_host: str, include_optional: bool = False, conditional_only: bool = False
+                     ) -> list[KnownHost]:
         """The hosts a pull from ENDPOINT_HOST needs (itself included), variables filled from the endpoint.
 
         The endpoint's own entry is included (with its roles, e.g. api+auth for ECR). Hosts needed only
-        under a condition, or not for a pull at all, are left out unless INCLUDE_OPTIONAL.
+        under a condition, or not for a pull at all, are left out unless INCLUDE_OPTIONAL; CONDITIONAL_ONLY
+        gives only those needed under a condition (the audit's notes: no template filled for the others).
         """
         found = self.match_api(endpoint_host)
         if found is None:
@@ -161,7 +163,7 @@ class Knowledge:
         result: list[KnownHost] = []
         for pattern in found.profile.hosts:
             known = pattern.known
-            if not (known.needed or include_optional):
+            if not (known.needed or include_optional) or (conditional_only and not known.condition):
                 continue
             if "api" in pattern.roles and pattern is not found.pattern:
                 continue  # another front door of the family (FIPS, dual-stack, sovereign): an alternative

@@ -53,6 +53,15 @@ class RamTarget(Target):
     def covers(self, entry: AllowlistEntry, host: str) -> bool:
         return covers(entry.address, host, self.mode)  # the audit's hot loop: no Rule built per call
 
+    def match(self, allowlist: Allowlist, host: str) -> AllowlistEntry | None:
+        """The narrowest entry that lets HOST through: RAM's matching is the allowlist index's (its entries
+        among HOST's own suffixes, one look-up per label), not a test of every entry per host."""
+        best: AllowlistEntry | None = None
+        for entry in allowlist.index.covering(host, self.mode):
+            if best is None or len(entry.address) > len(best.address):
+                best = entry
+        return best
+
     def implicitly_allowed(self, host: str) -> str | None:
         if host in DOCKER_HUB_NAMES:
             return "RAM's built-in Docker Hub entry is on by default (an administrator can turn it off)"

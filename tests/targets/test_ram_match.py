@@ -1,0 +1,35 @@
+"""RAM's `match` walks the allowlist index (a look-up per label of the host) instead of testing every entry: it
+must pick exactly the entry the entry-by-entry definition (`Target.match`, from `covers`) picks, duplicates,
+networks, IP hosts and wildcard hosts included, in both matching modes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from auditor.core.allowlist import MatchMode, read_allowlist_bytes
+from auditor.targets.base import Target
+from auditor.targets.ram import RamTarget
+
+LABELS = ["docker", "io", "com", "ghcr", "registry", "a", "b", "amazonaws", "dkr", "ecr", "us-east-1", "example"]
+
+
+def _name(rng: random.Random) -> str:
+    return ".".join(rng.choice(LABELS) for _ in range(rng.randint(1, 4)))
+
+
+@pytest.mark.parametrize("mode", [MatchMode.SUFFIX, MatchMode.EXACT])
+@pytest.mark.parametrize("seed", range(5))
+def test_ram_match_through_the_index_is_the_entry_by_entry_match(mode: MatchMode, seed: int) -> None:
+    rng = random.Random(seed)
+    lines = [_name(rng) for _ in range(rng.randint(1, 40))]
+    lines += rng.sample(lines, min(3, len(lines)))  # repeated entries: the first one stands
+    lines += ["10.0.0.0/8", "192.0.2.7", "io"]
+    allowlist, _errors = read_allowlist_bytes(("\n".join(lines) + "\n").encode(), "allow.txt", ".txt")
+    target = RamTarget(mode=mode)
+    hosts = [_name(rng) for _ in range(300)] + ["192.0.2.7", "10.1.2.3", "*.docker.io", "*.io", "io"]
+    hosts += [f"*.{_name(rng)}" for _ in range(50)]
+    for host in hosts:
+        assert target.match(allowlist, host) is Target.match(target, allowlist, host), host
+    assert any(target.match(allowlist, h) is not None for h in hosts)
