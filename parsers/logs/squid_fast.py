@@ -221,19 +221,29 @@ def _request_ends(arr: np.ndarray, method_start: np.ndarray, method_end: np.ndar
     the path), else at the URL's end (a CONNECT's target, another scheme). A log of blob pulls names a new URL on
     every line; cut so, its requests repeat."""
     size = len(arr)
+    ends = url_end.copy()
+    # only a URL starting `h` of a method other than CONNECT can be cut (a tunnel's log is all CONNECTs)
+    maybe = np.flatnonzero((arr[url_start] == 104) & ~((method_end - method_start == 7) & (arr[method_start] == 67)))
+    if not len(maybe):
+        return ends
 
     def starts_with(starts: np.ndarray, text: bytes) -> np.ndarray:
         window = arr[np.minimum(starts[:, None] + np.arange(len(text)), size - 1)]
         return (window == np.frombuffer(text, np.uint8)).all(axis=1)
 
-    http, https = starts_with(url_start, b"http://"), starts_with(url_start, b"https://")
-    connect = (method_end - method_start == 7) & starts_with(method_start, b"CONNECT")
-    host_start = url_start + np.where(https, 8, 7)
+    starts = url_start[maybe]
+    http, https = starts_with(starts, b"http://"), starts_with(starts, b"https://")
+    connect = (method_end[maybe] - method_start[maybe] == 7) & starts_with(method_start[maybe], b"CONNECT")
+    cut = maybe[(http | https) & ~connect]
+    if not len(cut):
+        return ends
+    host_start = url_start[cut] + np.where(https[(http | https) & ~connect], 8, 7)
     slashes = np.flatnonzero(arr == 47)
     at = np.minimum(np.searchsorted(slashes, host_start), len(slashes) - 1)
-    first_slash = slashes[at] if len(slashes) else np.full(len(url_start), size)
+    first_slash = slashes[at] if len(slashes) else np.full(len(cut), size)
     first_slash = np.where(first_slash >= host_start, first_slash, size)
-    return np.where((http | https) & ~connect, np.minimum(url_end, first_slash + _PATH_KEPT), url_end)
+    ends[cut] = np.minimum(url_end[cut], first_slash + _PATH_KEPT)
+    return ends
 
 
 def _numeric(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, minus: bool) -> np.ndarray:
@@ -249,6 +259,9 @@ def _numeric(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, minus: bo
 
 def _stamps(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(valid, value) of each stamp word `\\d+(\\.\\d+)?` of at most _MAX_DIGITS digits."""
+    same = _same_shape_stamps(arr, starts, lengths)
+    if same is not None:
+        return same
     width = int(np.minimum(lengths, _WINDOW).max(initial=1))
     window = arr[np.minimum(starts[:, None] + np.arange(width), len(arr) - 1)]
     columns = np.arange(width)
@@ -267,6 +280,30 @@ def _stamps(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[n
         number = np.where(use, number * 10 + values[:, column], number)
     fraction = np.where(dots == 1, lengths - 1 - dot_at, 0)
     return valid, number.astype(np.float64) / np.power(10.0, fraction)
+
+
+def _same_shape_stamps(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The usual block, every stamp of one shape (`1714557600.123`: the same length, the dot at the same place):
+    its digits read as one matrix product, not a pass per column; None for any other block. The value is the
+    same integer N over 10^F as `_stamps` computes, so the same correctly rounded float."""
+    if not len(starts) or not (lengths == lengths[0]).all():
+        return None
+    length = int(lengths[0])
+    if not 1 <= length <= _WINDOW or int(starts.max()) + length > len(arr):
+        return None
+    window = arr[starts[:, None] + np.arange(length)]
+    dots = np.flatnonzero(window[0] == 46)
+    if len(dots) > 1 or (len(dots) and not 0 < dots[0] < length - 1):
+        return None
+    digits = np.delete(window, dots, axis=1).astype(np.int64) - 48
+    if len(dots) and not (window[:, dots[0]] == 46).all():
+        return None
+    if digits.shape[1] > _MAX_DIGITS or not ((digits >= 0) & (digits <= 9)).all():
+        return None
+    number = digits @ (10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64))
+    fraction = length - 1 - int(dots[0]) if len(dots) else 0
+    return np.ones(len(starts), bool), number.astype(np.float64) / 10.0 ** fraction
 
 
 def _words(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
