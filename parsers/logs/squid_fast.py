@@ -89,35 +89,52 @@ class RequestMemo:
         # per number: None (_SLOW) or (tag, value, extra, client)
         self.judged: list[tuple[str, str, str, str] | None] = []
         # per number, what its lines since the last `settle` add up to: line count, earliest and latest time,
-        # first line (arrays made on first use, grown with the numbers)
+        # first line; and whether its lines go the slow way (arrays made on first use, grown with the numbers)
         self.counts: np.ndarray | None = None
         self.earliest: np.ndarray | None = None
         self.latest: np.ndarray | None = None
         self.first_lines: np.ndarray | None = None
-        self.pending = 0  # requests with lines not settled yet
+        self.slow: np.ndarray | None = None
+        self._flagged = 0  # numbers whose slow flag is set from `judged`
 
-    def add(self, numbers: np.ndarray, counts: np.ndarray, first_lines: np.ndarray, earliest: np.ndarray,
-            latest: np.ndarray) -> None:
-        """A block's lines, summed per request (NUMBERS distinct): added up in numpy across blocks, and folded
-        into the batch once per request when it settles, not once per request and block."""
+    def slow_flags(self) -> np.ndarray:
+        """Per number, whether its lines go through `line()` (numbers judged since the last call added)."""
         size = len(self.judged)
-        if self.counts is None or len(self.counts) < size:
-            grown = max(size, 2 * (0 if self.counts is None else len(self.counts)), 1024)
-            old = 0 if self.counts is None else len(self.counts)
-            for name, dtype in (("counts", np.int64), ("earliest", np.float64), ("latest", np.float64),
-                                ("first_lines", np.int64)):
-                array = np.zeros(grown, dtype)
-                if old:
-                    array[:old] = getattr(self, name)
-                setattr(self, name, array)
+        self._grow(size)
+        assert self.slow is not None
+        if self._flagged < size:
+            self.slow[self._flagged:size] = [judged is _SLOW for judged in self.judged[self._flagged:size]]
+            self._flagged = size
+        return self.slow
+
+    def _grow(self, size: int) -> None:
+        if self.counts is not None and len(self.counts) >= size:
+            return
+        old = 0 if self.counts is None else len(self.counts)
+        grown = max(size, 2 * old, 1024)
+        for name, fill, dtype in (("counts", 0, np.int64), ("earliest", np.inf, np.float64),
+                                  ("latest", -np.inf, np.float64), ("first_lines", np.iinfo(np.int64).max, np.int64),
+                                  ("slow", False, bool)):
+            array = np.full(grown, fill, dtype=dtype)
+            if old:
+                array[:old] = getattr(self, name)
+            setattr(self, name, array)
+
+    @property
+    def pending(self) -> int:
+        """Requests with lines not settled yet."""
+        return 0 if self.counts is None else int(np.count_nonzero(self.counts))
+
+    def add_lines(self, numbers: np.ndarray, lines: np.ndarray, times: np.ndarray) -> None:
+        """A block's lines (request NUMBERS, LINE numbers in order, TIMES): added up in numpy across blocks with
+        unbuffered ufuncs (no sort per block), and folded into the batch once per request when it settles."""
+        self._grow(len(self.judged))
         assert self.counts is not None and self.earliest is not None and self.latest is not None
         assert self.first_lines is not None
-        held = self.counts[numbers] > 0
-        self.pending += int(len(held) - held.sum())
-        self.first_lines[numbers[~held]] = first_lines[~held]  # blocks come in line order: the first one's
-        self.earliest[numbers] = np.where(held, np.minimum(self.earliest[numbers], earliest), earliest)
-        self.latest[numbers] = np.where(held, np.maximum(self.latest[numbers], latest), latest)
-        self.counts[numbers] += counts
+        np.add.at(self.counts, numbers, 1)
+        np.minimum.at(self.earliest, numbers, times)
+        np.maximum.at(self.latest, numbers, times)
+        np.minimum.at(self.first_lines, numbers, lines)
 
     def settle(self, parser: _SquidParser) -> None:
         """Fold what the requests' lines added up to into PARSER's batch and stats (before the batch flushes,
@@ -142,7 +159,8 @@ class RequestMemo:
                 batch.fold_observation((value, ObservationKind.HTTP_HOST, client, None, None, extra), line, early,
                                        late, count)
         self.counts[pending] = 0
-        self.pending = 0
+        self.earliest[pending], self.latest[pending] = np.inf, -np.inf  # type: ignore[index]
+        self.first_lines[pending] = np.iinfo(np.int64).max  # type: ignore[index]
 
     def number_spans(self, arr: np.ndarray, raw: bytes, spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                      parser: _SquidParser) -> np.ndarray:
@@ -197,6 +215,7 @@ class RequestMemo:
             self.settle(parser)
             self.ids.clear()
             self.judged.clear()
+            self._flagged = 0
         judged = self.judged
         return number_keys(self.ids, keys, lambda key: judged.append(_judge(key, parser)))
 
@@ -360,11 +379,7 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
     finish = [f[ok] for f in finish]
     request_ends = _request_ends(arr, begin[5], finish[5], begin[6], finish[6])
     numbers = memo.number_spans(arr, raw, (begin[2], finish[3], begin[5], request_ends), parser)
-    judged = memo.judged
-    slow_numbers = [number for number in np.unique(numbers).tolist() if judged[number] is _SLOW]
-    fast = np.ones(len(rows), bool)
-    if slow_numbers:
-        fast = ~np.isin(numbers, slow_numbers)
+    fast = ~memo.slow_flags()[numbers]
     slow = np.ones(line_count, bool)
     slow[rows[fast]] = False
     rows, times, numbers = rows[fast], times[fast], numbers[fast]
@@ -376,14 +391,6 @@ def scan_block(parser: _SquidParser, text: str, first_line: int, memo: RequestMe
             parser.stats.ignore("empty line")
     if not len(rows):
         return
-    order = np.argsort(numbers, kind="stable")
-    ordered = numbers[order]
-    group = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    counts = np.diff(np.concatenate([group, [len(ordered)]]))
-    ordered_times = times[order]
-    earliest = np.minimum.reduceat(ordered_times, group)
-    latest = np.maximum.reduceat(ordered_times, group)
-    first_rows = rows[order[group]]  # stable sort: the first line of each request
-    memo.add(ordered[group], counts, first_rows + first_line, earliest, latest)
+    memo.add_lines(numbers, rows + first_line, times)
     if memo.pending >= FOLD_LIMIT:  # into the batch, which then hands its records on as it would line by line
         memo.settle(parser)
