@@ -221,12 +221,12 @@ def discover(inputs: tuple[str, ...], assignments: tuple[str, ...], env_files: t
              output_format: str, output: str | None) -> None:
     """What the inputs reference, observe, redirect to and were blocked from."""
     from auditor.pipeline.outputs import write_output
-    from reports.discover import render_json, render_table
+    from reports.discover import render_json_pieces, render_table
 
     with _exits():
         _config(config_path)  # a broken config file is an error here too
         store = load_evidence(inputs, assignments, env_files, forced_kind, progress=not (quiet or no_progress))
-        text = render_json(store) if output_format == "json" else render_table(store)
+        text = render_json_pieces(store) if output_format == "json" else render_table(store)
         write_output(text, output, "discover output")
     sys.exit(input_exit_code(store, strict))
 

@@ -6,24 +6,33 @@ from collections.abc import Sequence
 
 from auditor import __version__
 from auditor.core.evidence import EvidenceStore
-from reports.json_text import dumps_indented
-from reports.serialize import evidence_dict
+from reports.json_text import dumps_indented_pieces
+from reports.serialize import activity_dict, evidence_dict
 
 DISCOVER_SCHEMA_ID = "regaudit/discover"
 DISCOVER_SCHEMA_VERSION = 1
 
 
-def discover_document(store: EvidenceStore) -> dict[str, object]:
+def discover_document(store: EvidenceStore, with_observed: bool = True) -> dict[str, object]:
+    """The discover JSON document (WITH_OBSERVED False: its `observed_hosts` an empty list, for the pieces)."""
     return {
         "schema": DISCOVER_SCHEMA_ID,
         "version": DISCOVER_SCHEMA_VERSION,
         "regaudit_version": __version__,
-        **evidence_dict(store),
+        **evidence_dict(store, with_observed),
     }
 
 
 def render_json(store: EvidenceStore) -> str:
-    return dumps_indented(discover_document(store), ensure_ascii=False) + "\n"
+    return "".join(render_json_pieces(store))
+
+
+def render_json_pieces(store: EvidenceStore) -> list[str]:
+    """render_json's text in pieces (write_output writes them one by one): the observed hosts, all of a flood's
+    document, are made into dicts and encoded a chunk at a time, never all at once (dumps_indented_pieces)."""
+    document = discover_document(store, with_observed=False)
+    return [*dumps_indented_pieces(document, "observed_hosts", store.sorted_activity(), activity_dict,
+                                   ensure_ascii=False), "\n"]
 
 
 def _safe(text: object) -> str:

@@ -122,14 +122,15 @@ def input_dict(record: InputRecord) -> dict[str, object]:
     }
 
 
-def evidence_dict(store: EvidenceStore) -> dict[str, object]:
-    """Everything discover found, in a stable order."""
+def evidence_dict(store: EvidenceStore, with_observed: bool = True) -> dict[str, object]:
+    """Everything discover found, in a stable order (WITH_OBSERVED False: `observed_hosts` left empty, for a
+    renderer that streams them)."""
     first, last = store.time_window()
     return {
         "references": [reference_dict(r) for r in store.sorted_references()],
         "host_references": [host_reference_dict(r) for r in sorted(
             store.host_references, key=lambda r: (str(r.source or ""), r.host, r.purpose.value))],
-        "observed_hosts": [activity_dict(a) for a in store.sorted_activity()],
+        "observed_hosts": [activity_dict(a) for a in store.sorted_activity()] if with_observed else [],
         "redirect_edges": [edge_dict(e) for e in store.sorted_edges()],
         "blocked": {
             "total": store.blocked_total,
