@@ -114,6 +114,10 @@ def info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
         "host_day_rows": cells_held,
         "once_seen_cells": int(one("SELECT coalesce(sum(entries), 0) FROM once_days")[0]),
         "names": one("SELECT count(*) FROM names")[0],
+        # names the judge flagged (a lookalike, a self-hosted look: kept by a window read in focus), and through
+        # which names id it has judged
+        "names_flagged": one("SELECT count(*) FROM name_verdicts")[0],
+        "names_judged_through": int(one("SELECT value FROM meta WHERE key = 'verdicts_through'")[0]),
         "uses_by_role": {roles[r]: n for r, n in sorted(uses.items(), key=lambda item: roles[item[0]])},
         "blocked_day_rows": one("SELECT count(*) FROM blocked_days")[0],
         "edges": one("SELECT count(*) FROM edges")[0],

@@ -143,3 +143,6 @@ def test_names_are_judged_once_and_again_when_the_judge_changes(tmp_path: Path) 
     finally:
         conn.close()
     assert again == judged  # the stale verdict went with the older judge
+    facts = json.loads(CliRunner().invoke(main, ["store", "info", "--store", str(store), "--format", "json"],
+                                          env=ENV).output)
+    assert facts["names_flagged"] == 3 and facts["names_judged_through"] == facts["names"]
