@@ -89,9 +89,8 @@ class _Cells:
 
         if len(hosts) and int(hosts.max()) >= len(self.present):  # names added while this reads: grow
             size = int(hosts.max()) + 1
-            self.present, self.marked = np.resize(self.present, size), np.resize(self.marked, size)
-            self.records = np.resize(self.records, size)
-            self.present[-1:] = self.marked[-1:] = False
+            self.present, self.marked, self.records = (np.concatenate([held, np.zeros(size - len(held), held.dtype)])
+                                                       for held in (self.present, self.marked, self.records))
         self.present[hosts] = True
         self.marked[hosts[marked]] = True
         np.add.at(self.records, hosts, records)

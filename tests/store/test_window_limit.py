@@ -146,3 +146,18 @@ def test_names_are_judged_once_and_again_when_the_judge_changes(tmp_path: Path) 
     facts = json.loads(CliRunner().invoke(main, ["store", "info", "--store", str(store), "--format", "json"],
                                           env=ENV).output)
     assert facts["names_flagged"] == 3 and facts["names_judged_through"] == facts["names"]
+
+
+def test_the_window_sums_grow_when_names_are_added_while_they_are_read() -> None:
+    """An ingest may add names between the read of the names' count and the read of a day's cells: the
+    per-id sums grow with zeros, never with copies of what they held."""
+    import numpy as np
+
+    from auditor.store.window_focus import _Cells
+
+    sums = _Cells(np.zeros(3, bool), np.zeros(3, bool), np.zeros(3, np.int64), (None, None))
+    sums.add(np.array([1, 1, 2]), np.array([True, False, False]), np.array([2, 3, 1]))
+    sums.add(np.array([6]), np.array([False]), np.array([5]))
+    assert sums.present.tolist() == [False, True, True, False, False, False, True]
+    assert sums.marked.tolist() == [False, True, False, False, False, False, False]
+    assert sums.records.tolist() == [0, 5, 1, 0, 0, 0, 5]
