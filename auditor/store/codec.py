@@ -142,7 +142,9 @@ def int_columns(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] =
 def ids_under(conn: sqlite3.Connection, entries: Iterable[str]):  # type: ignore[no-untyped-def]
     """The ids of stored names ENTRIES could cover (a superset, the decisions apply their own matching): the
     entry, its subdomains, or a pattern's names ending in the text after its last `*`. One pass over the names
-    for all entries: their text is read as one string and each tail found in it by `bytes.find`."""
+    for all entries: their text is read as one string and each tail found in it by `bytes.find`; what a tail
+    found is remembered while the names stay as they are (they are only ever added), so the period facts'
+    question after the window read's costs nothing."""
     import numpy as np
 
     exact: set[str] = set()
@@ -158,24 +160,65 @@ def ids_under(conn: sqlite3.Connection, entries: Iterable[str]):  # type: ignore
             tails.add(b"." + entry.encode())
     found = [i for name in sorted(exact) for i in ids_matching(conn, name, subdomains=False)]
     tails.discard(b"")
-    if tails:
-        ids, data = conn.execute("SELECT group_concat(id), CAST(group_concat(name, char(10)) || char(10) AS BLOB)"
-                                 " FROM names").fetchone()
-        if ids:
-            ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-            numbers = np.fromstring(ids, dtype=np.int64, sep=",")
-            del ids
-            if len(ends) != len(numbers):  # a name holding a newline: read them one by one instead
-                return np.unique(np.array(found + _ids_ending(conn, tails), dtype=np.int64))
-            for tail in sorted(tails):
-                wanted, at, hits = tail + b"\n", 0, []
-                while (at := data.find(wanted, at)) >= 0:
-                    hits.append(at)
-                    at += len(wanted)
-                found += numbers[np.searchsorted(ends, np.array(hits, dtype=np.int64))].tolist() if hits else []
+    memo = _tail_memo(conn)
+    missing = sorted(tails - memo.keys())
+    if missing:
+        memo.update(_ids_ending_in(conn, missing))
+    for tail in tails:
+        found += memo[tail]
     return np.unique(np.array(found, dtype=np.int64))
 
 
-def _ids_ending(conn: sqlite3.Connection, tails: Iterable[bytes]) -> list[int]:
-    wanted = tuple(tail.decode() for tail in tails)
-    return [i for i, name in conn.execute("SELECT id, name FROM names") if name.endswith(wanted)]
+# tail -> names ids, for one state of one store's names (its file, count and id range): the names are only ever
+# added, so that state is their content
+_TAILS: dict[tuple[object, ...], dict[bytes, list[int]]] = {}
+
+
+def _tail_memo(conn: sqlite3.Connection) -> dict[bytes, list[int]]:
+    state = (conn.execute("PRAGMA database_list").fetchone()[2],
+             *conn.execute("SELECT count(*), min(id), max(id) FROM names").fetchone())
+    if state not in _TAILS:
+        _TAILS.clear()
+        _TAILS[state] = {}
+    return _TAILS[state]
+
+
+NAMES_PER_READ = 500_000  # names read as one string at a time (about 14 MB): memory stays flat with the store
+
+
+def _ids_ending_in(conn: sqlite3.Connection, tails: list[bytes]) -> dict[bytes, list[int]]:
+    import numpy as np
+
+    found: dict[bytes, list[int]] = {tail: [] for tail in tails}
+    low, high = conn.execute("SELECT min(id), max(id) FROM names").fetchone()
+    if low is None:
+        return found
+    for start in range(low, high + 1, NAMES_PER_READ):
+        ids, data = conn.execute("SELECT group_concat(id), CAST(group_concat(name, char(10)) AS BLOB) FROM names"
+                                 " WHERE id BETWEEN ? AND ?", (start, start + NAMES_PER_READ - 1)).fetchone()
+        if not ids:
+            continue
+        numbers = np.fromstring(ids, dtype=np.int64, sep=",")
+        ends = np.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10), len(data))
+        if len(ends) != len(numbers):  # a name holding a newline: read them one by one instead
+            return dict(zip(tails, _ids_ending(conn, tails), strict=True))
+        data += b"\n"
+        for tail in tails:
+            wanted, at, hits = tail + b"\n", 0, []
+            while (at := data.find(wanted, at)) >= 0:
+                hits.append(at)
+                at += len(wanted)
+            if hits:
+                found[tail] += numbers[np.searchsorted(ends, np.array(hits, dtype=np.int64))].tolist()
+    return found
+
+
+def _ids_ending(conn: sqlite3.Connection, tails: list[bytes]) -> list[list[int]]:
+    """Per tail, the ids of the names ending in it, read name by name (names the one-string read cannot use)."""
+    wanted = [tail.decode() for tail in tails]
+    found: list[list[int]] = [[] for _ in tails]
+    for i, name in conn.execute("SELECT id, name FROM names ORDER BY id"):
+        for at, tail in enumerate(wanted):
+            if name.endswith(tail):
+                found[at].append(i)
+    return found

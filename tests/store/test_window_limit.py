@@ -161,3 +161,32 @@ def test_the_window_sums_grow_when_names_are_added_while_they_are_read() -> None
     assert sums.present.tolist() == [False, True, True, False, False, False, True]
     assert sums.marked.tolist() == [False, True, False, False, False, False, False]
     assert sums.records.tolist() == [0, 5, 1, 0, 0, 0, 5]
+
+
+@pytest.mark.parametrize("per_read", [7, 500_000])
+def test_the_names_an_entry_could_cover_are_found_in_one_pass_as_name_by_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_read: int) -> None:
+    """codec.ids_under reads the names as one string a slice at a time; with gaps in the ids, a name holding a
+    newline (the name-by-name fallback) and slices of a few names, it finds what a test of every name finds."""
+    from auditor.store import codec
+
+    monkeypatch.setattr(codec, "NAMES_PER_READ", per_read)
+    store = _store(tmp_path)
+    entries = ["ghcr.io", "*.edge.example", "tail.example.net", "*-docker.pkg.dev", "absent.example"]
+
+    def expected(conn: sqlite3.Connection) -> list[int]:
+        tails = [e.rsplit("*", 1)[1] if "*" in e else "." + e for e in entries]
+        return sorted(i for i, name in conn.execute("SELECT id, name FROM names")
+                      if name in entries or name.endswith(tuple(tails)))
+
+    conn = open_store(store)
+    try:
+        conn.executemany("INSERT INTO names (id, name) VALUES (?, ?)",
+                         [(10_000, "x.tail.example.net"), (10_007, "europe-docker.pkg.dev"), (20_000, "ghcr.io.evil")])
+        codec._TAILS.clear()
+        found = codec.ids_under(conn, entries).tolist()
+        assert found == expected(conn) and len(found) > 30
+        conn.execute("INSERT INTO names (id, name) VALUES (?, ?)", (30_000, "bad\nname.tail.example.net"))
+        assert codec.ids_under(conn, entries).tolist() == expected(conn)  # the names changed: read again
+    finally:
+        conn.close()
