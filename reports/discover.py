@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from auditor import __version__
 from auditor.core.evidence import EvidenceStore
-from reports.json_text import dumps_indented_pieces
+from reports.json_text import iter_indented_pieces, settled
 from reports.serialize import activity_dict, evidence_dict
 
 DISCOVER_SCHEMA_ID = "regaudit/discover"
@@ -24,15 +24,17 @@ def discover_document(store: EvidenceStore, with_observed: bool = True) -> dict[
 
 
 def render_json(store: EvidenceStore) -> str:
-    return "".join(render_json_pieces(store))
+    return "".join(settled(render_json_pieces(store)))
 
 
-def render_json_pieces(store: EvidenceStore) -> list[str]:
-    """render_json's text in pieces (write_output writes them one by one): the observed hosts, all of a flood's
-    document, are made into dicts and encoded a chunk at a time, never all at once (dumps_indented_pieces)."""
+def render_json_pieces(store: EvidenceStore) -> Iterator[str]:
+    """render_json's text in pieces as they are made (write_output writes each and lets it go): the observed
+    hosts, all of a flood's document, are made into dicts and encoded a chunk at a time, and their text is not
+    held whole either (iter_indented_pieces)."""
     document = discover_document(store, with_observed=False)
-    return [*dumps_indented_pieces(document, "observed_hosts", store.sorted_activity(), activity_dict,
-                                   ensure_ascii=False), "\n"]
+    yield from iter_indented_pieces(document, "observed_hosts", store.sorted_activity(), activity_dict,
+                                    ensure_ascii=False)
+    yield "\n"
 
 
 def _safe(text: object) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # A number in orjson's output that Python would spell differently (exponent, or a long run of zeros).
@@ -100,58 +100,100 @@ def dumps_indented_streaming(document: dict[str, Any], key: str, items: Iterable
 def dumps_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
                           ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> list[str]:
     """dumps_indented(DOCUMENT with KEY: [RENDER(item) for item in ITEMS]) as pieces of text that join to exactly
-    that text, without holding every rendered item at once, nor the whole text twice: DOCUMENT (a top-level
-    dict whose KEY is an empty list, where the list goes) is encoded alone, and the items a CHUNK at a time,
-    each chunk as `{KEY: [...]}` so that orjson indents its items exactly as it would inside the whole
-    document. write_output writes the pieces one by one. Where dumps_indented would take its slow path (no
-    orjson, a risky number, an unencodable value) the whole document is built and dumps_indented decides,
-    so the text is always the same."""
+    that text, without holding every rendered item at once, nor the whole text twice (iter_indented_pieces,
+    collected). write_output writes the pieces one by one."""
+    return settled(iter_indented_pieces(document, key, items, render, ensure_ascii, chunk))
+
+
+class Restart(str):
+    """A piece that voids every piece before it: the slow path's whole text, met after a chunk could not be
+    encoded the fast way (see iter_indented_pieces)."""
+
+
+def settled(pieces: Iterable[str]) -> list[str]:
+    """PIECES as the list they stand for: what comes before a Restart dropped."""
+    held: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, Restart):
+            held = [str(piece)]
+        else:
+            held.append(piece)
+    return held
+
+
+def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
+                         ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> Iterator[str]:
+    """The pieces of dumps_indented_pieces as they are made, so a writer can write each and let it go: DOCUMENT
+    (a top-level dict whose KEY is an empty list, where the list goes) is encoded alone, and the items a CHUNK at
+    a time, each chunk as `{KEY: [...]}` so that orjson indents its items exactly as it would inside the whole
+    document. Where dumps_indented would take its slow path (no orjson, a risky number, an unencodable value)
+    the whole document is built and dumps_indented decides, so the text is always the same: met after pieces
+    were given, that text comes as a Restart."""
+    iterator = iter(items)
+    consumed: list[Any] = []  # the items already encoded, kept (not their dicts) only for the slow path
+
+    def slow() -> Restart:
+        # a list is read again from the start; an iterator partly read gives the items read so far, then the others
+        every = list(items) if iterator is not items else consumed + list(iterator)
+        return Restart(dumps_indented({**document, key: [render(item) for item in every]}, ensure_ascii))
+
     try:
         import orjson
     except ImportError:
-        return [dumps_indented({**document, key: [render(item) for item in items]}, ensure_ascii)]
+        yield slow()
+        return
     option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
     empty = f'\n  "{key}": []'
-    pieces: list[str] = []
-    batch: list[Any] = []
-    consumed: list[Any] = []  # the items already encoded, kept (not their dicts) only for the slow path
-    iterator = iter(items)
 
     def text_of(data: bytes) -> str:
         text = data.decode()
         return _NOT_ASCII.sub(_escape, text) if ensure_ascii else text
 
-    def flush() -> bool:
-        data = orjson.dumps({key: batch}, option=option)
+    def encoded(batch: list[Any]) -> str | None:
+        """The chunk's items as the whole document's list would hold them, or None (the slow path decides)."""
+        try:
+            data = orjson.dumps({key: batch}, option=option)
+        except TypeError:  # orjson.JSONEncodeError
+            return None
         if _has_risky_number(data):
-            return False
-        pieces.append((",\n" if pieces else "") + text_of(data[len(b'{\n  "') + len(key) + len(b'": [\n'):
-                                                               -len(b"\n  ]\n}")]))
-        batch.clear()
-        return True
+            return None
+        return text_of(data[len(b'{\n  "') + len(key) + len(b'": [\n'):-len(b"\n  ]\n}")])
 
     try:
         head = orjson.dumps(document, option=option)
-        if _has_risky_number(head):
-            raise ValueError("slow path")
-        whole = text_of(head)
-        at = whole.find(empty)
-        if at < 0 or whole.find(empty, at + 1) >= 0 or whole[at + len(empty):at + len(empty) + 2] not in (",\n", "\n}"):
-            raise ValueError("slow path")  # KEY not a top-level empty list, or not only once
-        for item in iterator:
-            consumed.append(item)
-            batch.append(render(item))
-            if len(batch) >= chunk and not flush():
-                raise ValueError("slow path")
-        if batch and not flush():
-            raise ValueError("slow path")
-    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-        pieces.clear()
-        batch.clear()
-        # a list is read again from the start; an iterator partly read gives the items read so far, then the others
-        every = list(items) if iterator is not items else consumed + list(iterator)
-        return [dumps_indented({**document, key: [render(item) for item in every]}, ensure_ascii)]
+    except TypeError:
+        yield slow()
+        return
+    whole = text_of(head)
+    at = whole.find(empty)
+    if (_has_risky_number(head) or at < 0 or whole.find(empty, at + 1) >= 0
+            or whole[at + len(empty):at + len(empty) + 2] not in (",\n", "\n}")):
+        yield slow()  # KEY not a top-level empty list, or not only once
+        return
     before, after = whole[:at], whole[at + len(empty):]
-    if not pieces:
-        return [before + empty, after]
-    return [before + f'\n  "{key}": [\n', *pieces, "\n  ]", after]
+    started = False
+    batch: list[Any] = []
+    for item in iterator:
+        consumed.append(item)
+        batch.append(render(item))
+        if len(batch) >= chunk:
+            piece = encoded(batch)
+            if piece is None:
+                yield slow()
+                return
+            yield (",\n" if started else before + f'\n  "{key}": [\n') + piece
+            started = True
+            batch.clear()
+    if batch:
+        piece = encoded(batch)
+        if piece is None:
+            yield slow()
+            return
+        yield (",\n" if started else before + f'\n  "{key}": [\n') + piece
+        started = True
+    if not started:
+        yield before + empty
+        yield after
+        return
+    yield "\n  ]"
+    yield after

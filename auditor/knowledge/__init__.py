@@ -116,19 +116,22 @@ class Knowledge:
 
     # -- matching --------------------------------------------------------------------------------
 
-    def match(self, host: str) -> ProfileMatch | None:
+    def match(self, host: str, remember: bool = True) -> ProfileMatch | None:
         """Which registry family HOST belongs to, preferring an API pattern, then the most specific.
 
         Only the patterns whose fixed tail (`amazonaws.com` of `{account}.dkr.ecr.{region}.amazonaws.com`)
         is one of HOST's parent domains are tried (`_SuffixIndex`): a name under no registry's domain costs
         a few dictionary look-ups, not a regex per pattern. Ties go to the first pattern in profile order.
+        REMEMBER False: a question asked once per name (a flood of new names past the host limit), whose
+        answer would only fill the memo.
         """
         memo = self._memo
         key = ("match", host)
         if key in memo:
             return memo[key]
         found = self._match(host)
-        _remember(memo, key, found)
+        if remember:
+            _remember(memo, key, found)
         return found
 
     def _match(self, host: str) -> ProfileMatch | None:
@@ -249,6 +252,10 @@ class Knowledge:
         """A hint that HOST looks like a self-hosted registry (Harbor, Nexus, Artifactory ...)."""
         if self.match(host) is not None:
             return None
+        return self.self_hosted_look(host)
+
+    def self_hosted_look(self, host: str) -> str | None:
+        """The self-hosted hint HOST's name matches, whether or not the knowledge base knows HOST."""
         for regex, hint in self.self_hosted_hints:
             if regex.search(host):
                 return hint

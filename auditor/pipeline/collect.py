@@ -190,7 +190,8 @@ def _known_registry_host(host: str) -> bool:
     """Whether the knowledge base knows HOST (a registry, auth, storage or CDN host of a profile, or one
     that looks self-hosted): asked only past the evidence store's host limit, so loaded only then."""
     knowledge = _knowledge()
-    return knowledge.match(host) is not None or knowledge.self_hosted_hint(host) is not None
+    # each new name of a flood is asked about once: its answer is not remembered (it would fill the memo)
+    return knowledge.match(host, remember=False) is not None or knowledge.self_hosted_look(host) is not None
 
 
 def stderr_is_terminal() -> bool:

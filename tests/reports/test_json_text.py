@@ -94,3 +94,24 @@ def test_a_report_written_in_pieces_is_the_report_written_whole(tmp_path: Path) 
     assert len(pieces) > 3 and "".join(pieces) == render_json(document)
     write_output(pieces, tmp_path / "deep" / "audit.json")
     assert (tmp_path / "deep" / "audit.json").read_text(encoding="utf-8") == render_json(document)
+
+
+@pytest.mark.parametrize("risky_at", [None, 0, 3, 9])
+def test_pieces_written_as_they_are_made_start_the_file_over_at_the_slow_path(tmp_path: Path,
+                                                                               risky_at: int | None) -> None:
+    """write_output writes an iterator's pieces one by one; an item the fast path cannot encode (a number orjson
+    spells differently) met after pieces were written makes the slow path's text a Restart: the file is started
+    over and holds exactly the whole document's text, as standard output's collected pieces do."""
+    from auditor.pipeline.outputs import write_output
+    from reports.json_text import Restart, dumps_indented, iter_indented_pieces, settled
+
+    items = [{"n": i, "v": 1e16 if i == risky_at else i} for i in range(10)]
+    head = {"schema": "x", "observed_hosts": [], "after": [1]}
+    whole = dumps_indented({**head, "observed_hosts": items})
+    pieces = list(iter_indented_pieces(head, "observed_hosts", items, lambda i: i, chunk=2))
+    assert any(isinstance(p, Restart) for p in pieces) is (risky_at is not None)
+    if risky_at == 9:
+        assert not isinstance(pieces[0], Restart)  # written before the risky item was met
+    assert "".join(settled(pieces)) == whole
+    write_output(iter_indented_pieces(head, "observed_hosts", items, lambda i: i, chunk=2), tmp_path / "out.json")
+    assert (tmp_path / "out.json").read_text(encoding="utf-8") == whole
