@@ -172,19 +172,7 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         return
     before, after = whole[:at], whole[at + len(empty):]
     started = False
-    batch: list[Any] = []
-    for item in iterator:
-        consumed.append(item)
-        batch.append(render(item))
-        if len(batch) >= chunk:
-            piece = encoded(batch)
-            if piece is None:
-                yield slow()
-                return
-            yield (",\n" if started else before + f'\n  "{key}": [\n') + piece
-            started = True
-            batch.clear()
-    if batch:
+    for batch in _chunks(iterator, consumed, render, chunk):
         piece = encoded(batch)
         if piece is None:
             yield slow()
@@ -197,3 +185,17 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         return
     yield "\n  ]"
     yield after
+
+
+def _chunks(items: Iterator[Any], consumed: list[Any], render: Callable[[Any], Any], size: int
+            ) -> Iterator[list[Any]]:
+    """The rendered ITEMS, SIZE at a time (the last chunk shorter), each item also kept in CONSUMED."""
+    batch: list[Any] = []
+    for item in items:
+        consumed.append(item)
+        batch.append(render(item))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
