@@ -10,11 +10,10 @@ changed judges the store's names again.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from functools import cache
 from pathlib import Path
 
-from auditor.store.verdicts import Judge, refresh
+from auditor.store.verdicts import Judge
 
 LOOKALIKE = "lookalike"
 SELF_HOSTED = "self-hosted"
@@ -33,14 +32,15 @@ def name_judge() -> Judge:
 
 def _decide(name: str) -> str | None:
     knowledge, well_known = _screen()
-    if knowledge.match(name) is not None:
+    # each name is judged once: its answer is not remembered (a store's millions would only churn the memo)
+    if knowledge.match(name, remember=False) is not None:
         return None  # its role is in the cells already
     from auditor.decisions.lookalike import find_lookalike
 
     found = find_lookalike(name, well_known)
     if found is not None:
         return f"{LOOKALIKE} {found.imitates}"
-    return SELF_HOSTED if knowledge.self_hosted_hint(name) is not None else None
+    return SELF_HOSTED if knowledge.self_hosted_look(name) is not None else None
 
 
 @cache
@@ -50,8 +50,3 @@ def _screen():  # type: ignore[no-untyped-def]
 
     knowledge = _knowledge()
     return knowledge, frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
-
-
-def judge_new_names(conn: sqlite3.Connection) -> int:
-    """Judge the names the store holds that the current judge has not judged; how many."""
-    return refresh(conn, name_judge())

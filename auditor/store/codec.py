@@ -93,10 +93,7 @@ class Names:
     def intern(self, names: Iterable[str]) -> dict[str, int]:
         """The ids of NAMES, new ones added (the caller holds the write transaction)."""
         wanted = sorted({n for n in names if n and n not in self.ids})
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            self.ids.update(self.conn.execute(f"SELECT name, id FROM names WHERE name IN ({marks})", chunk))
+        self.ids.update(ids_of(self.conn, wanted))
         missing = [n for n in wanted if n not in self.ids]
         if missing:
             first = (self.conn.execute("SELECT max(id) FROM names").fetchone()[0] or 0) + 1
@@ -107,6 +104,16 @@ class Names:
 
     def id(self, name: str) -> int:
         return self.ids[name] if name else NO_NAME
+
+
+def ids_of(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
+    """name -> id of those of NAMES the store holds."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(names))
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start:start + CHUNK]
+        found.update(conn.execute(f"SELECT name, id FROM names WHERE name IN ({','.join('?' * len(chunk))})", chunk))
+    return found
 
 
 def names_of(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
@@ -142,9 +149,9 @@ def int_columns(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] =
 def ids_under(conn: sqlite3.Connection, entries: Iterable[str]):  # type: ignore[no-untyped-def]
     """The ids of stored names ENTRIES could cover (a superset, the decisions apply their own matching): the
     entry, its subdomains, or a pattern's names ending in the text after its last `*`. One pass over the names
-    for all entries: their text is read as one string and each tail found in it by `bytes.find`; what a tail
-    found is remembered while the names stay as they are (they are only ever added), so the period facts'
-    question after the window read's costs nothing."""
+    for all entries: their text is read as strings of NAMES_PER_READ names and each tail found in them by
+    `bytes.find`; what a tail found is remembered while the names stay as they are (they are only ever added),
+    so the period facts' question after the window read's costs nothing."""
     import numpy as np
 
     exact: set[str] = set()

@@ -10,7 +10,7 @@ when it changes, every name is judged again.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 JUDGED_PER_TRANSACTION = 100_000  # names judged between commits: a long first judgement is resumable
@@ -50,29 +50,30 @@ def refresh(conn: sqlite3.Connection, judge: Judge, progress: Callable[[int], No
 
 def pending(conn: sqlite3.Connection, judge: Judge) -> int:
     """How many names JUDGE has not judged yet (without judging them)."""
-    row = conn.execute("SELECT value FROM meta WHERE key = 'verdicts_judge'").fetchone()
-    through = int(conn.execute("SELECT value FROM meta WHERE key = 'verdicts_through'").fetchone()[0]) \
-        if row is not None and row[0] == judge.version else 0
+    through = _judged_through(conn, judge.version) or 0
     return int(conn.execute("SELECT count(*) FROM names WHERE id > ?", (through,)).fetchone()[0])
+
+
+def _judged_through(conn: sqlite3.Connection, version: str) -> int | None:
+    """The last names id VERSION has judged, or None when the stored verdicts are another judge's."""
+    stored = conn.execute("SELECT value FROM meta WHERE key = 'verdicts_judge'").fetchone()
+    if stored is None or stored[0] != version:
+        return None
+    return int(conn.execute("SELECT value FROM meta WHERE key = 'verdicts_through'").fetchone()[0])
 
 
 def _through(conn: sqlite3.Connection, version: str) -> int:
     """The last names id VERSION has judged; a store judged by another version starts over (in the caller's
     transaction)."""
-    stored = conn.execute("SELECT value FROM meta WHERE key = 'verdicts_judge'").fetchone()
-    if stored is not None and stored[0] == version:
-        return int(conn.execute("SELECT value FROM meta WHERE key = 'verdicts_through'").fetchone()[0])
+    through = _judged_through(conn, version)
+    if through is not None:
+        return through
     conn.execute("DELETE FROM name_verdicts")
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('verdicts_judge', ?)", (version,))
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('verdicts_through', '0')")
     return 0
 
 
-def flagged(conn: sqlite3.Connection, ids: Iterable[int] | None = None) -> dict[int, str]:
-    """id -> verdict of the flagged names (of IDS only, when given)."""
-    rows = conn.execute("SELECT id, verdict FROM name_verdicts").fetchall()
-    found = {int(i): str(v) for i, v in rows}
-    if ids is None:
-        return found
-    wanted = set(ids)
-    return {i: v for i, v in found.items() if i in wanted}
+def flagged(conn: sqlite3.Connection) -> dict[int, str]:
+    """id -> verdict of the flagged names."""
+    return {int(i): str(v) for i, v in conn.execute("SELECT id, verdict FROM name_verdicts")}

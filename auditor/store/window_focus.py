@@ -16,12 +16,12 @@ Below the limit nothing changes: every host of the window is read, as before.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.store.cells import once_arrays
-from auditor.store.codec import CHUNK, UNDATED_DAY, ids_under, int_columns
+from auditor.store.codec import UNDATED_DAY, day_text, ids_of, ids_under, int_columns
 from auditor.store.verdicts import flagged
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ def focus(conn: sqlite3.Connection, since: int, until: int, store: EvidenceStore
     edge_from, edge_to, edge_count = int_columns(
         conn, "SELECT group_concat(from_host), group_concat(to_host), group_concat(count) FROM edges"
               " WHERE day = ? OR day BETWEEN ? AND ?", (UNDATED_DAY, since, until))
-    extra = [np.fromiter(flagged(conn).keys(), dtype=np.int64), _ids_of(conn, _held_names(conn, store, since, until)),
+    held = ids_of(conn, _held_names(conn, store, since, until))
+    extra = [np.fromiter(flagged(conn).keys(), dtype=np.int64), np.fromiter(held.values(), dtype=np.int64),
              ids_under(conn, covered) if covered else np.zeros(0, dtype=np.int64), edge_from, edge_to]
     size = max([len(cells.present), *(int(a.max()) + 1 for a in extra if len(a))])
     keep = np.zeros(size, bool)
@@ -123,24 +124,10 @@ def _window_hosts(conn: sqlite3.Connection, since: int, until: int) -> _Cells:
 def _held_names(conn: sqlite3.Connection, store: EvidenceStore, since: int, until: int) -> set[str]:
     """Hosts the evidence already holds or names (references, edge ends, blocked groups) and the window's
     blocked hosts: kept whatever their role."""
-    from auditor.store.codec import day_text
-
     held = set(store.activity.keys()) | set(store.blocked_groups) | store.kept_anyway
     held.update(host for (host,) in conn.execute("SELECT DISTINCT host FROM blocked_days WHERE day BETWEEN ? AND ?",
                                                  (day_text(since), day_text(until))))
     return held
-
-
-def _ids_of(conn: sqlite3.Connection, names: Iterable[str]) -> np.ndarray:
-    import numpy as np
-
-    wanted = sorted(names)
-    found: list[int] = []
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start:start + CHUNK]
-        found += [i for (i,) in conn.execute(f"SELECT id FROM names WHERE name IN ({','.join('?' * len(chunk))})",
-                                             chunk)]
-    return np.array(found, dtype=np.int64)
 
 
 def use_focus(conn: sqlite3.Connection, found: Focus) -> None:

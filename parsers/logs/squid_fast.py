@@ -13,7 +13,7 @@ numpy, and every line's words are compared with its group's first, so only the f
 line of each distinct key (or one whose key is wider than the window, or whose hash collides) has its key cut
 out as bytes and numbered through a dict; only a new request is looked at in Python (the shape of
 CODE/STATUS, the verdict). Per request number, numpy sums the line count,
-earliest and latest time and first line across blocks (`RequestMemo.add`), and each request goes into the Batch
+earliest and latest time and first line across blocks (`RequestMemo.add_lines`), and each request goes into the Batch
 once, when the batch flushes or the numbers start over (`settle`), not once per block.
 
 The time stamp's digits are read as one integer N with F digits after the point: N < 2^53 and 10^F are
@@ -241,7 +241,8 @@ def _request_ends(arr: np.ndarray, method_start: np.ndarray, method_end: np.ndar
     every line; cut so, its requests repeat."""
     size = len(arr)
     ends = url_end.copy()
-    # only a URL starting `h` of a method other than CONNECT can be cut (a tunnel's log is all CONNECTs)
+    # only a URL starting `h` can be cut, and not a CONNECT's: no seven-letter method starting `C` is (a tunnel's
+    # log is all CONNECTs, and the test is one comparison a line)
     maybe = np.flatnonzero((arr[url_start] == 104) & ~((method_end - method_start == 7) & (arr[method_start] == 67)))
     if not len(maybe):
         return ends
@@ -252,11 +253,10 @@ def _request_ends(arr: np.ndarray, method_start: np.ndarray, method_end: np.ndar
 
     starts = url_start[maybe]
     http, https = starts_with(starts, b"http://"), starts_with(starts, b"https://")
-    connect = (method_end[maybe] - method_start[maybe] == 7) & starts_with(method_start[maybe], b"CONNECT")
-    cut = maybe[(http | https) & ~connect]
+    cut = maybe[http | https]
     if not len(cut):
         return ends
-    host_start = url_start[cut] + np.where(https[(http | https) & ~connect], 8, 7)
+    host_start = url_start[cut] + np.where(https[http | https], 8, 7)
     slashes = np.flatnonzero(arr == 47)
     at = np.minimum(np.searchsorted(slashes, host_start), len(slashes) - 1)
     first_slash = slashes[at] if len(slashes) else np.full(len(cut), size)
