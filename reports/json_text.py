@@ -164,20 +164,29 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
     except TypeError:
         yield slow()
         return
+    risky = _has_risky_number(head)
     whole = text_of(head)
+    del head  # a big report's head (its findings and proposal) is tens of MB: never held in three forms at once
     at = whole.find(empty)
-    if (_has_risky_number(head) or at < 0 or whole.find(empty, at + 1) >= 0
+    if (risky or at < 0 or whole.find(empty, at + 1) >= 0
             or whole[at + len(empty):at + len(empty) + 2] not in (",\n", "\n}")):
         yield slow()  # KEY not a top-level empty list, or not only once
         return
     before, after = whole[:at], whole[at + len(empty):]
+    del whole
     started = False
     for batch in _chunks(iterator, consumed, render, chunk):
         piece = encoded(batch)
         if piece is None:
             yield slow()
             return
-        yield (",\n" if started else before + f'\n  "{key}": [\n') + piece
+        if not started:
+            yield before  # on its own, not joined to the first chunk: one copy of it at a time
+            before = ""
+            piece = f'\n  "{key}": [\n' + piece
+        else:
+            piece = ",\n" + piece
+        yield piece
         started = True
     if not started:
         yield before + empty

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from auditor import __version__
 from auditor.core.allowlist import MatchMode
-from auditor.core.gc_budget import few_collections
+from auditor.core.gc_budget import fewer_collections
 from auditor.decisions.analysis import Analysis
 from auditor.decisions.propose import Proposal, ProposedEntry, rationale_lines
 from auditor.decisions.requirements import RequiredHost
@@ -17,7 +18,7 @@ from auditor.targets.base import Rule, Scope, Target
 from auditor.targets.hadolint import write_hadolint
 from auditor.targets.k8s_admission import prefixes_for
 from auditor.targets.proxy import write_squid
-from reports.json_text import dumps_indented_pieces
+from reports.json_text import iter_indented_pieces, settled
 from reports.serialize import sample_totals, source_dict
 
 PROPOSAL_SCHEMA_VERSION = 2  # rises when a field is removed or renamed (reports/schemas/proposal.schema.json)
@@ -94,17 +95,17 @@ def render_hadolint(proposal: Proposal) -> str:
 
 def render_json(proposal: Proposal) -> str:
     """The proposal as JSON (schema version 2), as one text (see render_json_pieces)."""
-    return "".join(render_json_pieces(proposal))
+    return "".join(settled(render_json_pieces(proposal)))
 
 
-@few_collections
-def render_json_pieces(proposal: Proposal) -> list[str]:
-    """The proposal as JSON (schema version 2), in pieces that join to the text (write_output writes them).
+def render_json_pieces(proposal: Proposal) -> Iterator[str]:
+    """The proposal as JSON (schema version 2), in pieces as they are made (write_output writes each and lets
+    it go; a Restart piece voids the ones before it, see iter_indented_pieces).
 
     Each knowledge fact is written once, in `knowledge_facts`; a required host names its facts by position there
     (at 10^5 hosts the same ECR fact per host was half the file). The required hosts are encoded a chunk at a
-    time (dumps_indented_pieces): the text is what the whole document would give, without a dict per host held
-    all at once."""
+    time: the text is what the whole document would give, with neither a dict per host nor the whole text
+    (100 MB at 10^5 hosts) held at once."""
     facts: dict[tuple[str, ...], int] = {}
     for required in proposal.required:
         for known in required.knowledge:
@@ -124,8 +125,10 @@ def render_json_pieces(proposal: Proposal) -> list[str]:
         "knowledge_facts": [dict(zip(_FACT_FIELDS, key, strict=True)) for key in facts],
         "notes": list(proposal.notes),
     }
-    return [*dumps_indented_pieces(document, "required", proposal.required,
-                                   lambda required: _required_dict(required, facts)), "\n"]
+    with fewer_collections():
+        yield from iter_indented_pieces(document, "required", proposal.required,
+                                        lambda required: _required_dict(required, facts))
+    yield "\n"
 
 
 _FACT_FIELDS = ("profile", "host", "role", "source", "checked", "confidence", "note")
@@ -204,8 +207,9 @@ def render_native(analysis: Analysis, target_name: str, output_format: str | Non
     return "".join(line + "\n" for line in header) + target.write(native_rules(analysis, target), output_format)
 
 
-def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str | list[str]:
-    """The proposal in OUTPUT_FORMAT; JSON as pieces of text (a big proposal is never held twice), for write_output."""
+def render_proposal(analysis: Analysis, output_format: str, target_name: str) -> str | Iterator[str]:
+    """The proposal in OUTPUT_FORMAT; JSON as pieces of text as they are made (a big proposal's text is never held
+    whole), for write_output."""
     if output_format == "native":
         return render_native(analysis, target_name)
     if output_format == "json":

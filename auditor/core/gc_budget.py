@@ -9,9 +9,10 @@ same measure the parsers take while they read, parsers/common/inputs.py `bulk_pa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 FEW_COLLECTIONS_THRESHOLD = 100_000  # allocations between two young-generation collections
@@ -24,12 +25,21 @@ def few_collections(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """FUNCTION run with the young-generation threshold raised (never lowered: a caller's higher one stays)."""
     @functools.wraps(function)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        old = gc.get_threshold()
-        if old[0] >= FEW_COLLECTIONS_THRESHOLD or old[0] == 0:  # already relaxed, or the collector is off
+        with fewer_collections():
             return function(*args, **kwargs)
-        gc.set_threshold(FEW_COLLECTIONS_THRESHOLD, *old[1:])
-        try:
-            return function(*args, **kwargs)
-        finally:
-            gc.set_threshold(*old)
     return wrapper
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """few_collections for a block: a generator that renders a big document piece by piece holds it around
+    its loop (a decorator would only cover the call that makes the generator)."""
+    old = gc.get_threshold()
+    if old[0] >= FEW_COLLECTIONS_THRESHOLD or old[0] == 0:  # already relaxed, or the collector is off
+        yield
+        return
+    gc.set_threshold(FEW_COLLECTIONS_THRESHOLD, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

@@ -36,7 +36,8 @@ class GraphEdge:
     via: EdgeVia
     confidence: Confidence
     count: int = 1
-    sources: list[Source] = field(default_factory=list)
+    # where it was seen; a knowledge edge (most of a fleet's) has none: the shared empty tuple, a list once merged
+    sources: list[Source] | tuple[()] = ()
     detail: str = ""
     knowledge: KnownHost | None = None  # for knowledge edges: the fact, its source and date
 
@@ -58,29 +59,36 @@ class GraphEdge:
 class RedirectGraph:
     edges: list[GraphEdge] = field(default_factory=list)
     _by_from: dict[str, list[GraphEdge]] = field(default_factory=dict, repr=False)
-    # edges_from's answers, sorted once per host (the decisions ask five times per required host); an add drops
-    # its host's entry
-    _sorted_from: dict[str, list[GraphEdge]] = field(default_factory=dict, repr=False)
+    # hosts whose list in _by_from grew since it was last sorted: edges_from sorts a list in place once (the
+    # decisions ask five times per required host), with no second list per host
+    _unsorted: set[str] = field(default_factory=set, repr=False)
 
     def add(self, edge: GraphEdge) -> None:
-        for existing in self._by_from.get(edge.from_host, []):
+        held = self._by_from.get(edge.from_host)
+        if held is None:
+            self._by_from[edge.from_host] = [edge]
+            self.edges.append(edge)
+            return
+        for existing in held:
             if existing.to_host == edge.to_host and existing.via is edge.via:
                 existing.count += edge.count
-                existing.sources.extend(s for s in edge.sources if s not in existing.sources)
+                added = [s for s in edge.sources if s not in existing.sources]
+                if added:
+                    existing.sources = [*existing.sources, *added]
                 return
         self.edges.append(edge)
-        self._by_from.setdefault(edge.from_host, []).append(edge)
-        self._sorted_from.pop(edge.from_host, None)
+        held.append(edge)
+        self._unsorted.add(edge.from_host)
 
     def edges_from(self, host: str) -> list[GraphEdge]:
         """HOST's edges by target and kind (a new list: the caller may change it)."""
-        held = self._sorted_from.get(host)
-        if held is None:
-            edges = self._by_from.get(host)
-            if not edges:
-                return []
-            held = self._sorted_from[host] = sorted(edges, key=lambda e: (e.to_host, e.via.value))
-        return list(held)
+        edges = self._by_from.get(host)
+        if not edges:
+            return []
+        if host in self._unsorted:
+            edges.sort(key=lambda e: (e.to_host, e.via.value))
+            self._unsorted.discard(host)
+        return list(edges)
 
     def edges_to(self, host: str) -> list[GraphEdge]:
         return sorted((e for e in self.edges if e.to_host == host), key=lambda e: (e.from_host, e.via.value))

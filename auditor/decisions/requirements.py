@@ -128,13 +128,23 @@ class RequiredHost:
         return True
 
     def seal(self) -> None:
-        """Called when the record is complete: registries reduced to a sample, the repeat check freed."""
+        """Called when the record is complete: registries reduced to a sample, the repeat check freed, and the
+        record made read-only in its smallest form. Its lists and registries become tuples (a one-item tuple
+        is a quarter of a set and half a list; an empty one is shared) and its roles a frozenset shared by every
+        record with the same roles: at 10^5 hosts the containers were most of a record's kilobyte."""
         self._seen = None
         names = distinct_registries(self.registries)
         self.registry_count = len(names)
         if len(names) > MAX_REGISTRIES_KEPT:
             names = set(sorted(names)[:MAX_REGISTRIES_KEPT])
-        self.registries = names
+        self.registries = tuple(sorted(names))  # type: ignore[assignment]
+        self.roles = _shared_set(self.roles)
+        self.needed_by = tuple(self.needed_by)  # type: ignore[assignment]
+        self.chains = tuple(map(tuple, self.chains))  # type: ignore[assignment]
+        self.knowledge = tuple(self.knowledge)  # type: ignore[assignment]
+        self.evidence = tuple(self.evidence)  # type: ignore[assignment]
+        self.cname_targets = tuple(self.cname_targets)  # type: ignore[assignment]
+        self.notes = tuple(self.notes)  # type: ignore[assignment]
 
     def add_image_registry(self, registry: str) -> None:
         if self.image_registries:
@@ -147,11 +157,31 @@ class RequiredHost:
             self.notes.append(note)
 
 
+_SHARED_SETS: dict[frozenset[str], frozenset[str]] = {}
+_SHARED_SETS_LIMIT = 4096
+
+
+def _shared_set(items: set[str] | frozenset[str]) -> frozenset[str]:
+    """ITEMS as a frozenset, the same object for the same items: sealed records hold a few distinct role sets."""
+    frozen = frozenset(items)
+    shared = _SHARED_SETS.get(frozen)
+    if shared is None:
+        if len(_SHARED_SETS) >= _SHARED_SETS_LIMIT:
+            _SHARED_SETS.clear()
+        shared = _SHARED_SETS[frozen] = frozen
+    return shared
+
+
 class _Builder:
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.hosts: dict[str, RequiredHost] = {}
         self._direct: set[str] = set()  # hosts required by evidence itself, not only via a chain
+        self._texts: dict[str, str] = {}
+
+    def text(self, text: str) -> str:
+        """TEXT, the same object for the same text: 10^5 observations say "2 /v2/ requests" once, not 10^5 times."""
+        return self._texts.setdefault(text, text)
 
     def get(self, host: str, wildcard: bool = False) -> RequiredHost:
         required = self.hosts.get(host)
@@ -231,13 +261,14 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
             continue
         sample = activity.sources[0] if activity.sources else None
         if activity.registry_api_calls:
-            builder.direct(host, "api", Need("observation", f"{plural(activity.registry_api_calls, '/v2/ request')}",
-                                             sample), host)
+            builder.direct(host, "api", Need("observation", builder.text(plural(activity.registry_api_calls,
+                                                                                '/v2/ request')), sample), host)
         known = _tied_by_knowledge(knowledge, host)
         if known is not None:
             required = builder.direct(host, known.role.split("+")[0],
-                                      Need("observation", f"{plural(activity.count, 'contact')}, matches "
-                                                          f"{known.profile} host {known.host_or_pattern}", sample))
+                                      Need("observation", builder.text(f"{plural(activity.count, 'contact')}, matches "
+                                                                       f"{known.profile} host {known.host_or_pattern}"),
+                                           sample))
             if known not in required.knowledge:
                 required.knowledge.append(known)
             profile = knowledge.profile(known.profile)

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from auditor.core.model import Confidence
 from parsers.common.yaml_loader import load_documents
@@ -35,7 +36,7 @@ class KnowledgeError(ValueError):
     """A knowledge-base file is malformed: a packaging bug, reported with the file name."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per fact, and one per filled template a fleet's hosts share
 class KnownHost:
     """One host (or host pattern) a registry family uses, with where the fact comes from."""
 
@@ -79,7 +80,7 @@ class Profile:
         return [p for p in self.hosts if "api" in p.roles]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # remembered per matched host: 10^5 in a fleet
 class ProfileMatch:
     profile: Profile
     pattern: HostPattern
@@ -111,8 +112,14 @@ class Knowledge:
     tenant_domains: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _suffix_index: _SuffixIndex | None = field(default=None, init=False, repr=False, compare=False)
     _above_shared: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
-    # answers of match() and is_multi_tenant(): the decisions ask both several times per host
-    _memo: dict[tuple[str, str], object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # answers of match() and is_multi_tenant(), keyed by the name itself (no key tuple per host): the decisions
+    # ask both several times per host
+    _match_memo: dict[str, ProfileMatch | None] = field(default_factory=dict, init=False, repr=False,
+                                                         compare=False)
+    _tenant_memo: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # required_for's filled facts by (fact, filled host): the storage bucket of a region is one object for all
+    # the registries of that region, not one per registry
+    _filled: dict[tuple[int, str], KnownHost] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- matching --------------------------------------------------------------------------------
 
@@ -125,13 +132,12 @@ class Knowledge:
         REMEMBER False: a question asked once per name (a flood of new names past the host limit), whose
         answer would only fill the memo.
         """
-        memo = self._memo
-        key = ("match", host)
-        if key in memo:
-            return memo[key]
+        memo = self._match_memo
+        if host in memo:
+            return memo[host]
         found = self._match(host)
         if remember:
-            _remember(memo, key, found)
+            _remember(memo, host, found)
         return found
 
     def _match(self, host: str) -> ProfileMatch | None:
@@ -172,13 +178,26 @@ class Knowledge:
                 continue  # another front door of the family (FIPS, dual-stack, sovereign): an alternative
             if known.applies_to and found.pattern.template not in known.applies_to:
                 continue  # serves another registry of the family (Red Hat's signature store, ...)
-            if pattern is found.pattern:
-                host, wildcard = endpoint_host, False
+            if pattern is found.pattern:  # the endpoint itself: one per registry, not worth remembering
+                result.append(KnownHost(endpoint_host, known.role, known.confidence, known.source, known.checked,
+                                        known.note, False, known.needed, known.condition, known.profile,
+                                        known.applies_to))
             else:
-                host, wildcard = fill_template(pattern.template, found.variables)
-            result.append(KnownHost(host, known.role, known.confidence, known.source, known.checked, known.note,
-                                    wildcard, known.needed, known.condition, known.profile, known.applies_to))
+                result.append(self._filled_fact(known, *fill_template(pattern.template, found.variables)))
         return result
+
+    def _filled_fact(self, known: KnownHost, host: str, wildcard: bool) -> KnownHost:
+        """KNOWN about HOST, one shared object per (fact, host): the facts are frozen, and a fleet's registries
+        of one region all need the same bucket host."""
+        if host == known.host_or_pattern and wildcard == known.wildcard:
+            return known
+        key = (id(known), host)
+        filled = self._filled.get(key)
+        if filled is None:
+            filled = KnownHost(host, known.role, known.confidence, known.source, known.checked, known.note,
+                               wildcard, known.needed, known.condition, known.profile, known.applies_to)
+            _remember(self._filled, key, filled)
+        return filled
 
     def is_multi_tenant(self, domain: str) -> str | None:
         """Why allowing DOMAIN (and, by suffix matching, its subdomains) allows other tenants' content.
@@ -186,12 +205,11 @@ class Knowledge:
         True for knowledge-base entries, Public Suffix List suffixes (ICANN and private sections), and
         any domain above one of those (`core.windows.net` holds `blob.core.windows.net`).
         """
-        memo = self._memo
-        key = ("multi-tenant", domain)
-        if key in memo:
-            return memo[key]
+        memo = self._tenant_memo
+        if domain in memo:
+            return memo[domain]
         reason = self._multi_tenant_reason(domain)
-        _remember(memo, key, reason)
+        _remember(memo, domain, reason)
         return reason
 
     def _multi_tenant_reason(self, domain: str) -> str | None:
@@ -268,7 +286,7 @@ class Knowledge:
 MEMO_LIMIT = 1 << 18  # answers remembered (about 100 bytes each); past it the memo starts over
 
 
-def _remember(memo: dict[tuple[str, str], object], key: tuple[str, str], value: object) -> None:
+def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
     memo[key] = value

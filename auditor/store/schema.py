@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -246,8 +247,7 @@ def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool, cr
         raise StoreError(f"{path}: not a regaudit store (an SQLite database of something else); refused")
     if not tables and not create:  # a reader never turns an empty file into a store
         raise StoreError(f"{path}: an empty file, not a regaudit store (create one with `regaudit ingest`)")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(conn, wait_ms)
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last commit, never consistency
     conn.execute("PRAGMA foreign_keys = ON")
     migrate(conn, path)
@@ -256,6 +256,27 @@ def _prepare(conn: sqlite3.Connection, path: Path, wait_ms: int, check: bool, cr
     found = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
     if found != "ok":
         raise StoreError(f"{path}: the store is damaged ({' '.join(str(found).split())})")
+
+
+WAL_RETRY_PAUSE = 0.02  # seconds between two tries of the switch to WAL
+
+
+def _switch_to_wal(conn: sqlite3.Connection, wait_ms: int) -> None:
+    """The store in WAL mode, retried within the wait setting. Two ingests creating one store at the same moment
+    both switch it: the switch reads the file and then needs it alone, and of two connections holding a read
+    lock and asking for more, SQLite fails one with SQLITE_BUSY at once (its deadlock avoidance) rather than
+    calling the busy handler. The one that lost tries again once the other has switched."""
+    deadline = time.monotonic() + wait_ms / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_RETRY_PAUSE)
 
 
 def migrate(conn: sqlite3.Connection, path: Path, log: Callable[[str], None] = lambda _t: None) -> None:

@@ -659,13 +659,18 @@ class LineParser:
         self.clock = Clock.for_input(inp)
 
     def run(self) -> Iterator[Evidence]:
-        for text, first_line in self.reader.blocks():
-            self.block(text, first_line)
-            yield from self.batch.flush_if_full()
-            yield from self.reader.take_errors()
-        self.finish()
-        yield from self.batch.flush()
-        yield from self.reader.summary()
+        try:
+            for text, first_line in self.reader.blocks():
+                self.block(text, first_line)
+                yield from self.batch.flush_if_full()
+                yield from self.reader.take_errors()
+            self.finish()
+            yield from self.batch.flush()
+            yield from self.reader.summary()
+        finally:
+            # a parser's before_flush holds the parser (and its memos, tens of MB on a big log): a cycle that
+            # only a full collection frees, and the relaxed threshold makes that late; cut it when the run ends
+            self.batch.before_flush = None
 
     def block(self, text: str, first_line: int) -> None:
         line_no = first_line

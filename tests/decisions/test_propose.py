@@ -289,8 +289,31 @@ def test_unknown_registry_from_edges_fed_directly() -> None:
     addresses = [e.address for e in analysis.proposal.entries]
     assert addresses == ["harbor-blobs.s3.eu-west-1.amazonaws.com", "harbor.corp.example"]  # CNAME target: no
     bucket = analysis.required_host("harbor-blobs.s3.eu-west-1.amazonaws.com")
-    assert bucket is not None and bucket.cname_targets == ["s3-r-w.eu-west-1.amazonaws.com"]
+    assert bucket is not None and list(bucket.cname_targets) == ["s3-r-w.eu-west-1.amazonaws.com"]
     assert not analysis.required_host("harbor.corp.example").unknown_chain  # type: ignore[union-attr]
+
+
+def test_sealed_requirements_are_read_only_and_share_what_a_fleet_repeats() -> None:
+    """At 10^5 hosts the containers of each record were most of its kilobyte: a sealed record holds tuples, its
+    roles are one frozenset per distinct set, and a region's registries share one filled knowledge fact and one
+    text for the same observation."""
+    store = EvidenceStore()
+    for account in range(3):
+        host = f"{100000000000 + account}.dkr.ecr.eu-west-1.amazonaws.com"
+        store.add(Observation(host, ObservationKind.HTTP_HOST, 1.0, "10.0.0.1", source=Source("proxy.log", account + 1),
+                              detail="/v2/"))
+    analysis = analyse(store)
+    registries = [r for r in analysis.required if ".dkr.ecr." in r.host]
+    assert len(registries) == 3
+    assert len({id(r.roles) for r in registries}) == 1 and registries[0].roles == {"api", "auth"}
+    assert all(isinstance(r.needed_by, tuple) and isinstance(r.notes, tuple) for r in analysis.required)
+    with pytest.raises(AttributeError):
+        registries[0].notes.append("x")  # type: ignore[attr-defined]
+    assert len({id(r.needed_by[0].text) for r in registries}) == 1
+    graph_targets = {id(e.knowledge) for r in registries for e in analysis.graph.edges_from(r.host)}
+    assert len(graph_targets) == 2  # the region's api.ecr host and its layer bucket, one fact each for all three
+    bucket = analysis.required_host("prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com")
+    assert bucket is not None and bucket.chain_count == 3
 
 
 def test_unknown_registry_without_evidence_is_flagged() -> None:

@@ -90,7 +90,7 @@ def test_a_report_written_in_pieces_is_the_report_written_whole(tmp_path: Path) 
 
     document = {"schema": "regaudit/audit", "required": [{"host": f"h{i}.example", "note": "ümlaut — dash"}
                                                          for i in range(5_000)], "findings": [{"id": "F1"}]}
-    pieces = render_json_pieces(document)
+    pieces = list(render_json_pieces(document))
     assert len(pieces) > 3 and "".join(pieces) == render_json(document)
     write_output(pieces, tmp_path / "deep" / "audit.json")
     assert (tmp_path / "deep" / "audit.json").read_text(encoding="utf-8") == render_json(document)

@@ -109,6 +109,40 @@ def test_two_ingests_at_once_both_finish_and_count_each_file_once(tmp_path: Path
     assert facts["inputs_ok"] == 2 and facts["host_day_rows"] == 2 * 8000 * 2  # query + answer per host per day
 
 
+def test_an_ingest_creating_a_store_waits_while_another_holds_the_new_file_before_its_switch_to_wal(
+        tmp_path: Path) -> None:
+    """The flaky race of two ingests creating one store, made certain: another process holds the write lock of
+    the brand-new file while it is still in rollback mode. SQLite fails the switch to WAL at once there (its
+    deadlock avoidance, whatever the busy timeout), so the store layer retries it within the wait setting: the
+    ingest finishes once the other lets go, instead of exiting 2 with "the store is busy"."""
+    store = tmp_path / "s.db"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, sys
+        conn = sqlite3.connect({str(store)!r}, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("CREATE TABLE holder_scratch (x)")
+        print("locked", flush=True)
+        sys.stdin.readline()
+        conn.execute("ROLLBACK")
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        log = write_zeek(tmp_path / "dns.log", queries("2026-10-01", "ghcr.io", 3))
+        waiting = subprocess.Popen([sys.executable, "-m", "auditor", "ingest", str(log), "--store", str(store)],
+                                   cwd=REPO_ROOT, env={**os.environ, "REGAUDIT_STORE_WAIT": "60"},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        assert waiting.poll() is None, waiting.communicate()  # waiting, not failed at once
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    out, err, code = (*waiting.communicate(timeout=120), waiting.returncode)
+    assert code == 0 and out.startswith("ingested"), (out, err)
+    assert info(store)["inputs_ok"] == 1
+
+
 def test_a_second_ingest_waits_for_the_lock_or_fails_cleanly_when_it_stays_taken(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     log = write_zeek(tmp_path / "dns.log", queries("2026-10-01", "ghcr.io", 3))
