@@ -62,6 +62,14 @@ def _has_risky_number(data: bytes) -> bool:
 _NOT_ASCII = re.compile(r"[^\n -~]")
 
 
+def _ascii_escaped(text: str) -> str:
+    """TEXT (orjson's output) with what json.dumps(ensure_ascii=True) escapes escaped. Most of a report is plain
+    ASCII: two scans in C decide that (orjson escapes every other control character itself), not the regex."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NOT_ASCII.sub(_escape, text)
+
+
 def _escape(found: re.Match[str]) -> str:
     code = ord(found.group())
     if code < 0x10000:
@@ -84,7 +92,7 @@ def dumps_indented(document: Any, ensure_ascii: bool = True) -> str:
         return json.dumps(document, indent=2, ensure_ascii=ensure_ascii)
     text = data.decode()
     if ensure_ascii:
-        text = _NOT_ASCII.sub(_escape, text)
+        text = _ascii_escaped(text)
     return text
 
 
@@ -147,7 +155,7 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
 
     def text_of(data: bytes) -> str:
         text = data.decode()
-        return _NOT_ASCII.sub(_escape, text) if ensure_ascii else text
+        return _ascii_escaped(text) if ensure_ascii else text
 
     def encoded(batch: list[Any]) -> str | None:
         """The chunk's items as the whole document's list would hold them, or None (the slow path decides)."""

@@ -676,10 +676,7 @@ class EvidenceStore:
 
     def time_window(self) -> tuple[float | None, float | None]:
         """First and last timestamp of any traffic or log record: the window the evidence covers."""
-        first: float | None = None
-        last: float | None = None
-        for activity in self.activity.values():
-            first, last = _widen(first, last, activity.first, activity.last)
+        first, last = self.activity.time_span()
         for group in self.blocked_groups.values():
             first, last = _widen(first, last, group.first, group.last)
         return _widen(first, last, *self.counted_span)

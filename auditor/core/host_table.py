@@ -151,6 +151,14 @@ class HostTable:
     def __repr__(self) -> str:
         return f"HostTable({len(self)} hosts)"
 
+    def time_span(self) -> tuple[float | None, float | None]:
+        """The earliest first time and the latest last time of all rows (a row without a last time counts its
+        first), read off the columns: no row view made per host."""
+        firsts = [value for value in self.first if value == value]  # NaN (no time) is not equal to itself
+        lasts = [late if late == late else early for early, late in zip(self.first, self.last, strict=True)]
+        lasts = [value for value in lasts if value == value]
+        return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+
     def first_time(self, row: int) -> float | None:
         return _time(self.first[row])
 

@@ -656,27 +656,36 @@ def _blocked_patterns(store: EvidenceStore, allowlist: Allowlist, options: Audit
 
 def _lookalikes(store: EvidenceStore, allowlist: Allowlist, targets: frozenset[str], knowledge: Knowledge
                 ) -> list[Finding]:
-    places: dict[str, list[tuple[str, Source | None]]] = defaultdict(list)
+    named: dict[str, list[tuple[str, Source | None]]] = defaultdict(list)  # references: few, told up front
     for ref in store.sorted_references():
-        places[ref.registry].append((f"image {ref.original}", ref.source))
+        named[ref.registry].append((f"image {ref.original}", ref.source))
         if ref.endpoint != ref.registry:
-            places[ref.endpoint].append((f"image {ref.original}", ref.source))
+            named[ref.endpoint].append((f"image {ref.original}", ref.source))
     for host_ref in store.host_references:
-        places[host_ref.host].append((f"{host_ref.purpose.value} {host_ref.text or host_ref.host}", host_ref.source))
-    for host, activity in store.activity.items():
-        places[host].append((f"observed {activity.count}× ({', '.join(sorted(activity.kinds))})",
-                             activity.sources[0] if activity.sources else None))
-    for entry in allowlist:
-        places[entry.address].append((f"allowlist entry {entry.original}",
-                                      Source(allowlist.path or "allowlist", entry.line, parser="allowlist")))
+        named[host_ref.host].append((f"{host_ref.purpose.value} {host_ref.text or host_ref.host}", host_ref.source))
+
+    def uses_of(host: str) -> list[tuple[str, Source | None]]:
+        """Where HOST appears, in the order references, observation, allowlist entries: worded only for the
+        few hosts found to imitate one (an audit screens 10^5 observed hosts)."""
+        uses = list(named.get(host, ()))
+        activity = store.activity.get(host)
+        if activity is not None:
+            uses.append((f"observed {activity.count}× ({', '.join(sorted(activity.kinds))})",
+                         activity.sources[0] if activity.sources else None))
+        uses.extend((f"allowlist entry {entry.original}",
+                     Source(allowlist.path or "allowlist", entry.line, parser="allowlist"))
+                    for entry in allowlist if entry.address == host)
+        return uses
+
+    names = set(named) | set(store.activity) | {entry.address for entry in allowlist}
     well_known = frozenset(knowledge.well_known_registry_hosts()) | {DOCKER_HUB_REGISTRY}
     findings = []
-    for host in sorted(places):
+    for host in sorted(names):
         in_allowlist = host in allowlist.index.by_address  # (was a scan of every entry per host)
         found = find_lookalike(host, well_known if in_allowlist else targets)
         if found is None:
             continue
-        uses = places[host]
+        uses = uses_of(host)
         evidence = [EvidenceItem(found.explanation, ())]
         for text, count in Counter(t for t, _ in uses).most_common(10):
             evidence.append(EvidenceItem(f"{text}" + (f" ({count}×)" if count > 1 else ""),

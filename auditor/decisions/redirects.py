@@ -80,6 +80,9 @@ class RedirectGraph:
         held.append(edge)
         self._unsorted.add(edge.from_host)
 
+    def has_edges_from(self, host: str) -> bool:
+        return host in self._by_from
+
     def edges_from(self, host: str) -> list[GraphEdge]:
         """HOST's edges by target and kind (a new list: the caller may change it)."""
         edges = self._by_from.get(host)

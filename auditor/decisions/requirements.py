@@ -273,12 +273,13 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
                 required.knowledge.append(known)
             profile = knowledge.profile(known.profile)
             required.registries.add(profile.name if profile is not None else known.profile)
-    roots = sorted(builder.hosts)
-    for root in roots:
-        _follow(builder, graph, root)
+    for root in sorted(builder.hosts):
+        if graph.has_edges_from(root):  # most of a fleet's self-hosted registries lead nowhere known
+            _follow(builder, graph, root)
     for required in builder.hosts.values():
         _annotate(builder, graph, required)
         required.seal()
+    knowledge.forget_answers()  # the later decisions ask about parent domains, not these hosts again
     return [builder.hosts[h] for h in sorted(builder.hosts)]
 
 

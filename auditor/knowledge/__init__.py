@@ -13,6 +13,7 @@ returned as a wildcard with `*` in place of each unknown variable.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -54,7 +55,12 @@ class KnownHost:
 
     @property
     def citation(self) -> str:
-        return f"{self.source} (checked {self.checked}, confidence {self.confidence.value})"
+        return _citation(self.source, self.checked, self.confidence)
+
+
+@functools.lru_cache(maxsize=1024)  # a few hundred facts, cited once per required host in a report
+def _citation(source: str, checked: str, confidence: Confidence) -> str:
+    return f"{source} (checked {checked}, confidence {confidence.value})"
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,19 @@ class Profile:
 class ProfileMatch:
     profile: Profile
     pattern: HostPattern
-    variables: dict[str, str]
+    # the value of each of the pattern's variables, in pattern.variables order (None: not captured); a tuple,
+    # not a dict per matched host
+    values: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, profile: Profile, pattern: HostPattern, found: re.Match[str]) -> ProfileMatch:
+        return cls(profile, pattern, tuple(map(found.group, pattern.variables)))
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """The captured variables by name (what fill_template fills)."""
+        return {name: value for name, value in zip(self.pattern.variables, self.values, strict=True)
+                if value is not None}
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -140,6 +158,13 @@ class Knowledge:
             _remember(memo, host, found)
         return found
 
+    def forget_answers(self) -> None:
+        """Drop the remembered answers of match() and is_multi_tenant() (not the filled facts, which records
+        hold): a caller done asking about a run's hosts frees them for what comes next (a ProfileMatch and its
+        variables per registry host, about 20 MB at 10^5 hosts). Only a cost if asked again, never a change."""
+        self._match_memo.clear()
+        self._tenant_memo.clear()
+
     def _match(self, host: str) -> ProfileMatch | None:
         index = self._suffix_index
         if index is None:
@@ -150,8 +175,7 @@ class Knowledge:
                 continue
             found = pattern.regex.fullmatch(host)
             if found is not None:
-                variables = {k: v for k, v in found.groupdict().items() if v is not None}
-                best = (rank, ProfileMatch(profile, pattern, variables))
+                best = (rank, ProfileMatch.of(profile, pattern, found))
         return None if best is None else best[1]
 
     def match_api(self, host: str) -> ProfileMatch | None:

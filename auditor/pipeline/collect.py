@@ -21,6 +21,7 @@ from auditor.pipeline.fold_file import UNRECOGNIZED, Folded, _parse_one, _unusab
 from auditor.pipeline.remote_inputs import with_urls
 from parsers import ParserSpec, may_claim_walked, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
+from parsers.logs.line_reader import forget_names
 
 if TYPE_CHECKING:
     from auditor.knowledge import Knowledge
@@ -153,6 +154,7 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
     with bulk_parsing():
         for found in with_urls(inputs, iter_inputs):
             fold_found(store, found, options, ctx, forced, walked)
+    forget_names()
     report_empty_directories(store, inputs, walked)
     return store
 
