@@ -82,8 +82,9 @@ def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, targ
     entry = allowlist.match(req.host, mode) if target is None else target.match(allowlist, req.host)
     chains: list[list[str]] = []
     for chain in req.chains:
-        if chain not in chains:
-            chains.append(list(chain))
+        listed = list(chain)  # a sealed record's chains are tuples: compared as the lists they are written as
+        if listed not in chains:
+            chains.append(listed)
     return {
         "host": req.host,
         "roles": sorted(req.roles),

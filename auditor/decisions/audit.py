@@ -31,7 +31,7 @@ from auditor.decisions.admission import admission_problems, admission_recommenda
 from auditor.decisions.desktop import MachineFinding, review_machines
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
-from auditor.decisions.propose import Proposal
+from auditor.decisions.propose import Proposal, first_distinct
 from auditor.decisions.recommend import Recommendation, recommend
 from auditor.decisions.recommend import serves_docker_hub as _docker_hub_host
 from auditor.decisions.requirements import Need, RequiredHost
@@ -361,7 +361,7 @@ def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: A
                f"{plural(counts.get('locations_total', len(union['locations'])), 'place')}."
                if union["images"] else ""),
             PHRASED_BY_RECOMMENDATION,
-            hosts=tuple(hosts), evidence=tuple(dict.fromkeys(item for f in members for item in f.evidence))[:60],
+            hosts=tuple(hosts), evidence=tuple(first_distinct((item for f in members for item in f.evidence), 60)),
             data={**union, "registry_host": any(f.data["registry_host"] for f in members), "hosts": per_host,
                   "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
                   "notes": sorted({n for f in members for n in f.data["notes"]})[:5], **counts},

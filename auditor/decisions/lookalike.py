@@ -134,9 +134,12 @@ class _Name:
     def of(cls, host: str, shown: str | None = None) -> _Name:
         shown = shown or host
         domain = registrable(host)
-        return cls(host, domain, _strip_suffix(domain), _suffix(domain), _collapse(host), _collapse(domain),
-                   _collapse(_strip_suffix(host)), skeleton(shown), skeleton(registrable_unicode(shown)),
-                   skeleton(domain), _collapse(_strip_suffix(domain)))
+        # a name's public suffix is its registrable domain's: one Public Suffix List look-up per name, not two
+        suffix = _suffix(domain)
+        label = domain[:-len(suffix) - 1] if "." in domain else domain
+        bare = host[:-len(suffix) - 1] if "." in host else host
+        return cls(host, domain, label, suffix, _collapse(host), _collapse(domain), _collapse(bare), skeleton(shown),
+                   skeleton(registrable_unicode(shown)), skeleton(domain), _collapse(label))
 
 
 @lru_cache(maxsize=16)
@@ -175,9 +178,12 @@ def _candidates(host: str, own: _Name, targets: frozenset[str]) -> list[int]:
     screens every observed host, 10^5 of them in a fleet)."""
     index = _index(targets)
     found: set[int] = set()
-    for at, char in enumerate(host):  # prefix-trick: the target, then `.` or `-`
-        if char in ".-":
-            found.update(index.by_host.get(host[:at], ()))
+    by_host = index.by_host
+    for separator in ".-":  # prefix-trick: the target, then `.` or `-` (found by find, not a loop per character)
+        at = host.find(separator)
+        while at >= 0:
+            found.update(by_host.get(host[:at], ()))
+            at = host.find(separator, at + 1)
     found.update(index.by_label_form.get(own.collapsed_label, ()))
     found.update(index.by_collapsed.get(own.collapsed_bare, ()))
     found.update(index.by_skeleton.get(own.skeleton_registrable, ()))

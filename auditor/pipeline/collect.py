@@ -21,7 +21,6 @@ from auditor.pipeline.fold_file import UNRECOGNIZED, Folded, _parse_one, _unusab
 from auditor.pipeline.remote_inputs import with_urls
 from parsers import ParserSpec, may_claim_walked, parser_named
 from parsers.common.inputs import InputFile, ParseContext, bulk_parsing
-from parsers.logs.line_reader import forget_names
 
 if TYPE_CHECKING:
     from auditor.knowledge import Knowledge
@@ -154,9 +153,17 @@ def collect(inputs: Iterable[str], options: CollectOptions, store: EvidenceStore
     with bulk_parsing():
         for found in with_urls(inputs, iter_inputs):
             fold_found(store, found, options, ctx, forced, walked)
-    forget_names()
+    _forget_names()
     report_empty_directories(store, inputs, walked)
     return store
+
+
+def _forget_names() -> None:
+    """The log parsers' name cache dropped once the inputs are read (if a log parser ran: a run of repository
+    files never imports the log reader)."""
+    line_reader = sys.modules.get("parsers.logs.line_reader")
+    if line_reader is not None:
+        line_reader.forget_names()
 
 
 Found = tuple[InputFile | None, bool, InputError | None]
