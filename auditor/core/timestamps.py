@@ -54,6 +54,9 @@ class TimestampGate:
             return item, None
         first = item.time
         last = getattr(item, "last_time", None)
+        if ((first is None or (type(first) is float and MIN_EPOCH <= first <= MAX_EPOCH))
+                and (last is None or (type(last) is float and MIN_EPOCH <= last <= MAX_EPOCH))):
+            return item, None  # the usual record: in-range floats (NaN and the infinities fail the bounds)
         bad = [v for v in (first, last) if v is not None and bounded_epoch(v) is None]
         if not bad:
             return item, None

@@ -15,7 +15,7 @@ met by listing the concrete hosts observed for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -112,24 +112,29 @@ class _Node:
 
 def _ancestors(name: str) -> list[str]:
     """NAME and all its parent domains up to the top-level label."""
+    return [name, *_parents(name)]
+
+
+def _parents(name: str) -> Iterator[str]:
+    """NAME's parent domains, nearest first (none for an IP address): the text after each dot, the labels' joins
+    without splitting, made only as far as a caller reads."""
     if is_ip(name):
-        return [name]
-    chain = [name]  # NAME itself, then the text after each dot: the labels' joins, without splitting
+        return
     dot = name.find(".")
     while dot >= 0:
-        chain.append(name[dot + 1:])
+        yield name[dot + 1:]
         dot = name.find(".", dot + 1)
-    return chain
 
 
 def build_tree(targets: list[str], knowledge: Knowledge) -> tuple[dict[str, _Node], list[str]]:
     nodes: dict[str, _Node] = {}
     for target in sorted(set(targets)):
-        chain = _ancestors(target)
-        for position, name in enumerate(chain):
-            parent = chain[position + 1] if position + 1 < len(chain) else None
-            if name not in nodes:
-                nodes[name] = _Node(name, name.count(".") + 1, parent)
+        name: str | None = target
+        parents = _parents(target)
+        while name is not None and name not in nodes:  # up to the first name in the tree: its parents are too
+            parent = next(parents, None)
+            nodes[name] = _Node(name, name.count(".") + 1, parent)
+            name = parent
         nodes[target].target = True
     for node in nodes.values():
         if node.parent is not None:
@@ -265,7 +270,7 @@ def _place(name: str, k: int, tables: dict[str, _Table], nodes: dict[str, _Node]
 def narrowest(targets: list[str]) -> list[str]:
     """Targets not covered by another target under suffix matching: the zero-penalty placement."""
     unique = set(targets)
-    return sorted(t for t in unique if not any(a in unique for a in _ancestors(t)[1:]))
+    return sorted(t for t in unique if not any(a in unique for a in _parents(t)))
 
 
 # -- the proposal ------------------------------------------------------------------------------
@@ -325,8 +330,10 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
     covered_by: dict[str, list[str]] = {address: [] for address in chosen}
     for target in sorted(targets):
         # The narrowest chosen entry that covers the target: itself, or its nearest chosen ancestor.
-        names = [target] if mode is MatchMode.EXACT else _ancestors(target)
-        owner = next((name for name in names if name in covered_by), None)
+        if target in covered_by or mode is MatchMode.EXACT:
+            owner = target if target in covered_by else None
+        else:
+            owner = next((name for name in _parents(target) if name in covered_by), None)
         if owner is not None:
             covered_by[owner].append(target)
     for address in chosen:

@@ -286,6 +286,8 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
 def distinct_registries(names: set[str]) -> set[str]:
     """One name per registry: `Quay.io` (the knowledge base's name) and `quay.io` (as images name it) are
     one; `registry.lab.test` (an observed /v2/ host) is the `registry.lab.test:5000` images name."""
+    if len(names) < 2:  # one name is one registry (most records of a fleet)
+        return set(names)
     by_case: dict[str, str] = {}
     for name in sorted(names):  # capitals sort first: the knowledge base's spelling wins
         by_case.setdefault(name.casefold(), name)

@@ -327,8 +327,9 @@ def host_name(raw: str) -> tuple[str | None, str | None]:
 
 def forget_names() -> None:
     """Drop the remembered names: once a run's inputs are read they only hold memory the decisions could use
-    (200,000 names and their answers, about 40 MB)."""
+    (200,000 names and their answers, about 40 MB), and the addresses checked."""
     _name_cache.clear()
+    _ip_cache.clear()
 
 
 def _normalize(raw: str) -> tuple[str | None, str | None]:
@@ -354,11 +355,13 @@ _ip_cache: dict[str, bool] = {}
 
 
 def is_ip(text: str) -> bool:
+    if ":" not in text and not text.replace(".", "").isdigit():
+        return False  # not digits and dots, no colon: no address (an ECR host starts with digits too)
     hit = _ip_cache.get(text)
     if hit is not None:
         return hit
     result = False
-    if text and (text[0].isdigit() or ":" in text):
+    if text:
         try:
             ipaddress.ip_address(text)
             result = True
