@@ -243,9 +243,11 @@ class Knowledge:
         for regex, reason in self.tenant_domains:
             if regex.fullmatch(domain):
                 return f"{domain} holds {reason}"
-        if _icann().is_public(domain):
-            return f"{domain} is a public suffix (Public Suffix List): anyone can register names under it"
+        # the whole list first: a name it does not hold is in neither section (one look-up for most names; every
+        # public suffix of the ICANN section is one of the whole list, checked over the list's rules)
         if _psl().is_public(domain):
+            if _icann().is_public(domain):
+                return f"{domain} is a public suffix (Public Suffix List): anyone can register names under it"
             return (f"{domain} is a shared domain (Public Suffix List, private section): "
                     "its subdomains belong to different customers")
         above = self._above_shared

@@ -186,3 +186,30 @@ def test_fips_and_dual_stack_ecr_blob_host_is_unconfirmed() -> None:
 def test_each_ecr_front_door_has_its_own_token_endpoint(registry: str, token_host: str) -> None:
     auth = [k.host_or_pattern for k in KB.required_for(registry) if k.role == "auth"]
     assert auth == [token_host]
+
+
+def test_every_icann_public_suffix_is_public_in_the_whole_list() -> None:
+    """is_multi_tenant asks the whole Public Suffix List first and the ICANN section only for the names it holds:
+    right only while every ICANN public suffix is a public suffix of the whole list. Checked over every rule of
+    the bundled list, with a name below each and the parent of each."""
+    import glob
+    import os
+
+    import publicsuffixlist
+
+    from auditor.knowledge import _icann, _psl
+
+    data = glob.glob(os.path.join(os.path.dirname(publicsuffixlist.__file__), "*.dat"))
+    assert data, "publicsuffixlist ships its list as a .dat file"
+    names: set[str] = set()
+    for line in Path(data[0]).read_text(encoding="utf-8").splitlines():
+        rule = line.strip()
+        if rule and not rule.startswith("//"):
+            name = rule.lstrip("!").replace("*.", "x.")
+            names |= {name, "a." + name, name.split(".", 1)[-1]}
+    assert len(names) > 10_000
+    assert [n for n in names if _icann().is_public(n) and not _psl().is_public(n)] == []
+    kb = load_knowledge()
+    assert "public suffix" in (kb.is_multi_tenant("co.uk") or "")
+    assert "private section" in (kb.is_multi_tenant("netlify.app") or "")
+    assert kb.is_multi_tenant("registry.corp.example") is None
