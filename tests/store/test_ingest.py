@@ -109,6 +109,28 @@ def test_two_ingests_at_once_both_finish_and_count_each_file_once(tmp_path: Path
     assert facts["inputs_ok"] == 2 and facts["host_day_rows"] == 2 * 8000 * 2  # query + answer per host per day
 
 
+def hold_write_lock(store: Path, then: str = "") -> subprocess.Popen[str]:
+    """Another process that holds STORE's write lock (BEGIN IMMEDIATE, then THEN) until let_go."""
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, sys
+        conn = sqlite3.connect({str(store)!r}, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        {then}
+        print("locked", flush=True)
+        sys.stdin.readline()
+        conn.execute("ROLLBACK")
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def let_go(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    holder.wait(timeout=30)
+
+
 def test_an_ingest_creating_a_store_waits_while_another_holds_the_new_file_before_its_switch_to_wal(
         tmp_path: Path) -> None:
     """The flaky race of two ingests creating one store, made certain: another process holds the write lock of
@@ -116,17 +138,8 @@ def test_an_ingest_creating_a_store_waits_while_another_holds_the_new_file_befor
     deadlock avoidance, whatever the busy timeout), so the store layer retries it within the wait setting: the
     ingest finishes once the other lets go, instead of exiting 2 with "the store is busy"."""
     store = tmp_path / "s.db"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sqlite3, sys
-        conn = sqlite3.connect({str(store)!r}, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("CREATE TABLE holder_scratch (x)")
-        print("locked", flush=True)
-        sys.stdin.readline()
-        conn.execute("ROLLBACK")
-    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = hold_write_lock(store, 'conn.execute("CREATE TABLE holder_scratch (x)")')
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         log = write_zeek(tmp_path / "dns.log", queries("2026-10-01", "ghcr.io", 3))
         waiting = subprocess.Popen([sys.executable, "-m", "auditor", "ingest", str(log), "--store", str(store)],
                                    cwd=REPO_ROOT, env={**os.environ, "REGAUDIT_STORE_WAIT": "60"},
@@ -134,10 +147,7 @@ def test_an_ingest_creating_a_store_waits_while_another_holds_the_new_file_befor
         time.sleep(2)
         assert waiting.poll() is None, waiting.communicate()  # waiting, not failed at once
     finally:
-        assert holder.stdin is not None
-        holder.stdin.write("go\n")
-        holder.stdin.flush()
-        holder.wait(timeout=30)
+        let_go(holder)
     out, err, code = (*waiting.communicate(timeout=120), waiting.returncode)
     assert code == 0 and out.startswith("ingested"), (out, err)
     assert info(store)["inputs_ok"] == 1
@@ -147,16 +157,8 @@ def test_a_second_ingest_waits_for_the_lock_or_fails_cleanly_when_it_stays_taken
     store = tmp_path / "s.db"
     log = write_zeek(tmp_path / "dns.log", queries("2026-10-01", "ghcr.io", 3))
     assert regaudit("ingest", str(log), "--store", str(store)).returncode == 0
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sqlite3, sys
-        conn = sqlite3.connect({str(store)!r}, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")  # another writer holds the store until told to let go
-        print("locked", flush=True)
-        sys.stdin.readline()
-        conn.execute("ROLLBACK")
-    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = hold_write_lock(store)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         other = write_zeek(tmp_path / "other.log", queries("2026-10-02", "quay.io", 2))
         refused = regaudit("ingest", str(other), "--store", str(store), env={"REGAUDIT_STORE_WAIT": "0.5"})
         assert refused.returncode == 2, refused.stdout
@@ -167,10 +169,7 @@ def test_a_second_ingest_waits_for_the_lock_or_fails_cleanly_when_it_stays_taken
         time.sleep(3)
         assert waiting.poll() is None  # still waiting for the lock
     finally:
-        assert holder.stdin is not None
-        holder.stdin.write("go\n")
-        holder.stdin.flush()
-        holder.wait(timeout=30)
+        let_go(holder)
     out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0 and out.startswith("ingested"), err
     assert uses(store, "quay.io") == 2
