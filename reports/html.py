@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from reports.headline import change_lines, change_sentence, judged_for, sentences
+from reports.required_rows import required_column
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -173,15 +174,17 @@ MAX_DIAGRAMS = 100  # registries drawn in the chains section (in host order); th
 
 def chain_starts(document: dict[str, Any]) -> int:
     """How many registries (chain starts) the required hosts' chains have: more than MAX_DIAGRAMS are not drawn."""
-    return len({chain[0] for req in document["required"] for chain in req["chains"] if len(chain) > 1})
+    return len({chain[0] for chains in required_column(document["required"], "chains") for chain in chains
+                if len(chain) > 1})
 
 
 def chain_diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Per registry host, the hosts its pulls are sent to, drawn as boxes and arrows (one row per path)."""
-    allowed = {r["host"]: r["allowed_by"] for r in document["required"]}
+    required = document["required"]
+    allowed = dict(zip(required_column(required, "host"), required_column(required, "allowed_by"), strict=True))
     by_start: dict[str, list[list[str]]] = {}
-    for req in document["required"]:
-        for chain in req["chains"]:
+    for chains in required_column(required, "chains"):
+        for chain in chains:
             if len(chain) > 1:
                 paths = by_start.setdefault(chain[0], [])
                 if chain not in paths:

@@ -25,6 +25,7 @@ from auditor.decisions.recommend import Op, Recommendation
 from auditor.decisions.requirements import RequiredHost
 from auditor.targets.base import Target
 from reports.json_text import dumps_indented, iter_indented_pieces
+from reports.required_rows import RequiredRows
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
@@ -206,8 +207,8 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
     store: EvidenceStore = analysis.store
     proposal = proposal_dict(analysis.proposal)
     target = options.enforcement()
-    required = [required_dict(r, allowlist, options.mode, target)
-                for r in sorted(analysis.required, key=lambda r: r.host)]
+    required = RequiredRows(required_dict(r, allowlist, options.mode, target)
+                            for r in sorted(analysis.required, key=lambda r: r.host))
     first, last = store.time_window()
     by_kind = Counter(f.kind.value for f in findings)
     by_severity = Counter(f.severity.value for f in findings)
@@ -264,6 +265,9 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
 
 
 def render_json(document: dict[str, Any]) -> str:
+    required = document.get("required")
+    if isinstance(required, RequiredRows):
+        document = {**document, "required": list(required)}
     return dumps_indented(document, ensure_ascii=False) + "\n"
 
 
@@ -272,7 +276,7 @@ def render_json_pieces(document: dict[str, Any]) -> Iterator[str]:
     voids the ones before it): the required hosts, most of a fleet's report, are encoded a chunk at a time, so
     the text (60 MB at 10^5 hosts) is never held whole."""
     required = document.get("required")
-    if not isinstance(required, list):
+    if not isinstance(required, list | RequiredRows):
         yield render_json(document)
         return
     head = {key: ([] if key == "required" else value) for key, value in document.items()}

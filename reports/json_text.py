@@ -132,17 +132,19 @@ def settled(pieces: Iterable[str]) -> list[str]:
 def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
                          ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> Iterator[str]:
     """The pieces of dumps_indented_pieces as they are made, so a writer can write each and let it go: DOCUMENT
-    (a top-level dict whose KEY is an empty list, where the list goes) is encoded alone, and the items a CHUNK at
-    a time, each chunk as `{KEY: [...]}` so that orjson indents its items exactly as it would inside the whole
-    document. Where dumps_indented would take its slow path (no orjson, a risky number, an unencodable value)
-    the whole document is built and dumps_indented decides, so the text is always the same: met after pieces
-    were given, that text comes as a Restart."""
+    (a top-level dict whose KEY is an empty list, where the list goes) is encoded a top-level member at a time
+    (`{NAME: value}` alone), and the items a CHUNK at a time, each chunk as `{KEY: [...]}`, so that orjson
+    indents each exactly as it would inside the whole document. Where dumps_indented would take its slow path
+    (no orjson, a risky number, an unencodable value) the whole document is built and dumps_indented decides,
+    so the text is always the same: met after pieces were given, that text comes as a Restart."""
     iterator = iter(items)
-    consumed: list[Any] = []  # the items already encoded, kept (not their dicts) only for the slow path
+    # the items already encoded, kept (not their dicts) for the slow path only when ITEMS cannot be read again:
+    # a sequence that makes its items as it is read (the audit's RequiredRows) would otherwise be held whole
+    consumed: list[Any] | None = [] if iterator is items else None
 
     def slow() -> Restart:
         # a list is read again from the start; an iterator partly read gives the items read so far, then the others
-        every = list(items) if iterator is not items else consumed + list(iterator)
+        every = list(items) if consumed is None else consumed + list(iterator)
         return Restart(dumps_indented({**document, key: [render(item) for item in every]}, ensure_ascii))
 
     try:
@@ -151,7 +153,6 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         yield slow()
         return
     option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-    empty = f'\n  "{key}": []'
 
     def text_of(data: bytes) -> str:
         text = data.decode()
@@ -167,49 +168,54 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
             return None
         return text_of(data[len(b'{\n  "') + len(key) + len(b'": [\n'):-len(b"\n  ]\n}")])
 
-    try:
-        head = orjson.dumps(document, option=option)
-    except TypeError:
-        yield slow()
+    def member(name: str) -> str | None:
+        """DOCUMENT's top-level member NAME as the whole document's text holds it (`  "name": value`, indented as
+        inside it), or None (the slow path decides): a big report's head is encoded a member at a time."""
+        try:
+            data = orjson.dumps({name: document[name]}, option=option)
+        except TypeError:  # orjson.JSONEncodeError
+            return None
+        if _has_risky_number(data):
+            return None
+        return text_of(data[len(b"{\n"):-len(b"\n}")])
+
+    names = list(document)
+    if document.get(key) != [] or not isinstance(document.get(key), list):
+        yield slow()  # KEY not a top-level empty list
         return
-    risky = _has_risky_number(head)
-    whole = text_of(head)
-    del head  # a big report's head (its findings and proposal) is tens of MB: never held in three forms at once
-    at = whole.find(empty)
-    if (risky or at < 0 or whole.find(empty, at + 1) >= 0
-            or whole[at + len(empty):at + len(empty) + 2] not in (",\n", "\n}")):
-        yield slow()  # KEY not a top-level empty list, or not only once
-        return
-    before, after = whole[:at], whole[at + len(empty):]
-    del whole
+    at = names.index(key)
+    yield "{\n"
+    for name in names[:at]:
+        text = member(name)
+        if text is None:
+            yield slow()
+            return
+        yield text + ",\n"
     started = False
     for batch in _chunks(iterator, consumed, render, chunk):
         piece = encoded(batch)
         if piece is None:
             yield slow()
             return
-        if not started:
-            yield before  # on its own, not joined to the first chunk: one copy of it at a time
-            before = ""
-            piece = f'\n  "{key}": [\n' + piece
-        else:
-            piece = ",\n" + piece
-        yield piece
+        yield (",\n" if started else f'  "{key}": [\n') + piece
         started = True
-    if not started:
-        yield before + empty
-        yield after
-        return
-    yield "\n  ]"
-    yield after
+    yield "\n  ]" if started else f'  "{key}": []'
+    for name in names[at + 1:]:
+        text = member(name)
+        if text is None:
+            yield slow()
+            return
+        yield ",\n" + text
+    yield "\n}"
 
 
-def _chunks(items: Iterator[Any], consumed: list[Any], render: Callable[[Any], Any], size: int
+def _chunks(items: Iterator[Any], consumed: list[Any] | None, render: Callable[[Any], Any], size: int
             ) -> Iterator[list[Any]]:
-    """The rendered ITEMS, SIZE at a time (the last chunk shorter), each item also kept in CONSUMED."""
+    """The rendered ITEMS, SIZE at a time (the last chunk shorter), each item also kept in CONSUMED (if given)."""
     batch: list[Any] = []
     for item in items:
-        consumed.append(item)
+        if consumed is not None:
+            consumed.append(item)
         batch.append(render(item))
         if len(batch) >= size:
             yield batch

@@ -61,6 +61,8 @@ def test_streamed_lists_give_the_whole_documents_text(ensure_ascii: bool) -> Non
             del head["after"]  # the list as the document's last key
         if round_ % 7 == 0:
             head["required_too"] = []  # another key that starts alike must not be mistaken for the list's place
+        if round_ % 3 == 0:
+            head = {"required": [], **{k: v for k, v in head.items() if k != "required"}}  # the list first
         whole = json.dumps({**head, "required": [{"item": i} for i in items]}, indent=2, ensure_ascii=ensure_ascii)
         for chunk in (1, 2, 5, 100):
             streamed = dumps_indented_streaming(head, "required", iter(items), lambda i: {"item": i}, ensure_ascii,
@@ -94,6 +96,19 @@ def test_a_report_written_in_pieces_is_the_report_written_whole(tmp_path: Path) 
     assert len(pieces) > 3 and "".join(pieces) == render_json(document)
     write_output(pieces, tmp_path / "deep" / "audit.json")
     assert (tmp_path / "deep" / "audit.json").read_text(encoding="utf-8") == render_json(document)
+
+
+def test_a_head_member_the_fast_path_cannot_encode_after_the_list_restarts_the_text() -> None:
+    """The head is encoded a member at a time, the members after the list last: one of them with a number orjson
+    spells differently (met after the list's pieces were given) makes the whole text a Restart."""
+    from reports.json_text import Restart, dumps_indented, iter_indented_pieces, settled
+
+    head = {"schema": "x", "observed_hosts": [], "after": {"v": 1e16}}
+    items = [{"n": i} for i in range(6)]
+    pieces = list(iter_indented_pieces(head, "observed_hosts", items, lambda i: i, chunk=2))
+    assert not isinstance(pieces[0], Restart) and isinstance(pieces[-1], Restart)
+    assert "".join(settled(pieces)) == dumps_indented({**head, "observed_hosts": items}) == \
+        json.dumps({**head, "observed_hosts": items}, indent=2)
 
 
 @pytest.mark.parametrize("risky_at", [None, 0, 3, 9])
