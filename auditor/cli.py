@@ -351,6 +351,9 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         add_period(result, chosen)
         for error in allowlist_errors:
             click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
+        # the document says all the reports need: the decisions' records (the redirect graph and 10^5 required
+        # hosts in a fleet, about 100 MB) are let go before the reports are made, not held beside them
+        result.analysis = None
         result.outputs = write_reports(result.document, outputs)
     if not quiet:
         # the summary goes to stderr when a report takes standard output

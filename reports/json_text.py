@@ -154,8 +154,9 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         return
     option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 
-    def text_of(data: bytes) -> str:
-        text = data.decode()
+    def text_of(data: bytes, start: int = 0, end: int | None = None) -> str:
+        """DATA[START:END] as text, decoded through a view: a member's bytes are not copied before decoding."""
+        text = str(memoryview(data)[start:end], "utf-8")
         return _ascii_escaped(text) if ensure_ascii else text
 
     def encoded(batch: list[Any]) -> str | None:
@@ -166,7 +167,7 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
             return None
         if _has_risky_number(data):
             return None
-        return text_of(data[len(b'{\n  "') + len(key) + len(b'": [\n'):-len(b"\n  ]\n}")])
+        return text_of(data, len(b'{\n  "') + len(key.encode()) + len(b'": [\n'), -len(b"\n  ]\n}"))
 
     def member(name: str) -> str | None:
         """DOCUMENT's top-level member NAME as the whole document's text holds it (`  "name": value`, indented as
@@ -177,7 +178,7 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
             return None
         if _has_risky_number(data):
             return None
-        return text_of(data[len(b"{\n"):-len(b"\n}")])
+        return text_of(data, len(b"{\n"), -len(b"\n}"))
 
     names = list(document)
     if document.get(key) != [] or not isinstance(document.get(key), list):
@@ -190,7 +191,8 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         if text is None:
             yield slow()
             return
-        yield text + ",\n"
+        yield text  # the separator apart: joined, a big member's text would be copied
+        yield ",\n"
     started = False
     for batch in _chunks(iterator, consumed, render, chunk):
         piece = encoded(batch)
@@ -205,7 +207,8 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         if text is None:
             yield slow()
             return
-        yield ",\n" + text
+        yield ",\n"
+        yield text
     yield "\n}"
 
 

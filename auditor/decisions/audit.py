@@ -31,7 +31,7 @@ from auditor.decisions.admission import admission_problems, admission_recommenda
 from auditor.decisions.desktop import MachineFinding, review_machines
 from auditor.decisions.enforcement import Signal, scan_store_inputs
 from auditor.decisions.lookalike import Lookalike, find_lookalike
-from auditor.decisions.propose import Proposal, first_distinct
+from auditor.decisions.propose import Proposal
 from auditor.decisions.recommend import Recommendation, recommend
 from auditor.decisions.recommend import serves_docker_hub as _docker_hub_host
 from auditor.decisions.requirements import Need, RequiredHost
@@ -259,13 +259,16 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
     hub_listed = target.hub_allows(allowlist)
     index = {r.host: r for r in required}
     fixes = _proposed_fixes(proposal)
-    for req in sorted(required, key=lambda r: r.host):
+    missing = [req for req in sorted(required, key=lambda r: r.host) if target.match(allowlist, req.host) is None
+               # RAM's Docker Hub entry is one switch for all of Hub's hosts
+               and not (hub_listed and target.hub_switch and _docker_hub_host(req))]
+    # Hosts one proposed entry fixes become one finding: each host's finding is folded into its group as it is
+    # made, not held (50,000 of them at 10^5 hosts) until all are made.
+    group_sizes = Counter(fixes[r.host][0] for r in missing if r.host in fixes and fixes[r.host][0])
+    groups: dict[str, _FixGroup] = {}
+    for req in missing:
         host = req.host
-        if target.match(allowlist, host) is not None:
-            continue
         hub = target.hub_switch and _docker_hub_host(req)
-        if hub_listed and hub:
-            continue  # RAM's Docker Hub entry is one switch for all of Hub's hosts
         roles = _role_words(req)
         registries = sorted(req.registries)
         needs = _images_needing(req, index)
@@ -299,7 +302,7 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             action = f"Add `{host}` to the allowlist."
         images = [n.text for n in needs if n.kind == "image"]
         locations = sorted({str(n.source) for n in needs if n.source is not None})
-        findings.append(Finding(
+        finding = Finding(
             FindingKind.MISSING, Severity.WARNING if hub else Severity.ERROR,
             f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
             f"Pulls that need {host} ({what}) will fail{hub_note}."
@@ -309,8 +312,12 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
                   "notes": req.notes[:5], "fix": fix},
-        ))
-    return _group_by_fix(findings, proposal, options)
+        )
+        if fix and group_sizes[fix] > 1:
+            groups.setdefault(fix, _FixGroup()).add(finding)
+        else:
+            findings.append(finding)
+    return findings + [group.finding(fix) for fix, group in sorted(groups.items())]
 
 
 def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
@@ -324,49 +331,70 @@ def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
 MAX_GROUP_LISTED = 50  # hosts named, and items per list, in one grouped missing finding (counts say the rest)
 
 
-def _group_by_fix(findings: list[Finding], proposal: Proposal | None, options: AuditOptions) -> list[Finding]:
-    """Missing hosts that one proposed entry fixes (`quay.io` and its cdnNN.quay.io) are one finding."""
-    groups: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        if finding.data.get("fix"):
-            groups[finding.data["fix"]].append(finding)
-    merged = [f for f in findings if not f.data.get("fix") or len(groups[f.data["fix"]]) == 1]
-    for fix, members in sorted(groups.items()):
-        if len(members) < 2:
-            continue
-        hosts = sorted(h for f in members for h in f.hosts)
-        per_host = [{"host": f.hosts[0], "roles": f.data["roles"], "registry_host": f.data["registry_host"]}
-                    for f in members]
+class _FixGroup:
+    """The missing hosts one proposed entry fixes (`quay.io` and its cdnNN.quay.io), folded into one finding as
+    their findings are made: what the grouped finding says of them, with samples capped and counts kept."""
+
+    KEYS = ("roles", "registries", "images", "chains", "locations")
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+        self.per_host: list[dict[str, Any]] = []
+        self.values: dict[str, set[str]] = {key: set() for key in self.KEYS}
+        self.evidence: dict[EvidenceItem, None] = {}  # the first 60 distinct, in order
+        self.notes: set[str] = set()
+        self.severity: Severity | None = None
+        self.registry_host = self.wildcard = False
+
+    def add(self, member: Finding) -> None:
+        self.hosts.extend(member.hosts)
+        if len(self.per_host) <= MAX_GROUP_LISTED:  # one past the cap: the count says the rest
+            self.per_host.append({"host": member.hosts[0], "roles": member.data["roles"],
+                                  "registry_host": member.data["registry_host"]})
+        for key in self.KEYS:
+            self.values[key].update(member.data[key])
+        for item in member.evidence:
+            if len(self.evidence) >= 60:
+                break
+            self.evidence.setdefault(item, None)
+        self.notes.update(member.data["notes"])
+        if self.severity is None or SEVERITY_ORDER[member.severity] < SEVERITY_ORDER[self.severity]:
+            self.severity = member.severity
+        self.registry_host = self.registry_host or member.data["registry_host"]
+        self.wildcard = self.wildcard or member.data["wildcard"]
+
+    def finding(self, fix: str) -> Finding:
+        hosts = sorted(self.hosts)
+        members = len(self.hosts)
+        per_host = self.per_host
         others = len(hosts) - (1 if fix in hosts else 0)
         title = (f"{fix} and {plural(others, 'host')} under it are not allowed" if fix in hosts
                  else f"{len(hosts)} hosts under {fix} are not allowed")
-        union = {key: sorted({v for f in members for v in f.data[key]})
-                 for key in ("roles", "registries", "images", "chains", "locations")}
+        union = {key: sorted(self.values[key]) for key in self.KEYS}
         counts: dict[str, int] = {}
         for key in ("registries", "images", "chains", "locations"):  # samples: the first in sort order
             if len(union[key]) > MAX_GROUP_LISTED:
                 counts[f"{key}_total"] = len(union[key])
                 union[key] = union[key][:MAX_GROUP_LISTED]
-        if len(per_host) > MAX_GROUP_LISTED:
-            counts["hosts_total"] = len(per_host)
+        if members > MAX_GROUP_LISTED:
+            counts["hosts_total"] = members
             per_host = per_host[:MAX_GROUP_LISTED]
         named = ", ".join(hosts[:MAX_GROUP_LISTED])
         if len(hosts) > MAX_GROUP_LISTED:
             named += f" and {len(hosts) - MAX_GROUP_LISTED:,} more"
-        merged.append(Finding(
-            FindingKind.MISSING, min((f.severity for f in members), key=lambda v: SEVERITY_ORDER[v]), title,
+        assert self.severity is not None  # a group has members
+        return Finding(
+            FindingKind.MISSING, self.severity, title,
             f"Pulls from {', '.join(union['registries']) or fix} need {len(hosts)} hosts the allowlist does not "
             f"allow: {named}."
             + (f" Needed by {plural(counts.get('images_total', len(union['images'])), 'image reference')} at "
                f"{plural(counts.get('locations_total', len(union['locations'])), 'place')}."
                if union["images"] else ""),
             PHRASED_BY_RECOMMENDATION,
-            hosts=tuple(hosts), evidence=tuple(first_distinct((item for f in members for item in f.evidence), 60)),
-            data={**union, "registry_host": any(f.data["registry_host"] for f in members), "hosts": per_host,
-                  "wildcard": any(f.data["wildcard"] for f in members), "fix": fix,
-                  "notes": sorted({n for f in members for n in f.data["notes"]})[:5], **counts},
-        ))
-    return merged
+            hosts=tuple(hosts), evidence=tuple(self.evidence),
+            data={**union, "registry_host": self.registry_host, "hosts": per_host, "wildcard": self.wildcard,
+                  "fix": fix, "notes": sorted(self.notes)[:5], **counts},
+        )
 
 
 def _unused(required: list[RequiredHost], allowlist: Allowlist, options: AuditOptions, store: EvidenceStore

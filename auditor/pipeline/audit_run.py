@@ -65,7 +65,7 @@ def generation_time() -> str:
 
 @dataclass
 class AuditResult:
-    analysis: Analysis
+    analysis: Analysis | None  # None once let go: the document holds what the reports need
     allowlist: Allowlist
     allowlist_errors: list[InputError]
     findings: list[Finding]

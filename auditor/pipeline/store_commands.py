@@ -316,6 +316,7 @@ def add_period(result: AuditResult, chosen: StoreWindow | None) -> None:
     from auditor.decisions.period import annotate, period_section
     from reports.json_report import finding_dict
 
+    assert result.analysis is not None, "the period is added before the decisions are let go"
     unused = [f.entries[0] for f in result.findings if f.kind is FindingKind.UNUSED and f.entries]
     with _store(chosen.path) as conn:
         facts = period_facts(conn, chosen, unused)
