@@ -6,7 +6,7 @@ Kept out of cli.py so the command there stays a thin list of options.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -98,7 +98,8 @@ def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputErro
     return AuditResult(analysis, allowlist, errors, findings, document)
 
 
-def renderers() -> dict[str, Callable[[dict[str, Any]], str | list[str]]]:
+def renderers() -> dict[str, Callable[[dict[str, Any]], str | Iterable[str]]]:
+    """The report renderers by name: a text, or (JSON) its pieces as they are made, for write_output."""
     from reports.csv_report import render_csv
     from reports.html import render_html
     from reports.markdown import render_markdown
