@@ -99,20 +99,6 @@ def dumps_indented(document: Any, ensure_ascii: bool = True) -> str:
 STREAM_CHUNK = 2_000  # list items turned into dicts and encoded at a time
 
 
-def dumps_indented_streaming(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
-                             ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> str:
-    """dumps_indented(DOCUMENT with KEY: [RENDER(item) for item in ITEMS]): the same text (dumps_indented_pieces)."""
-    return "".join(dumps_indented_pieces(document, key, items, render, ensure_ascii, chunk))
-
-
-def dumps_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
-                          ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> list[str]:
-    """dumps_indented(DOCUMENT with KEY: [RENDER(item) for item in ITEMS]) as pieces of text that join to exactly
-    that text, without holding every rendered item at once, nor the whole text twice (iter_indented_pieces,
-    collected). write_output writes the pieces one by one."""
-    return settled(iter_indented_pieces(document, key, items, render, ensure_ascii, chunk))
-
-
 class Restart(str):
     """A piece that voids every piece before it: the slow path's whole text, met after a chunk could not be
     encoded the fast way (see iter_indented_pieces)."""
@@ -131,7 +117,8 @@ def settled(pieces: Iterable[str]) -> list[str]:
 
 def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any], render: Callable[[Any], Any],
                          ensure_ascii: bool = True, chunk: int = STREAM_CHUNK) -> Iterator[str]:
-    """The pieces of dumps_indented_pieces as they are made, so a writer can write each and let it go: DOCUMENT
+    """dumps_indented(DOCUMENT with KEY: [RENDER(item) for item in ITEMS]) as pieces of text made as they are
+    needed (`"".join(settled(pieces))` is exactly that text), so a writer can write each and let it go: DOCUMENT
     (a top-level dict whose KEY is an empty list, where the list goes) is encoded a top-level member at a time
     (`{NAME: value}` alone), and the items a CHUNK at a time, each chunk as `{KEY: [...]}`, so that orjson
     indents each exactly as it would inside the whole document. Where dumps_indented would take its slow path

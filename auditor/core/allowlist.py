@@ -100,9 +100,15 @@ def _ip_text(address: str, original: str) -> str:
         raise ValueError(f"invalid IP address in {original.strip()!r}") from None
 
 
+def could_be_ip(host: str) -> bool:
+    """Whether HOST may be an IP address at all: a colon (IPv6), or digits and dots only. Every other name (an
+    ECR host starts with digits too) is not one, decided without building an address object."""
+    return ":" in host or host.replace(".", "").isdigit()
+
+
 def is_ip(host: str) -> bool:
-    if ":" not in host and not host.replace(".", "").isdigit():
-        return False  # the common case, without building an address object
+    if not could_be_ip(host):
+        return False  # the common case
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -259,16 +259,19 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
     hub_listed = target.hub_allows(allowlist)
     index = {r.host: r for r in required}
     fixes = _proposed_fixes(proposal)
-    missing = [req for req in sorted(required, key=lambda r: r.host) if target.match(allowlist, req.host) is None
-               # RAM's Docker Hub entry is one switch for all of Hub's hosts
-               and not (hub_listed and target.hub_switch and _docker_hub_host(req))]
+    missing: list[tuple[RequiredHost, bool]] = []  # (required host, whether RAM's Docker Hub switch covers it)
+    for req in sorted(required, key=lambda r: r.host):
+        if target.match(allowlist, req.host) is not None:
+            continue
+        hub = bool(target.hub_switch and _docker_hub_host(req))
+        if not (hub_listed and hub):  # RAM's Docker Hub entry is one switch for all of Hub's hosts
+            missing.append((req, hub))
     # Hosts one proposed entry fixes become one finding: each host's finding is folded into its group as it is
     # made, not held (50,000 of them at 10^5 hosts) until all are made.
-    group_sizes = Counter(fixes[r.host][0] for r in missing if r.host in fixes and fixes[r.host][0])
+    group_sizes = Counter(fixes[r.host][0] for r, _hub in missing if r.host in fixes and fixes[r.host][0])
     groups: dict[str, _FixGroup] = {}
-    for req in missing:
+    for req, hub in missing:
         host = req.host
-        hub = target.hub_switch and _docker_hub_host(req)
         roles = _role_words(req)
         registries = sorted(req.registries)
         needs = _images_needing(req, index)

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from auditor.core.allowlist import AllowlistEntry, MatchMode, covers, is_ip
 from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence
 from auditor.decisions.requirements import RequiredHost, distinct_registries
 from auditor.knowledge import CONFIDENCE_ORDER, Knowledge, pattern_anchor
-
-T = TypeVar("T")
 
 DEFAULT_BUDGET = 100
 # An entry can stand for tens of thousands of required hosts (a collapsed fleet domain): its rationale
@@ -350,7 +347,7 @@ def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledg
     registries = sorted(distinct_registries({name for item in items for name in item.registries}))
     confidence = max((item.confidence for item in items), key=lambda c: CONFIDENCE_ORDER[c],
                      default=Confidence.UNCONFIRMED)
-    sources = first_distinct((source for item in items for source in item.sources), MAX_ENTRY_SOURCES)
+    sources = _first_distinct((source for item in items for source in item.sources), MAX_ENTRY_SOURCES)
     registries = registries[:MAX_ENTRY_REGISTRIES]
     explained = items[:MAX_RATIONALE_HOSTS]
     multi = knowledge.is_multi_tenant(address)
@@ -367,9 +364,8 @@ def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledg
                          sources, roles, registries, knowledge.is_public_suffix(address))
 
 
-def first_distinct(values: Iterable[T], limit: int) -> list[T]:
-    """The first LIMIT distinct VALUES in order, reading no further than it takes."""
-    kept: dict[T, None] = {}
+def _first_distinct(values: Iterable[str], limit: int) -> list[str]:
+    kept: dict[str, None] = {}
     for value in values:
         kept[value] = None
         if len(kept) >= limit:

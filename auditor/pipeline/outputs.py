@@ -15,10 +15,9 @@ class OutputError(Exception):
 
 def write_output(text: str | list[str] | Iterator[str], target: str | Path | None, what: str = "output") -> None:
     """TEXT to TARGET: a path (parent directories made), or standard output when TARGET is None or `-`. TEXT may
-    be a list of pieces (a big JSON report, reports/json_text.dumps_indented_pieces): written one by one, never
-    joined or encoded whole; or an iterator of them as they are made (reports/json_text.iter_indented_pieces),
-    each written and let go: a file is started over at a Restart piece, standard output (which cannot be) gets
-    the pieces collected first."""
+    be a list of pieces, written one by one, never joined or encoded whole; or an iterator of them as they are made
+    (reports/json_text.iter_indented_pieces), each written and let go: a file is started over at a Restart piece,
+    standard output (which cannot be) gets the pieces collected first."""
     from reports.json_text import Restart, settled
 
     pieces: Iterable[str] = [text] if isinstance(text, str) else text

@@ -218,12 +218,17 @@ def describe(exc: sqlite3.Error) -> str:
     text = " ".join(str(exc).split())
     if "not a database" in text or "malformed" in text:
         return f"not a regaudit store or damaged ({text})"
-    if "locked" in text or "busy" in text:
+    if _is_busy(text):
         return f"the store is busy: another regaudit is writing it and did not finish in time ({text})"
     if "full" in text or "disk I/O" in text:
         return (f"cannot write the store ({text}: a full disk or a file size limit); nothing of this input "
                 "was written, the store is as it was before it")
     return text
+
+
+def _is_busy(message: str) -> bool:
+    """Whether an SQLite error MESSAGE says another connection holds the store (locked, busy)."""
+    return "locked" in message or "busy" in message
 
 
 def _wait_ms() -> int:
@@ -273,8 +278,7 @@ def _switch_to_wal(conn: sqlite3.Connection, wait_ms: int) -> None:
                 conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            text = str(exc).lower()
-            if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+            if not _is_busy(str(exc)) or time.monotonic() >= deadline:
                 raise
             time.sleep(WAL_RETRY_PAUSE)
 

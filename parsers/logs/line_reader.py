@@ -15,7 +15,6 @@ than two days after that time (a log that spans New Year and was last written in
 from __future__ import annotations
 
 import calendar
-import ipaddress
 import lzma
 import re
 import sys
@@ -30,6 +29,8 @@ from typing import BinaryIO
 
 import idna
 
+from auditor.core.allowlist import could_be_ip
+from auditor.core.allowlist import is_ip as address_is_ip
 from auditor.core.model import (
     BlockedAttempt,
     BlockReason,
@@ -355,18 +356,14 @@ _ip_cache: dict[str, bool] = {}
 
 
 def is_ip(text: str) -> bool:
-    if ":" not in text and not text.replace(".", "").isdigit():
-        return False  # not digits and dots, no colon: no address (an ECR host starts with digits too)
+    """core.allowlist.is_ip, remembered for the texts that could be an address (a log names its clients' and
+    servers' addresses again and again; other names are refused without the memo)."""
+    if not could_be_ip(text):
+        return False
     hit = _ip_cache.get(text)
     if hit is not None:
         return hit
-    result = False
-    if text:
-        try:
-            ipaddress.ip_address(text)
-            result = True
-        except ValueError:
-            pass
+    result = address_is_ip(text)
     if len(_ip_cache) >= _NAME_CACHE_LIMIT:
         _ip_cache.clear()
     _ip_cache[text] = result

@@ -51,7 +51,7 @@ def test_a_big_document_goes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize("ensure_ascii", [True, False])
 def test_streamed_lists_give_the_whole_documents_text(ensure_ascii: bool) -> None:
-    from reports.json_text import dumps_indented_pieces, dumps_indented_streaming
+    from reports.json_text import iter_indented_pieces, settled
 
     rng = random.Random(18)
     for round_ in range(600):
@@ -65,15 +65,16 @@ def test_streamed_lists_give_the_whole_documents_text(ensure_ascii: bool) -> Non
             head = {"required": [], **{k: v for k, v in head.items() if k != "required"}}  # the list first
         whole = json.dumps({**head, "required": [{"item": i} for i in items]}, indent=2, ensure_ascii=ensure_ascii)
         for chunk in (1, 2, 5, 100):
-            streamed = dumps_indented_streaming(head, "required", iter(items), lambda i: {"item": i}, ensure_ascii,
-                                                chunk=chunk)
+            streamed = "".join(settled(iter_indented_pieces(head, "required", iter(items), lambda i: {"item": i},
+                                                            ensure_ascii, chunk=chunk)))
             assert streamed == whole, (round_, chunk)
-            pieces = dumps_indented_pieces(head, "required", items, lambda i: {"item": i}, ensure_ascii, chunk=chunk)
+            pieces = settled(iter_indented_pieces(head, "required", items, lambda i: {"item": i}, ensure_ascii,
+                                                  chunk=chunk))
             assert "".join(pieces) == whole, (round_, chunk)
 
 
 def test_streaming_renders_each_item_once_on_the_fast_path() -> None:
-    from reports.json_text import dumps_indented_streaming
+    from reports.json_text import iter_indented_pieces, settled
 
     rendered: list[int] = []
 
@@ -81,7 +82,8 @@ def test_streaming_renders_each_item_once_on_the_fast_path() -> None:
         rendered.append(item)
         return {"n": item}
 
-    text = dumps_indented_streaming({"required": [], "notes": ["x"]}, "required", range(10), render, chunk=3)
+    text = "".join(settled(iter_indented_pieces({"required": [], "notes": ["x"]}, "required", range(10), render,
+                                                chunk=3)))
     assert json.loads(text) == {"required": [{"n": n} for n in range(10)], "notes": ["x"]}
     assert rendered == list(range(10))
 
