@@ -21,6 +21,8 @@ def neutralize(value: object) -> str:
     if text.startswith(FORMULA_START):
         text = "'" + text
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    if text.isprintable():
+        return text  # the common case, decided in one pass in C (a grouped finding's hosts cell runs to megabytes)
     # other control characters (terminal escapes) are shown, not emitted
     return "".join(ch if ch.isprintable() or ch == "\t" else repr(ch)[1:-1] for ch in text)
 

@@ -194,13 +194,22 @@ class EntryIndex:
     `covers(entry, host)` holds when the entry is the host or (suffix matching) a label-suffix of it, so the
     covering entries of a name are found among its own suffixes: the pairwise comparisons that made an
     allowlist of 10,000 entries take a minute become a dictionary walk. Network entries cover no name.
+    The walk goes from the name's last label inward and stops at the first suffix that no entry ends in
+    (`tails`), so a name under a top-level domain no entry uses costs one look-up, not one per label.
     """
 
     def __init__(self, entries: Iterable[AllowlistEntry]) -> None:
         self.by_address: dict[str, AllowlistEntry] = {}
+        self.tails: set[str] = set()  # every label-suffix of every entry's address, the address included
         for entry in entries:
             if entry.kind is EntryKind.HOST:
-                self.by_address.setdefault(entry.address, entry)
+                address = entry.address
+                self.by_address.setdefault(address, entry)
+                dot = address.rfind(".")
+                while dot >= 0:
+                    self.tails.add(address[dot + 1:])
+                    dot = address.rfind(".", 0, dot)
+                self.tails.add(address)
 
     def covering(self, host: str, mode: MatchMode) -> list[AllowlistEntry]:
         """The entries that cover HOST (as `covers` decides), narrowest first."""
@@ -210,15 +219,23 @@ class EntryIndex:
                 return []
             host = host[2:]
         exact = self.by_address.get(host)
-        found = [exact] if exact is not None else []
-        if mode is MatchMode.SUFFIX and (wildcard or not is_ip(host)):
-            dot = host.find(".")
-            while dot >= 0:
-                wider = self.by_address.get(host[dot + 1:])
-                if wider is not None:
-                    found.append(wider)
-                dot = host.find(".", dot + 1)
-        return found
+        if mode is not MatchMode.SUFFIX:
+            return [exact] if exact is not None else []
+        wider: list[AllowlistEntry] = []  # widest first, as the walk meets them
+        tails = self.tails
+        dot = host.rfind(".")
+        while dot >= 0:
+            tail = host[dot + 1:]
+            if tail not in tails:
+                break
+            entry = self.by_address.get(tail)
+            if entry is not None:
+                wider.append(entry)
+            dot = host.rfind(".", 0, dot)
+        if wider and not wildcard and is_ip(host):
+            wider = []  # an address is matched whole: 10.0.0.1 is not under an entry 0.1
+        wider.reverse()
+        return [exact, *wider] if exact is not None else wider
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -279,22 +279,22 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
         registry_host = _is_registry_role(roles)
         what = "the registry itself" if registry_host else \
             f"{_article(roles)} {'/'.join(roles)} host of {', '.join(registries) or 'a registry'}"
-        evidence = [EvidenceItem(f"{host} is required ({what}; confidence {req.confidence.value})",
-                                 _sources(req.evidence))]
-        for need in needs[:25]:
-            evidence.append(EvidenceItem(f"needed by {need.kind} {need.text}"
-                                         + (f" ({need.context})" if need.context else ""), _sources([need.source])))
-        for chain in chains[:5]:
-            evidence.append(EvidenceItem(f"redirect chain: {chain}", ()))
-        for citation in [k.citation for k in req.knowledge][:3]:
-            evidence.append(EvidenceItem(f"knowledge: {citation}", ()))
-        blocked = store.blocked_groups.get(host)
-        if blocked is not None:
-            evidence.append(EvidenceItem(f"{plural(blocked.count, 'blocked attempt')} for {host} in the logs",
-                                         tuple(blocked.sources)))
-        hub_note = " (allowed only while RAM's built-in Docker Hub entry stays on)" if hub else ""
         wildcard = req.wildcard or "*" in host
         fix, not_coverable = fixes.get(host, (None, None))
+        images = [n.text for n in needs if n.kind == "image"]
+        locations = sorted({str(n.source) for n in needs if n.source is not None})
+        severity = Severity.WARNING if hub else Severity.ERROR
+        if fix and group_sizes[fix] > 1:  # only what the grouped finding says of its members is made
+            group = groups.get(fix)
+            if group is None:
+                group = groups[fix] = _FixGroup()
+            evidence = _missing_evidence(req, what, needs, chains, store) if group.takes_evidence() else []
+            group.add(host, severity, evidence, {
+                "roles": roles, "registries": registries, "images": images[:50], "chains": chains,
+                "locations": locations[:50], "notes": req.notes[:5], "registry_host": registry_host,
+                "wildcard": wildcard})
+            continue
+        hub_note = " (allowed only while RAM's built-in Docker Hub entry stays on)" if hub else ""
         if fix is not None:
             action = PHRASED_BY_RECOMMENDATION
         elif not_coverable:
@@ -303,24 +303,38 @@ def _missing(required: list[RequiredHost], allowlist: Allowlist, options: AuditO
             action = f"`{host}` varies per client: add the concrete hosts your clients use (see a capture or DNS log)."
         else:
             action = f"Add `{host}` to the allowlist."
-        images = [n.text for n in needs if n.kind == "image"]
-        locations = sorted({str(n.source) for n in needs if n.source is not None})
-        finding = Finding(
-            FindingKind.MISSING, Severity.WARNING if hub else Severity.ERROR,
+        findings.append(Finding(
+            FindingKind.MISSING, severity,
             f"{host} is not allowed" + ("" if registry_host else f" ({'/'.join(roles)} host)"),
             f"Pulls that need {host} ({what}) will fail{hub_note}."
             + (f" Needed by {plural(len(images), 'image reference')} at {plural(len(locations), 'place')}."
                if images else ""),
-            action, hosts=(host,), evidence=tuple(evidence),
+            action, hosts=(host,), evidence=tuple(_missing_evidence(req, what, needs, chains, store)),
             data={"roles": roles, "registries": registries, "images": images[:50], "chains": chains,
                   "registry_host": registry_host, "wildcard": wildcard, "locations": locations[:50],
                   "notes": req.notes[:5], "fix": fix},
-        )
-        if fix and group_sizes[fix] > 1:
-            groups.setdefault(fix, _FixGroup()).add(finding)
-        else:
-            findings.append(finding)
+        ))
     return findings + [group.finding(fix) for fix, group in sorted(groups.items())]
+
+
+def _missing_evidence(req: RequiredHost, what: str, needs: list[Need], chains: list[str], store: EvidenceStore
+                      ) -> list[EvidenceItem]:
+    """What shows that REQ's host is required: the host, its needs, chains, knowledge and blocked attempts."""
+    host = req.host
+    evidence = [EvidenceItem(f"{host} is required ({what}; confidence {req.confidence.value})",
+                             _sources(req.evidence))]
+    for need in needs[:25]:
+        evidence.append(EvidenceItem(f"needed by {need.kind} {need.text}"
+                                     + (f" ({need.context})" if need.context else ""), _sources([need.source])))
+    for chain in chains[:5]:
+        evidence.append(EvidenceItem(f"redirect chain: {chain}", ()))
+    for citation in [k.citation for k in req.knowledge][:3]:
+        evidence.append(EvidenceItem(f"knowledge: {citation}", ()))
+    blocked = store.blocked_groups.get(host)
+    if blocked is not None:
+        evidence.append(EvidenceItem(f"{plural(blocked.count, 'blocked attempt')} for {host} in the logs",
+                                     tuple(blocked.sources)))
+    return evidence
 
 
 def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
@@ -331,6 +345,7 @@ def _fix_text(address: str, proposal: Proposal | None, target: Target) -> str:
     return target.written(Rule(address, Scope.SUBTREE if below else Scope.EXACT))
 
 
+MAX_GROUP_EVIDENCE = 60  # distinct evidence items of one grouped missing finding
 MAX_GROUP_LISTED = 50  # hosts named, and items per list, in one grouped missing finding (counts say the rest)
 
 
@@ -344,27 +359,32 @@ class _FixGroup:
         self.hosts: list[str] = []
         self.per_host: list[dict[str, Any]] = []
         self.values: dict[str, set[str]] = {key: set() for key in self.KEYS}
-        self.evidence: dict[EvidenceItem, None] = {}  # the first 60 distinct, in order
+        self.evidence: dict[EvidenceItem, None] = {}  # the first MAX_GROUP_EVIDENCE distinct, in order
         self.notes: set[str] = set()
         self.severity: Severity | None = None
         self.registry_host = self.wildcard = False
 
-    def add(self, member: Finding) -> None:
-        self.hosts.extend(member.hosts)
+    def takes_evidence(self) -> bool:
+        """Whether a member's evidence would still be kept (the first 60 distinct items are)."""
+        return len(self.evidence) < MAX_GROUP_EVIDENCE
+
+    def add(self, host: str, severity: Severity, evidence: Iterable[EvidenceItem], data: dict[str, Any]) -> None:
+        """Fold in one missing HOST: DATA holds what its own finding's data would (KEYS, notes, registry_host,
+        wildcard), EVIDENCE its evidence items (may be empty once `takes_evidence` says no)."""
+        self.hosts.append(host)
         if len(self.per_host) <= MAX_GROUP_LISTED:  # one past the cap: the count says the rest
-            self.per_host.append({"host": member.hosts[0], "roles": member.data["roles"],
-                                  "registry_host": member.data["registry_host"]})
+            self.per_host.append({"host": host, "roles": data["roles"], "registry_host": data["registry_host"]})
         for key in self.KEYS:
-            self.values[key].update(member.data[key])
-        for item in member.evidence:
-            if len(self.evidence) >= 60:
+            self.values[key].update(data[key])
+        for item in evidence:
+            if len(self.evidence) >= MAX_GROUP_EVIDENCE:
                 break
             self.evidence.setdefault(item, None)
-        self.notes.update(member.data["notes"])
-        if self.severity is None or SEVERITY_ORDER[member.severity] < SEVERITY_ORDER[self.severity]:
-            self.severity = member.severity
-        self.registry_host = self.registry_host or member.data["registry_host"]
-        self.wildcard = self.wildcard or member.data["wildcard"]
+        self.notes.update(data["notes"])
+        if self.severity is None or SEVERITY_ORDER[severity] < SEVERITY_ORDER[self.severity]:
+            self.severity = severity
+        self.registry_host = self.registry_host or data["registry_host"]
+        self.wildcard = self.wildcard or data["wildcard"]
 
     def finding(self, fix: str) -> Finding:
         hosts = sorted(self.hosts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from auditor.core.evidence import EvidenceStore
 from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence, EdgeVia, Source
-from auditor.knowledge import Knowledge, KnownHost
+from auditor.knowledge import CONFIDENCE_ORDER, Knowledge, KnownHost
 
 TIMING_WINDOW = 3.0  # seconds after a registry contact in which a redirect target is contacted
 TIMING_MIN_COUNT = 3  # occurrences before a timing edge is proposed at all
@@ -85,13 +85,17 @@ class RedirectGraph:
 
     def edges_from(self, host: str) -> list[GraphEdge]:
         """HOST's edges by target and kind (a new list: the caller may change it)."""
+        return list(self._sorted_edges(host))
+
+    def _sorted_edges(self, host: str) -> list[GraphEdge] | tuple[()]:
+        """HOST's edges by target and kind: the graph's own list, not to be changed."""
         edges = self._by_from.get(host)
         if not edges:
-            return []
+            return ()
         if host in self._unsorted:
             edges.sort(key=lambda e: (e.to_host, e.via.value))
             self._unsorted.discard(host)
-        return list(edges)
+        return edges
 
     def edges_to(self, host: str) -> list[GraphEdge]:
         return sorted((e for e in self.edges if e.to_host == host), key=lambda e: (e.from_host, e.via.value))
@@ -102,18 +106,34 @@ class RedirectGraph:
         The chain starts at a host of HOSTS and ends at the reached host; a start maps to `[start]`.
         Ties go to the alphabetically first path, so the result does not depend on input order.
         """
-        chains: dict[str, list[str]] = {}
+        return {host: chain for host, (chain, _edges) in self.paths(hosts).items()}
+
+    def paths(self, hosts: Iterable[str]) -> dict[str, tuple[list[str], list[GraphEdge]]]:
+        """`closure`'s chains, each with the edge it takes at every hop: of the followed edges between two
+        hosts (knowledge and a Location for one pair), the most confident, the first in edge order on a tie."""
+        paths: dict[str, tuple[list[str], list[GraphEdge]]] = {}
         queue: deque[str] = deque()
         for host in sorted(set(hosts)):
-            chains[host] = [host]
+            paths[host] = ([host], [])
             queue.append(host)
+        rank = CONFIDENCE_ORDER  # higher is more confident
         while queue:
             host = queue.popleft()
-            for edge in self.edges_from(host):
-                if edge.followed and edge.to_host not in chains:
-                    chains[edge.to_host] = [*chains[host], edge.to_host]
-                    queue.append(edge.to_host)
-        return chains
+            chain, hops = paths[host]
+            reached_here: set[str] = set()
+            for edge in self._sorted_edges(host):
+                if not edge.followed:
+                    continue
+                target = edge.to_host
+                if target not in paths:
+                    paths[target] = ([*chain, target], [*hops, edge])
+                    reached_here.add(target)
+                    queue.append(target)
+                elif target in reached_here:
+                    taken = paths[target][1]
+                    if rank[edge.confidence] > rank[taken[-1].confidence]:
+                        taken[-1] = edge
+        return paths
 
     def cname_targets(self, host: str) -> list[str]:
         return [e.to_host for e in self.edges_from(host) if e.via is EdgeVia.DNS_CNAME]

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 from auditor.core.allowlist import normalize_host
 from auditor.core.evidence import EvidenceStore
 from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence, EdgeVia, HostPurpose, Source
 from auditor.core.words import plural
-from auditor.decisions.redirects import GraphEdge, RedirectGraph
+from auditor.decisions.redirects import RedirectGraph
 from auditor.knowledge import CONFIDENCE_ORDER, PULL_ROLES, Knowledge, KnownHost, pattern_anchor
 
 # Samples kept per required host: a shared host (a region's layer bucket) is needed by every registry
@@ -299,12 +298,10 @@ def distinct_registries(names: set[str]) -> set[str]:
 
 
 def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
-    chains = graph.closure([root])
     root_required = builder.hosts[root]
-    for host, chain in sorted(chains.items()):
+    for host, (chain, edges) in sorted(graph.paths([root]).items()):
         if host == root:
             continue
-        edges = [_edge(graph, a, b) for a, b in pairwise(chain)]
         last = edges[-1]
         required = builder.get(host, wildcard="*" in host)
         required.add_chain(chain)
@@ -336,11 +333,6 @@ def _role_from_detail(detail: str) -> str:
     if "blob" in text:
         return "blob"
     return "redirect-target"
-
-
-def _edge(graph: RedirectGraph, from_host: str, to_host: str) -> GraphEdge:
-    candidates = [e for e in graph.edges_from(from_host) if e.to_host == to_host and e.followed]
-    return max(candidates, key=lambda e: CONFIDENCE_ORDER[e.confidence])
 
 
 def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -> None:

@@ -6,7 +6,7 @@ import random
 
 from auditor.core.evidence import EvidenceStore
 from auditor.core.model import Confidence, EdgeVia, ImageReference, Observation, ObservationKind, RedirectEdge, Source
-from auditor.decisions.redirects import build_graph, infer_timing_edges
+from auditor.decisions.redirects import GraphEdge, RedirectGraph, build_graph, infer_timing_edges
 from auditor.knowledge import load_knowledge
 
 KB = load_knowledge()
@@ -47,6 +47,24 @@ def test_http_location_is_followed_and_cname_is_not() -> None:
     assert graph.cname_targets("objects.store.example") == ["s3-edge.store-backend.example"]
     [location] = graph.edges_from(REGISTRY)
     assert location.sources == [source] and location.followed
+
+
+def test_each_hop_of_a_path_takes_the_most_confident_followed_edge() -> None:
+    """Two followed edges between one pair (a timing guess and a Location seen): the chain's hop is the Location;
+    of two equally confident ones, the first in edge order (by kind); a CNAME is never a hop."""
+    graph = RedirectGraph()
+    graph.add(GraphEdge(REGISTRY, "objects.store.example", EdgeVia.TLS_TIMING, Confidence.LOW))
+    graph.add(GraphEdge(REGISTRY, "objects.store.example", EdgeVia.HTTP_LOCATION, Confidence.HIGH))
+    graph.add(GraphEdge(REGISTRY, "objects.store.example", EdgeVia.DNS_CNAME, Confidence.HIGH))
+    graph.add(GraphEdge("objects.store.example", "final.store.example", EdgeVia.TLS_TIMING, Confidence.MEDIUM))
+    graph.add(GraphEdge("objects.store.example", "final.store.example", EdgeVia.PROBE, Confidence.MEDIUM))
+    paths = graph.paths([REGISTRY])
+    chain, hops = paths["final.store.example"]
+    assert chain == [REGISTRY, "objects.store.example", "final.store.example"]
+    assert [(e.via, e.confidence) for e in hops] == [(EdgeVia.HTTP_LOCATION, Confidence.HIGH),
+                                                     (EdgeVia.PROBE, Confidence.MEDIUM)]  # "probe" < "tls-timing"
+    assert paths[REGISTRY] == ([REGISTRY], [])
+    assert graph.closure([REGISTRY]) == {host: chain for host, (chain, _hops) in paths.items()}
 
 
 def _pulls(store: EvidenceStore, rng: random.Random, count: int, delay: tuple[float, float],

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from auditor.core.allowlist import MatchMode, read_allowlist_bytes
+from auditor.core.allowlist import MatchMode, covers, read_allowlist_bytes
 from auditor.targets.base import Target
 from auditor.targets.ram import RamTarget
 
@@ -33,3 +33,25 @@ def test_ram_match_through_the_index_is_the_entry_by_entry_match(mode: MatchMode
     for host in hosts:
         assert target.match(allowlist, host) is Target.match(target, allowlist, host), host
     assert any(target.match(allowlist, h) is not None for h in hosts)
+
+
+@pytest.mark.parametrize("mode", [MatchMode.SUFFIX, MatchMode.EXACT])
+@pytest.mark.parametrize("seed", range(5))
+def test_the_index_finds_every_covering_entry_narrowest_first(mode: MatchMode, seed: int) -> None:
+    """The index's walk stops at the first suffix no entry ends in: it must still find every entry `covers`
+    admits, in the order the audit reads them (narrowest first)."""
+    rng = random.Random(100 + seed)
+    lines = [_name(rng) for _ in range(rng.randint(1, 40))]
+    lines += ["192.0.2.7", "2.7", "0.2.7", "example", "io", "docker.io"]
+    allowlist, _errors = read_allowlist_bytes(("\n".join(lines) + "\n").encode(), "allow.txt", ".txt")
+    entries = list({e.address: e for e in reversed(allowlist.entries) if e.kind.name == "HOST"}.values())
+    hosts = [_name(rng) for _ in range(300)] + ["192.0.2.7", "10.192.0.2.7", "*.2.7", "*.example", "a.docker.io"]
+    hosts += [f"*.{_name(rng)}" for _ in range(50)] + [f"x.{_name(rng)}." for _ in range(20)]
+    seen_wider = False
+    for host in hosts:
+        expected = sorted((e for e in entries if covers(e.address, host, mode)), key=lambda e: -len(e.address))
+        found = allowlist.index.covering(host, mode)
+        assert [e.address for e in found] == [e.address for e in expected], host
+        assert all(a is b for a, b in zip(found, expected, strict=True)), host  # the first of repeated entries stands
+        seen_wider = seen_wider or len(found) > 1
+    assert seen_wider or mode is MatchMode.EXACT
