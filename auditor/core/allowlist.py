@@ -103,7 +103,7 @@ def _ip_text(address: str, original: str) -> str:
 def could_be_ip(host: str) -> bool:
     """Whether HOST may be an IP address at all: a colon (IPv6), or digits and dots only. Every other name (an
     ECR host starts with digits too) is not one, decided without building an address object."""
-    return ":" in host or host.replace(".", "").isdigit()
+    return ":" in host or (host[-1:].isdigit() and host.replace(".", "").isdigit())  # a name ends in a letter
 
 
 def is_ip(host: str) -> bool:

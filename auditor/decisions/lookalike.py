@@ -131,13 +131,19 @@ class _Name:
     collapsed_label: str
 
     @classmethod
-    def of(cls, host: str, shown: str | None = None) -> _Name:
+    def of(cls, host: str, shown: str | None = None, screened_ascii: bool = False) -> _Name:
+        """HOST's spellings (SHOWN: as a reader sees it). SCREENED_ASCII: HOST is a screened ASCII name shown as
+        itself, whose `collapsed`, `collapsed_domain`, `skeleton` and `skeleton_domain` _compare never reads
+        (only a target's, or a confusable name's): they are left empty, not computed for 10^5 names."""
         shown = shown or host
         domain = registrable(host)
         # a name's public suffix is its registrable domain's: one Public Suffix List look-up per name, not two
         suffix = _suffix(domain)
         label = domain[:-len(suffix) - 1] if "." in domain else domain
         bare = host[:-len(suffix) - 1] if "." in host else host
+        if screened_ascii:
+            return cls(host, domain, label, suffix, "", "", _collapse(bare), "", "", skeleton(domain),
+                       _collapse(label))
         return cls(host, domain, label, suffix, _collapse(host), _collapse(domain), _collapse(bare), skeleton(shown),
                    skeleton(registrable_unicode(shown)), skeleton(domain), _collapse(label))
 
@@ -212,11 +218,12 @@ def find_lookalike(host: str, targets: frozenset[str]) -> Lookalike | None:
     if not host or _covered(host, targets):
         return None
     prepared, domains = _prepared(targets)
-    shown = to_unicode(host)
-    own = _Name.of(host, shown)
+    shown = to_unicode(host) if "xn--" in host else host  # only punycode labels read differently
+    plain = shown == host and host.isascii()  # no confusable to check: only targets sharing a spelling can match
+    own = _Name.of(host, shown, screened_ascii=plain)
     if own.domain in domains:
         return None  # a subdomain of a known registry's own domain: misspelt perhaps, but not someone else's
-    if shown == host and host.isascii():  # no confusable to check: only targets sharing a spelling can match
+    if plain:
         considered: Iterable[_Name] = (prepared[position] for position in _candidates(host, own, targets))
     else:
         considered = prepared

@@ -201,16 +201,19 @@ def _convolve(tables: list[list[int]], cap: int, impossible: int) -> tuple[list[
         size = min(cap, len(total) - 1 + len(table) - 1)
         merged = [impossible] * (size + 1)
         choice = [0] * (size + 1)
+        finite = [(own, cost) for own, cost in enumerate(table) if cost < impossible]  # by own, ascending
         for used, before in enumerate(total):
             if before >= impossible:
                 continue
-            for own, cost in enumerate(table):
-                if cost >= impossible or used + own > size:
-                    continue
+            room = size - used
+            for own, cost in finite:
+                if own > room:
+                    break
                 value = before + cost
-                if value < merged[used + own]:
-                    merged[used + own] = value
-                    choice[used + own] = own
+                slot = used + own
+                if value < merged[slot]:
+                    merged[slot] = value
+                    choice[slot] = own
         total = merged
         splits.append(choice)
     return total, splits

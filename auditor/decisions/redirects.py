@@ -136,7 +136,11 @@ class RedirectGraph:
         return paths
 
     def cname_targets(self, host: str) -> list[str]:
-        return [e.to_host for e in self.edges_from(host) if e.via is EdgeVia.DNS_CNAME]
+        return [e.to_host for e in self._sorted_edges(host) if e.via is EdgeVia.DNS_CNAME]
+
+    def observed_followed(self, host: str) -> bool:
+        """Whether evidence, not only knowledge, shows where HOST sends clients (a Location, a probe, timing)."""
+        return any(e.followed and e.via is not EdgeVia.KNOWLEDGE for e in self._sorted_edges(host))
 
 
 def registry_hosts(store: EvidenceStore, knowledge: Knowledge) -> set[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from auditor.core.allowlist import normalize_host
 from auditor.core.evidence import EvidenceStore
 from auditor.core.gc_budget import few_collections
-from auditor.core.model import Confidence, EdgeVia, HostPurpose, Source
+from auditor.core.model import Confidence, HostPurpose, Source
 from auditor.core.words import plural
 from auditor.decisions.redirects import RedirectGraph
 from auditor.knowledge import CONFIDENCE_ORDER, PULL_ROLES, Knowledge, KnownHost, pattern_anchor
@@ -177,10 +177,19 @@ class _Builder:
         self.hosts: dict[str, RequiredHost] = {}
         self._direct: set[str] = set()  # hosts required by evidence itself, not only via a chain
         self._texts: dict[str, str] = {}
+        self._counted: dict[tuple[int, str], str] = {}
 
     def text(self, text: str) -> str:
         """TEXT, the same object for the same text: 10^5 observations say "2 /v2/ requests" once, not 10^5 times."""
         return self._texts.setdefault(text, text)
+
+    def counted(self, count: int, noun: str) -> str:
+        """`plural(COUNT, NOUN)`, made once per count (most observed registries show the same few counts)."""
+        key = (count, noun)
+        text = self._counted.get(key)
+        if text is None:
+            text = self._counted[key] = self.text(plural(count, noun))
+        return text
 
     def get(self, host: str, wildcard: bool = False) -> RequiredHost:
         required = self.hosts.get(host)
@@ -223,12 +232,13 @@ def _normal(host: str) -> str | None:
 # often general sites too (gitlab.com, sso.redhat.com, access.redhat.com): seeing them in a resolver log
 # says nothing about pulls; they become required through their registry instead.
 OBSERVATION_TIE_ROLES = frozenset({"api", "blob", "cdn", "storage", "data"})
+_TYING_ROLES = PULL_ROLES & OBSERVATION_TIE_ROLES
 
 
 def _tied_by_knowledge(knowledge: Knowledge, host: str) -> KnownHost | None:
     """The knowledge fact that ties an observed HOST to a registry, if the pattern is specific enough."""
     found = knowledge.match(host)
-    if found is None or not set(found.roles) & PULL_ROLES & OBSERVATION_TIE_ROLES:
+    if found is None or _TYING_ROLES.isdisjoint(found.roles):
         return None
     template = found.pattern.template
     anchor = pattern_anchor(template) if ("{" in template or "*" in template) else host
@@ -258,10 +268,11 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
         host = _normal(activity.host)
         if host is None:
             continue
-        sample = activity.sources[0] if activity.sources else None
+        sources = activity.sources  # a view's sources are made when asked
+        sample = sources[0] if sources else None
         if activity.registry_api_calls:
-            builder.direct(host, "api", Need("observation", builder.text(plural(activity.registry_api_calls,
-                                                                                '/v2/ request')), sample), host)
+            builder.direct(host, "api", Need("observation", builder.counted(activity.registry_api_calls,
+                                                                             "/v2/ request"), sample), host)
         known = _tied_by_knowledge(knowledge, host)
         if known is not None:
             required = builder.direct(host, known.role.split("+")[0],
@@ -342,7 +353,7 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
         return
     found = knowledge.match_api(required.host)
     # Evidence (not knowledge) showing where this registry sends clients: a Location, a probe, timing.
-    observed_chain = any(e.followed and e.via is not EdgeVia.KNOWLEDGE for e in graph.edges_from(required.host))
+    observed_chain = graph.observed_followed(required.host)
     if found is None:
         if not observed_chain:
             required.unknown_chain = True

@@ -130,6 +130,7 @@ class Knowledge:
     tenant_domains: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _suffix_index: _SuffixIndex | None = field(default=None, init=False, repr=False, compare=False)
     _above_shared: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _by_id: tuple[int, dict[str, Profile]] | None = field(default=None, init=False, repr=False, compare=False)
     # answers of match() and is_multi_tenant(), keyed by the name itself (no key tuple per host): the decisions
     # ask both several times per host
     _match_memo: dict[str, ProfileMatch | None] = field(default_factory=dict, init=False, repr=False,
@@ -194,6 +195,7 @@ class Knowledge:
         if found is None:
             return []
         result: list[KnownHost] = []
+        variables: dict[str, str] | None = None  # made once per call, when a template needs filling
         for pattern in found.profile.hosts:
             known = pattern.known
             if not (known.needed or include_optional) or (conditional_only and not known.condition):
@@ -207,7 +209,9 @@ class Knowledge:
                                         known.note, False, known.needed, known.condition, known.profile,
                                         known.applies_to))
             else:
-                result.append(self._filled_fact(known, *fill_template(pattern.template, found.variables)))
+                if variables is None:
+                    variables = found.variables
+                result.append(self._filled_fact(known, *fill_template(pattern.template, variables)))
         return result
 
     def _filled_fact(self, known: KnownHost, host: str, wildcard: bool) -> KnownHost:
@@ -306,7 +310,14 @@ class Knowledge:
         return None
 
     def profile(self, profile_id: str) -> Profile | None:
-        return next((p for p in self.profiles if p.id == profile_id), None)
+        """The first profile with PROFILE_ID (asked once per registry host: a look-up, not a scan)."""
+        held = self._by_id
+        if held is None or held[0] != len(self.profiles):
+            by_id: dict[str, Profile] = {}
+            for profile in self.profiles:
+                by_id.setdefault(profile.id, profile)
+            held = self._by_id = (len(self.profiles), by_id)
+        return held[1].get(profile_id)
 
 
 MEMO_LIMIT = 1 << 18  # answers remembered (about 100 bytes each); past it the memo starts over
@@ -343,20 +354,28 @@ class _SuffixIndex:
         for order, rank, profile, pattern, tail in entries:
             bucket = self.by_tail.setdefault(tail, []) if tail else self.always
             bucket.append((order, rank, profile, pattern))
+        self._merged: dict[tuple[str, ...], list[tuple[tuple[int, int], Profile, HostPattern]]] = {}
 
     def candidates(self, host: str) -> list[tuple[tuple[int, int], Profile, HostPattern]]:
-        found = list(self.always)
         by_tail = self.by_tail
+        tails: list[str] = []  # HOST's parent domains that are some pattern's tail: the candidates follow from them
         position = 0
         while True:
-            bucket = by_tail.get(host[position:] if position else host)
-            if bucket is not None:
-                found.extend(bucket)
+            tail = host[position:] if position else host
+            if tail in by_tail:
+                tails.append(tail)
             position = host.find(".", position) + 1
             if position == 0:
                 break
-        found.sort(key=lambda item: item[0])
-        return [(rank, profile, pattern) for _order, rank, profile, pattern in found]
+        key = tuple(tails)
+        merged = self._merged.get(key)
+        if merged is None:  # a few distinct sets of tails in a whole run: merged and ordered once each
+            found = list(self.always)
+            for tail in tails:
+                found.extend(by_tail[tail])
+            found.sort(key=lambda item: item[0])
+            merged = self._merged[key] = [(rank, profile, pattern) for _order, rank, profile, pattern in found]
+        return merged
 
 
 def fill_template(template: str, variables: dict[str, str]) -> tuple[str, bool]:

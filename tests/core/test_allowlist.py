@@ -173,3 +173,24 @@ def test_text_with_a_non_port_after_the_colon_is_not_a_host(text: str) -> None:
 def test_ports_are_still_ignored() -> None:
     assert normalize_host("Registry.Example.com:5000") == "registry.example.com"
     assert normalize_host("https://ghcr.io:443/v2/") == "ghcr.io"
+
+
+def test_is_ip_is_what_the_address_parser_accepts() -> None:
+    """is_ip decides most names without building an address (a name ends in a letter): never another answer."""
+    import ipaddress
+    import random
+
+    from auditor.core.allowlist import is_ip
+
+    rng = random.Random(7)
+    names = ["10.0.0.1", "10.0.0.1.", "1.2.3", "256.1.1.1", "::1", "fe80::1", "2001:db8::7", "1234567", "0.0.0.0",
+             "100000000000.dkr.ecr.us-east-1.amazonaws.com", "1.2.3.4.example", "example.123", "a1", "", "1e3",
+             "１.２.３.４", "1.2.3.4 ", "::ffff:10.0.0.1"]
+    names += [".".join(str(rng.randint(0, 300)) for _ in range(rng.randint(1, 5))) for _ in range(300)]
+    for name in names:
+        try:
+            ipaddress.ip_address(name)
+            parsed = True
+        except ValueError:
+            parsed = False
+        assert is_ip(name) is parsed, name
