@@ -352,13 +352,14 @@ def audit(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str, .
         for error in allowlist_errors:
             click.echo(f"regaudit: error: {_one_line(str(error))}", err=True)
         # the document says all the reports need: the decisions' records (the redirect graph and 10^5 required
-        # hosts in a fleet, about 100 MB) are let go before the reports are made, not held beside them
-        result.analysis = None
+        # hosts in a fleet, about 100 MB) and the evidence itself are let go before the reports are made, not
+        # held beside them
+        code = input_exit_code(store, strict)
+        result.analysis = store = None
         result.outputs = write_reports(result.document, outputs)
     if not quiet:
         # the summary goes to stderr when a report takes standard output
         click.echo(summary_text(result), nl=False, err="-" in outputs.values())
-    code = input_exit_code(store, strict)
     if code == EXIT_OK and strict and allowlist_errors:
         code = EXIT_USAGE_OR_STRICT
     if code == EXIT_OK and failing(result.findings, fail.kinds, fail.severities):

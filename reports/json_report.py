@@ -29,6 +29,7 @@ from reports.required_rows import RequiredRows
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
 AUDIT_SCHEMA_VERSION = 1
+MAX_COVERS_LISTED = 50  # hosts listed per proposed entry; covers_total counts them all when there are more
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "audit.schema.json"
 
 
@@ -105,9 +106,13 @@ def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, targ
 def proposal_dict(proposal: Proposal | None) -> dict[str, Any]:
     entries = []
     for item in proposal.entries if proposal is not None else ():
+        covers = sorted(set(item.covers))
         entries.append({
             "address": item.address,
-            "covers": sorted(set(item.covers)),
+            # a sample, like the other lists of this report: an entry for a fleet's domain covers 10^5 hosts, which
+            # the proposal itself (`regaudit propose`) lists in full
+            "covers": covers[:MAX_COVERS_LISTED],
+            **({"covers_total": len(covers)} if len(covers) > MAX_COVERS_LISTED else {}),
             "rationale": "; ".join(item.rationale),
             "collapsed": item.collapsed,
             "also_allows": item.also_allows,

@@ -96,7 +96,7 @@ def dumps_indented(document: Any, ensure_ascii: bool = True) -> str:
     return text
 
 
-STREAM_CHUNK = 2_000  # list items turned into dicts and encoded at a time
+STREAM_CHUNK = 500  # list items turned into dicts and encoded at a time (a chunk's bytes, text and dicts are held)
 
 
 class Restart(str):
@@ -186,7 +186,8 @@ def iter_indented_pieces(document: dict[str, Any], key: str, items: Iterable[Any
         if piece is None:
             yield slow()
             return
-        yield (",\n" if started else f'  "{key}": [\n') + piece
+        yield ",\n" if started else f'  "{key}": [\n'  # apart: joined, the chunk's text would be copied
+        yield piece
         started = True
     yield "\n  ]" if started else f'  "{key}": []'
     for name in names[at + 1:]:

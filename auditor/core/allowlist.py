@@ -211,16 +211,20 @@ class EntryIndex:
                     dot = address.rfind(".", 0, dot)
                 self.tails.add(address)
 
-    def covering(self, host: str, mode: MatchMode) -> list[AllowlistEntry]:
+    def covering(self, host: str, mode: MatchMode) -> tuple[AllowlistEntry, ...]:
         """The entries that cover HOST (as `covers` decides), narrowest first."""
+        if mode is MatchMode.SUFFIX:
+            return self._suffix_covering(host)
+        if host.startswith("*."):
+            return ()
+        exact = self.by_address.get(host)
+        return (exact,) if exact is not None else ()
+
+    def _suffix_covering(self, host: str) -> tuple[AllowlistEntry, ...]:
         wildcard = host.startswith("*.")
         if wildcard:
-            if mode is MatchMode.EXACT:
-                return []
             host = host[2:]
         exact = self.by_address.get(host)
-        if mode is not MatchMode.SUFFIX:
-            return [exact] if exact is not None else []
         wider: list[AllowlistEntry] = []  # widest first, as the walk meets them
         tails = self.tails
         dot = host.rfind(".")
@@ -234,8 +238,10 @@ class EntryIndex:
             dot = host.rfind(".", 0, dot)
         if wider and not wildcard and is_ip(host):
             wider = []  # an address is matched whole: 10.0.0.1 is not under an entry 0.1
+        if not wider:
+            return (exact,) if exact is not None else ()
         wider.reverse()
-        return [exact, *wider] if exact is not None else wider
+        return (exact, *wider) if exact is not None else tuple(wider)
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from auditor.targets.base import Target
 class Analysis:
     store: EvidenceStore
     knowledge: Knowledge
-    graph: RedirectGraph
+    graph: RedirectGraph | None  # None once a caller is done with it (the audit lets it go)
     required: list[RequiredHost]
     proposal: Proposal
     budget: int = DEFAULT_BUDGET

@@ -89,6 +89,7 @@ def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputErro
     analysis = analyse(store, budget=options.budget, mode=options.mode,
                        count_docker_hub_default=options.count_docker_hub_default, allowlist=allowlist,
                        target=options.target)
+    analysis.graph = None  # read by nothing after the required hosts: its 10^5 edges' memory serves the reports
     acceptances = acceptances or Acceptances()
     findings = accept(audit(analysis, allowlist, options), acceptances.rules, acceptances.baseline,
                       acceptances.baseline_name, acceptances.today or datetime.now(UTC).date())
@@ -100,12 +101,12 @@ def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputErro
 
 def renderers() -> dict[str, Callable[[dict[str, Any]], str | Iterable[str]]]:
     """The report renderers by name: a text, or (JSON) its pieces as they are made, for write_output."""
-    from reports.csv_report import render_csv
+    from reports.csv_report import render_csv_pieces
     from reports.html import render_html
     from reports.markdown import render_markdown
     from reports.sarif import render_sarif
 
-    return {"html": render_html, "json": render_json_pieces, "csv": render_csv, "sarif": render_sarif,
+    return {"html": render_html, "json": render_json_pieces, "csv": render_csv_pieces, "sarif": render_sarif,
             "md": render_markdown}
 
 
