@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor import __version__
 from auditor.core.allowlist import Allowlist, MatchMode
@@ -22,12 +22,13 @@ from auditor.decisions.analysis import Analysis
 from auditor.decisions.audit import AUDIT_SCHEMA_ID, AuditOptions, Finding, FindingKind, Severity
 from auditor.decisions.propose import Proposal
 from auditor.decisions.recommend import Op, Recommendation
-from auditor.decisions.requirements import RequiredHost
+from auditor.decisions.requirements import Need, RequiredHost
 from auditor.targets.base import Target
 from reports.json_text import dumps_indented, iter_indented_pieces
 from reports.required_rows import RequiredRows
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
+T = TypeVar("T")
 AUDIT_SCHEMA_VERSION = 1
 MAX_COVERS_LISTED = 50  # hosts listed per proposed entry; covers_total counts them all when there are more
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "audit.schema.json"
@@ -91,16 +92,23 @@ def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, targ
         "host": req.host,
         "roles": sorted(req.roles),
         "registries": sorted(req.registries),
-        "needed_by": sorted({need.describe() for need in req.needed_by})[:50],
+        "needed_by": _sorted_texts(req.needed_by, Need.describe)[:50],
         "confidence": req.confidence.value,
         "wildcard": req.wildcard,
         "chains": chains[:10],
         "allowed_by": entry.address if entry else None,
-        "locations": sorted({str(s) for s in req.evidence})[:20],
+        "locations": _sorted_texts(req.evidence, str)[:20],
         "citations": [k.citation for k in req.knowledge][:10],
         "notes": req.notes[:10],
         **{key: total for key, total in sample_totals(req).items() if key == "registries_total"},
     }
+
+
+def _sorted_texts(items: Sequence[T], text: Callable[[T], str]) -> list[str]:
+    """The distinct TEXT of ITEMS, sorted; one item (most required hosts' needs and sources) without a set."""
+    if len(items) == 1:
+        return [text(items[0])]
+    return sorted({text(item) for item in items})
 
 
 def proposal_dict(proposal: Proposal | None) -> dict[str, Any]:

@@ -236,7 +236,7 @@ class EntryIndex:
             if entry is not None:
                 wider.append(entry)
             dot = host.rfind(".", 0, dot)
-        if wider and not wildcard and is_ip(host):
+        if wider and not wildcard and (host[-1:].isdigit() or ":" in host) and is_ip(host):  # a name: no call
             wider = []  # an address is matched whole: 10.0.0.1 is not under an entry 0.1
         if not wider:
             return (exact,) if exact is not None else ()

@@ -232,6 +232,8 @@ def _images_needing(req: RequiredHost, index: dict[str, RequiredHost]) -> list[N
         root = index.get(chain[0])
         if root is not None and root is not req:
             needs += [n for n in root.needed_by if n.kind != "edge"]
+    if len(needs) < 2:
+        return needs  # most hosts: one image or observation, nothing to order
     unique: dict[str, Need] = {}
     for need in needs:
         unique.setdefault(need.describe(), need)

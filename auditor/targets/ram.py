@@ -56,11 +56,7 @@ class RamTarget(Target):
     def match(self, allowlist: Allowlist, host: str) -> AllowlistEntry | None:
         """The narrowest entry that lets HOST through: RAM's matching is the allowlist index's (its entries
         among HOST's own suffixes, one look-up per label), not a test of every entry per host."""
-        best: AllowlistEntry | None = None
-        for entry in allowlist.index.covering(host, self.mode):
-            if best is None or len(entry.address) > len(best.address):
-                best = entry
-        return best
+        return allowlist.match(host, self.mode)  # the index gives the narrowest (longest) first
 
     def implicitly_allowed(self, host: str) -> str | None:
         if host in DOCKER_HUB_NAMES:
