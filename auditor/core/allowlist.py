@@ -236,8 +236,10 @@ class EntryIndex:
             if entry is not None:
                 wider.append(entry)
             dot = host.rfind(".", 0, dot)
-        if wider and not wildcard and (host[-1:].isdigit() or ":" in host) and is_ip(host):  # a name: no call
-            wider = []  # an address is matched whole: 10.0.0.1 is not under an entry 0.1
+        # an address is matched whole (10.0.0.1 is not under an entry 0.1); is_ip's own first test comes first, so a
+        # name, which ends in a letter, costs no call
+        if wider and not wildcard and (host[-1:].isdigit() or ":" in host) and is_ip(host):
+            wider = []
         if not wider:
             return (exact,) if exact is not None else ()
         wider.reverse()

@@ -367,7 +367,7 @@ class _FixGroup:
         self.registry_host = self.wildcard = False
 
     def takes_evidence(self) -> bool:
-        """Whether a member's evidence would still be kept (the first 60 distinct items are)."""
+        """Whether a member's evidence would still be kept (the first MAX_GROUP_EVIDENCE distinct items are)."""
         return len(self.evidence) < MAX_GROUP_EVIDENCE
 
     def add(self, host: str, severity: Severity, evidence: Iterable[EvidenceItem], data: dict[str, Any]) -> None:

@@ -369,7 +369,7 @@ class _SuffixIndex:
                 break
         key = tuple(tails)
         merged = self._merged.get(key)
-        if merged is None:  # a few distinct sets of tails in a whole run: merged and ordered once each
+        if merged is None:  # the set follows from HOST's deepest tail: at most one per tail, merged and ordered once
             found = list(self.always)
             for tail in tails:
                 found.extend(by_tail[tail])
