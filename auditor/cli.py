@@ -266,6 +266,7 @@ def propose(ctx: click.Context, inputs: tuple[str, ...], assignments: tuple[str,
         merge_store_window(store, inputs=inputs, configured=config.option("store"), **window)
         analysis = analyse(store, budget=budget, mode=MatchMode(match_mode),
                            count_docker_hub_default=count_docker_hub_default, target=target)
+        analysis.graph = None  # no proposal format reads the redirect graph: its 10^5 edges' memory serves the text
         write_output(render_proposal(analysis, output_format, target), output, "proposal")
     sys.exit(input_exit_code(store, strict))
 
