@@ -236,10 +236,8 @@ class EntryIndex:
             if entry is not None:
                 wider.append(entry)
             dot = host.rfind(".", 0, dot)
-        # an address is matched whole (10.0.0.1 is not under an entry 0.1); is_ip's own first test comes first, so a
-        # name, which ends in a letter, costs no call
-        if wider and not wildcard and (host[-1:].isdigit() or ":" in host) and is_ip(host):
-            wider = []
+        if wider and not wildcard and is_ip(host):
+            wider = []  # an address is matched whole: 10.0.0.1 is not under an entry 0.1
         if not wider:
             return (exact,) if exact is not None else ()
         wider.reverse()
