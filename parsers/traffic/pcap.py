@@ -68,9 +68,7 @@ class _Folder:
             self.observations[key] = [event.frame, event.time, event.time, 1]
             return
         slot[3] += 1
-        if event.time is not None:
-            slot[1] = event.time if slot[1] is None else min(slot[1], event.time)
-            slot[2] = event.time if slot[2] is None else max(slot[2], event.time)
+        _widen(slot, event.time)
 
     def edge(self, event: Event, from_host: str, to_host: str, via: EdgeVia, confidence: Confidence,
              detail: str, client: str | None) -> None:
@@ -98,6 +96,15 @@ class _Folder:
                                client=client)
         self.observations.clear()
         self.edges.clear()
+
+
+def _widen(slot: list, time: float | None) -> None:
+    """Stretch a folded observation's [frame, first, last, count] SLOT to include TIME."""
+    if time is not None:
+        if slot[1] is None or time < slot[1]:
+            slot[1] = time
+        if slot[2] is None or time > slot[2]:
+            slot[2] = time
 
 
 def _host(name: str) -> str:
@@ -174,9 +181,13 @@ def _fold_dns(folder: _Folder, event: Event) -> None:
             observations[obs_key] = [frame, time, time, 1]
             continue
         slot[3] += 1
-        if time is not None:
-            slot[1] = time if slot[1] is None else min(slot[1], time)
-            slot[2] = time if slot[2] is None else max(slot[2], time)
+        if time is not None:  # _widen inline: this runs once per DNS record
+            first = slot[1]
+            if first is None or time < first:
+                slot[1] = time
+            last = slot[2]
+            if last is None or time > last:
+                slot[2] = time
     if plan[1]:
         edges = folder.edges
         for from_host, to_host, via, confidence, detail in plan[1]:

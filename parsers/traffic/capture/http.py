@@ -34,7 +34,8 @@ def head_complete(data: bytes) -> bool:
     return b"\r\n\r\n" in data or b"\n\n" in data
 
 
-def _lines(data: bytes) -> list[str]:
+def head_lines(data: bytes) -> list[str]:
+    """The lines of the head at the start of DATA (all of DATA when no blank line ends it)."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
         end = data.find(b"\n\n")
@@ -50,8 +51,8 @@ def _header(lines: list[str], name: str) -> str | None:
     return None
 
 
-def parse_request(data: bytes) -> Request | None:
-    lines = _lines(data)
+def parse_request(lines: list[str]) -> Request | None:
+    """The request whose head_lines are LINES."""
     parts = lines[0].split(" ") if lines else []
     if len(parts) < 2 or (len(parts) >= 3 and not parts[2].startswith("HTTP/")):
         return None
@@ -60,8 +61,8 @@ def parse_request(data: bytes) -> Request | None:
     return Request(method=parts[0][:16], path=parts[1][:MAX_KEPT_TEXT], host=host[:MAX_KEPT_TEXT] if host else None)
 
 
-def parse_response(data: bytes) -> Response | None:
-    lines = _lines(data)
+def parse_response(lines: list[str]) -> Response | None:
+    """The response whose head_lines are LINES."""
     parts = lines[0].split(" ", 2) if lines else []
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _is_number(parts[1]) or len(parts[1]) != 3:
         return None
@@ -95,12 +96,12 @@ def location_host(location: str, request_host: str | None) -> str | None:
     return host_without_port(request_host) if request_host else None
 
 
-def next_message(data: bytes) -> bytes | None:
-    """What follows the head (and a Content-Length body) at the start of DATA, if it starts another message."""
+def next_message(data: bytes, lines: list[str]) -> bytes | None:
+    """What follows the head (LINES, its head_lines) and a Content-Length body at the start of DATA, if it
+    starts another message."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
         return None
-    lines = _lines(data)
     length = _header(lines, "content-length")
     rest = data[end + 4 + (int(length) if length and _is_number(length) else 0):]
     return rest if starts_message(rest) else None

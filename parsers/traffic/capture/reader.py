@@ -13,7 +13,19 @@ from typing import BinaryIO
 
 from parsers.traffic.capture import http
 from parsers.traffic.capture.magic import PCAP_MAGICS, PCAPNG_MAGIC
-from parsers.traffic.capture.scanner import DNS_PORTS, ETH_IPV4, ETH_IPV6, LINK_ETHERNET, VLAN_TAGS, Scanner
+from parsers.traffic.capture.scanner import (
+    DNS_PORTS,
+    ETH_IPV4,
+    ETH_IPV6,
+    LINK_ETHERNET,
+    LINK_LOOP,
+    LINK_NULL,
+    LINK_RAW,
+    LINK_SLL,
+    LINK_SLL2,
+    VLAN_TAGS,
+    Scanner,
+)
 
 CHUNK_BYTES = 4 * 1024 * 1024
 # Real link layers stay under 256 KiB per frame (tshark's own limit); a bigger record is a corrupt header.
@@ -55,25 +67,41 @@ def scan(stream: BinaryIO, scanner: Scanner, advance: Callable[[int], None], fil
         scanner.error(0, f"not a pcap or pcapng file (starts with {magic.hex()})")
 
 
-def _skippable(data: bytes, p: int, end: int, pending: dict[bytes, object]) -> bool:
-    """An Ethernet (VLAN-tagged or not) IPv4/IPv6 TCP frame whose payload cannot start anything we decode.
+# Where the IP header starts on the link layers other than Ethernet that the decoder reads by the IP version
+# nibble alone (Scanner._packet), so the header test may read them the same way.
+_L3_OFFSET = {LINK_SLL: 16, LINK_SLL2: 20, LINK_NULL: 4, LINK_LOOP: 4, **dict.fromkeys(LINK_RAW, 0)}
+HEADER_TESTED_LINKS = frozenset({LINK_ETHERNET, *_L3_OFFSET})
+
+
+def _skippable(data: bytes, p: int, end: int, pending: dict[bytes, object], linktype: int = LINK_ETHERNET) -> bool:
+    """An IPv4/IPv6 TCP frame (Ethernet with or without VLAN tags, Linux cooked, raw IP, loopback) whose payload
+    cannot start anything we decode.
 
     The general form of the inline test in _pcap; IPv6 extension headers and anything else unusual are
-    left to the full decoder.
+    left to the full decoder. LINKTYPE is one of HEADER_TESTED_LINKS. The IP version is read from the nibble,
+    as the decoder reads it, whatever the link layer's protocol field says.
     """
-    if end - p < 54:
-        return False
-    l3 = p + 14
-    ethertype = (data[p + 12] << 8) | data[p + 13]
-    while ethertype in VLAN_TAGS and l3 + 24 < end:
-        ethertype = (data[l3 + 2] << 8) | data[l3 + 3]
-        l3 += 4
-    if ethertype == ETH_IPV4:
+    if linktype == LINK_ETHERNET:
+        l3 = p + 14
+        if end - l3 < 40:
+            return False
+        ethertype = (data[p + 12] << 8) | data[p + 13]
+        while ethertype in VLAN_TAGS and l3 + 24 < end:
+            ethertype = (data[l3 + 2] << 8) | data[l3 + 3]
+            l3 += 4
+        if ethertype != ETH_IPV4 and ethertype != ETH_IPV6:
+            return False
+    else:  # `tcpdump -i any` (SLL, SLL2), raw IP and loopback captures: every frame would reach the decoder
+        l3 = p + _L3_OFFSET[linktype]
+        if end - l3 < 40:
+            return False
+    version = data[l3] >> 4
+    if version == 4:
         if data[l3 + 9] != 6:
             return False
         t = l3 + ((data[l3] & 15) << 2)
         addresses = data[l3 + 12:l3 + 20] if pending else b""
-    elif ethertype == ETH_IPV6:
+    elif version == 6:
         if data[l3 + 6] != 6:
             return False
         t = l3 + 40
@@ -114,6 +142,7 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
     udp_dns = scanner.ipv4_udp
     dns_ports = _dns_ports(swap)
     ethernet = linktype == LINK_ETHERNET and filter_bulk
+    header_tested = linktype in HEADER_TESTED_LINKS and filter_bulk
     frame = 0
     data = b""
     while True:
@@ -160,7 +189,7 @@ def _pcap(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[i
             frame += 1
             p = pos + 16
             pos = end
-            if ethernet and _skippable(data, p, end, pending):
+            if header_tested and _skippable(data, p, end, pending, linktype):
                 continue
             packet(data, p, end, frame, ts_s + ts_f * scale, linktype, caplen < origlen)
         data = data[pos:]
@@ -232,7 +261,8 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
     packet = scanner.packet
     worth = _WORTH_A_LOOK
     interfaces: list[_Interface] = []
-    ethernet: list[bool] = []  # per interface: is its link type Ethernet (the bulk test applies)
+    ethernet: list[bool] = []  # per interface: is its link type Ethernet (the inline bulk test applies)
+    header_tested: list[bool] = []  # per interface: does _skippable read its link type
     endian = "<"
     bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
     udp_dns = scanner.ipv4_udp
@@ -313,7 +343,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                                          "were described; packet skipped")
                     continue
                 iface = interfaces[iface_id]
-                if ethernet[iface_id] and _skippable(data, p, end, pending):
+                if header_tested[iface_id] and _skippable(data, p, end, pending, iface.linktype):
                     continue
                 ts = None if th < 0 else iface.offset + ((th << 32) | tl) * iface.scale
                 packet(data, p, end, frame, ts, iface.linktype, caplen < origlen)
@@ -323,12 +353,14 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
             elif btype == BLOCK_SHB:
                 interfaces = []  # a new section starts its own interface numbering
                 ethernet = []
+                header_tested = []
             elif btype == BLOCK_IDB:
                 if blen < 20:
                     scanner.error(frame + 1, "pcapng interface description block too short; ignored")
                 else:
                     interfaces.append(_interface(data[pos:block_end], endian))
                     ethernet.append(interfaces[-1].linktype == LINK_ETHERNET and filter_bulk)
+                    header_tested.append(interfaces[-1].linktype in HEADER_TESTED_LINKS and filter_bulk)
             pos = block_end  # other blocks (statistics, name resolution, custom ...) are skipped
         data = data[pos:]
         scanner.expire(frame)

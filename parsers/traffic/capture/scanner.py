@@ -297,7 +297,7 @@ class Scanner:
                frame: int, ts: float | None, reverse: bytes = b"") -> None:
         stream = _Stream(kind, frame, ts, _addr(family, src), _addr(family, dst),
                          (seq + len(payload)) & 0xFFFFFFFF, bytearray(payload), reverse)
-        if self._finish(stream):
+        if self._finish(stream, payload):
             return
         if len(self.pending) >= MAX_PENDING_FLOWS:
             oldest = next(iter(self.pending))
@@ -317,9 +317,11 @@ class Scanner:
             stream.next_seq = (stream.next_seq + len(payload)) & 0xFFFFFFFF
         return True
 
-    def _finish(self, stream: _Stream) -> bool:
-        """Decode the stream if it is complete (or over its bound); True when it needs nothing more."""
-        data = bytes(stream.data)
+    def _finish(self, stream: _Stream, data: bytes | None = None) -> bool:
+        """Decode the stream if it is complete (or over its bound); True when it needs nothing more. DATA: the
+        stream's bytes when the caller has them as bytes already (its first segment)."""
+        if data is None:
+            data = bytes(stream.data)
         if stream.kind == "tls":
             need = tls.needed_bytes(data)
             if need == 0:
@@ -376,15 +378,16 @@ class Scanner:
 
     def _http(self, stream: _Stream, data: bytes) -> None:
         for _ in range(MAX_QUEUED_REQUESTS):  # pipelined heads arriving in one buffer
-            rest = http.next_message(data)
-            self._http_one(stream, data)
+            lines = http.head_lines(data)  # read once: the message and what follows it both need them
+            rest = http.next_message(data, lines)
+            self._http_one(stream, lines)
             if rest is None:
                 return
             data = rest
 
-    def _http_one(self, stream: _Stream, data: bytes) -> None:
+    def _http_one(self, stream: _Stream, lines: list[str]) -> None:
         if stream.kind == "http-request":
-            request = http.parse_request(data)
+            request = http.parse_request(lines)
             if request is None:
                 return
             self.events.append(Event("http-request", stream.frame, stream.time, stream.src, stream.dst, request))
@@ -395,7 +398,7 @@ class Scanner:
                 queue = self.http_requests[stream.reverse] = deque(maxlen=MAX_QUEUED_REQUESTS)
             queue.append(request)
             return
-        response = http.parse_response(data)
+        response = http.parse_response(lines)
         if response is None:
             return
         queue = self.http_requests.get(stream.reverse)
