@@ -97,12 +97,16 @@ class Proposal:
 # -- the label tree ----------------------------------------------------------------------------
 
 
+# A leaf's children: most nodes are required hosts with none, and share this until their first child.
+_NO_CHILDREN: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)  # one per label of the required names: 10^5 of them in a fleet
 class _Node:
     name: str
     depth: int
     parent: str | None
-    children: list[str] = field(default_factory=list)
+    children: list[str] = _NO_CHILDREN  # type: ignore[assignment]  # a list from the first child on
     target: bool = False  # a required host, or the anchor domain of a required pattern
     penalty: int = 0
 
@@ -135,9 +139,14 @@ def build_tree(targets: list[str], knowledge: Knowledge) -> tuple[dict[str, _Nod
         nodes[target].target = True
     for node in nodes.values():
         if node.parent is not None:
-            nodes[node.parent].children.append(node.name)
+            parent = nodes[node.parent]
+            if parent.children:
+                parent.children.append(node.name)
+            else:
+                parent.children = [node.name]
     for node in nodes.values():
-        node.children.sort()
+        if node.children:
+            node.children.sort()
     roots = sorted(n.name for n in nodes.values() if n.parent is None)
     _set_penalties(nodes, knowledge)
     return nodes, roots
@@ -174,7 +183,7 @@ def _set_penalties(nodes: dict[str, _Node], knowledge: Knowledge) -> None:
 # -- the dynamic programme ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Table:
     cost: list[int]  # cost[k]: least penalty using exactly k entries in the subtree (the sentinel if none)
     entry_here: bool  # with k == 1, whether the single entry sits at this node
@@ -227,10 +236,13 @@ def solve(nodes: dict[str, _Node], roots: list[str], cap: int) -> tuple[int | No
     """
     impossible = sum(n.penalty for n in nodes.values()) + 1  # above any feasible total
     tables: dict[str, _Table] = {}
+    # Every target's table: one entry, at the target, free. Shared (nothing changes a table once made): 10^5
+    # required hosts held 10^5 equal tables at the DP's peak.
+    target_table = _Table([impossible, 0], True, [])
     for name in sorted(nodes, key=lambda n: (-nodes[n].depth, n)):  # children before parents
         node = nodes[name]
         if node.target:
-            tables[name] = _Table([impossible, 0], True, [])
+            tables[name] = target_table
             continue
         merged, splits = _convolve([tables[c].cost for c in node.children], cap, impossible)
         entry_here = False

@@ -13,6 +13,7 @@ recorded on the host but are not required: a hostname filter sees the name the c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.core.allowlist import normalize_host
@@ -43,8 +44,13 @@ REQUIRING_PURPOSES = {
 
 
 # Sets most required hosts never fill (image registries, chain starts): one shared empty frozenset until the first
-# item, not an empty set (216 bytes) each, at 10^5 hosts.
+# item, not an empty set (216 bytes) each, at 10^5 hosts. Lists likewise start as the shared empty tuple and become
+# lists at their first item (the add_* methods): while all 10^5 records are being built, before `seal`, empty
+# lists and one-item sets were half of the decisions' peak memory.
 _NONE_YET: frozenset[str] = frozenset()
+_EMPTY: tuple = ()
+# Registries a record holds as a tuple (a short scan per addition) before it takes a set.
+_REGISTRY_TUPLE_LIMIT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,19 +71,22 @@ class Need:
 @dataclass(slots=True)  # one per required host: 10^5 in a fleet, no __dict__ each
 class RequiredHost:
     host: str  # a concrete host, or a pattern such as `*.data.mcr.microsoft.com` when wildcard
-    roles: set[str] = field(default_factory=set)
-    registries: set[str] = field(default_factory=set)  # registry names and knowledge-base families served
+    # a frozenset shared by every record with the same roles (add_role)
+    roles: set[str] | frozenset[str] = _NONE_YET
+    # registry names and knowledge-base families served: a tuple while short, then a set (add_registry); sealed,
+    # a sorted tuple
+    registries: set[str] | tuple[str, ...] = _EMPTY
     # registries as images name them (`docker.io`); the shared empty frozenset until the first (see _NONE_YET)
     image_registries: set[str] | frozenset[str] = _NONE_YET
-    needed_by: list[Need] = field(default_factory=list)
-    chains: list[list[str]] = field(default_factory=list)
+    needed_by: list[Need] = _EMPTY  # type: ignore[assignment]  # the lists: _EMPTY until their first item
+    chains: list[list[str]] = _EMPTY  # type: ignore[assignment]
     confidence: Confidence = Confidence.HIGH
-    knowledge: list[KnownHost] = field(default_factory=list)
-    evidence: list[Source] = field(default_factory=list)
+    knowledge: list[KnownHost] = _EMPTY  # type: ignore[assignment]
+    evidence: list[Source] = _EMPTY  # type: ignore[assignment]
     wildcard: bool = False
     unknown_chain: bool = False
-    cname_targets: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    cname_targets: list[str] = _EMPTY  # type: ignore[assignment]
+    notes: list[str] = _EMPTY  # type: ignore[assignment]
     need_count: int = 0  # distinct needs, of which `needed_by` holds the first MAX_NEEDS_KEPT
     chain_count: int = 0  # distinct chains, of which `chains` holds the first MAX_CHAINS_KEPT
     registry_count: int = 0  # distinct registries, of which `registries` holds the first MAX_REGISTRIES_KEPT
@@ -92,12 +101,54 @@ class RequiredHost:
         return list(dict.fromkeys(cited + [str(s) for s in self.evidence]))
 
     def add_need(self, need: Need) -> None:
-        if need.source is not None and len(self.evidence) < MAX_EVIDENCE_KEPT and need.source not in self.evidence:
-            self.evidence.append(need.source)
+        if need.source is not None:
+            self.add_evidence(need.source)
+        if not self.needed_by:
+            self.needed_by = []
         if self._is_new(need, need, self.needed_by, MAX_NEEDS_KEPT):
             self.need_count += 1
 
+    def add_evidence(self, source: Source) -> None:
+        """SOURCE among the evidence locations, while they have room."""
+        if not self.evidence:
+            self.evidence = [source]
+        elif len(self.evidence) < MAX_EVIDENCE_KEPT and source not in self.evidence:
+            self.evidence.append(source)
+
+    def add_knowledge(self, known: KnownHost) -> None:
+        if not self.knowledge:
+            self.knowledge = [known]
+        elif known not in self.knowledge:
+            self.knowledge.append(known)
+
+    def add_role(self, role: str) -> None:
+        if role not in self.roles:
+            self.roles = _shared_set(self.roles | {role})
+
+    def add_roles(self, roles: Iterable[str]) -> None:
+        more = self.roles.union(roles)
+        if len(more) != len(self.roles):
+            self.roles = _shared_set(more)
+
+    def add_registry(self, name: str) -> None:
+        held = self.registries
+        if type(held) is tuple:
+            if name not in held:
+                self.registries = (*held, name) if len(held) < _REGISTRY_TUPLE_LIMIT else {*held, name}
+        else:
+            held.add(name)  # type: ignore[union-attr]
+
+    def add_registries(self, names: Iterable[str]) -> None:
+        held = self.registries
+        if type(held) is not tuple:
+            held.update(names)  # type: ignore[union-attr]
+            return
+        for name in names:
+            self.add_registry(name)
+
     def add_chain(self, chain: list[str]) -> None:
+        if len(chain) > 1 and not self.chains:
+            self.chains = []
         if len(chain) > 1 and self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
             self.chain_count += 1
             if self.chain_starts:
@@ -132,7 +183,7 @@ class RequiredHost:
         is a quarter of a set and half a list; an empty one is shared) and its roles a frozenset shared by every
         record with the same roles: at 10^5 hosts the containers were most of a record's kilobyte."""
         self._seen = None
-        names = distinct_registries(self.registries)
+        names = distinct_registries(set(self.registries))
         self.registry_count = len(names)
         if len(names) > MAX_REGISTRIES_KEPT:
             names = set(sorted(names)[:MAX_REGISTRIES_KEPT])
@@ -152,8 +203,12 @@ class RequiredHost:
             self.image_registries = {registry}
 
     def add_note(self, note: str) -> None:
-        if note and note not in self.notes:
+        if not note or note in self.notes:
+            return
+        if self.notes:
             self.notes.append(note)
+        else:
+            self.notes = [note]
 
 
 _SHARED_SETS: dict[frozenset[str], frozenset[str]] = {}
@@ -200,9 +255,9 @@ class _Builder:
 
     def direct(self, host: str, role: str, need: Need, registry: str = "") -> RequiredHost:
         required = self.get(host)
-        required.roles.add(role)
+        required.add_role(role)
         if registry:
-            required.registries.add(registry)
+            required.add_registry(registry)
         required.add_need(need)
         if host not in self._direct:
             self._direct.add(host)
@@ -279,10 +334,9 @@ def required_hosts(store: EvidenceStore, knowledge: Knowledge, graph: RedirectGr
                                       Need("observation", builder.text(f"{plural(activity.count, 'contact')}, matches "
                                                                        f"{known.profile} host {known.host_or_pattern}"),
                                            sample))
-            if known not in required.knowledge:
-                required.knowledge.append(known)
+            required.add_knowledge(known)
             profile = knowledge.profile(known.profile)
-            required.registries.add(profile.name if profile is not None else known.profile)
+            required.add_registry(profile.name if profile is not None else known.profile)
     for root in sorted(builder.hosts):
         if graph.has_edges_from(root):  # most of a fleet's self-hosted registries lead nowhere known
             _follow(builder, graph, root)
@@ -316,17 +370,16 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
         last = edges[-1]
         required = builder.get(host, wildcard="*" in host)
         required.add_chain(chain)
-        required.registries |= root_required.registries
+        required.add_registries(root_required.registries)
         role = last.knowledge.role.split("+")[0] if last.knowledge else _role_from_detail(last.detail)
-        required.roles.add(role)
+        required.add_role(role)
         for edge in edges:
-            if edge.knowledge is not None and edge.to_host == host and edge.knowledge not in required.knowledge:
-                required.knowledge.append(edge.knowledge)
+            if edge.knowledge is not None and edge.to_host == host:
+                required.add_knowledge(edge.knowledge)
             for source in edge.sources:
                 if len(required.evidence) >= MAX_EVIDENCE_KEPT:
                     break
-                if source not in required.evidence:
-                    required.evidence.append(source)
+                required.add_evidence(source)
         seen_at = last.sources[0] if last.sources else None
         required.add_need(Need("edge", " -> ".join(chain) + f" ({', '.join(e.via.value for e in edges)})",
                                seen_at))
@@ -361,10 +414,9 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
             required.add_note(hint or ("registry not in the knowledge base: its token and blob hosts are unknown. "
                                        "Trace or observe a pull."))
         return
-    if found.known not in required.knowledge:
-        required.knowledge.append(found.known)
-    required.roles |= set(found.roles)  # e.g. ECR authenticates on the registry host itself: api+auth
-    required.registries.add(found.profile.name)
+    required.add_knowledge(found.known)
+    required.add_roles(found.roles)  # e.g. ECR authenticates on the registry host itself: api+auth
+    required.add_registry(found.profile.name)
     if found.profile.unknown_chain and not observed_chain:
         required.unknown_chain = True
         required.add_note(f"{found.profile.name}: where its blobs come from is not documented. "
