@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from auditor import __version__
 from auditor.core.allowlist import Allowlist, MatchMode
@@ -25,12 +25,12 @@ from auditor.decisions.recommend import Op, Recommendation
 from auditor.decisions.requirements import Need, RequiredHost
 from auditor.targets.base import Target
 from reports.json_text import dumps_indented, iter_indented_pieces
-from reports.required_rows import RequiredRows
+from reports.required_rows import Deferred, RequiredRows
 from reports.serialize import blocked_group_dict, error_dict, input_dict, iso_time, sample_totals, unresolved_dict
 
-T = TypeVar("T")
 AUDIT_SCHEMA_VERSION = 1
 MAX_COVERS_LISTED = 50  # hosts listed per proposed entry; covers_total counts them all when there are more
+MAX_SHARED_LISTS = 4096  # distinct row lists one audit document shares (see required_dict)
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "audit.schema.json"
 
 
@@ -80,9 +80,14 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, target: Target | None = None
-                  ) -> dict[str, Any]:
+def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, target: Target | None = None,
+                  shared: dict[tuple[str, ...], list[str]] | None = None) -> dict[str, Any]:
+    """The document's row for REQ. SHARED, one per document: the lists most rows have in common (their roles,
+    citations and notes, no chains), one object per content. Nothing changes a row's lists once made; at 10^5
+    required hosts these were some 18 MB of equal lists."""
     entry = allowlist.match(req.host, mode) if target is None else target.match(allowlist, req.host)
+    if shared is None:
+        shared = {}
     chains: list[list[str]] = []
     for chain in req.chains:
         listed = list(chain)  # a sealed record's chains are tuples: compared as the lists they are written as
@@ -90,25 +95,29 @@ def required_dict(req: RequiredHost, allowlist: Allowlist, mode: MatchMode, targ
             chains.append(listed)
     return {
         "host": req.host,
-        "roles": sorted(req.roles),
+        "roles": _shared_list(shared, ("roles", *sorted(req.roles))),
         "registries": sorted(req.registries),
-        "needed_by": _sorted_texts(req.needed_by, Need.describe)[:50],
+        "needed_by": Deferred(req.needed_by, Need.describe, 50),
         "confidence": req.confidence.value,
         "wildcard": req.wildcard,
-        "chains": chains[:10],
+        "chains": chains[:10] if chains else _shared_list(shared, ("chains",)),
         "allowed_by": entry.address if entry else None,
-        "locations": _sorted_texts(req.evidence, str)[:20],
-        "citations": [k.citation for k in req.knowledge][:10],
-        "notes": req.notes[:10],
+        "locations": Deferred(req.evidence, str, 20),
+        "citations": _shared_list(shared, ("citations", *[k.citation for k in req.knowledge][:10])),
+        "notes": _shared_list(shared, ("notes", *req.notes[:10])),
         **{key: total for key, total in sample_totals(req).items() if key == "registries_total"},
     }
 
 
-def _sorted_texts(items: Sequence[T], text: Callable[[T], str]) -> list[str]:
-    """The distinct TEXT of ITEMS, sorted; one item (most required hosts' needs and sources) without a set."""
-    if len(items) == 1:
-        return [text(items[0])]
-    return sorted({text(item) for item in items})
+def _shared_list(shared: dict[tuple[str, ...], list[str]], key: tuple[str, ...]) -> list[str]:
+    """The list of KEY's items after its first (the field it is for), the same object for the same KEY while
+    SHARED holds fewer than MAX_SHARED_LISTS (host-specific notes would otherwise cost a memo entry each)."""
+    held = shared.get(key)
+    if held is None:
+        held = list(key[1:])
+        if len(shared) < MAX_SHARED_LISTS:
+            shared[key] = held
+    return held
 
 
 def proposal_dict(proposal: Proposal | None) -> dict[str, Any]:
@@ -220,7 +229,8 @@ def audit_document(analysis: Analysis, allowlist: Allowlist, findings: list[Find
     store: EvidenceStore = analysis.store
     proposal = proposal_dict(analysis.proposal)
     target = options.enforcement()
-    required = RequiredRows(required_dict(r, allowlist, options.mode, target)
+    shared: dict[tuple[str, ...], list[str]] = {}
+    required = RequiredRows(required_dict(r, allowlist, options.mode, target, shared)
                             for r in sorted(analysis.required, key=lambda r: r.host))
     first, last = store.time_window()
     by_kind = Counter(f.kind.value for f in findings)

@@ -7,14 +7,44 @@ one. Nothing here imports a decision: the HTML renderer reads documents parsed f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
+
+
+class Deferred:
+    """A row value made when the row is read: the sorted distinct texts of ITEMS, the first LIMIT of them.
+
+    A required host's needs and locations are texts of their own (about 30 MB at 10^5 hosts, held for all five
+    renderers), read by one renderer, the JSON, a chunk of rows at a time; the items they are made from are the
+    required host's own and alive anyway."""
+
+    __slots__ = ("items", "limit", "text")
+
+    def __init__(self, items: Sequence[Any], text: Callable[[Any], str], limit: int) -> None:
+        self.items = items
+        self.text = text
+        self.limit = limit
+
+    def value(self) -> list[str]:
+        items, text = self.items, self.text
+        if len(items) == 1:  # most required hosts: one need, one location
+            return [text(items[0])]
+        return sorted({text(item) for item in items})[:self.limit]
+
+
+def _row(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(keys, values, strict=True))
+    for key, value in row.items():
+        if type(value) is Deferred:
+            row[key] = value.value()
+    return row
 
 
 class RequiredRows(Sequence[dict[str, Any]]):
     """The audit document's `required`: one row per required host, held as the tuple of its values (a dict per
     host was about 50 MB of an audit at 10^5 hosts, held for all five renderers) and read as the dict
-    required_dict made. Equal to the list of those dicts; `column` reads one field of every row."""
+    required_dict made, each Deferred value made then. Equal to the list of those dicts; `column` reads one
+    field of every row."""
 
     __slots__ = ("_keys", "_rows")
 
@@ -34,16 +64,17 @@ class RequiredRows(Sequence[dict[str, Any]]):
     def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
     def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(index, slice):
-            return [dict(zip(keys, values, strict=True)) for keys, values in self._rows[index]]
-        keys, values = self._rows[index]
-        return dict(zip(keys, values, strict=True))
+            return [_row(keys, values) for keys, values in self._rows[index]]
+        return _row(*self._rows[index])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (dict(zip(keys, values, strict=True)) for keys, values in self._rows)
+        return (_row(keys, values) for keys, values in self._rows)
 
     def column(self, key: str) -> Iterator[Any]:
         """KEY's value in every row, without making the rows."""
-        return (values[keys.index(key)] for keys, values in self._rows)
+        for keys, values in self._rows:
+            value = values[keys.index(key)]
+            yield value.value() if type(value) is Deferred else value
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, RequiredRows | list):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from reports.json_report import render_json, render_json_pieces
-from reports.required_rows import RequiredRows, required_column
+from reports.required_rows import Deferred, RequiredRows, required_column
 
 
 def _rows() -> list[dict[str, object]]:
@@ -32,3 +32,21 @@ def test_a_document_holding_rows_renders_the_text_of_one_holding_dicts() -> None
     text = render_json(with_dicts)
     assert render_json(with_rows) == text == json.dumps(with_dicts, indent=2, ensure_ascii=False) + "\n"
     assert "".join(render_json_pieces(with_rows)) == text
+
+
+def test_deferred_values_are_made_when_a_row_is_read_sorted_distinct_and_capped() -> None:
+    made: list[str] = []
+
+    def text(item: int) -> str:
+        made.append(f"t{item}")
+        return f"t{item}"
+
+    rows = RequiredRows([{"host": "a.example", "needed_by": Deferred([3, 1, 3, 2], text, 2)},
+                         {"host": "b.example", "needed_by": Deferred([7], text, 2)},
+                         {"host": "c.example", "needed_by": Deferred([], text, 2)}])
+    assert made == []  # nothing made while the rows are only held
+    expected = [{"host": "a.example", "needed_by": ["t1", "t2"]}, {"host": "b.example", "needed_by": ["t7"]},
+                {"host": "c.example", "needed_by": []}]
+    assert list(rows) == expected and rows == expected and rows[1] == expected[1] and rows[0:2] == expected[:2]
+    assert list(required_column(rows, "needed_by")) == [["t1", "t2"], ["t7"], []]
+    assert json.loads(render_json({"required": rows})) == {"required": expected}
