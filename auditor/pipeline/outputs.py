@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 STDIO = "-"
+
+
+def _regular_file_offset() -> int | None:
+    """Where standard output stands in its file when it is a regular file opened for writing without O_APPEND
+    (`> file`, not `>> file`, whose offset says nothing of where its text starts), else None."""
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        import fcntl  # not on Windows: there standard output is always collected first
+
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+            return None
+        sys.stdout.flush()
+        return os.lseek(fd, 0, os.SEEK_CUR)
+    except (OSError, ValueError, AttributeError, ImportError):  # no descriptor (a test's capture), a closed one
+        return None
 
 
 class OutputError(Exception):
@@ -17,15 +36,24 @@ def write_output(text: str | list[str] | Iterator[str], target: str | Path | Non
     """TEXT to TARGET: a path (parent directories made), or standard output when TARGET is None or `-`. TEXT may
     be a list of pieces, written one by one, never joined or encoded whole; or an iterator of them as they are made
     (reports/json_text.iter_indented_pieces), each written and let go: a file is started over at a Restart piece,
-    standard output (which cannot be) gets the pieces collected first."""
+    and so is standard output redirected to one (`> file`); a pipe or terminal gets the pieces collected first."""
     from reports.json_text import Restart, settled
 
     pieces: Iterable[str] = [text] if isinstance(text, str) else text
     if target is None or str(target) == STDIO:
-        if not isinstance(pieces, list):
-            pieces = settled(pieces)
-        for piece in pieces:
-            sys.stdout.write(piece)
+        start = None if isinstance(pieces, list) else _regular_file_offset()
+        if start is None:  # a pipe or a terminal cannot be started over: the pieces are collected first
+            if not isinstance(pieces, list):
+                pieces = settled(pieces)
+            for piece in pieces:
+                sys.stdout.write(piece)
+        else:  # `> report.json`: written as made, like a named file (the text of a fleet is 100 MB)
+            for piece in pieces:
+                if isinstance(piece, Restart):
+                    sys.stdout.flush()
+                    os.ftruncate(sys.stdout.fileno(), start)
+                    os.lseek(sys.stdout.fileno(), start, os.SEEK_SET)
+                sys.stdout.write(piece)
         sys.stdout.flush()
         return
     path = Path(target)

@@ -132,3 +132,53 @@ def test_pieces_written_as_they_are_made_start_the_file_over_at_the_slow_path(tm
     assert "".join(settled(pieces)) == whole
     write_output(iter_indented_pieces(head, "observed_hosts", items, lambda i: i, chunk=2), tmp_path / "out.json")
     assert (tmp_path / "out.json").read_text(encoding="utf-8") == whole
+
+
+_WRITE_TO_STDOUT = """
+import os, sys
+from auditor.pipeline.outputs import write_output
+from reports.json_text import iter_indented_pieces
+risky_at = None if sys.argv[1] == "none" else int(sys.argv[1])
+items = [{"n": i, "v": 1e16 if i == risky_at else i} for i in range(10)]
+start = os.fstat(1).st_size if os.path.isfile("/proc/self/fd/1") else 0
+def pieces():
+    for number, piece in enumerate(iter_indented_pieces({"schema": "x", "observed_hosts": [], "after": [1]},
+                                                        "observed_hosts", items, lambda i: i, chunk=2)):
+        if number == 3:  # how much of the text had reached the file while it was still being made
+            print(os.fstat(1).st_size - start if os.path.isfile("/proc/self/fd/1") else 0, file=sys.stderr)
+        yield piece
+write_output(pieces(), "-")
+"""
+
+
+@pytest.mark.parametrize("risky_at", [None, 9])
+@pytest.mark.parametrize("how", ["file", "append", "pipe"])
+def test_standard_output_redirected_to_a_file_is_written_as_made_and_started_over_in_place(
+        tmp_path: Path, risky_at: int | None, how: str) -> None:
+    """`regaudit propose --format json > proposal.json` writes its pieces as they are made, as `-o` does (the whole
+    text is not collected first); a Restart starts the text over where it began. An appending redirection (`>>`,
+    whose earlier content must stay) and a pipe get the collected text."""
+    import subprocess
+    import sys
+
+    from reports.json_text import dumps_indented
+
+    items = [{"n": i, "v": 1e16 if i == risky_at else i} for i in range(10)]
+    whole = dumps_indented({"schema": "x", "observed_hosts": items, "after": [1]})
+    argv = [sys.executable, "-c", _WRITE_TO_STDOUT, str(risky_at).lower()]
+    root = Path(__file__).resolve().parents[2]
+    if how == "pipe":
+        done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=True)
+        assert done.stdout == whole
+        return
+    out = tmp_path / "out.json"
+    out.write_text("earlier line\n", encoding="utf-8")
+    with out.open("a" if how == "append" else "w", encoding="utf-8") as handle:
+        if how == "file":
+            handle.write("before\n")  # written by the shell's other commands: where the text starts is kept
+            handle.flush()
+        done = subprocess.run(argv, cwd=root, stdout=handle, stderr=subprocess.PIPE, text=True, check=True)
+    prefix = "earlier line\n" if how == "append" else "before\n"
+    assert out.read_text(encoding="utf-8") == prefix + whole
+    written_while_made = int(done.stderr.split()[-1])
+    assert (written_while_made > 0) is (how == "file"), done.stderr
