@@ -236,10 +236,13 @@ def solve(nodes: dict[str, _Node], roots: list[str], cap: int) -> tuple[int | No
     """
     impossible = sum(n.penalty for n in nodes.values()) + 1  # above any feasible total
     tables: dict[str, _Table] = {}
+    by_depth: dict[int, list[str]] = {}  # children before parents, by name within a depth: no key per node
+    for name, node in nodes.items():
+        by_depth.setdefault(node.depth, []).append(name)
     # Every target's table: one entry, at the target, free. Shared (nothing changes a table once made): 10^5
     # required hosts held 10^5 equal tables at the DP's peak.
     target_table = _Table([impossible, 0], True, [])
-    for name in sorted(nodes, key=lambda n: (-nodes[n].depth, n)):  # children before parents
+    for name in (name for depth in sorted(by_depth, reverse=True) for name in sorted(by_depth.pop(depth))):
         node = nodes[name]
         if node.target:
             tables[name] = target_table
@@ -310,13 +313,13 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
     effective = budget - (1 if count_docker_hub_default else 0)
     proposal = Proposal([], budget, mode, count_docker_hub_default, effective, required=list(required))
     index = {item.host: item for item in required}
-    targets: dict[str, list[RequiredHost]] = {}
+    targets: dict[str, RequiredHost | list[RequiredHost]] = {}  # see _add_target
     for item in required:
         target, reason = _target_of(item, knowledge, mode)
         if target is None:
             proposal.uncovered.append(Uncovered(item, reason))
             continue
-        targets.setdefault(target, []).append(item)
+        _add_target(targets, target, item)
     if mode is MatchMode.EXACT:
         chosen = sorted(targets)
         proposal.over_budget = len(chosen) > effective
@@ -335,7 +338,7 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
         for item in proposal.uncovered:
             anchor = pattern_anchor(item.requirement.host)
             if anchor and any(covers(address, anchor, mode) for address in chosen):
-                targets.setdefault(anchor, []).append(item.requirement)
+                _add_target(targets, anchor, item.requirement)
             else:
                 still.append(item)
         proposal.uncovered = still
@@ -350,10 +353,26 @@ def propose(required: list[RequiredHost], knowledge: Knowledge, budget: int = DE
             covered_by[owner].append(target)
     for address in chosen:
         covered = covered_by[address]
-        items = [item for t in covered for item in targets[t]]
+        items = [item for t in covered for item in _target_items(targets[t])]
         proposal.entries.append(_entry(address, covered, items, knowledge, mode, address not in targets, index))
     _notes(proposal, knowledge, len(targets))
     return proposal
+
+
+def _add_target(targets: dict[str, RequiredHost | list[RequiredHost]], target: str, item: RequiredHost) -> None:
+    """ITEM among the required hosts TARGET stands for: held bare while it is the only one (nearly every
+    target at 10^5 hosts, where a list each was 9 MB)."""
+    held = targets.get(target)
+    if held is None:
+        targets[target] = item
+    elif type(held) is list:
+        held.append(item)
+    else:
+        targets[target] = [held, item]  # type: ignore[list-item]
+
+
+def _target_items(held: RequiredHost | list[RequiredHost]) -> list[RequiredHost]:
+    return held if type(held) is list else [held]  # type: ignore[list-item]
 
 
 def _entry(address: str, covered: list[str], items: list[RequiredHost], knowledge: Knowledge, mode: MatchMode,
