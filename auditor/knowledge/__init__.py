@@ -136,6 +136,11 @@ class Knowledge:
     _match_memo: dict[str, ProfileMatch | None] = field(default_factory=dict, init=False, repr=False,
                                                          compare=False)
     _tenant_memo: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # required_for's patterns per (endpoint pattern, options), and its filled facts per the variables they name
+    _required_plans: dict[tuple[int, bool, bool], tuple[tuple[HostPattern, ...], tuple[str, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _required_filled: dict[tuple[object, ...], tuple[KnownHost | None, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
     # required_for's filled facts by (fact, filled host): the storage bucket of a region is one object for all
     # the registries of that region, not one per registry
     _filled: dict[tuple[int, str], KnownHost] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -194,8 +199,40 @@ class Knowledge:
         found = self.match_api(endpoint_host)
         if found is None:
             return []
+        plan_key = (id(found.pattern), include_optional, conditional_only)  # patterns live as long as self
+        plan = self._required_plans.get(plan_key)
+        if plan is None:
+            plan = self._required_plans[plan_key] = self._required_plan(found, include_optional, conditional_only)
+        patterns, used = plan
+        # The facts other than the endpoint depend only on the variables their templates name: a fleet's 10^5
+        # ECR registries fill the same few token and bucket hosts per region, once each
+        filled = None
+        if any(pattern is not found.pattern for pattern in patterns):
+            variables = found.variables
+            fill_key = (plan_key, tuple(variables.get(name) for name in used))
+            filled = self._required_filled.get(fill_key)
+            if filled is None:
+                filled = tuple(None if pattern is found.pattern
+                               else self._filled_fact(pattern.known, *fill_template(pattern.template, variables))
+                               for pattern in patterns)
+                _remember(self._required_filled, fill_key, filled)
         result: list[KnownHost] = []
-        variables: dict[str, str] | None = None  # made once per call, when a template needs filling
+        for index, pattern in enumerate(patterns):
+            if pattern is found.pattern:  # the endpoint itself: one per registry, not worth remembering
+                known = pattern.known
+                result.append(KnownHost(endpoint_host, known.role, known.confidence, known.source, known.checked,
+                                        known.note, False, known.needed, known.condition, known.profile,
+                                        known.applies_to))
+            else:
+                result.append(filled[index])  # type: ignore[index,arg-type]
+        return result
+
+    @staticmethod
+    def _required_plan(found: ProfileMatch, include_optional: bool, conditional_only: bool
+                       ) -> tuple[tuple[HostPattern, ...], tuple[str, ...]]:
+        """The patterns of FOUND's profile that required_for reports for an endpoint matching FOUND's pattern (it
+        included), in profile order, and the variables the other patterns' templates name."""
+        patterns = []
         for pattern in found.profile.hosts:
             known = pattern.known
             if not (known.needed or include_optional) or (conditional_only and not known.condition):
@@ -204,15 +241,10 @@ class Knowledge:
                 continue  # another front door of the family (FIPS, dual-stack, sovereign): an alternative
             if known.applies_to and found.pattern.template not in known.applies_to:
                 continue  # serves another registry of the family (Red Hat's signature store, ...)
-            if pattern is found.pattern:  # the endpoint itself: one per registry, not worth remembering
-                result.append(KnownHost(endpoint_host, known.role, known.confidence, known.source, known.checked,
-                                        known.note, False, known.needed, known.condition, known.profile,
-                                        known.applies_to))
-            else:
-                if variables is None:
-                    variables = found.variables
-                result.append(self._filled_fact(known, *fill_template(pattern.template, variables)))
-        return result
+            patterns.append(pattern)
+        used = sorted({name for pattern in patterns if pattern is not found.pattern
+                       for name in _VARIABLE_RE.findall(pattern.template)})
+        return tuple(patterns), tuple(used)
 
     def _filled_fact(self, known: KnownHost, host: str, wildcard: bool) -> KnownHost:
         """KNOWN about HOST, one shared object per (fact, host): the facts are frozen, and a fleet's registries

@@ -213,3 +213,29 @@ def test_every_icann_public_suffix_is_public_in_the_whole_list() -> None:
     assert "public suffix" in (kb.is_multi_tenant("co.uk") or "")
     assert "private section" in (kb.is_multi_tenant("netlify.app") or "")
     assert kb.is_multi_tenant("registry.corp.example") is None
+
+
+def test_required_for_gives_each_endpoint_its_own_facts_whatever_was_asked_before() -> None:
+    """required_for fills a profile's other hosts once per set of the variables they name (a region's token and
+    bucket hosts, shared by its registries): asked in any order on one knowledge base, each endpoint gets exactly
+    what a fresh knowledge base gives it."""
+    fresh_knowledge = load_knowledge.__wrapped__  # not the cached one: nothing asked of it before
+
+    endpoints = ["111111111111.dkr.ecr.us-east-1.amazonaws.com", "222222222222.dkr.ecr.us-east-1.amazonaws.com",
+                 "111111111111.dkr.ecr.eu-west-1.amazonaws.com", "333333333333.dkr.ecr-fips.us-west-2.amazonaws.com",
+                 "444444444444.dkr-ecr.ap-south-1.on.aws", "acme.azurecr.io", "other.azurecr.io",
+                 "europe-west1-docker.pkg.dev", "us-docker.pkg.dev", "registry-1.docker.io", "ghcr.io",
+                 "registry.redhat.io", "registry.access.redhat.com", "mcr.microsoft.com", "registry.lab.test"]
+    options = [(False, False), (True, False), (True, True)]
+
+    def facts(kb: object, host: str, include_optional: bool, conditional_only: bool) -> list[tuple]:
+        return [(k.host_or_pattern, k.role, k.wildcard, k.confidence, k.condition, k.source, k.note)
+                for k in kb.required_for(host, include_optional=include_optional,  # type: ignore[attr-defined]
+                                         conditional_only=conditional_only)]
+
+    fresh = {(host, *option): facts(fresh_knowledge(), host, *option) for host in endpoints for option in options}
+    assert any(len(found) > 2 for found in fresh.values())  # the profiles do fill other hosts
+    shared = fresh_knowledge()
+    for host in [*endpoints, *reversed(endpoints)]:
+        for option in options:
+            assert facts(shared, host, *option) == fresh[(host, *option)], (host, option)
