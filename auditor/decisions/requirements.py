@@ -381,9 +381,11 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
                     break
                 required.add_evidence(source)
         seen_at = last.sources[0] if last.sources else None
-        required.add_need(Need("edge", " -> ".join(chain) + f" ({', '.join(e.via.value for e in edges)})",
-                               seen_at))
-        weakest = min((e.confidence for e in edges), key=lambda c: CONFIDENCE_ORDER[c])
+        # one edge (a knowledge fact straight from the registry: most paths) said without the generators
+        vias = last.via.value if len(edges) == 1 else ", ".join(e.via.value for e in edges)
+        required.add_need(Need("edge", f"{' -> '.join(chain)} ({vias})", seen_at))
+        weakest = (last.confidence if len(edges) == 1
+                   else min((e.confidence for e in edges), key=CONFIDENCE_ORDER.__getitem__))
         if host not in builder._direct and (
                 required.chain_count == 1 or CONFIDENCE_ORDER[weakest] > CONFIDENCE_ORDER[required.confidence]):
             required.confidence = weakest
