@@ -82,3 +82,14 @@ def test_a_fleet_audit_lists_a_sample_of_what_an_entry_covers_and_counts_the_res
     assert example["covers_total"] == 625
     whole = [e for e in document["proposal"]["entries"] if "covers_total" not in e]
     assert whole and all(len(e["covers"]) <= MAX_COVERS_LISTED for e in whole)
+
+
+def test_the_html_proposal_table_says_how_many_hosts_a_cut_entry_covers(tmp_path: Path) -> None:
+    """The HTML shows the audit JSON's sample of covered hosts: where it was cut, it says how many there are."""
+    from reports.html import render_html
+
+    document = json.loads(scenario_outputs("fleet", tmp_path)["audit.json"])
+    page = render_html(document)
+    assert "covers 625 hosts, among them " in page
+    counted = sum(1 for e in document["proposal"]["entries"] if "covers_total" in e)
+    assert page.count(" hosts, among them ") == counted
