@@ -195,18 +195,26 @@ def _convolve(tables: list[list[int]], cap: int, impossible: int) -> tuple[list[
     total: list[int] = [0]
     splits: list[list[int]] = []
     shifted: list[int] = []  # the last target child's split, shared by the next ones when equal
+    # True once TOTAL is CAP + 1 impossible costs: past CAP target children nothing changes any more (each
+    # shifts one impossible cost in and one out, and splits nothing)
+    saturated = False
     for table in tables:
         if len(table) == 2 and table[1] == 0 and table[0] >= impossible:
             # a target child ([impossible, 0]: exactly one entry, free) shifts the totals by one; what the general
             # loop below gives, without its pairs, and one split list for a run of siblings (10^5 ECR hosts
             # under one region domain would otherwise hold 10^5 lists of cap + 1 numbers)
+            if saturated:
+                splits.append(shifted)
+                continue
             size = min(cap, len(total))
             choice = [0] + [1 if before < impossible else 0 for before in total[:size]]
             if choice != shifted:
                 shifted = choice
             total = [impossible, *total[:size]]
             splits.append(shifted)
+            saturated = size == cap and 1 not in choice
             continue
+        saturated = False
         size = min(cap, len(total) - 1 + len(table) - 1)
         merged = [impossible] * (size + 1)
         choice = [0] * (size + 1)

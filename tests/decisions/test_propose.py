@@ -109,6 +109,21 @@ def test_dp_matches_brute_force(seed: int) -> None:
         assert len(roots) > budget
 
 
+@pytest.mark.parametrize("budget", [1, 2, 3, 4, 5])
+def test_dp_matches_brute_force_with_more_target_siblings_than_entries(budget: int) -> None:
+    """Past as many target siblings as the budget allows, their parent's totals stop changing (the DP skips
+    them): siblings before and after an inner subtree, under one parent and beside other domains."""
+    targets = [f"h{i}.svc.acme.com" for i in range(7)] + ["m.p.svc.acme.com", "n.p.svc.acme.com"]
+    targets += [f"z{i}.svc.acme.com" for i in range(3)] + ["a.cdn.docker.com", "x.s3.amazonaws.com"]
+    nodes, roots = build_tree(targets, KB)
+    expected = _brute_force(nodes, budget)
+    penalty, chosen = solve(nodes, roots, budget)
+    assert penalty == (None if expected == float("inf") else expected)
+    if chosen:
+        assert all(any(covers(c, t, MatchMode.SUFFIX) for c in chosen) for t in targets)
+        assert sum(nodes[c].penalty for c in chosen) == penalty
+
+
 def test_penalty_prefers_narrow_then_ordinary_then_shared_then_public_suffix() -> None:
     targets = ["a.cdn.docker.com", "b.cdn.docker.com", "c.api.docker.com", "x.s3.amazonaws.com", "y.s3.amazonaws.com"]
     nodes, roots = build_tree(targets, KB)
