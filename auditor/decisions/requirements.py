@@ -183,12 +183,17 @@ class RequiredHost:
         is a quarter of a set and half a list; an empty one is shared) and its roles a frozenset shared by every
         record with the same roles: at 10^5 hosts the containers were most of a record's kilobyte."""
         self._seen = None
-        names = distinct_registries(set(self.registries))
-        self.registry_count = len(names)
-        if len(names) > MAX_REGISTRIES_KEPT:
-            names = set(sorted(names)[:MAX_REGISTRIES_KEPT])
-        self.registries = tuple(sorted(names))  # type: ignore[assignment]
-        self.roles = _shared_set(self.roles)
+        if len(self.registries) < 2:  # one name is one registry (most records of a fleet)
+            self.registry_count = len(self.registries)
+            self.registries = tuple(self.registries)
+        else:
+            names = distinct_registries(set(self.registries))
+            self.registry_count = len(names)
+            if len(names) > MAX_REGISTRIES_KEPT:
+                names = set(sorted(names)[:MAX_REGISTRIES_KEPT])
+            self.registries = tuple(sorted(names))  # type: ignore[assignment]
+        if type(self.roles) is not frozenset:  # add_role's sets are shared already
+            self.roles = _shared_set(self.roles)
         self.needed_by = tuple(self.needed_by)  # type: ignore[assignment]
         self.chains = tuple(map(tuple, self.chains))  # type: ignore[assignment]
         self.knowledge = tuple(self.knowledge)  # type: ignore[assignment]
