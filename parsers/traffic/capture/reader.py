@@ -255,6 +255,12 @@ def _pcapng_bulk(endian: str) -> tuple[Callable, int, int, int]:
     return bulk.unpack_from, bulk.size, (0x0008 if swap else 0x0800), (0x3500 if swap else 53)
 
 
+def _pcapng_heads(endian: str) -> tuple[Callable, Callable]:
+    """A block's type and length, and an Enhanced Packet Block's interface, time and lengths, in a section's byte
+    order: made once per section, not per block."""
+    return struct.Struct(endian + "II").unpack_from, struct.Struct(endian + "IIIII").unpack_from
+
+
 def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[[int], None],
             filter_bulk: bool) -> Iterator[int]:
     pending = scanner.pending
@@ -265,6 +271,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
     header_tested: list[bool] = []  # per interface: does _skippable read its link type
     endian = "<"
     bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
+    block_head, epb_fields = _pcapng_heads(endian)
     udp_dns = scanner.ipv4_udp
     dns_ports = _dns_ports(endian == "<")
     frame = 0
@@ -299,7 +306,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                                 iface.offset + ((th << 32) | tl) * iface.scale, caplen < origlen)
                         pos += blen
                         continue
-            btype = struct.unpack_from(endian + "I", data, pos)[0]
+            btype, blen = block_head(data, pos)
             if btype == BLOCK_SHB:
                 bom = data[pos + 8:pos + 12]
                 if bom == b"\x4d\x3c\x2b\x1a":
@@ -310,9 +317,10 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
                     scanner.error(frame + 1, f"pcapng section header with bad byte-order magic {bom.hex()}")
                     return
                 bulk, bulk_size, ipv4_type, port53 = _pcapng_bulk(endian)
+                block_head, epb_fields = _pcapng_heads(endian)
                 dns_ports = _dns_ports(endian == "<")
                 fast_limit = n - bulk_size
-            blen = struct.unpack_from(endian + "I", data, pos + 4)[0]
+                blen = block_head(data, pos)[1]  # in the section's own byte order
             if blen < 12 or blen % 4 or blen > MAX_BLOCK_BYTES:
                 scanner.error(frame + 1, f"pcapng block of type {btype} claims length {blen}: corrupt file "
                                          f"after packet {frame}, the rest cannot be read")
@@ -323,7 +331,7 @@ def _pcapng(stream: BinaryIO, magic: bytes, scanner: Scanner, advance: Callable[
             if btype in (BLOCK_EPB, BLOCK_SPB, BLOCK_PB):
                 frame += 1
                 if btype == BLOCK_EPB:
-                    iface_id, th, tl, caplen, origlen = struct.unpack_from(endian + "IIIII", data, pos + 8)
+                    iface_id, th, tl, caplen, origlen = epb_fields(data, pos + 8)
                     p = pos + 28
                 elif btype == BLOCK_SPB:
                     iface_id, th, tl = 0, -1, 0
