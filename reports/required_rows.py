@@ -15,8 +15,9 @@ class Deferred:
     """A row value made when the row is read: the sorted distinct texts of ITEMS, the first LIMIT of them.
 
     A required host's needs and locations are texts of their own (about 30 MB at 10^5 hosts, held for all five
-    renderers), read by one renderer, the JSON, a chunk of rows at a time; the items they are made from are the
-    required host's own and alive anyway."""
+    renderers), read by one renderer, the JSON, a chunk of rows at a time. The items they are made from, the
+    required host's sealed needs and sources, are already in memory when the document is made; held by the row
+    after the decisions are let go, they are smaller than their texts."""
 
     __slots__ = ("items", "limit", "text")
 
