@@ -147,9 +147,11 @@ class RequiredHost:
             self.add_registry(name)
 
     def add_chain(self, chain: list[str]) -> None:
-        if len(chain) > 1 and not self.chains:
+        if len(chain) < 2:
+            return
+        if not self.chains:
             self.chains = []
-        if len(chain) > 1 and self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
+        if self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
             self.chain_count += 1
             if self.chain_starts:
                 self.chain_starts.add(chain[0])  # type: ignore[union-attr]

@@ -206,16 +206,14 @@ class Knowledge:
         patterns, used = plan
         # The facts other than the endpoint depend only on the variables their templates name: a fleet's 10^5
         # ECR registries fill the same few token and bucket hosts per region, once each
-        filled = None
-        if any(pattern is not found.pattern for pattern in patterns):
-            variables = found.variables
-            fill_key = (plan_key, tuple(variables.get(name) for name in used))
-            filled = self._required_filled.get(fill_key)
-            if filled is None:
-                filled = tuple(None if pattern is found.pattern
-                               else self._filled_fact(pattern.known, *fill_template(pattern.template, variables))
-                               for pattern in patterns)
-                _remember(self._required_filled, fill_key, filled)
+        variables = found.variables
+        fill_key = (plan_key, tuple(variables.get(name) for name in used))
+        filled = self._required_filled.get(fill_key)
+        if filled is None:
+            filled = tuple(None if pattern is found.pattern
+                           else self._filled_fact(pattern.known, *fill_template(pattern.template, variables))
+                           for pattern in patterns)
+            _remember(self._required_filled, fill_key, filled)
         result: list[KnownHost] = []
         for index, pattern in enumerate(patterns):
             if pattern is found.pattern:  # the endpoint itself: one per registry, not worth remembering
@@ -224,7 +222,7 @@ class Knowledge:
                                         known.note, False, known.needed, known.condition, known.profile,
                                         known.applies_to))
             else:
-                result.append(filled[index])  # type: ignore[index,arg-type]
+                result.append(filled[index])  # type: ignore[arg-type]
         return result
 
     @staticmethod

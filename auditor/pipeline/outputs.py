@@ -7,6 +7,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 STDIO = "-"
 
@@ -28,6 +29,19 @@ def _regular_file_offset() -> int | None:
         return None
 
 
+def _write_restartable(handle: TextIO, pieces: Iterable[str], start: int) -> None:
+    """Each piece written as it comes; at a Restart (what was written is void: the whole text follows) HANDLE is
+    cut back to START, where the text began."""
+    from reports.json_text import Restart
+
+    for piece in pieces:
+        if isinstance(piece, Restart):
+            handle.flush()
+            handle.seek(start)
+            handle.truncate()
+        handle.write(piece)
+
+
 class OutputError(Exception):
     """An output could not be written; the message names it and the path, for a person."""
 
@@ -37,7 +51,7 @@ def write_output(text: str | list[str] | Iterator[str], target: str | Path | Non
     be a list of pieces, written one by one, never joined or encoded whole; or an iterator of them as they are made
     (reports/json_text.iter_indented_pieces), each written and let go: a file is started over at a Restart piece,
     and so is standard output redirected to one (`> file`); a pipe or terminal gets the pieces collected first."""
-    from reports.json_text import Restart, settled
+    from reports.json_text import settled
 
     pieces: Iterable[str] = [text] if isinstance(text, str) else text
     if target is None or str(target) == STDIO:
@@ -48,12 +62,7 @@ def write_output(text: str | list[str] | Iterator[str], target: str | Path | Non
             for piece in pieces:
                 sys.stdout.write(piece)
         else:  # `> report.json`: written as made, like a named file (the text of a fleet is 100 MB)
-            for piece in pieces:
-                if isinstance(piece, Restart):
-                    sys.stdout.flush()
-                    os.ftruncate(sys.stdout.fileno(), start)
-                    os.lseek(sys.stdout.fileno(), start, os.SEEK_SET)
-                sys.stdout.write(piece)
+            _write_restartable(sys.stdout, pieces, start)
         sys.stdout.flush()
         return
     path = Path(target)
@@ -61,10 +70,6 @@ def write_output(text: str | list[str] | Iterator[str], target: str | Path | Non
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
-            for piece in pieces:
-                if isinstance(piece, Restart):  # what was written is void: the whole text follows
-                    handle.seek(0)
-                    handle.truncate()
-                handle.write(piece)
+            _write_restartable(handle, pieces, 0)
     except OSError as exc:
         raise OutputError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None

@@ -378,3 +378,38 @@ def test_bulk_frames_of_every_tested_link_type_never_reach_the_decoder(tmp_path:
     # payload byte could start a hello or an HTTP head (random bytes: a few percent). Never the 600 bulk frames.
     assert set(counts.values()) == {counts["mixed-ethernet.pcap"]}, counts
     assert 24 <= counts["mixed-ethernet.pcap"] < 60, counts
+
+
+@pytest.mark.parametrize("link", ["sll", "sll2", "raw", "loopback"])
+def test_malformed_frames_on_the_header_tested_link_types_cost_only_themselves(tmp_path: Path, link: str) -> None:
+    """Frames too short for an IP header, with an unknown IP version, or with a TCP header cut short, under each
+    link layer the header filter now reads: the filter passes them to the decoder as it would without it, the
+    HTTP request after them is still read, and a file cut inside its last record says so, naming the packet."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Loopback
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    mac = b"\x02\x00\x00\x00\x00\x01"
+    layer = {"sll": lambda: CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src=mac),
+             "sll2": lambda: CookedLinuxV2(pkttype=0, lladdrtype=1, lladdrlen=6, src=mac),
+             "loopback": lambda: Loopback(type=2), "raw": None}[link]
+
+    def framed(packet):  # scapy packets
+        return packet if layer is None else layer() / packet
+
+    tcp_cut = bytes(IP(src="10.0.0.5", dst="10.0.0.6", proto=6) / Raw(b"\x01\xbb\x9c\x40" + b"\x00" * 6))
+    frames = [framed(Raw(b"\x45\x00\x00")),  # shorter than an IP header
+              framed(Raw(b"\x55" + b"\x00" * 59)),  # IP version 5
+              framed(Raw(tcp_cut)),  # the TCP header cut after 10 bytes
+              framed(IP(src="10.0.0.5", dst="10.0.0.6") / TCP(sport=40000, dport=80, seq=1)
+                     / b"GET /v2/ HTTP/1.1\r\nHost: registry.example.org\r\n\r\n")]
+    path = tmp_path / f"malformed-{link}.pcap"
+    wrpcap(str(path), frames, linktype=101 if layer is None else None)
+    assert _events(path, True) == _events(path, False)
+    cut = tmp_path / f"cut-{link}.pcap"
+    cut.write_bytes(path.read_bytes()[:-20])  # inside the last record
+    items = run_parser(pcap.parse, path)
+    assert _hosts(items, ObservationKind.HTTP_HOST) == {"registry.example.org"} and not _errors(items)
+    errors = _errors(run_parser(pcap.parse, cut))
+    assert len(errors) == 1 and "file ends inside packet 4" in errors[0].message and errors[0].source.packet == 4
