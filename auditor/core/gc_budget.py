@@ -3,8 +3,10 @@
 A decision over 10^5 hosts allocates millions of small objects (needs, chains, tree nodes, report dicts)
 while the evidence store's hundreds of thousands of objects stay alive; at CPython's default threshold
 (700 allocations) the collector walks those survivors again and again: a third of `propose` at 3x10^4
-hosts. Cycles are still collected, only less often, and the caller's threshold is restored after (the
-same measure the parsers take while they read, parsers/common/inputs.py `bulk_parsing`).
+hosts. The objects alive when the block starts are also frozen (`gc.freeze`) for its length, so the passes it
+does make walk only what the block made. Cycles are still collected, only less often, and the caller's
+threshold is restored after (the same measure the parsers take while they read, parsers/common/inputs.py
+`bulk_parsing`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def fewer_collections() -> Iterator[None]:
         yield
         return
     gc.set_threshold(FEW_COLLECTIONS_THRESHOLD, *old[1:])
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         gc.set_threshold(*old)

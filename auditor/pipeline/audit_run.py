@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor.core.allowlist import Allowlist, MatchMode
 from auditor.core.evidence import EvidenceStore
+from auditor.core.gc_budget import few_collections
 from auditor.core.model import InputError
 from auditor.core.words import plural
 from auditor.decisions.acceptance import IgnoreRule, accept
@@ -83,6 +84,7 @@ class Acceptances:
     today: date | None = None  # None: today, in UTC
 
 
+@few_collections  # the document's 10^5 rows are made while the analysis stays alive
 def run_audit(store: EvidenceStore, allowlist: Allowlist, errors: list[InputError], allowlist_sha256: str,
               options: AuditOptions, command_line: list[str], acceptances: Acceptances | None = None
               ) -> AuditResult:
@@ -110,6 +112,7 @@ def renderers() -> dict[str, Callable[[dict[str, Any]], str | Iterable[str]]]:
             "md": render_markdown}
 
 
+@few_collections  # five renderers read those rows while the document stays alive
 def write_reports(document: dict[str, Any], targets: dict[str, str | None]) -> dict[str, str]:
     """Render and write each requested report (`-`: standard output); OutputError names the one that failed."""
     written = {}
