@@ -1,4 +1,4 @@
-"""Fewer cyclic-garbage passes while a decision builds its records.
+"""Fewer cyclic-garbage passes while a decision or its reports build their records.
 
 A decision over 10^5 hosts allocates millions of small objects (needs, chains, tree nodes, report dicts)
 while the evidence store's hundreds of thousands of objects stay alive; at CPython's default threshold

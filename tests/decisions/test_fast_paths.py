@@ -74,3 +74,37 @@ def test_few_collections_raises_the_threshold_only_while_it_runs() -> None:
     with pytest.raises(RuntimeError):
         fails()
     assert gc.get_threshold() == before
+
+
+def test_few_collections_freezes_only_while_it_runs_and_garbage_from_before_is_still_collected() -> None:
+    import weakref
+
+    class Node:
+        pass
+
+    if gc.get_threshold()[0] >= FEW_COLLECTIONS_THRESHOLD:
+        pytest.skip("the collector is already relaxed here: the block neither freezes nor relaxes")
+    node = Node()
+    node.self = node  # a cycle: only the collector frees it
+    alive = weakref.ref(node)
+
+    @few_collections
+    def drop_and_count() -> int:
+        nonlocal node
+        del node
+        gc.collect()  # the cycle made before the block is frozen: this pass cannot free it
+        assert alive() is not None
+        return gc.get_freeze_count()
+
+    assert drop_and_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert alive() is None  # unfrozen after the block, so the next pass frees it
+
+    @few_collections
+    def fails() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fails()
+    assert gc.get_freeze_count() == 0
