@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
@@ -35,15 +36,31 @@ def few_collections(function: Callable[_P, _R]) -> Callable[_P, _R]:
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """few_collections for a block: a generator that renders a big document piece by piece holds it around
-    its loop (a decorator would only cover the call that makes the generator)."""
+    its loop (a decorator would only cover the call that makes the generator).
+
+    A block inside another freezes again at its start: what the outer block made so far (the redirect graph,
+    when the required hosts start) is then not walked by the inner block's passes either. Only the outermost
+    block unfreezes and restores the threshold, so an inner one ending does not thaw what the outer froze."""
+    global _depth
     old = gc.get_threshold()
-    if old[0] >= FEW_COLLECTIONS_THRESHOLD or old[0] == 0:  # already relaxed, or the collector is off
+    if old[0] == 0:  # the collector is off
         yield
         return
-    gc.set_threshold(FEW_COLLECTIONS_THRESHOLD, *old[1:])
-    gc.freeze()
+    with _depth_lock:
+        outermost = _depth == 0
+        _depth += 1
+        if outermost:
+            gc.set_threshold(max(old[0], FEW_COLLECTIONS_THRESHOLD), *old[1:])
+        gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
-        gc.set_threshold(*old)
+        with _depth_lock:
+            _depth -= 1
+            if outermost:
+                gc.unfreeze()
+                gc.set_threshold(*old)
+
+
+_depth = 0  # blocks open now, in any thread: the freeze is the process's, so is the count
+_depth_lock = threading.Lock()

@@ -82,8 +82,8 @@ def test_few_collections_freezes_only_while_it_runs_and_garbage_from_before_is_s
     class Node:
         pass
 
-    if gc.get_threshold()[0] >= FEW_COLLECTIONS_THRESHOLD:
-        pytest.skip("the collector is already relaxed here: the block neither freezes nor relaxes")
+    if not gc.isenabled() or gc.get_threshold()[0] == 0:
+        pytest.skip("the collector is off here: the block neither freezes nor relaxes")
     node = Node()
     node.self = node  # a cycle: only the collector frees it
     alive = weakref.ref(node)
@@ -108,3 +108,46 @@ def test_few_collections_freezes_only_while_it_runs_and_garbage_from_before_is_s
     with pytest.raises(RuntimeError):
         fails()
     assert gc.get_freeze_count() == 0
+
+
+def test_a_block_inside_another_freezes_what_the_outer_made_and_only_the_outer_thaws() -> None:
+    import weakref
+
+    class Node:
+        pass
+
+    if not gc.isenabled() or gc.get_threshold()[0] == 0:
+        pytest.skip("the collector is off here: the blocks neither freeze nor relax")
+    before = gc.get_threshold()
+    seen: dict[str, object] = {}
+
+    @few_collections
+    def inner() -> None:
+        seen["inner"] = gc.get_freeze_count()
+        node = seen.pop("node")
+        del node  # made by the outer block before this one began: frozen by this one's start
+        gc.collect()
+        seen["kept"] = seen["alive"]() is not None  # type: ignore[operator]
+
+    @few_collections
+    def outer() -> None:
+        seen["outer"] = gc.get_freeze_count()
+        node = Node()
+        node.self = node  # type: ignore[attr-defined]
+        seen["alive"] = weakref.ref(node)
+        seen["node"] = node
+        del node
+        inner()
+        seen["after inner"] = gc.get_freeze_count()
+        seen["threshold after inner"] = gc.get_threshold()
+        gc.collect()
+        seen["kept after inner"] = seen["alive"]() is not None  # type: ignore[operator]
+
+    outer()
+    assert seen["inner"] > seen["outer"]  # type: ignore[operator]
+    assert seen["kept"] is True
+    assert seen["after inner"] > 0 and seen["kept after inner"] is True  # the inner end thawed nothing
+    assert seen["threshold after inner"][0] >= FEW_COLLECTIONS_THRESHOLD  # type: ignore[index]
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+    gc.collect()
+    assert seen["alive"]() is None  # type: ignore[operator]  # thawed with the outer block, then freed
