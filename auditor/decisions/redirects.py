@@ -158,7 +158,7 @@ def build_graph(store: EvidenceStore, knowledge: Knowledge) -> RedirectGraph:
     registries = registry_hosts(store, knowledge)
     details: dict[tuple[str, str], str] = {}  # one detail text per fact, not one copy per registry host
     for host in sorted(registries | {h.host for h in store.host_references}):
-        for known in knowledge.required_for(host):
+        for known in knowledge.required_for(host, itself=False):
             if known.host_or_pattern != host:
                 detail = details.get((known.role, known.note))
                 if detail is None:

@@ -430,7 +430,8 @@ def _annotate(builder: _Builder, graph: RedirectGraph, required: RequiredHost) -
         required.unknown_chain = True
         required.add_note(f"{found.profile.name}: where its blobs come from is not documented. "
                           "Trace or observe a pull.")
-    for optional in knowledge.required_for(required.host, include_optional=True, conditional_only=True):
+    for optional in knowledge.required_for(required.host, include_optional=True, conditional_only=True,
+                                           itself=False):
         if optional.host_or_pattern != required.host:
             required.add_note(f"may also need {optional.host_or_pattern} ({optional.role}) for "
                               f"{optional.condition}: {optional.citation}")

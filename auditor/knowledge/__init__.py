@@ -188,13 +188,15 @@ class Knowledge:
         found = self.match(host)
         return found if found is not None and "api" in found.roles else None
 
-    def required_for(self, endpoint_host: str, include_optional: bool = False, conditional_only: bool = False
-                     ) -> list[KnownHost]:
+    def required_for(self, endpoint_host: str, include_optional: bool = False, conditional_only: bool = False,
+                     itself: bool = True) -> list[KnownHost]:
         """The hosts a pull from ENDPOINT_HOST needs (itself included), variables filled from the endpoint.
 
-        The endpoint's own entry is included (with its roles, e.g. api+auth for ECR). Hosts needed only
-        under a condition, or not for a pull at all, are left out unless INCLUDE_OPTIONAL; CONDITIONAL_ONLY
-        gives only those needed under a condition (the audit's notes: no template filled for the others).
+        The endpoint's own entry is included (with its roles, e.g. api+auth for ECR) unless ITSELF is False (the
+        redirect graph and the audit's notes want only where the endpoint leads: a fact made per registry for
+        nothing, 10^5 of them in a fleet). Hosts needed only under a condition, or not for a pull at all, are
+        left out unless INCLUDE_OPTIONAL; CONDITIONAL_ONLY gives only those needed under a condition (the
+        audit's notes: no template filled for the others).
         """
         found = self.match_api(endpoint_host)
         if found is None:
@@ -214,6 +216,8 @@ class Knowledge:
                            else self._filled_fact(pattern.known, *fill_template(pattern.template, variables))
                            for pattern in patterns)
             _remember(self._required_filled, fill_key, filled)
+        if not itself:
+            return [known for known in filled if known is not None]
         result: list[KnownHost] = []
         for index, pattern in enumerate(patterns):
             if pattern is found.pattern:  # the endpoint itself: one per registry, not worth remembering

@@ -94,7 +94,7 @@ def timing_edges(timeline: Timeline, agg: InputAggregate) -> list[tuple[Redirect
     explained: set[tuple[str, str]] = set()
     targets: set[str] = set()
     for registry in registries:
-        for known in knowledge.required_for(registry):
+        for known in knowledge.required_for(registry, itself=False):
             if known.host_or_pattern != registry:
                 explained.add((registry, known.host_or_pattern))
                 targets.add(known.host_or_pattern)

@@ -73,6 +73,17 @@ def test_ecr_required_hosts_fill_the_region() -> None:
     assert not any("fips" in h or h.endswith(".on.aws") for h in hosts)
 
 
+def test_required_for_without_itself_is_where_the_endpoint_leads() -> None:
+    for endpoint, options in [("123456789012.dkr.ecr.eu-west-1.amazonaws.com", {}), ("registry-1.docker.io", {}),
+                              ("registry-1.docker.io", {"include_optional": True, "conditional_only": True}),
+                              ("mcr.microsoft.com", {"include_optional": True})]:
+        whole = KB.required_for(endpoint, **options)
+        others = KB.required_for(endpoint, itself=False, **options)
+        assert others == [k for k in whole if k.host_or_pattern != endpoint], endpoint
+        assert others  # each of these registries leads somewhere
+    assert KB.required_for("registry.corp.example", itself=False) == []
+
+
 def test_docker_hub_required_hosts_and_conditional_ones() -> None:
     plain = {k.host_or_pattern: k.role for k in KB.required_for("registry-1.docker.io")}
     assert plain == {
