@@ -13,7 +13,7 @@ recorded on the host but are not required: a hostname filter sees the name the c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from auditor.core.allowlist import normalize_host
@@ -21,7 +21,7 @@ from auditor.core.evidence import EvidenceStore
 from auditor.core.gc_budget import few_collections
 from auditor.core.model import Confidence, HostPurpose, Source
 from auditor.core.words import plural
-from auditor.decisions.redirects import RedirectGraph
+from auditor.decisions.redirects import GraphEdge, RedirectGraph
 from auditor.knowledge import CONFIDENCE_ORDER, PULL_ROLES, Knowledge, KnownHost, pattern_anchor
 
 # Samples kept per required host: a shared host (a region's layer bucket) is needed by every registry
@@ -105,7 +105,7 @@ class RequiredHost:
             self.add_evidence(need.source)
         if not self.needed_by:
             self.needed_by = []
-        if self._is_new(need, need, self.needed_by, MAX_NEEDS_KEPT):
+        if self._is_new(need):
             self.need_count += 1
 
     def add_evidence(self, source: Source) -> None:
@@ -146,37 +146,49 @@ class RequiredHost:
         for name in names:
             self.add_registry(name)
 
-    def add_chain(self, chain: list[str]) -> None:
-        if len(chain) < 2:
-            return
-        if not self.chains:
-            self.chains = []
-        if self._is_new(tuple(chain), list(chain), self.chains, MAX_CHAINS_KEPT):
-            self.chain_count += 1
-            if self.chain_starts:
-                self.chain_starts.add(chain[0])  # type: ignore[union-attr]
-            else:
-                self.chain_starts = {chain[0]}
+    def add_path(self, chain: list[str], need: Callable[[], Need], seen_at: Source | None) -> None:
+        """A root's path to this host, CHAIN (owned by the caller no more), and the need it makes (NEED, made
+        only while the needs' sample has room; SEEN_AT its source), known to be new: _follow reaches each host
+        once per root and follows each root once, its chains start at the root and its edge needs name the
+        chain, and no direct need is an edge. So nothing is checked for a repeat: a region's bucket, reached
+        from every registry of the region (10^4 in a fleet), counts them, the first ones kept, as
+        add_need keeps its own."""
+        if seen_at is not None:
+            self.add_evidence(seen_at)
+        if len(self.needed_by) < MAX_NEEDS_KEPT:
+            if not self.needed_by:
+                self.needed_by = []
+            self.needed_by.append(need())
+        self.need_count += 1
+        if len(self.chains) < MAX_CHAINS_KEPT:
+            if not self.chains:
+                self.chains = []
+            self.chains.append(chain)
+        self.chain_count += 1
+        if self.chain_starts:
+            self.chain_starts.add(chain[0])  # type: ignore[union-attr]
+        else:
+            self.chain_starts = {chain[0]}
 
-    def _is_new(self, key: Need | tuple[str, ...], stored: object, sample: list, cap: int) -> bool:
-        """Whether KEY (a need, or a chain as a tuple) was not recorded before; kept in SAMPLE (as STORED)
-        while SAMPLE has room. A short sample is scanned; from SCAN_LIMIT items on, a set of hashes answers
-        (a 64-bit collision would undercount by one), so a host needed by tens of thousands of registries
-        costs O(1) per need."""
+    def _is_new(self, need: Need) -> bool:
+        """Whether NEED (a direct one: see add_path for the edges') was not recorded before; kept in needed_by
+        while it has room. A short sample is scanned; from SCAN_LIMIT items on, a set of hashes answers (a 64-bit
+        collision would undercount by one), so a host needed by tens of thousands of inputs costs O(1) per need."""
+        sample = self.needed_by
         seen = self._seen
         if seen is None:
-            if stored in sample:
+            if need in sample:
                 return False
             if len(sample) < SCAN_LIMIT:
-                sample.append(stored)
+                sample.append(need)
                 return True
-            seen = self._seen = {hash(need) for need in self.needed_by} | {hash(tuple(c)) for c in self.chains}
-        tag = hash(key)
+            seen = self._seen = {hash(held) for held in sample}
+        tag = hash(need)
         if tag in seen:
             return False
         seen.add(tag)
-        if len(sample) < cap:
-            sample.append(stored)
+        if len(sample) < MAX_NEEDS_KEPT:
+            sample.append(need)
         return True
 
     def seal(self) -> None:
@@ -376,7 +388,6 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
             continue
         last = edges[-1]
         required = builder.get(host, wildcard="*" in host)
-        required.add_chain(chain)
         required.add_registries(root_required.registries)
         role = last.knowledge.role.split("+")[0] if last.knowledge else _role_from_detail(last.detail)
         required.add_role(role)
@@ -388,9 +399,13 @@ def _follow(builder: _Builder, graph: RedirectGraph, root: str) -> None:
                     break
                 required.add_evidence(source)
         seen_at = last.sources[0] if last.sources else None
-        # one edge (a knowledge fact straight from the registry: most paths) said without the generators
-        vias = last.via.value if len(edges) == 1 else ", ".join(e.via.value for e in edges)
-        required.add_need(Need("edge", f"{' -> '.join(chain)} ({vias})", seen_at))
+
+        def need(chain: list[str] = chain, edges: list[GraphEdge] = edges, seen_at: Source | None = seen_at) -> Need:
+            # one edge (a knowledge fact straight from the registry: most paths) said without the generators
+            vias = edges[0].via.value if len(edges) == 1 else ", ".join(e.via.value for e in edges)
+            return Need("edge", f"{' -> '.join(chain)} ({vias})", seen_at)
+
+        required.add_path(chain, need, seen_at)
         weakest = (last.confidence if len(edges) == 1
                    else min((e.confidence for e in edges), key=CONFIDENCE_ORDER.__getitem__))
         if host not in builder._direct and (
