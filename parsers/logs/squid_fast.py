@@ -229,7 +229,7 @@ def _judge(key: tuple[bytes, bytes], parser: _SquidParser) -> tuple[str, str, st
         return _SLOW
     code, status = code_status.split("/")
     method, url = second.split(" ")
-    tag, value, extra = parser.verdict(code, status, method, url)
+    tag, value, extra = parser.fresh_verdict(code, status, method, url)
     if tag is BAD:
         return _SLOW  # the line-by-line path reports each such line
     return tag, value, extra, client
