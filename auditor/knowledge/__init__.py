@@ -14,7 +14,9 @@ returned as a wildcard with `*` in place of each unknown variable.
 from __future__ import annotations
 
 import functools
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -137,7 +139,8 @@ class Knowledge:
                                                          compare=False)
     _tenant_memo: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
     # required_for's patterns per (endpoint pattern, options), and its filled facts per the variables they name
-    _required_plans: dict[tuple[int, bool, bool], tuple[tuple[HostPattern, ...], tuple[str, ...]]] = field(
+    _required_plans: dict[tuple[int, bool, bool],
+                          tuple[tuple[HostPattern, ...], Callable[[tuple[str | None, ...]], object]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _required_filled: dict[tuple[object, ...], tuple[KnownHost | None, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
@@ -205,13 +208,14 @@ class Knowledge:
         plan = self._required_plans.get(plan_key)
         if plan is None:
             plan = self._required_plans[plan_key] = self._required_plan(found, include_optional, conditional_only)
-        patterns, used = plan
+        patterns, pick = plan
         # The facts other than the endpoint depend only on the variables their templates name: a fleet's 10^5
-        # ECR registries fill the same few token and bucket hosts per region, once each
-        variables = found.variables
-        fill_key = (plan_key, tuple(variables.get(name) for name in used))
+        # ECR registries fill the same few token and bucket hosts per region, once each. Their values are picked
+        # from the match by position; the variables' dict is made only to fill the templates.
+        fill_key = (plan_key, pick(found.values))
         filled = self._required_filled.get(fill_key)
         if filled is None:
+            variables = found.variables
             filled = tuple(None if pattern is found.pattern
                            else self._filled_fact(pattern.known, *fill_template(pattern.template, variables))
                            for pattern in patterns)
@@ -231,9 +235,10 @@ class Knowledge:
 
     @staticmethod
     def _required_plan(found: ProfileMatch, include_optional: bool, conditional_only: bool
-                       ) -> tuple[tuple[HostPattern, ...], tuple[str, ...]]:
+                       ) -> tuple[tuple[HostPattern, ...], Callable[[tuple[str | None, ...]], object]]:
         """The patterns of FOUND's profile that required_for reports for an endpoint matching FOUND's pattern (it
-        included), in profile order, and the variables the other patterns' templates name."""
+        included), in profile order, and what picks the values of the variables the other patterns' templates
+        name from a match's values (None for one the endpoint's pattern does not capture)."""
         patterns = []
         for pattern in found.profile.hosts:
             known = pattern.known
@@ -246,7 +251,17 @@ class Knowledge:
             patterns.append(pattern)
         used = sorted({name for pattern in patterns if pattern is not found.pattern
                        for name in _VARIABLE_RE.findall(pattern.template)})
-        return tuple(patterns), tuple(used)
+        captured = found.pattern.variables
+        positions = [captured.index(name) if name in captured else None for name in used]
+        if None in positions:  # a template names a variable this endpoint does not capture: it stays a wildcard
+            def pick(values: tuple[str | None, ...]) -> object:
+                return tuple(None if at is None else values[at] for at in positions)
+        elif positions:
+            pick = operator.itemgetter(*positions)  # type: ignore[arg-type]
+        else:
+            def pick(values: tuple[str | None, ...]) -> object:
+                return ()
+        return tuple(patterns), pick
 
     def _filled_fact(self, known: KnownHost, host: str, wildcard: bool) -> KnownHost:
         """KNOWN about HOST, one shared object per (fact, host): the facts are frozen, and a fleet's registries
