@@ -9,7 +9,7 @@ import re
 import pytest
 
 from auditor.core.allowlist import normalize_host
-from auditor.core.gc_budget import FEW_COLLECTIONS_THRESHOLD, few_collections
+from auditor.core.gc_budget import few_collections
 from auditor.decisions.requirements import _normal
 from auditor.knowledge import fill_template, load_knowledge
 
@@ -61,11 +61,11 @@ def test_fill_template_equals_the_regex_fill_for_every_knowledge_template() -> N
             assert fill_template(template, variables) == _fill_by_regex(template, variables), template
 
 
-def test_few_collections_raises_the_threshold_only_while_it_runs() -> None:
-    before = gc.get_threshold()
-    seen = few_collections(gc.get_threshold)()
-    assert seen[0] == max(before[0], FEW_COLLECTIONS_THRESHOLD) and seen[1:] == before[1:]
-    assert gc.get_threshold() == before
+def test_few_collections_pauses_the_collector_only_while_it_runs() -> None:
+    if not gc.isenabled():
+        pytest.skip("the collector is off here already")
+    seen = few_collections(gc.isenabled)()
+    assert seen is False and gc.isenabled()
 
     @few_collections
     def fails() -> None:
@@ -73,81 +73,76 @@ def test_few_collections_raises_the_threshold_only_while_it_runs() -> None:
 
     with pytest.raises(RuntimeError):
         fails()
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        few_collections(gc.isenabled)()
+        assert not gc.isenabled()  # a caller's paused collector stays paused
+    finally:
+        gc.enable()
 
 
-def test_few_collections_freezes_only_while_it_runs_and_garbage_from_before_is_still_collected() -> None:
+def test_what_a_block_keeps_leaves_the_young_generation_and_a_cycle_it_drops_is_freed_after() -> None:
     import weakref
 
     class Node:
         pass
 
-    if not gc.isenabled() or gc.get_threshold()[0] == 0:
-        pytest.skip("the collector is off here: the block neither freezes nor relaxes")
-    node = Node()
-    node.self = node  # a cycle: only the collector frees it
-    alive = weakref.ref(node)
+    if not gc.isenabled():
+        pytest.skip("the collector is off here already")
 
     @few_collections
-    def drop_and_count() -> int:
-        nonlocal node
-        del node
-        gc.collect()  # the cycle made before the block is frozen: this pass cannot free it
-        assert alive() is not None
-        return gc.get_freeze_count()
+    def build() -> tuple[list[list[int]], weakref.ref[Node]]:
+        node = Node()
+        node.self = node  # type: ignore[attr-defined]  # a cycle: only the collector frees it
+        return [[index] for index in range(20_000)], weakref.ref(node)
 
-    assert drop_and_count() > 0
-    assert gc.get_freeze_count() == 0
+    kept, alive = build()
+    # the 20,000 lists kept were moved to the oldest generation without a pass over them: no young pass is due
+    assert gc.get_count()[0] < 1_000 and len(kept) == 20_000
+    assert alive() is not None  # nothing walked the block's objects
     gc.collect()
-    assert alive() is None  # unfrozen after the block, so the next pass frees it
-
-    @few_collections
-    def fails() -> None:
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        fails()
-    assert gc.get_freeze_count() == 0
+    assert alive() is None
 
 
-def test_a_block_inside_another_freezes_what_the_outer_made_and_only_the_outer_thaws() -> None:
-    import weakref
+def test_the_collector_resumes_when_the_last_block_ends_nested_or_in_another_thread() -> None:
+    import threading
 
-    class Node:
-        pass
-
-    if not gc.isenabled() or gc.get_threshold()[0] == 0:
-        pytest.skip("the collector is off here: the blocks neither freeze nor relax")
-    before = gc.get_threshold()
-    seen: dict[str, object] = {}
+    if not gc.isenabled():
+        pytest.skip("the collector is off here already")
+    seen: dict[str, bool] = {}
 
     @few_collections
     def inner() -> None:
-        seen["inner"] = gc.get_freeze_count()
-        node = seen.pop("node")
-        del node  # made by the outer block before this one began: frozen by this one's start
-        gc.collect()
-        seen["kept"] = seen["alive"]() is not None  # type: ignore[operator]
+        seen["inner"] = gc.isenabled()
 
     @few_collections
     def outer() -> None:
-        seen["outer"] = gc.get_freeze_count()
-        node = Node()
-        node.self = node  # type: ignore[attr-defined]
-        seen["alive"] = weakref.ref(node)
-        seen["node"] = node
-        del node
         inner()
-        seen["after inner"] = gc.get_freeze_count()
-        seen["threshold after inner"] = gc.get_threshold()
-        gc.collect()
-        seen["kept after inner"] = seen["alive"]() is not None  # type: ignore[operator]
+        seen["after inner"] = gc.isenabled()
 
     outer()
-    assert seen["inner"] > seen["outer"]  # type: ignore[operator]
-    assert seen["kept"] is True
-    assert seen["after inner"] > 0 and seen["kept after inner"] is True  # the inner end thawed nothing
-    assert seen["threshold after inner"][0] >= FEW_COLLECTIONS_THRESHOLD  # type: ignore[index]
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
-    gc.collect()
-    assert seen["alive"]() is None  # type: ignore[operator]  # thawed with the outer block, then freed
+    assert seen == {"inner": False, "after inner": False} and gc.isenabled()
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    @few_collections
+    def first() -> None:
+        first_in.set()
+        second_in.wait(5)
+
+    @few_collections
+    def second() -> None:
+        second_in.set()
+        first_out.wait(5)
+        seen["after the first ended"] = gc.isenabled()
+
+    one = threading.Thread(target=first)
+    two = threading.Thread(target=lambda: (first_in.wait(5), second()))
+    one.start()
+    two.start()
+    one.join(5)
+    first_out.set()
+    two.join(5)
+    assert seen["after the first ended"] is False  # the first block to start was not the last to end
+    assert gc.isenabled()
