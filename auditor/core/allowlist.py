@@ -188,6 +188,9 @@ class Allowlist:
         return len(self.entries) + extra
 
 
+MAX_REMEMBERED_ANSWERS = 250_000  # a bound on the memo's memory (about 25 MB), not a limit on answers
+
+
 class EntryIndex:
     """Host entries by address, so "which entries cover this name" costs one lookup per label of the name.
 
@@ -201,6 +204,7 @@ class EntryIndex:
     def __init__(self, entries: Iterable[AllowlistEntry]) -> None:
         self.by_address: dict[str, AllowlistEntry] = {}
         self.tails: set[str] = set()  # every label-suffix of every entry's address, the address included
+        self._answers: dict[str, tuple[AllowlistEntry, ...]] = {}  # _suffix_covering's, by host
         for entry in entries:
             if entry.kind is EntryKind.HOST:
                 address = entry.address
@@ -221,6 +225,18 @@ class EntryIndex:
         return (exact,) if exact is not None else ()
 
     def _suffix_covering(self, host: str) -> tuple[AllowlistEntry, ...]:
+        """The answer for HOST, remembered: an audit asks it about each required and observed host four or five
+        times (missing, unused, over-broad, the report's rows), 10^5 hosts in a fleet."""
+        memo = self._answers
+        found = memo.get(host)
+        if found is None:
+            found = self._suffix_walk(host)
+            if len(memo) >= MAX_REMEMBERED_ANSWERS:
+                memo.clear()
+            memo[host] = found
+        return found
+
+    def _suffix_walk(self, host: str) -> tuple[AllowlistEntry, ...]:
         wildcard = host.startswith("*.")
         if wildcard:
             host = host[2:]

@@ -55,3 +55,24 @@ def test_the_index_finds_every_covering_entry_narrowest_first(mode: MatchMode, s
         assert all(a is b for a, b in zip(found, expected, strict=True)), host  # the first of repeated entries stands
         seen_wider = seen_wider or len(found) > 1
     assert seen_wider or mode is MatchMode.EXACT
+
+
+@pytest.mark.parametrize("bound", [7, 250_000])
+def test_remembered_answers_are_the_walk_and_stay_within_their_bound(bound: int, monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    """An audit asks the index about each host several times: the second answer is the first, whether remembered
+    or asked again after the memo started over at its bound."""
+    import auditor.core.allowlist as allowlist_module
+
+    monkeypatch.setattr(allowlist_module, "MAX_REMEMBERED_ANSWERS", bound)
+    rng = random.Random(7)
+    lines = [_name(rng) for _ in range(30)] + ["docker.io", "io", "192.0.2.7"]
+    allowlist, _errors = read_allowlist_bytes(("\n".join(lines) + "\n").encode(), "allow.txt", ".txt")
+    index = allowlist.index
+    hosts = [_name(rng) for _ in range(200)] + ["*.docker.io", "10.192.0.2.7"]
+    first = [index.covering(host, MatchMode.SUFFIX) for host in hosts]
+    again = [index.covering(host, MatchMode.SUFFIX) for host in reversed(hosts)][::-1]
+    assert first == again
+    assert first == [index._suffix_walk(host) for host in hosts]
+    assert len(index._answers) <= bound
+    assert any(first)
