@@ -9,8 +9,9 @@ proxy log (stamp, elapsed, bytes) is read apart; the rest, (client, CODE/STATUS)
 request's key, the URL of an http(s) request cut four bytes into its path (its host and whether it calls
 /v2/ are all a verdict reads: a log of blob pulls, a new digest on every line, repeats its requests so). Each
 part is read through a fixed-width window as 64-bit words (bytes past its end zeroed), hashed and grouped in
-numpy, and every line's words are compared with its group's first, so only the first
-line of each distinct key (or one whose key is wider than the window, or whose hash collides) has its key cut
+numpy, and every line's words are compared with its group's first; a group whose hash a request of an earlier
+block had is checked against that request's remembered words, in numpy too, and takes its number. So only the
+first line of each new key (or one whose key is wider than the window, or whose hash collides) has its key cut
 out as bytes and numbered through a dict; only a new request is looked at in Python (the shape of
 CODE/STATUS, the verdict). Per request number, numpy sums the line count,
 earliest and latest time and first line across blocks (`RequestMemo.add_lines`), and each request goes into the Batch
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import repeat
 from typing import Any
 
 from auditor.core.model import BlockReason, ObservationKind
@@ -51,6 +53,9 @@ _SLOW = None  # a request whose lines go through `line()`
 # of 8: a window is hashed as 64-bit words); a wider part has its key cut out as bytes
 _KEY_WINDOWS = (64, 128)
 _PATH_KEPT = 4  # bytes of an http(s) URL's path a request's key keeps: `/v2/`, all squid.api_path reads
+# 64-bit words of each key part a request numbered from its windows is remembered by across blocks (RequestMemo.known):
+# 32 bytes of client and CODE/STATUS, 96 of method and URL, 128 bytes a request
+_REMEMBERED_WORDS = (4, 12)
 
 
 def _width(length: np.ndarray) -> int:
@@ -97,6 +102,11 @@ class RequestMemo:
         self.first_lines: np.ndarray | None = None
         self.slow: np.ndarray | None = None
         self._flagged = 0  # numbers whose slow flag is set from `judged`
+        # the requests numbered from a window, by their windows' hash, with those windows (the two parts' first
+        # 64-bit words, zero-padded to _REMEMBERED_WORDS) per number: a request met again in a later block is found by
+        # its hash and checked word for word in numpy, without its key cut out as bytes and looked up (`known`)
+        self.by_hash: dict[int, int] = {}
+        self.key_words: np.ndarray | None = None
 
     def slow_flags(self) -> np.ndarray:
         """Per number, whether its lines go through `line()` (numbers judged since the last call added)."""
@@ -183,22 +193,34 @@ class RequestMemo:
         if not inside.all():
             fallback = np.sort(np.concatenate([fallback, fits[~inside]]))
             fits = fits[inside]
+        if len(self.ids) >= _KEY_LIMIT:  # before any number is read: the numbers start over here
+            self.settle(parser)
+            self.ids.clear()
+            self.judged.clear()
+            self._flagged = 0
+            self.by_hash.clear()
         representatives = fits[:0]
         inverse = fits[:0]
+        unique = np.zeros(0, np.uint64)
+        known = np.zeros(0, np.int64)
+        representative_words: list[np.ndarray] = []
         if len(fits):
             words = [_words_at(arr, start[fits], length[fits], width) for start, length, width in
                      ((first_start, first_length, widths[0]), (second_start, second_length, widths[1]))]
             factors = _hash_factors()
             first_hash, second_hash = ((part * factors[:part.shape[1]]).sum(axis=1, dtype=np.uint64) for part in words)
             hashes = first_hash * np.uint64(0x9E3779B97F4A7C15) + second_hash
-            _unique, first_of, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+            unique, first_of, inverse = np.unique(hashes, return_index=True, return_inverse=True)
             same = np.ones(len(fits), bool)
             for part in words:
                 same &= (part == part[first_of[inverse]]).all(axis=1)
             if not same.all():  # the same hash for another key: those lines are numbered one by one
                 fallback = np.sort(np.concatenate([fallback, fits[~same]]))
             representatives = fits[first_of]
-        cut = np.concatenate([representatives, fallback])
+            representative_words = [part[first_of] for part in words]
+            known = self.known(unique, representative_words)
+        new = np.flatnonzero(known < 0)  # representatives whose key is cut out: new, or not found by its hash
+        cut = np.concatenate([representatives[new], fallback])
         order = np.argsort(cut, kind="stable")
         cut = cut[order]
         piece = raw.__getitem__
@@ -208,16 +230,59 @@ class RequestMemo:
         cut_numbers[order] = self.number(keys, parser)
         numbers = np.empty(len(first_start), np.int64)
         if len(fits):
-            numbers[fits] = cut_numbers[:len(representatives)][inverse]
-        numbers[fallback] = cut_numbers[len(representatives):]
+            known[new] = cut_numbers[:len(new)]
+            self.remember(unique[new], [part[new] for part in representative_words], known[new])
+            numbers[fits] = known[inverse]
+        numbers[fallback] = cut_numbers[len(new):]
         return numbers
 
+    def known(self, hashes: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
+        """The number of each representative whose HASHES is remembered and whose window words (PARTS, per key
+        part) are the remembered ones, word for word (zero past a shorter key's end), else -1."""
+        numbers = np.fromiter(map(self.by_hash.get, hashes.tolist(), repeat(-1)), np.int64, len(hashes))
+        hit = np.flatnonzero(numbers >= 0)
+        if len(hit) and self.key_words is not None:
+            stored = self.key_words[numbers[hit]]
+            same = np.ones(len(hit), bool)
+            offset = 0
+            for part, room in zip(parts, _REMEMBERED_WORDS, strict=True):
+                columns = min(part.shape[1], room)
+                same &= (stored[:, offset:offset + columns] == part[hit, :columns]).all(axis=1)
+                same &= ~stored[:, offset + columns:offset + room].any(axis=1)
+                if part.shape[1] > room:  # a key longer than any remembered one is none of them
+                    same &= ~part[hit, room:].any(axis=1)
+                offset += room
+            numbers[hit[~same]] = -1  # another key under a remembered hash: cut out and numbered by its bytes
+        return numbers
+
+    def remember(self, hashes: np.ndarray, parts: list[np.ndarray], numbers: np.ndarray) -> None:
+        """HASHES -> NUMBERS, with the window words PARTS, for the next blocks: the keys short enough to be held
+        in _REMEMBERED_WORDS (the usual client, CODE/STATUS, method and URL; a longer one is cut out in every
+        block, as before). A hash held already (by another key: the check in `known` failed) keeps its number."""
+        keep = np.fromiter((tag not in self.by_hash for tag in hashes.tolist()), bool, len(hashes))
+        for part, room in zip(parts, _REMEMBERED_WORDS, strict=True):
+            if part.shape[1] > room:
+                keep &= ~part[:, room:].any(axis=1)
+        if not keep.any():
+            return
+        hashes, numbers, parts = hashes[keep], numbers[keep], [part[keep] for part in parts]
+        size = int(numbers.max()) + 1
+        held = self.key_words
+        if held is None or len(held) < size:
+            old = 0 if held is None else len(held)
+            grown = np.zeros((max(size, old + old // 2, 1024), sum(_REMEMBERED_WORDS)), np.uint64)
+            if held is not None:
+                grown[:old] = held
+            self.key_words = held = grown
+        offset = 0
+        for part, room in zip(parts, _REMEMBERED_WORDS, strict=True):
+            columns = min(part.shape[1], room)
+            held[numbers, offset:offset + columns] = part[:, :columns]
+            held[numbers, offset + columns:offset + room] = 0
+            offset += room
+        self.by_hash.update(zip(hashes.tolist(), numbers.tolist(), strict=True))
+
     def number(self, keys: list[tuple[bytes, bytes]], parser: _SquidParser) -> np.ndarray:
-        if len(self.ids) >= _KEY_LIMIT:
-            self.settle(parser)
-            self.ids.clear()
-            self.judged.clear()
-            self._flagged = 0
         judged = self.judged
         return number_keys(self.ids, keys, lambda key: judged.append(_judge(key, parser)))
 

@@ -168,3 +168,33 @@ def test_a_finished_run_leaves_no_cycle_holding_the_parser_and_its_memos(tmp_pat
         gc.set_debug(0)
         gc.garbage.clear()
     assert records and left == []
+
+
+def test_a_request_met_again_in_a_later_block_is_found_by_its_windows_not_cut_out_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Across blocks a request is found by its windows' hash and checked word for word: after the first block only
+    a key longer than the remembered words (here a 99-byte host) is cut out as bytes again. Records and stats are
+    the line-by-line path's."""
+    long_host = "a" * 60 + "." + "b" * 30 + ".example"  # a 99-byte name: the key outgrows the remembered words
+    hosts = ["ghcr.io", "quay.io", "registry-1.docker.io", long_host]
+    rows = [f"{1790000000 + i * 0.01:.3f} 154 10.0.0.{i % 3} TCP_TUNNEL/200 3617 CONNECT {hosts[i % 4]}:443 - "
+            f"HIER_DIRECT/{hosts[i % 4]} -" for i in range(200_000)]
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(rows) + "\n")
+    assert path.stat().st_size > 4 * 4 * 1024 * 1024  # several blocks
+    cut: list[list[tuple[bytes, bytes]]] = []
+    number = squid.squid_fast.RequestMemo.number
+
+    def counting(self: object, keys: list[tuple[bytes, bytes]], parser: object) -> object:
+        cut.append(list(keys))
+        return number(self, keys, parser)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(squid.squid_fast.RequestMemo, "number", counting)
+    records = _same(path)
+    assert sum(r.count for r in records) == 200_000 and len(records) == 12
+    assert len(cut) > 3 and len(set(cut[0])) == 12
+    long_key = f"CONNECT {long_host}:443".encode()
+    for later in cut[1:]:
+        assert long_key in {key[1] for key in later}
+        # besides the long key only a line whose window would run past the block's end (one or two) is cut out
+        assert len({key for key in later if key[1] != long_key}) <= 2, later
