@@ -56,6 +56,7 @@ _PATH_KEPT = 4  # bytes of an http(s) URL's path a request's key keeps: `/v2/`, 
 # 64-bit words of each key part a request numbered from its windows is remembered by across blocks (RequestMemo.known):
 # 32 bytes of client and CODE/STATUS, 96 of method and URL, 128 bytes a request
 _REMEMBERED_WORDS = (4, 12)
+_UNHELD, _HELD_BY_ANOTHER = -1, -2  # RequestMemo.known's answers for a representative without a number
 
 
 def _width(length: np.ndarray) -> int:
@@ -230,16 +231,19 @@ class RequestMemo:
         cut_numbers[order] = self.number(keys, parser)
         numbers = np.empty(len(first_start), np.int64)
         if len(fits):
+            unheld = known[new] == _UNHELD  # not a failed check: no other key holds the hash
             known[new] = cut_numbers[:len(new)]
-            self.remember(unique[new], [part[new] for part in representative_words], known[new])
+            self.remember(unique[new][unheld], [part[new][unheld] for part in representative_words],
+                          known[new][unheld])
             numbers[fits] = known[inverse]
         numbers[fallback] = cut_numbers[len(new):]
         return numbers
 
     def known(self, hashes: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
         """The number of each representative whose HASHES is remembered and whose window words (PARTS, per key
-        part) are the remembered ones, word for word (zero past a shorter key's end), else -1."""
-        numbers = np.fromiter(map(self.by_hash.get, hashes.tolist(), repeat(-1)), np.int64, len(hashes))
+        part) are the remembered ones, word for word (zero past a shorter key's end); else _UNHELD (no request has
+        the hash) or _HELD_BY_ANOTHER (the check failed)."""
+        numbers = np.fromiter(map(self.by_hash.get, hashes.tolist(), repeat(_UNHELD)), np.int64, len(hashes))
         hit = np.flatnonzero(numbers >= 0)
         if len(hit) and self.key_words is not None:
             stored = self.key_words[numbers[hit]]
@@ -252,14 +256,14 @@ class RequestMemo:
                 if part.shape[1] > room:  # a key longer than any remembered one is none of them
                     same &= ~part[hit, room:].any(axis=1)
                 offset += room
-            numbers[hit[~same]] = -1  # another key under a remembered hash: cut out and numbered by its bytes
+            numbers[hit[~same]] = _HELD_BY_ANOTHER  # cut out and numbered by its bytes
         return numbers
 
     def remember(self, hashes: np.ndarray, parts: list[np.ndarray], numbers: np.ndarray) -> None:
-        """HASHES -> NUMBERS, with the window words PARTS, for the next blocks: the keys short enough to be held
-        in _REMEMBERED_WORDS (the usual client, CODE/STATUS, method and URL; a longer one is cut out in every
-        block, as before). A hash held already (by another key: the check in `known` failed) keeps its number."""
-        keep = np.fromiter((tag not in self.by_hash for tag in hashes.tolist()), bool, len(hashes))
+        """HASHES (none of them held: a hash another key holds keeps its number) -> NUMBERS, with the window words
+        PARTS, for the next blocks: the keys short enough to be held in _REMEMBERED_WORDS (the usual client,
+        CODE/STATUS, method and URL; a longer one is cut out in every block, as before)."""
+        keep = np.ones(len(hashes), bool)
         for part, room in zip(parts, _REMEMBERED_WORDS, strict=True):
             if part.shape[1] > room:
                 keep &= ~part[:, room:].any(axis=1)
